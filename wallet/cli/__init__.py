@@ -1,0 +1,1 @@
+"""The ``tally`` command line: one typer application with a sub-command per job."""
