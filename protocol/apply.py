@@ -1,0 +1,228 @@
+"""Applying a transaction to ledger state: every rule of the three currency kinds.
+
+``apply_transaction`` is pure: it reads and writes only the overlay it is given, and returns a
+``TxResult``. The order of checks is part of the protocol (every node must reach the same code):
+
+1. transaction level — malformed, too late, wrong sequence, insufficient signatures: the
+   transaction changes nothing at all, not even the sequence number (it cannot be attributed to
+   its source, so it must not be able to burn the source's sequence numbers);
+2. operation level — the first failing operation's code is the result, all operations are
+   undone, but the sequence number *is* used up, so the same signed transaction can never be
+   replayed later when it would succeed (this mirrors Stellar).
+
+Invariants kept here and re-checked by tests: the balances of a mutual/time currency sum to
+exactly zero; no balance goes below −credit limit (mutual/time) or below zero (issued); an issued
+currency's supply equals the sum of its holders' balances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from protocol.codec import INT64_MAX
+from protocol.operations import (
+    AdmitMember,
+    CreateCurrency,
+    CurrencyKind,
+    Mint,
+    Operation,
+    Payment,
+    Redeem,
+    SetCreditLimit,
+    SetSigners,
+    check_well_formed,
+    signers_are_valid,
+)
+from protocol.results import ResultCode, TxResult
+from protocol.state import Currency, Holding, StateOverlay
+from protocol.transactions import Transaction
+
+R = ResultCode
+
+
+def apply_transaction(
+    state: StateOverlay, tx: Transaction, *, ledger_seq: int, signers: frozenset[bytes] | None
+) -> TxResult:
+    """Apply ``tx`` in ledger ``ledger_seq`` and say what happened.
+
+    Args:
+        state: the ledger's overlay; on success it holds the transaction's changes.
+        tx: the decoded transaction.
+        ledger_seq: the ledger being closed (for the validity window).
+        signers: ``tx.signers()``, computed by the caller (who may cache it); None means a
+            signature did not verify.
+    """
+    body = tx.body
+    if not all(check_well_formed(op, body.source) for op in body.operations):
+        return TxResult(tx.hash, R.MALFORMED)
+    if ledger_seq > body.last_valid_ledger:
+        return TxResult(tx.hash, R.TOO_LATE)
+    account = state.account(body.source)
+    if body.seq != account.seq + 1:
+        return TxResult(tx.hash, R.BAD_SEQ)
+    if signers is None or sum(w for key, w in account.signers if key in signers) < account.threshold:
+        return TxResult(tx.hash, R.BAD_AUTH)
+
+    scope = state.nested()
+    result = TxResult(tx.hash, R.OK)
+    for index, op in enumerate(body.operations):
+        code = _apply_operation(scope, op, body.source, signers)
+        if code is not R.OK:
+            result = TxResult(tx.hash, code, index)
+            break
+    else:
+        scope.commit()
+    # The sequence is bumped on the current account entry: a set_signers in this very
+    # transaction has already been merged (success) or dropped (failure).
+    state.put(replace(state.account(body.source), seq=body.seq))
+    return result
+
+
+def _apply_operation(state: StateOverlay, op: Operation, source: bytes, signers: frozenset[bytes]) -> ResultCode:
+    match op:
+        case Payment():
+            return _payment(state, op, source)
+        case CreateCurrency():
+            return _create_currency(state, op, source)
+        case AdmitMember():
+            return _admit_member(state, op, signers)
+        case SetCreditLimit():
+            return _set_credit_limit(state, op, signers)
+        case Mint():
+            return _mint(state, op, source)
+        case Redeem():
+            return _redeem(state, op, source)
+        case SetSigners():
+            return _set_signers(state, op, source)
+        case _:
+            assert_never(op)
+
+
+def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
+    currency = state.currency(op.currency)
+    if currency is None:
+        return R.NO_CURRENCY
+    payer = state.holding(source, op.currency)
+    payee = state.holding(op.destination, op.currency)
+    if currency.kind.is_mutual_credit:
+        if payer is None or not payer.member:
+            return R.NOT_MEMBER
+        if payee is None or not payee.member:
+            return R.DESTINATION_NOT_MEMBER
+        if payer.balance - op.amount < -payer.credit_limit:
+            return R.OVER_CREDIT_LIMIT
+    else:
+        if payer is None or payer.balance < op.amount:
+            return R.UNDERFUNDED
+        if payee is None:
+            payee = Holding(op.destination, op.currency, 0, 0, False)
+    new_payee_balance = payee.balance + op.amount
+    if _over_ceiling(currency, new_payee_balance):
+        return R.OVER_MAX_BALANCE
+    new_payer = replace(payer, balance=payer.balance - op.amount)
+    new_payee = replace(payee, balance=new_payee_balance)
+    if currency.kind.is_mutual_credit:
+        # supply of mutual credit = money in circulation = the sum of positive balances
+        delta = (_positive(new_payer.balance) - _positive(payer.balance)
+                 + _positive(new_payee.balance) - _positive(payee.balance))
+        if delta:
+            state.put(replace(currency, supply=currency.supply + delta))
+    state.put(new_payer)
+    state.put(new_payee)
+    return R.OK
+
+
+def _create_currency(state: StateOverlay, op: CreateCurrency, source: bytes) -> ResultCode:
+    if op.demurrage_ppm != 0:
+        return R.UNSUPPORTED
+    if state.currency(op.code) is not None:
+        return R.CURRENCY_EXISTS
+    state.put(Currency(op.code, op.kind, op.decimals, source, op.stewards, op.steward_threshold,
+                       op.default_credit_limit, op.max_balance, op.demurrage_ppm, supply=0, members=0))
+    return R.OK
+
+
+def _admit_member(state: StateOverlay, op: AdmitMember, signers: frozenset[bytes]) -> ResultCode:
+    currency = state.currency(op.currency)
+    if currency is None:
+        return R.NO_CURRENCY
+    if currency.kind is CurrencyKind.ISSUED:
+        return R.WRONG_KIND  # anyone may hold an issued currency; there is no membership
+    if not _stewards_signed(currency, signers):
+        return R.BAD_STEWARD_AUTH
+    holding = state.holding(op.member, op.currency)
+    if holding is not None and holding.member:
+        return R.ALREADY_MEMBER
+    limit = currency.default_credit_limit if op.credit_limit is None else op.credit_limit
+    state.put(Holding(op.member, op.currency, 0 if holding is None else holding.balance, limit, True))
+    state.put(replace(currency, members=currency.members + 1))
+    return R.OK
+
+
+def _set_credit_limit(state: StateOverlay, op: SetCreditLimit, signers: frozenset[bytes]) -> ResultCode:
+    currency = state.currency(op.currency)
+    if currency is None:
+        return R.NO_CURRENCY
+    if currency.kind is CurrencyKind.ISSUED:
+        return R.WRONG_KIND  # issued balances never go below zero: there is no credit
+    if not _stewards_signed(currency, signers):
+        return R.BAD_STEWARD_AUTH
+    holding = state.holding(op.member, op.currency)
+    if holding is None or not holding.member:
+        return R.NOT_MEMBER
+    state.put(replace(holding, credit_limit=op.credit_limit))
+    return R.OK
+
+
+def _mint(state: StateOverlay, op: Mint, source: bytes) -> ResultCode:
+    currency = state.currency(op.currency)
+    if currency is None:
+        return R.NO_CURRENCY
+    if currency.kind is not CurrencyKind.ISSUED:
+        return R.WRONG_KIND  # mutual credit is created by payments, never minted
+    if source != currency.issuer:
+        return R.NOT_ISSUER
+    holding = state.holding(op.destination, op.currency) or Holding(op.destination, op.currency, 0, 0, False)
+    new_balance = holding.balance + op.amount
+    if _over_ceiling(currency, new_balance) or currency.supply + op.amount > INT64_MAX:
+        return R.OVER_MAX_BALANCE
+    state.put(replace(holding, balance=new_balance))
+    state.put(replace(currency, supply=currency.supply + op.amount))
+    return R.OK
+
+
+def _redeem(state: StateOverlay, op: Redeem, source: bytes) -> ResultCode:
+    currency = state.currency(op.currency)
+    if currency is None:
+        return R.NO_CURRENCY
+    if currency.kind is not CurrencyKind.ISSUED:
+        return R.WRONG_KIND
+    if source != currency.issuer:
+        return R.NOT_ISSUER
+    holding = state.holding(source, op.currency)
+    if holding is None or holding.balance < op.amount:
+        return R.UNDERFUNDED
+    state.put(replace(holding, balance=holding.balance - op.amount))
+    state.put(replace(currency, supply=currency.supply - op.amount))
+    return R.OK
+
+
+def _set_signers(state: StateOverlay, op: SetSigners, source: bytes) -> ResultCode:
+    if not signers_are_valid(op.signers, op.threshold):
+        return R.BAD_SIGNERS
+    state.put(replace(state.account(source), signers=tuple(sorted(op.signers)), threshold=op.threshold))
+    return R.OK
+
+
+def _stewards_signed(currency: Currency, signers: frozenset[bytes]) -> bool:
+    return sum(1 for steward in currency.stewards if steward in signers) >= currency.steward_threshold
+
+
+def _over_ceiling(currency: Currency, balance: int) -> bool:
+    """Past the currency's ceiling, or past what a balance can hold (an overflow attack)."""
+    return balance > INT64_MAX or (currency.max_balance > 0 and balance > currency.max_balance)
+
+
+def _positive(balance: int) -> int:
+    return balance if balance > 0 else 0

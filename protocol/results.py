@@ -1,0 +1,96 @@
+"""Result codes: the stable, named outcome of applying a transaction.
+
+Names never change once released (wallets and scripts match on them); new codes may be added.
+``TxResult.op_index`` says which operation failed (-1 when the transaction as a whole failed).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from protocol import codec
+from protocol.errors import DecodeError
+from protocol.hashing import HASH_SIZE
+
+
+class ResultCode(enum.Enum):
+    OK = "ok"
+    # The transaction as a whole (nothing changes, not even the sequence number):
+    MALFORMED = "malformed"
+    TOO_LATE = "too_late"
+    BAD_SEQ = "bad_seq"
+    BAD_AUTH = "bad_auth"
+    # One operation failed (all operations are undone; the sequence number is used up):
+    NO_CURRENCY = "no_currency"
+    CURRENCY_EXISTS = "currency_exists"
+    NOT_MEMBER = "not_member"
+    DESTINATION_NOT_MEMBER = "destination_not_member"
+    ALREADY_MEMBER = "already_member"
+    OVER_CREDIT_LIMIT = "over_credit_limit"
+    UNDERFUNDED = "underfunded"
+    OVER_MAX_BALANCE = "over_max_balance"
+    BAD_STEWARD_AUTH = "bad_steward_auth"
+    NOT_ISSUER = "not_issuer"
+    WRONG_KIND = "wrong_kind"
+    BAD_SIGNERS = "bad_signers"
+    UNSUPPORTED = "unsupported"
+
+    @property
+    def consumes_sequence(self) -> bool:
+        """Whether a transaction with this result used up its sequence number."""
+        return self not in _TX_LEVEL
+
+    @property
+    def explanation(self) -> str:
+        return _EXPLANATIONS[self]
+
+
+_TX_LEVEL = frozenset({ResultCode.MALFORMED, ResultCode.TOO_LATE, ResultCode.BAD_SEQ, ResultCode.BAD_AUTH})
+
+_EXPLANATIONS = {
+    ResultCode.OK: "applied",
+    ResultCode.MALFORMED: "the transaction is malformed (an amount of zero, a bad currency code, a bad threshold…)",
+    ResultCode.TOO_LATE: "the transaction's validity window passed before it could be applied",
+    ResultCode.BAD_SEQ: "the sequence number is not the account's next one (already used, or a gap)",
+    ResultCode.BAD_AUTH: "the signatures do not meet the account's signing threshold, or one is invalid",
+    ResultCode.NO_CURRENCY: "no currency with this code exists",
+    ResultCode.CURRENCY_EXISTS: "a currency with this code already exists",
+    ResultCode.NOT_MEMBER: "the payer is not an admitted member of this currency",
+    ResultCode.DESTINATION_NOT_MEMBER: "the recipient is not an admitted member of this currency",
+    ResultCode.ALREADY_MEMBER: "the account is already a member of this currency",
+    ResultCode.OVER_CREDIT_LIMIT: "the payment would take the payer below their credit limit",
+    ResultCode.UNDERFUNDED: "the balance is too low for this amount",
+    ResultCode.OVER_MAX_BALANCE: "the recipient's balance would pass the currency's ceiling",
+    ResultCode.BAD_STEWARD_AUTH: "not enough of the currency's stewards signed",
+    ResultCode.NOT_ISSUER: "only the currency's issuer may do this",
+    ResultCode.WRONG_KIND: "this operation does not apply to this kind of currency",
+    ResultCode.BAD_SIGNERS: "the signer list is invalid (duplicates, weights, or a threshold they cannot reach)",
+    ResultCode.UNSUPPORTED: "this feature is not implemented yet (demurrage)",
+}
+
+_CODE_BY_NAME = {code.value: code for code in ResultCode}
+
+
+@dataclass(frozen=True, slots=True)
+class TxResult:
+    tx_hash: bytes
+    code: ResultCode
+    op_index: int = -1
+
+    @property
+    def ok(self) -> bool:
+        return self.code is ResultCode.OK
+
+
+def encode_result(result: TxResult) -> tuple[object, ...]:
+    return (result.tx_hash, result.code.value, result.op_index)
+
+
+def decode_result(obj: object) -> TxResult:
+    tx_hash, name, op_index = codec.array(obj, 3, "result")
+    code = _CODE_BY_NAME.get(codec.text(name, "result code", max_len=64))
+    if code is None:
+        raise DecodeError(f"result: unknown result code {name!r}")
+    return TxResult(codec.blob(tx_hash, "result tx hash", size=HASH_SIZE), code,
+                    codec.integer(op_index, "operation index", lo=-1, hi=1000))

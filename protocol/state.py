@@ -1,0 +1,299 @@
+"""Ledger state: typed entries, their keys and encoding, overlays for atomic apply, and the
+incremental state hash.
+
+State is a key → entry map. Three kinds of entry:
+  * ``Account``  (key ``a`` ‖ public key): sequence number, signers and threshold;
+  * ``Currency`` (key ``c`` ‖ code): its rules, issuer, stewards, supply and member count;
+  * ``Holding``  (key ``h`` ‖ public key ‖ code): one account's balance, credit limit and
+    membership in one currency (grouped by account so an account's holdings are one range).
+
+The *state hash* is an additive multiset hash: the sum, modulo 2^512, of BLAKE2b-512 over every
+(key, value). Changing one entry subtracts its old term and adds the new one, so a ledger's cost
+is proportional to the entries it changes, never to the size of the state, and the result does
+not depend on the order of changes. It detects divergence between honest nodes; it is not meant
+as a commitment for light-client proofs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from protocol import codec
+from protocol.codec import INT64_MAX
+from protocol.errors import DecodeError
+from protocol.hashing import blake2b256
+from protocol.operations import (
+    MAX_CODE_LEN,
+    MAX_SIGNERS,
+    MAX_STEWARDS,
+    CurrencyKind,
+)
+
+ENTRY_V1 = 1
+ACCOUNT_PREFIX = b"a"
+CURRENCY_PREFIX = b"c"
+HOLDING_PREFIX = b"h"
+_KINDS = {kind.value: kind for kind in CurrencyKind}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: bytes
+    seq: int
+    threshold: int
+    signers: tuple[tuple[bytes, int], ...]
+
+    @property
+    def key(self) -> bytes:
+        return account_key(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Currency:
+    code: str
+    kind: CurrencyKind
+    decimals: int
+    issuer: bytes
+    stewards: tuple[bytes, ...]
+    steward_threshold: int
+    default_credit_limit: int
+    max_balance: int
+    demurrage_ppm: int
+    supply: int  # issued: units in circulation; mutual/time: sum of positive balances
+    members: int
+
+    @property
+    def key(self) -> bytes:
+        return currency_key(self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    account: bytes
+    currency: str
+    balance: int
+    credit_limit: int
+    member: bool
+
+    @property
+    def key(self) -> bytes:
+        return holding_key(self.account, self.currency)
+
+    @property
+    def available(self) -> int:
+        """What the holder can still pay: balance plus remaining credit."""
+        return self.balance + self.credit_limit
+
+
+Entry = Account | Currency | Holding
+
+
+def account_key(public_key: bytes) -> bytes:
+    return ACCOUNT_PREFIX + public_key
+
+
+def currency_key(code: str) -> bytes:
+    return CURRENCY_PREFIX + code.encode("ascii")
+
+
+def holding_key(account: bytes, code: str) -> bytes:
+    return HOLDING_PREFIX + account + code.encode("ascii")
+
+
+def new_account(public_key: bytes) -> Account:
+    """An account that never transacted: sequence 0, its own key as the only signer."""
+    return Account(public_key, 0, 1, ((public_key, 1),))
+
+
+def encode_entry(entry: Entry) -> bytes:
+    match entry:
+        case Account(_, seq, threshold, signers):
+            return codec.pack((ENTRY_V1, seq, threshold, signers))
+        case Currency():
+            e = entry
+            return codec.pack((ENTRY_V1, e.kind.value, e.decimals, e.issuer, e.stewards, e.steward_threshold,
+                               e.default_credit_limit, e.max_balance, e.demurrage_ppm, e.supply, e.members))
+        case Holding(_, _, balance, credit_limit, member):
+            return codec.pack((ENTRY_V1, balance, credit_limit, member))
+
+
+def decode_entry(key: bytes, raw: bytes) -> Entry:
+    """Decode a stored entry; the key says which kind it is. Raises DecodeError."""
+    fields = codec.unpack(raw, max_size=4096, what="state entry")
+    prefix, rest = key[:1], key[1:]
+    if prefix == ACCOUNT_PREFIX and len(rest) == 32:
+        version, seq, threshold, signers = codec.array(fields, 4, "account")
+        codec.tag(version, ENTRY_V1, "account")
+        return Account(rest, codec.integer(seq, "sequence"), codec.integer(threshold, "threshold", hi=255),
+                       tuple((codec.blob(k, "signer", size=32), codec.integer(w, "weight", hi=255))
+                             for k, w in (codec.array(s, 2, "signer") for s in
+                                          codec.seq(signers, "signers", max_len=MAX_SIGNERS))))
+    if prefix == CURRENCY_PREFIX and 0 < len(rest) <= MAX_CODE_LEN:
+        (version, kind, decimals, issuer, stewards, threshold, limit, max_balance, demurrage, supply,
+         members) = codec.array(fields, 11, "currency")
+        codec.tag(version, ENTRY_V1, "currency")
+        if kind not in _KINDS:
+            raise DecodeError(f"currency: unknown kind {kind!r}")
+        return Currency(rest.decode("ascii"), _KINDS[kind], codec.integer(decimals, "decimals", hi=255),
+                        codec.blob(issuer, "issuer", size=32),
+                        tuple(codec.blob(s, "steward", size=32)
+                              for s in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)),
+                        codec.integer(threshold, "threshold", hi=255), codec.integer(limit, "limit"),
+                        codec.integer(max_balance, "max balance"), codec.integer(demurrage, "demurrage"),
+                        codec.integer(supply, "supply"), codec.integer(members, "members"))
+    if prefix == HOLDING_PREFIX and 32 < len(rest) <= 32 + MAX_CODE_LEN:
+        version, balance, limit, member = codec.array(fields, 4, "holding")
+        codec.tag(version, ENTRY_V1, "holding")
+        return Holding(rest[:32], rest[32:].decode("ascii"),
+                       codec.integer(balance, "balance", lo=-INT64_MAX), codec.integer(limit, "credit limit"),
+                       codec.boolean(member, "member"))
+    raise DecodeError(f"state entry: unknown key {key[:8].hex()}…")
+
+
+class StateReader(Protocol):
+    """Read access to committed state: the encoded entry under a key, or None."""
+
+    def get_raw(self, key: bytes) -> bytes | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry changed by a ledger: its encoded value before (None if new) and after."""
+
+    key: bytes
+    old: bytes | None
+    new: bytes
+    entry: Entry
+
+
+class StateOverlay:
+    """Pending changes on top of committed state (or of another overlay).
+
+    ``nested()`` gives a child overlay for one transaction: ``commit()`` merges it into its
+    parent, dropping it discards everything it did. That is how a transaction's operations apply
+    atomically. The root overlay caches what it read, so each entry is decoded once per ledger.
+    """
+
+    __slots__ = ("_base", "_cache", "_changed", "_parent")
+
+    def __init__(self, base: StateReader, parent: StateOverlay | None = None) -> None:
+        self._base = base
+        self._parent = parent
+        self._cache: dict[bytes, tuple[bytes | None, Entry | None]] = {}
+        self._changed: dict[bytes, Entry] = {}
+
+    def nested(self) -> StateOverlay:
+        return StateOverlay(self._base, self)
+
+    def commit(self) -> None:
+        """Merge this overlay's changes into its parent."""
+        if self._parent is None:
+            raise RuntimeError("the root overlay has no parent to commit into")
+        self._parent._changed.update(self._changed)
+        self._changed.clear()
+
+    def get(self, key: bytes) -> Entry | None:
+        overlay: StateOverlay | None = self
+        while overlay is not None:
+            found = overlay._changed.get(key)
+            if found is not None:
+                return found
+            if overlay._parent is None:
+                return overlay._load(key)[1]
+            overlay = overlay._parent
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def put(self, entry: Entry) -> None:
+        self._changed[entry.key] = entry
+
+    def account(self, public_key: bytes) -> Account:
+        found = self.get(account_key(public_key))
+        return found if isinstance(found, Account) else new_account(public_key)
+
+    def currency(self, code: str) -> Currency | None:
+        found = self.get(currency_key(code))
+        return found if isinstance(found, Currency) else None
+
+    def holding(self, account: bytes, code: str) -> Holding | None:
+        found = self.get(holding_key(account, code))
+        return found if isinstance(found, Holding) else None
+
+    def changes(self) -> list[Change]:
+        """The root overlay's changes with their encoded before/after values, in key order."""
+        if self._parent is not None:
+            raise RuntimeError("only the root overlay knows the committed values")
+        result = []
+        for key in sorted(self._changed):
+            entry = self._changed[key]
+            old = self._load(key)[0]
+            new = encode_entry(entry)
+            if new != old:
+                result.append(Change(key, old, new, entry))
+        return result
+
+    def _load(self, key: bytes) -> tuple[bytes | None, Entry | None]:
+        cached = self._cache.get(key)
+        if cached is None:
+            raw = self._base.get_raw(key)
+            cached = (raw, None if raw is None else decode_entry(key, raw))
+            self._cache[key] = cached
+        return cached
+
+
+class MemoryState:
+    """Committed state in a dict: for tests, the simulator and the protocol benchmark."""
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, bytes] = {}
+
+    def get_raw(self, key: bytes) -> bytes | None:
+        return self.entries.get(key)
+
+    def apply(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            self.entries[change.key] = change.new
+
+    def decoded(self) -> Iterator[Entry]:
+        for key, raw in self.entries.items():
+            yield decode_entry(key, raw)
+
+
+class StateAccumulator:
+    """The running multiset hash of all entries (see the module docstring)."""
+
+    MODULUS = 1 << 512
+    SIZE = 64
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int = 0) -> None:
+        self.value = value % self.MODULUS
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StateAccumulator:
+        if len(data) != cls.SIZE:
+            raise DecodeError(f"state accumulator: expected {cls.SIZE} bytes, got {len(data)}")
+        return cls(int.from_bytes(data, "big"))
+
+    def to_bytes(self) -> bytes:
+        return self.value.to_bytes(self.SIZE, "big")
+
+    def updated(self, changes: Iterable[Change]) -> StateAccumulator:
+        value = self.value
+        for change in changes:
+            if change.old is not None:
+                value -= _entry_term(change.key, change.old)
+            value += _entry_term(change.key, change.new)
+        return StateAccumulator(value)
+
+    def digest(self) -> bytes:
+        """The 32-byte state hash that goes into the ledger header."""
+        return blake2b256(self.to_bytes())
+
+
+def _entry_term(key: bytes, raw: bytes) -> int:
+    digest = hashlib.blake2b(len(key).to_bytes(2, "big") + key + raw, digest_size=64, person=b"tally.state").digest()
+    return int.from_bytes(digest, "big")
