@@ -1,0 +1,301 @@
+"""HTTP routes. Every request input is size- and type-checked; every error is JSON
+``{"error": code, "message": text}`` with a fitting status, and no request can crash the node.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from node.api.ratelimit import RateLimiter
+from node.api.views import account_json, balance_json, currency_json, header_json, transaction_json
+from node.logs import log
+from node.mempool import MEMPOOL_CODES, Admission
+from protocol.addresses import decode_account
+from protocol.errors import AddressError, DecodeError
+from protocol.ledger import LedgerHeader
+from protocol.operations import valid_code
+from protocol.results import ResultCode
+from protocol.state import Account, Currency, Holding
+from protocol.transactions import Transaction, decode_transaction
+
+logger = logging.getLogger("tally.api")
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_TXS_PER_REQUEST = 2_000
+MAX_WAIT_S = 60.0
+MAX_HISTORY_LIMIT = 200
+_EXPLAIN = {code.value: code.explanation for code in ResultCode} | MEMPOOL_CODES
+
+
+@dataclass(frozen=True, slots=True)
+class TxStatus:
+    status: str  # pending | applied | failed | rejected | unknown
+    code: str | None = None
+    ledger: int | None = None
+    op_index: int | None = None
+
+
+class NodeFacade(Protocol):
+    """What the API needs from the node (implemented by ``node.core.LedgerNode``)."""
+
+    network_id: bytes
+
+    def submit(self, transactions: list[Transaction]) -> list[Admission]: ...
+    async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None: ...
+    def tx_status(self, tx_hash: bytes) -> TxStatus: ...
+    def account_state(self, account: bytes) -> tuple[Account, list[Holding], int]: ...
+    def currency(self, code: str) -> Currency | None: ...
+    def history(self, account: bytes, limit: int, before: tuple[int, int] | None
+                ) -> list[tuple[int, int, Transaction, str, int]]: ...
+    def ledger(self, seq: int | None) -> tuple[LedgerHeader, list[tuple[str, str]]] | None: ...
+    def info(self) -> dict[str, Any]: ...
+    def peers_info(self) -> list[dict[str, Any]]: ...
+    def health(self) -> tuple[bool, dict[str, Any]]: ...
+    def metrics_text(self) -> bytes: ...
+    def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def create_app(node: NodeFacade, *, admin_token: str | None = None,
+               submit_limiter: RateLimiter | None = None) -> Starlette:
+    limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)
+
+    def route(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiError as exc:
+                return _error(exc.status, exc.code, exc.message)
+            except Exception:  # a bug must not take the node down; log it and answer 500
+                logger.exception("api handler failed", extra={"fields": {"path": request.url.path}})
+                return _error(500, "internal", "the node hit an internal error; see its log")
+        return wrapped
+
+    async def submit(request: Request) -> Response:
+        client = request.client.host if request.client else "?"
+        body = await _json_body(request)
+        raw_list = _tx_list(body)
+        if not limiter.allow(client, cost=len(raw_list)):
+            raise ApiError(429, "rate_limited", "too many transactions from this client; slow down")
+        wait = _float_query(request, "wait", 0.0, MAX_WAIT_S)
+        results: list[dict[str, Any] | None] = [None] * len(raw_list)
+        decoded: list[tuple[int, Transaction]] = []
+        for index, text in enumerate(raw_list):
+            try:
+                decoded.append((index, decode_transaction(_b64(text), node.network_id)))
+            except (DecodeError, ApiError) as exc:
+                results[index] = {"hash": None, "status": "rejected", "code": "malformed",
+                                  "explanation": f"cannot decode the transaction: {exc}", "ledger": None}
+        admissions = node.submit([tx for _, tx in decoded])
+        accepted = [tx.hash for (_, tx), adm in zip(decoded, admissions, strict=True) if adm.accepted]
+        if wait > 0 and accepted:
+            await node.wait_for(accepted, wait)
+        for (index, tx), admission in zip(decoded, admissions, strict=True):
+            if admission.accepted:
+                results[index] = _status_json(tx.hash, node.tx_status(tx.hash))
+            else:
+                results[index] = _status_json(tx.hash, TxStatus("rejected", admission.code))
+        return JSONResponse({"results": results})
+
+    async def tx_status(request: Request) -> Response:
+        tx_hash = _hex32(request.path_params["tx_hash"], "transaction hash")
+        status = node.tx_status(tx_hash)
+        return JSONResponse(_status_json(tx_hash, status), status_code=404 if status.status == "unknown" else 200)
+
+    async def account(request: Request) -> Response:
+        key = _address(request.path_params["address"])
+        account_entry, holdings, pending = node.account_state(key)
+        balances = [balance_json(h, node.currency(h.currency)) for h in holdings]
+        ledger = node.info()["ledger"]["seq"]
+        return JSONResponse(account_json(account_entry, balances, pending, ledger))
+
+    async def history(request: Request) -> Response:
+        key = _address(request.path_params["address"])
+        limit = int(_float_query(request, "limit", 1, MAX_HISTORY_LIMIT, default=50))
+        before = _cursor(request.query_params.get("before"))
+        items = node.history(key, limit + 1, before)
+        page = items[:limit]
+        body = []
+        for ledger, index, tx, code, close_time in page:
+            body.append({**transaction_json(tx), "ledger": ledger, "index": index, "code": code,
+                         "close_time_ms": close_time})
+        next_cursor = f"{page[-1][0]}.{page[-1][1]}" if len(items) > limit else None
+        return JSONResponse({"items": body, "next": next_cursor})
+
+    async def currency(request: Request) -> Response:
+        code = request.path_params["code"]
+        if not valid_code(code):
+            raise ApiError(400, "bad_currency_code", "a currency code is 1-12 characters of A-Z and 0-9")
+        found = node.currency(code)
+        if found is None:
+            raise ApiError(404, "not_found", f"no currency {code} on this ledger")
+        return JSONResponse(currency_json(found))
+
+    async def ledger(request: Request) -> Response:
+        which = request.path_params["seq"]
+        seq = None if which == "latest" else _int(which, "ledger seq", 1, 2**32 - 1)
+        found = node.ledger(seq)
+        if found is None:
+            raise ApiError(404, "not_found", f"ledger {which} is not known to this node")
+        header, transactions = found
+        body = header_json(header, len(transactions))
+        body["transactions"] = [{"hash": h, "code": c} for h, c in transactions]
+        return JSONResponse(body)
+
+    async def node_info(request: Request) -> Response:
+        return JSONResponse(node.info())
+
+    async def peers(request: Request) -> Response:
+        return JSONResponse({"peers": node.peers_info()})
+
+    async def health(request: Request) -> Response:
+        ok, details = node.health()
+        return JSONResponse({"status": "ok" if ok else "unhealthy", **details}, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(node.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def admin(request: Request) -> Response:
+        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if admin_token is None or not hmac.compare_digest(supplied.encode(), admin_token.encode()):
+            raise ApiError(401, "unauthorized", "admin endpoints need 'Authorization: Bearer <admin token>'")
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "expected a JSON object")
+        try:
+            return JSONResponse(node.admin(request.path_params["action"], body))
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
+
+    routes = [
+        Route("/tx", route(submit), methods=["POST"]),
+        Route("/tx/{tx_hash}", route(tx_status), methods=["GET"]),
+        Route("/accounts/{address}", route(account), methods=["GET"]),
+        Route("/accounts/{address}/history", route(history), methods=["GET"]),
+        Route("/currencies/{code}", route(currency), methods=["GET"]),
+        Route("/ledgers/{seq}", route(ledger), methods=["GET"]),
+        Route("/node", route(node_info), methods=["GET"]),
+        Route("/peers", route(peers), methods=["GET"]),
+        Route("/health", route(health), methods=["GET"]),
+        Route("/metrics", route(metrics), methods=["GET"]),
+        Route("/admin/{action}", route(admin), methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.add_exception_handler(404, _not_found)
+    app.add_exception_handler(405, _method_not_allowed)
+    log(logger, logging.DEBUG, "api ready", routes=len(routes))
+    return app
+
+
+def _status_json(tx_hash: bytes, status: TxStatus) -> dict[str, Any]:
+    return {"hash": tx_hash.hex(), "status": status.status, "code": status.code,
+            "explanation": _EXPLAIN.get(status.code) if status.code else None,
+            "ledger": status.ledger, "op_index": status.op_index}
+
+
+async def _json_body(request: Request) -> Any:
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
+
+
+def _tx_list(body: Any) -> list[Any]:
+    if isinstance(body, dict) and set(body) == {"tx"}:
+        return [body["tx"]]
+    if isinstance(body, dict) and set(body) == {"txs"} and isinstance(body["txs"], list):
+        if not 1 <= len(body["txs"]) <= MAX_TXS_PER_REQUEST:
+            raise ApiError(400, "bad_request", f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
+        return list(body["txs"])
+    raise ApiError(400, "bad_request", 'expected {"tx": "<base64>"} or {"txs": ["<base64>", ...]}')
+
+
+def _b64(text: Any) -> bytes:
+    if not isinstance(text, str) or len(text) > 64 * 1024:
+        raise ApiError(400, "bad_request", "each transaction must be a base64 string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "bad_request", "a transaction is not valid base64") from None
+
+
+def _address(text: str) -> bytes:
+    try:
+        return decode_account(text)
+    except AddressError as exc:
+        raise ApiError(400, "bad_address", str(exc)) from None
+
+
+def _hex32(text: str, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise ApiError(400, "bad_request", f"{what} must be 64 hexadecimal characters")
+    return value
+
+
+def _int(text: str, what: str, low: int, high: int) -> int:
+    if not text.isdigit() or len(text) > 12 or not low <= int(text) <= high:
+        raise ApiError(400, "bad_request", f"{what} must be an integer from {low} to {high}")
+    return int(text)
+
+
+def _float_query(request: Request, name: str, low: float, high: float, default: float = 0.0) -> float:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ApiError(400, "bad_request", f"?{name} must be a number from {low:g} to {high:g}")
+    return value
+
+
+def _cursor(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    ledger, _, index = text.partition(".")
+    if not (ledger.isdigit() and index.isdigit() and len(text) <= 24):
+        raise ApiError(400, "bad_request", "?before must be a cursor from a previous page (LEDGER.INDEX)")
+    return int(ledger), int(index)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(404, "not_found", f"no such endpoint: {request.url.path}")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")

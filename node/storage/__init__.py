@@ -1,0 +1,1 @@
+"""Persistence of ledgers, state and consensus statements in LevelDB (through plyvel)."""
