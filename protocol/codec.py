@@ -65,9 +65,25 @@ def unpack(
         raise DecodeError(f"{what}: trailing bytes after the message") from None
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise DecodeError(f"{what}: malformed msgpack ({exc})") from None
+    if not _plain(obj):
+        raise DecodeError(f"{what}: maps, floats and extension types are not allowed")
     if pack(obj) != data:
         raise DecodeError(f"{what}: not the canonical encoding")
     return obj
+
+
+_SCALARS = frozenset({int, bytes, str, bool, type(None)})
+
+
+def _plain(obj: object) -> bool:
+    """Only arrays of ints, bytes, text, booleans and nil (an empty map or a float64 would
+    otherwise survive the canonical re-encoding check)."""
+    if type(obj) is tuple:
+        for item in obj:  # noqa: SIM110 (a plain loop is faster than all() on the hot path)
+            if not _plain(item):
+                return False
+        return True
+    return type(obj) in _SCALARS
 
 
 def array(obj: object, length: int, what: str) -> tuple[Any, ...]:
