@@ -30,6 +30,7 @@ from protocol.operations import (
     MAX_SIGNERS,
     MAX_STEWARDS,
     CurrencyKind,
+    valid_code,
 )
 
 ENTRY_V1 = 1
@@ -137,7 +138,7 @@ def decode_entry(key: bytes, raw: bytes) -> Entry:
         codec.tag(version, ENTRY_V1, "currency")
         if kind not in _KINDS:
             raise DecodeError(f"currency: unknown kind {kind!r}")
-        return Currency(rest.decode("ascii"), _KINDS[kind], codec.integer(decimals, "decimals", hi=255),
+        return Currency(_key_code(rest), _KINDS[kind], codec.integer(decimals, "decimals", hi=255),
                         codec.blob(issuer, "issuer", size=32),
                         tuple(codec.blob(s, "steward", size=32)
                               for s in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)),
@@ -147,10 +148,18 @@ def decode_entry(key: bytes, raw: bytes) -> Entry:
     if prefix == HOLDING_PREFIX and 32 < len(rest) <= 32 + MAX_CODE_LEN:
         version, balance, limit, member = codec.array(fields, 4, "holding")
         codec.tag(version, ENTRY_V1, "holding")
-        return Holding(rest[:32], rest[32:].decode("ascii"),
+        return Holding(rest[:32], _key_code(rest[32:]),
                        codec.integer(balance, "balance", lo=-INT64_MAX), codec.integer(limit, "credit limit"),
                        codec.boolean(member, "member"))
     raise DecodeError(f"state entry: unknown key {key[:8].hex()}…")
+
+
+def _key_code(raw: bytes) -> str:
+    """The currency code at the end of a state key (A–Z, 0–9 only)."""
+    code = raw.decode("ascii", errors="replace")
+    if not valid_code(code):
+        raise DecodeError(f"state entry: {raw!r} is not a currency code")
+    return code
 
 
 class StateReader(Protocol):
