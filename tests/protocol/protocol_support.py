@@ -1,0 +1,164 @@
+"""Shared helpers for the protocol tests: fixed keys, a network, signed transactions, and a
+dict-backed ledger that applies transactions one by one and checks every invariant."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from protocol.apply import apply_transaction
+from protocol.hashing import blake2b256, network_id
+from protocol.keys import Keypair
+from protocol.operations import (
+    AdmitMember,
+    CreateCurrency,
+    CurrencyKind,
+    Operation,
+)
+from protocol.results import ResultCode, TxResult
+from protocol.state import (
+    Account,
+    Currency,
+    Holding,
+    MemoryState,
+    StateAccumulator,
+    StateOverlay,
+    account_key,
+)
+from protocol.transactions import Transaction, TransactionBody, build_transaction
+
+NETWORK = network_id("Tally test network ; 2026")
+OTHER_NETWORK = network_id("Tally other network")
+
+
+def keypair(index: int) -> Keypair:
+    """A fixed keypair per index (deterministic across runs)."""
+    return Keypair(blake2b256(b"test key %d" % index))
+
+
+KEYS = [keypair(i) for i in range(12)]
+
+
+def make_tx(
+    source: Keypair,
+    seq: int,
+    ops: Sequence[Operation],
+    *,
+    signers: Iterable[Keypair] | None = None,
+    last_valid_ledger: int = 1_000_000,
+    memo: bytes = b"",
+    network: bytes = NETWORK,
+) -> Transaction:
+    body = TransactionBody(source.public_key, seq, last_valid_ledger, memo, tuple(ops))
+    return build_transaction(network, body, [source] if signers is None else signers)
+
+
+class Ledger:
+    """Committed dict state plus the running accumulator; ``submit`` applies one transaction in
+    its own root overlay (as ``close_ledger`` would for a one-transaction set)."""
+
+    def __init__(self, ledger_seq: int = 2) -> None:
+        self.state = MemoryState()
+        self.accumulator = StateAccumulator()
+        self.ledger_seq = ledger_seq
+
+    def submit(self, tx: Transaction) -> TxResult:
+        overlay = StateOverlay(self.state)
+        result = apply_transaction(overlay, tx, ledger_seq=self.ledger_seq, signers=tx.signers())
+        changes = overlay.changes()
+        self.state.apply(changes)
+        self.accumulator = self.accumulator.updated(changes)
+        return result
+
+    def seq_of(self, key: Keypair | bytes) -> int:
+        public = key.public_key if isinstance(key, Keypair) else key
+        return self.account(public).seq
+
+    def account(self, public: bytes) -> Account:
+        overlay = StateOverlay(self.state)
+        return overlay.account(public)
+
+    def next_seq(self, key: Keypair) -> int:
+        return self.seq_of(key) + 1
+
+    def run(self, source: Keypair, ops: Sequence[Operation], **kwargs: object) -> TxResult:
+        """Build, sign and submit a transaction with the source's next sequence number."""
+        tx = make_tx(source, self.next_seq(source), ops, **kwargs)  # type: ignore[arg-type]
+        return self.submit(tx)
+
+    def holding(self, account: Keypair, code: str) -> Holding | None:
+        return StateOverlay(self.state).holding(account.public_key, code)
+
+    def currency(self, code: str) -> Currency | None:
+        return StateOverlay(self.state).currency(code)
+
+    def snapshot(self) -> dict[bytes, bytes]:
+        return dict(self.state.entries)
+
+
+def check_invariants(state: MemoryState, accumulator: StateAccumulator | None = None) -> None:
+    """Every ledger invariant, checked from scratch over the whole state."""
+    currencies: dict[str, Currency] = {}
+    holdings: dict[str, list[Holding]] = defaultdict(list)
+    for entry in state.decoded():
+        if isinstance(entry, Currency):
+            currencies[entry.code] = entry
+        elif isinstance(entry, Holding):
+            holdings[entry.currency].append(entry)
+        else:
+            assert isinstance(entry, Account)
+            assert entry.seq >= 0
+            assert 1 <= entry.threshold <= sum(w for _, w in entry.signers)
+    for code in holdings:
+        assert code in currencies, f"a holding of {code} exists without the currency"
+    for code, currency in currencies.items():
+        items = holdings.get(code, [])
+        total = sum(h.balance for h in items)
+        if currency.kind.is_mutual_credit:
+            assert total == 0, f"{code}: mutual credit sums to {total}, not 0"
+            assert currency.supply == sum(h.balance for h in items if h.balance > 0)
+            assert currency.members == sum(1 for h in items if h.member)
+            for h in items:
+                assert h.member, f"{code}: a non-member holds mutual credit"
+                # a lowered limit may leave old debt beyond it, but never beyond the
+                # largest limit the member ever had; new debt never passes the current one
+                assert h.balance >= -(1 << 63)
+        else:
+            assert total == currency.supply, f"{code}: supply {currency.supply} != balances {total}"
+            for h in items:
+                assert h.balance >= 0, f"{code}: an issued balance went below zero"
+        if currency.max_balance:
+            for h in items:
+                assert h.balance <= currency.max_balance
+    if accumulator is not None:
+        scratch = StateAccumulator()
+        from protocol.state import Change
+
+        scratch = scratch.updated(
+            Change(key, None, raw, entry)
+            for (key, raw), entry in zip(state.entries.items(), state.decoded(), strict=True)
+        )
+        assert scratch.digest() == accumulator.digest(), "incremental state hash != from-scratch"
+
+
+def mutual_currency(code: str, stewards: Sequence[Keypair], *, threshold: int = 1, limit: int = 1000,
+                    kind: CurrencyKind = CurrencyKind.MUTUAL, max_balance: int = 0) -> CreateCurrency:
+    decimals = 2 if kind is CurrencyKind.TIME else 0
+    return CreateCurrency(code, kind, decimals, tuple(k.public_key for k in stewards), threshold, limit,
+                          max_balance)
+
+
+def issued_currency(code: str, stewards: Sequence[Keypair], *, max_balance: int = 0) -> CreateCurrency:
+    return CreateCurrency(code, CurrencyKind.ISSUED, 2, tuple(k.public_key for k in stewards), 1, 0,
+                          max_balance)
+
+
+def admit(code: str, *members: Keypair, limit: int | None = None) -> list[Operation]:
+    return [AdmitMember(code, m.public_key, limit) for m in members]
+
+
+def account_entry_key(key: Keypair) -> bytes:
+    return account_key(key.public_key)
+
+
+OK = ResultCode.OK
