@@ -38,3 +38,20 @@ def root(
 def main() -> None:
     """Console entry point (``tally``)."""
     app()
+
+
+def _register_wallet_commands() -> None:
+    """The community member's commands (issue 5)."""
+    from wallet.cli import account_cmd, contact_cmd, currency_cmd, money, tx_cmd, wallet_cmd
+
+    app.add_typer(wallet_cmd.app)
+    app.add_typer(contact_cmd.app)
+    app.command("balance")(money.balance)
+    app.command("send")(money.send)
+    app.command("history")(money.history)
+    app.add_typer(tx_cmd.app)
+    app.add_typer(currency_cmd.app)
+    app.add_typer(account_cmd.app)
+
+
+_register_wallet_commands()

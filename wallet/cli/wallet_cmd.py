@@ -1,0 +1,201 @@
+"""``tally wallet …``: create, import, list, address, export, use, rm."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import nacl.utils
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from protocol.addresses import decode_secret, encode_secret
+from protocol.errors import AddressError, MnemonicError
+from protocol.keys import mnemonic_from_entropy, seed_from_mnemonic
+from wallet.cli.common import JsonOpt, PasswordFileOpt, YesOpt, session
+from wallet.errors import BadInput
+from wallet.home import check_name
+from wallet.keystore import decrypt_seed, encrypt_seed
+
+app = typer.Typer(
+    name="wallet", no_args_is_help=True,
+    help="Your keys: create, import, list, show and back up wallets (encrypted keystores in $TALLY_HOME/wallets).",
+)
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The wallet's name (letters, digits, - _ .).")]
+
+
+@app.command("create")
+def create(
+    name: NameArg,
+    password_file: PasswordFileOpt = None,
+    set_default: Annotated[bool, typer.Option("--default/--no-default",
+                                              help="Make it the default wallet (automatic for the first one).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a new wallet: prints its address and its 24-word recovery phrase ONCE.
+
+    Write the phrase down on paper: it is the only way back into the account if this computer or
+    the password is lost. The key is stored encrypted with your password (Argon2id + secretbox).
+
+    Examples:
+      tally wallet create alice
+      tally wallet create shop --password-file pw.txt --json
+    """
+    with session(as_json) as s:
+        check_name(name)
+        if s.home.has_wallet(name):
+            raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
+        phrase = mnemonic_from_entropy(nacl.utils.random(32))
+        seed = seed_from_mnemonic(phrase)
+        password = s.password(password_file, prompt="New wallet password", confirm=True)
+        store = encrypt_seed(seed, password)
+        path = s.home.save_wallet(name, store)
+        is_default = set_default or not s.home.default_wallet()
+        if is_default:
+            s.home.set_config("wallet", "default", name)
+        data = {"name": name, "address": store.address, "path": str(path), "default": is_default,
+                "recovery_phrase": phrase}
+
+        def human(console: Console) -> None:
+            console.print(f"Created wallet {name!r}" + (" (default)" if is_default else ""), markup=False)
+            console.print(f"Address: {store.address}", markup=False)
+            console.print("")
+            console.print("[bold red]Recovery phrase — write these 24 words down now, on paper, in order.[/]")
+            console.print("[bold red]They are shown only this once; anyone who has them controls the account.[/]")
+            words = phrase.split()
+            for row in range(0, 24, 6):
+                console.print("  " + "  ".join(f"{i + 1:2d}. {w:<9}" for i, w in enumerate(words[row:row + 6], row)),
+                              markup=False)
+        s.emit(data, human)
+
+
+@app.command("import")
+def import_(
+    name: NameArg,
+    password_file: PasswordFileOpt = None,
+    set_default: Annotated[bool, typer.Option("--default/--no-default", help="Make it the default wallet.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a wallet from its 24-word recovery phrase or its secret seed (tlys1…).
+
+    The phrase or seed is read from a hidden prompt (or from standard input when piped).
+
+    Examples:
+      tally wallet import alice
+      echo "$SEED" | tally wallet import alice --password-file pw.txt
+    """
+    with session(as_json) as s:
+        check_name(name)
+        if s.home.has_wallet(name):
+            raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
+        secret: str = typer.prompt("Recovery phrase (24 words) or secret seed (tlys1…)", hide_input=True, err=True)
+        secret = secret.strip()
+        try:
+            seed = decode_secret(secret) if secret.lower().startswith("tlys1") else seed_from_mnemonic(secret)
+        except (AddressError, MnemonicError) as exc:
+            raise BadInput(f"cannot import: {exc}", code="bad_secret") from None
+        password = s.password(password_file, prompt="New wallet password", confirm=True)
+        store = encrypt_seed(seed, password)
+        for other in s.home.wallet_names():
+            if s.home.load_wallet(other).address == store.address:
+                s.note(f"note: wallet {other!r} holds the same key")
+        path = s.home.save_wallet(name, store)
+        is_default = set_default or not s.home.default_wallet()
+        if is_default:
+            s.home.set_config("wallet", "default", name)
+        s.emit({"name": name, "address": store.address, "path": str(path), "default": is_default},
+               [f"Imported wallet {name!r}" + (" (default)" if is_default else ""), f"Address: {store.address}"])
+
+
+@app.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """List the wallets in $TALLY_HOME/wallets with their addresses.
+
+    Examples:
+      tally wallet list
+      tally wallet list --json
+    """
+    with session(as_json) as s:
+        default = s.home.default_wallet()
+        wallets = [{"name": n, "address": s.home.load_wallet(n).address, "default": n == default}
+                   for n in s.home.wallet_names()]
+
+        def human(console: Console) -> None:
+            if not wallets:
+                console.print("No wallet yet: create one with `tally wallet create NAME`.", markup=False)
+                return
+            table = Table("", "name", "address", box=None)
+            for w in wallets:
+                table.add_row("*" if w["default"] else "", str(w["name"]), str(w["address"]))
+            console.print(table)
+        s.emit({"wallets": wallets}, human)
+
+
+@app.command("address")
+def address(
+    name: Annotated[str | None, typer.Argument(metavar="[NAME]", help="Wallet name (default wallet if omitted).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a wallet's address (to receive payments). No password needed.
+
+    Examples:
+      tally wallet address
+      tally wallet address alice
+    """
+    with session(as_json) as s:
+        chosen = s.home.resolve_wallet(name)
+        addr = s.home.load_wallet(chosen).address
+        s.emit({"name": chosen, "address": addr}, [addr])
+
+
+@app.command("export")
+def export(
+    name: NameArg,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a wallet's secret seed (tlys1…) after asking for its password again.
+
+    `tally wallet import` accepts the seed. Anyone who sees it controls the account.
+
+    Examples:
+      tally wallet export alice
+    """
+    with session(as_json) as s:
+        store = s.home.load_wallet(name)
+        password = s.password(password_file, prompt=f"Password of wallet {name!r}")
+        secret = encode_secret(decrypt_seed(store, password))
+        s.emit({"name": name, "address": store.address, "secret": secret},
+               [f"Secret seed of {name!r} ({store.address}) — keep it secret:", secret])
+
+
+@app.command("use")
+def use(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Make NAME the default wallet for every command.
+
+    Examples:
+      tally wallet use alice
+    """
+    with session(as_json) as s:
+        store = s.home.load_wallet(name)
+        s.home.set_config("wallet", "default", name)
+        s.emit({"default": name, "address": store.address}, [f"Default wallet: {name} ({store.address})"])
+
+
+@app.command("rm")
+def rm(name: NameArg, yes: YesOpt = False, as_json: JsonOpt = False) -> None:
+    """Delete a wallet's keystore. Without its recovery phrase or seed, the account is lost.
+
+    Examples:
+      tally wallet rm old --yes
+    """
+    with session(as_json) as s:
+        store = s.home.load_wallet(name)
+        if not yes and not typer.confirm(
+                f"Delete wallet {name!r} ({store.address})? Only its recovery phrase can bring it back", err=True):
+            raise BadInput("cancelled: nothing was deleted", code="cancelled")
+        s.home.wallet_path(name).unlink()
+        if s.home.default_wallet() == name:
+            s.home.set_config("wallet", "default", None)
+        s.emit({"removed": name, "address": store.address}, [f"Removed wallet {name!r} ({store.address})"])
