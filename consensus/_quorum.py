@@ -1,0 +1,243 @@
+"""Quorum sets: structure, canonical encoding and hash, sanity rules, and the quorum predicates.
+
+A quorum set is "k of n" over validators and nested inner sets (scp.md §2.1). A node's *slices* are the
+node sets that satisfy it; a *quorum* is a node set that contains a slice of each of its members; a
+set is *v-blocking* for a node when it meets every one of its slices. Pure functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from consensus._errors import QuorumSetError, StatementDecodeError
+from protocol import codec
+from protocol.errors import DecodeError
+from protocol.hashing import blake2b256
+
+NodeId = bytes
+"""A validator's 32-byte Ed25519 public key."""
+
+NODE_ID_SIZE = 32
+PERSON_QSET = b"tally.qset"
+QSET_VERSION = 1
+MAX_NESTING = 4  # CORE MAXIMUM_QUORUM_NESTING_LEVEL: top level is depth 0
+MAX_NODES = 1000
+MAX_QSET_BYTES = 64 * 1024
+U64_MAX = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class QuorumSet:
+    """``threshold`` of the members (``validators`` plus ``inner_sets``) must agree."""
+
+    threshold: int
+    validators: tuple[bytes, ...]
+    inner_sets: tuple[QuorumSet, ...] = ()
+
+    def encode(self) -> bytes:
+        """Canonical msgpack: ``[version, threshold, [validators], [inner sets]]`` (inner sets unversioned)."""
+        return codec.pack((QSET_VERSION, *_to_tuple(self)))
+
+    @cached_property
+    def hash(self) -> bytes:
+        """32-byte BLAKE2b-256 of the encoding of the *normalized* set: how statements refer to it."""
+        return blake2b256(normalize_quorum_set(self).encode(), PERSON_QSET)
+
+    @cached_property
+    def size(self) -> int:
+        """Number of direct members (validators + inner sets)."""
+        return len(self.validators) + len(self.inner_sets)
+
+
+def singleton_quorum_set(node: bytes) -> QuorumSet:
+    """``{1 of [node]}``: the quorum set CORE substitutes for the sender of an EXTERNALIZE."""
+    return QuorumSet(1, (node,))
+
+
+def _to_tuple(q: QuorumSet) -> tuple[Any, ...]:
+    return (q.threshold, q.validators, tuple(_to_tuple(i) for i in q.inner_sets))
+
+
+def decode_quorum_set(data: bytes) -> QuorumSet:
+    """Decode and sanity-check a quorum set received from a peer.
+
+    Raises:
+        StatementDecodeError: not the canonical encoding of a quorum set.
+        QuorumSetError: well-formed but breaks a sanity rule (see ``check_quorum_set_sane``).
+    """
+    try:
+        obj = codec.unpack(data, max_size=MAX_QSET_BYTES, max_array=MAX_NODES + 1, what="quorum set")
+        fields = codec.array(obj, 4, "quorum set")
+        codec.tag(fields[0], QSET_VERSION, "quorum set")
+        qset = _from_tuple(fields[1:], 0)
+    except StatementDecodeError:
+        raise
+    except DecodeError as exc:
+        raise StatementDecodeError(str(exc)) from None
+    check_quorum_set_sane(qset)
+    return qset
+
+
+def _from_tuple(fields: tuple[Any, ...], depth: int) -> QuorumSet:
+    if depth > MAX_NESTING:
+        raise StatementDecodeError(f"quorum set: nested deeper than {MAX_NESTING} levels")
+    threshold = codec.integer(fields[0], "quorum set threshold", hi=codec.UINT32_MAX)
+    raw_validators = codec.seq(fields[1], "quorum set validators", max_len=MAX_NODES)
+    validators = tuple(codec.blob(v, "validator id", size=NODE_ID_SIZE) for v in raw_validators)
+    raw_inner = codec.seq(fields[2], "quorum set inner sets", max_len=MAX_NODES)
+    inner = tuple(_from_tuple(codec.array(i, 3, "inner quorum set"), depth + 1) for i in raw_inner)
+    return QuorumSet(threshold, validators, inner)
+
+
+def check_quorum_set_sane(qset: QuorumSet, *, extra_checks: bool = False) -> None:
+    """Check CORE's ``isQuorumSetSane`` rules (scp.md §2.3).
+
+    Args:
+        extra_checks: also require a strict majority at every level (for the *local* configuration).
+
+    Raises:
+        QuorumSetError: naming the rule broken and how to fix it.
+    """
+    seen: set[bytes] = set()
+    _check_level(qset, 0, seen, extra_checks, "top level")
+    if not seen:
+        raise QuorumSetError("the quorum set lists no validator: add at least one")
+    if len(seen) > MAX_NODES:
+        raise QuorumSetError(f"the quorum set lists {len(seen)} validators; the limit is {MAX_NODES}")
+
+
+def _check_level(q: QuorumSet, depth: int, seen: set[bytes], extra: bool, where: str) -> None:
+    if depth > MAX_NESTING:
+        raise QuorumSetError(f"inner sets are nested {depth} levels deep; at most {MAX_NESTING} are allowed")
+    n = q.size
+    if q.threshold < 1:
+        raise QuorumSetError(f"{where}: threshold {q.threshold} must be at least 1")
+    if q.threshold > n:
+        raise QuorumSetError(f"{where}: threshold {q.threshold} is more than its {n} members")
+    if extra and q.threshold < n - q.threshold + 1:
+        raise QuorumSetError(
+            f"{where}: threshold {q.threshold} of {n} is not a majority; use at least {n // 2 + 1}"
+        )
+    for v in q.validators:
+        if len(v) != NODE_ID_SIZE:
+            raise QuorumSetError(f"{where}: a validator id is {len(v)} bytes, not {NODE_ID_SIZE}")
+        if v in seen:
+            raise QuorumSetError(f"{where}: validator {v.hex()[:16]}… appears more than once")
+        seen.add(v)
+        if len(seen) > MAX_NODES:
+            raise QuorumSetError(f"the quorum set lists more than {MAX_NODES} validators")
+    for i, inner in enumerate(q.inner_sets):
+        _check_level(inner, depth + 1, seen, extra, f"{where} → inner set {i + 1}")
+
+
+def normalize_quorum_set(qset: QuorumSet, remove: bytes | None = None) -> QuorumSet:
+    """Canonical form (CORE ``normalizeQSet``, scp.md §2.2).
+
+    Removes ``remove`` (lowering the threshold of each level it was in), merges ``{1 of [x]}`` inner
+    sets into their parent, replaces ``{1 of [inner I]}`` by ``I`` and sorts members.
+    """
+    threshold = qset.threshold
+    validators = list(qset.validators)
+    if remove is not None and remove in validators:
+        validators = [v for v in validators if v != remove]
+        threshold -= len(qset.validators) - len(validators)
+    inner: list[QuorumSet] = []
+    for i in qset.inner_sets:
+        ni = normalize_quorum_set(i, remove)
+        if ni.threshold == 1 and len(ni.validators) == 1 and not ni.inner_sets:
+            validators.append(ni.validators[0])
+        else:
+            inner.append(ni)
+    if threshold == 1 and not validators and len(inner) == 1:
+        return inner[0]
+    inner.sort(key=_sort_key)
+    return QuorumSet(threshold, tuple(sorted(validators)), tuple(inner))
+
+
+def _sort_key(q: QuorumSet) -> tuple[Any, ...]:
+    return (q.validators, tuple(_sort_key(i) for i in q.inner_sets), q.threshold)
+
+
+def all_validators(qset: QuorumSet) -> frozenset[bytes]:
+    """Every node id mentioned anywhere in the tree."""
+    out = set(qset.validators)
+    for inner in qset.inner_sets:
+        out |= all_validators(inner)
+    return frozenset(out)
+
+
+def is_quorum_slice(qset: QuorumSet, nodes: set[bytes] | frozenset[bytes]) -> bool:
+    """Does ``nodes`` satisfy ``qset`` (contain one of its slices)?"""
+    need = qset.threshold
+    if need <= 0:
+        return True
+    for v in qset.validators:
+        if v in nodes:
+            need -= 1
+            if need <= 0:
+                return True
+    for inner in qset.inner_sets:
+        if is_quorum_slice(inner, nodes):
+            need -= 1
+            if need <= 0:
+                return True
+    return False
+
+
+def is_v_blocking(qset: QuorumSet, nodes: set[bytes] | frozenset[bytes]) -> bool:
+    """Does ``nodes`` meet every slice of ``qset`` (so no slice can agree without one of them)?"""
+    if qset.threshold <= 0:
+        return False  # an empty requirement has a slice (the empty set) that nothing meets
+    left = qset.size - qset.threshold + 1
+    for v in qset.validators:
+        if v in nodes:
+            left -= 1
+            if left <= 0:
+                return True
+    for inner in qset.inner_sets:
+        if is_v_blocking(inner, nodes):
+            left -= 1
+            if left <= 0:
+                return True
+    return False
+
+
+def quorum_core(nodes: Iterable[bytes], qset_of: Callable[[bytes], QuorumSet | None]) -> set[bytes]:
+    """The largest subset of ``nodes`` in which every member's quorum set is satisfied (greatest fixpoint).
+
+    Nodes whose quorum set is unknown (``qset_of`` returns None) are dropped.
+    """
+    members = set(nodes)
+    while True:
+        kept = {n for n in members if (q := qset_of(n)) is not None and is_quorum_slice(q, members)}
+        if kept == members:
+            return members
+        members = kept
+
+
+def is_quorum(
+    local_qset: QuorumSet, nodes: set[bytes] | frozenset[bytes], qset_of: Callable[[bytes], QuorumSet | None]
+) -> bool:
+    """Does ``nodes`` contain a quorum that includes a slice of ``local_qset`` (CORE ``LocalNode::isQuorum``)?"""
+    return is_quorum_slice(local_qset, quorum_core(nodes, qset_of))
+
+
+def node_weight(node: bytes, qset: QuorumSet) -> int:
+    """Leader-election weight of ``node`` in ``qset``: the fraction of slices containing it, scaled to 2^64-1.
+
+    CORE ``SCPDriver::getNodeWeight``; ``ceil`` division on Python ints is exact (scp.md §4.2).
+    """
+    n = qset.size
+    t = qset.threshold
+    if n == 0 or t <= 0:
+        return 0
+    if node in qset.validators:
+        return -(-U64_MAX * t // n)
+    for inner in qset.inner_sets:
+        w = node_weight(node, inner)
+        if w:
+            return -(-w * t // n)
+    return 0
