@@ -14,3 +14,15 @@ class ConfigError(NodeError):
 
 class StorageError(NodeError):
     """The ledger database could not be opened, read or written (disk full, corrupt, locked)."""
+
+
+class NetError(NodeError):
+    """A request to a peer failed. ``reason`` is a short code: ``timeout``, ``oversize``,
+    ``remote`` (the peer's handler refused; ``detail`` has its message), ``unreachable``,
+    ``filtered``, ``banned``, ``protocol`` (malformed response) or ``closed``."""
+
+    def __init__(self, peer: str, reason: str, detail: str = "") -> None:
+        self.peer = peer
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"peer {peer}: {reason}" + (f": {detail}" if detail else ""))

@@ -1,0 +1,24 @@
+"""Tally's peer-to-peer network: GossipSub tx batches, direct frames, request/response.
+
+See ``node.net.p2p`` for the design and the py-libp2p settings (and why each is set).
+"""
+
+from node.errors import NetError
+from node.net.p2p import (
+    FRAME_PROTOCOL,
+    REQUEST_PROTOCOL,
+    NetConfig,
+    NetHandlers,
+    P2PNetwork,
+    peer_id_for,
+)
+
+__all__ = [
+    "FRAME_PROTOCOL",
+    "REQUEST_PROTOCOL",
+    "NetConfig",
+    "NetError",
+    "NetHandlers",
+    "P2PNetwork",
+    "peer_id_for",
+]
