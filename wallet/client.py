@@ -36,9 +36,8 @@ class NodeClient:
                  body: Any = None, timeout_s: float | None = None, allow: tuple[int, ...] = ()) -> Any:
         url = f"{self.url}{path}"
         try:
-            response = self._http.request(
-                method, url, params=params, json=body,
-                timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT)
+            extra: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}
+            response = self._http.request(method, url, params=params, json=body, **extra)
         except httpx.TimeoutException:
             raise NodeUnreachable(f"the node at {self.url} did not answer in time") from None
         except httpx.HTTPError as exc:

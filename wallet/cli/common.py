@@ -251,7 +251,7 @@ def execute(s: Session, request: TxRequest, source: bytes, account: dict[str, An
 def submit(s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *, wait: bool,
            timeout_s: float) -> dict[str, Any]:
     result = s.client.submit(tx, wait_s=min(max(timeout_s, 0.1), 60.0) if wait else 0.0)
-    summary = describe_body(tx.body, currencies, s.namer())
+    summary = describe_body(tx.body, currencies)
     data = {
         "hash": result.get("hash") or tx.hash.hex(), "status": result.get("status"), "code": result.get("code"),
         "explanation": result.get("explanation"), "ledger": result.get("ledger"),
@@ -264,7 +264,7 @@ def submit(s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *
                       code=code)
 
     def human(console: Console) -> None:
-        for line in summary:
+        for line in describe_body(tx.body, currencies, s.namer()):
             console.print(line, markup=False)
         if status == "applied":
             console.print(f"applied in ledger {data['ledger']} (transaction {data['hash']})", markup=False)
