@@ -35,6 +35,13 @@ def root(
     """Tally: a peer-to-peer ledger for community currencies (time banks, LETS, local money)."""
 
 
+from node.cli import node_app  # noqa: E402  (registered after the root is defined)
+from wallet.cli.testnet import testnet_app  # noqa: E402
+
+app.add_typer(node_app, name="node")
+app.add_typer(testnet_app, name="testnet")
+
+
 def main() -> None:
     """Console entry point (``tally``)."""
     app()

@@ -1,0 +1,128 @@
+"""The chain of closed ledgers on this node, and the transactions waiting to join it.
+
+Both consensus (a value was externalized) and catch-up (a peer sent a ledger with its proof)
+end in ``LedgerChain.close``: apply through ``protocol.ledger.close_ledger``, write the ledger in
+one synced batch, then tell the mempool and whoever waits for a transaction. Keeping that one
+path means a ledger learnt from a peer is checked exactly like one this node voted for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import trio
+
+from node.api.app import TxStatus
+from node.errors import StorageError
+from node.logs import log
+from node.mempool import Admission, Mempool
+from node.metrics import NodeMetrics
+from node.storage.store import LedgerStore
+from node.txsets import TxSetCache
+from protocol.ledger import ClosedLedger, CloseValue, LedgerHeader, TxSet, close_ledger
+from protocol.results import ResultCode
+from protocol.transactions import Transaction
+
+logger = logging.getLogger("tally.chain")
+
+
+class LedgerMismatchError(StorageError):
+    """A ledger re-applied from a peer's data did not give the header the peer's validators
+    signed: the data is wrong (or this node's rules differ); nothing was written."""
+
+
+class LedgerChain:
+    def __init__(self, store: LedgerStore, metrics: NodeMetrics) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.mempool = Mempool(store, store.last_header.seq + 1)
+        self.tx_sets = TxSetCache()
+        self._waiters: dict[bytes, list[trio.Event]] = {}
+        self._last_close_s: float | None = None
+        self.write_failure: str | None = None  # set while the disk refuses ledgers
+        self.closed_event = trio.Event()
+
+    @property
+    def last(self) -> LedgerHeader:
+        return self.store.last_header
+
+    def submit(self, tx: Transaction) -> Admission:
+        admission = self.mempool.add(tx)
+        if not admission.accepted and admission.code is not None:
+            self.metrics.tx_rejected.labels(admission.code).inc()
+        self.metrics.mempool_size.set(len(self.mempool))
+        return admission
+
+    def close(self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes],
+              expected_hash: bytes | None = None) -> ClosedLedger:
+        """Apply ``tx_set`` as the next ledger and write it durably.
+
+        Raises:
+            LedgerMismatchError: ``expected_hash`` was given and the result differs.
+            StorageError: the write failed; the chain is unchanged and the node unhealthy.
+        """
+        started = time.perf_counter()
+        closed = close_ledger(self.store, self.store.accumulator, self.last, tx_set, value,
+                              self.mempool.signers_of)
+        if expected_hash is not None and closed.header.hash != expected_hash:
+            raise LedgerMismatchError(
+                f"ledger {closed.header.seq} re-applied locally hashes to {closed.header.hash.hex()[:16]}…, "
+                f"the peer's signed header says {expected_hash.hex()[:16]}…")
+        try:
+            self.store.write_ledger(closed, tx_set, proof)
+        except StorageError as exc:
+            self.metrics.storage_errors.inc()
+            self.metrics.healthy.set(0)
+            self.write_failure = str(exc)
+            raise
+        self.write_failure = None
+        self.metrics.healthy.set(1)
+        self._after_close(closed, tx_set, started)
+        return closed
+
+    def _after_close(self, closed: ClosedLedger, tx_set: TxSet, started: float) -> None:
+        header = closed.header
+        now = time.perf_counter()
+        self.metrics.ledger_apply_seconds.observe(now - started)
+        if self._last_close_s is not None:
+            self.metrics.ledger_close_interval.observe(now - self._last_close_s)
+        self._last_close_s = now
+        self.metrics.ledger_seq.set(header.seq)
+        for result in closed.results:
+            self.metrics.tx_applied.labels(result.code.value).inc()
+        included = {tx.hash for tx in tx_set.transactions}
+        dropped = self.mempool.ledger_closed(self.store, header.seq + 1, included)
+        self.metrics.mempool_size.set(len(self.mempool))
+        self.tx_sets.forget_older_than(header.hash)
+        for tx_hash in [*included, *dropped]:
+            for event in self._waiters.pop(tx_hash, ()):
+                event.set()
+        self.closed_event.set()
+        self.closed_event = trio.Event()
+        log(logger, logging.INFO, "ledger closed", seq=header.seq, txs=len(tx_set.transactions),
+            hash=header.hash.hex()[:16], apply_ms=round((now - started) * 1000, 1))
+
+    def tx_status(self, tx_hash: bytes) -> TxStatus:
+        location = self.store.tx_location(tx_hash)
+        if location is not None:
+            status = "applied" if location.code is ResultCode.OK else "failed"
+            return TxStatus(status, location.code.value, location.ledger,
+                            location.op_index if location.code is not ResultCode.OK else None)
+        if tx_hash in self.mempool:
+            return TxStatus("pending")
+        refused = self.mempool.refused_code(tx_hash)
+        if refused is not None:
+            return TxStatus("rejected", refused)
+        return TxStatus("unknown")
+
+    async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
+        """Return once every transaction left the mempool (applied, failed or dropped), or on timeout."""
+        with trio.move_on_after(timeout_s):
+            for tx_hash in tx_hashes:
+                if tx_hash not in self.mempool:
+                    continue
+                event = trio.Event()
+                self._waiters.setdefault(tx_hash, []).append(event)
+                await event.wait()

@@ -1,0 +1,112 @@
+"""``tally node init`` and ``tally node run``.
+
+Heavy imports (trio, libp2p, plyvel) happen inside the commands so ``tally --help`` stays fast.
+Exit codes: 0 clean stop; 1 the node failed while running (storage); 2 bad configuration or input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+node_app = typer.Typer(help="Run a validator or watcher node.", no_args_is_help=True)
+_err = Console(stderr=True)
+
+
+@node_app.command("init")
+def init(
+    folder: Path = typer.Option(..., "--dir", help="Folder for node.toml, keys and data (created)."),
+    validator: bool = typer.Option(False, "--validator", help="Vote in consensus (default: watcher)."),
+    passphrase: str = typer.Option("Tally local network", "--network-passphrase",
+                                   help="Network passphrase; every node of a network uses the same."),
+    peers: list[str] = typer.Option([], "--peer", help="Bootstrap peer multiaddr with /p2p/ID (repeatable)."),
+    quorum: list[str] = typer.Option([], "--quorum",
+                                     help="Validator id (tlyv1…) to trust (repeatable); default: this node alone."),
+    threshold: int = typer.Option(0, "--threshold", help="How many of --quorum must agree (default ⌊2n/3⌋+1)."),
+    p2p_port: int = typer.Option(0, "--p2p-port", help="Peer-to-peer TCP port (0: any free port)."),
+    api_port: int = typer.Option(8080, "--api-port", help="HTTP API port on 127.0.0.1."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Create a node folder with a commented node.toml and a fresh key (mode 0600, never printed).
+
+    Examples:
+      tally node init --dir ~/tally-node --validator
+      tally node init --dir ./watcher --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo… --quorum tlyv1… --quorum tlyv1…
+    """
+    import nacl.utils
+
+    from node.errors import NodeError
+    from node.net import peer_id_for
+    from node.setup import NodeSpec, QuorumSetSpec, init_node
+    from protocol.addresses import decode_validator, encode_validator
+    from protocol.errors import AddressError
+    from protocol.keys import Keypair
+
+    for text in quorum:
+        try:
+            decode_validator(text)
+        except AddressError as exc:
+            _fail(2, f"--quorum {text}: {exc}")
+    keypair = Keypair(nacl.utils.random(32))
+    own = encode_validator(keypair.public_key)
+    members = list(dict.fromkeys(quorum + ([own] if validator else [])))
+    qset = None
+    if quorum:
+        qset = QuorumSetSpec(threshold or (2 * len(members)) // 3 + 1, tuple(members))
+        if not 1 <= qset.threshold <= len(members):
+            _fail(2, f"--threshold must be between 1 and {len(members)}")
+    elif not validator:
+        _fail(2, "a watcher needs --quorum: the validators whose signatures it trusts")
+    spec = NodeSpec(role="validator" if validator else "watcher", network_passphrase=passphrase,
+                    p2p_port=p2p_port, api_port=api_port, bootstrap=tuple(peers), quorum_set=qset)
+    try:
+        config_path = init_node(folder, spec, keypair)
+    except NodeError as exc:
+        _fail(2, str(exc))
+    result = {"config": str(config_path), "node_id": own, "peer_id": peer_id_for(keypair.public_key),
+              "role": spec.role}
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(f"Node folder ready: {config_path}\n  validator id: {own}\n  peer id: {result['peer_id']}\n"
+                   f"Start it with: tally node run --config {config_path}")
+
+
+@node_app.command("run")
+def run(
+    config: Path = typer.Option(..., "--config", help="Path to node.toml."),
+) -> None:
+    """Run the node until Ctrl-C or SIGTERM, then stop cleanly (ledger writes finished, database closed).
+
+    Example:
+      tally node run --config ~/tally-node/node.toml
+    """
+    import trio
+
+    from node.config import load_config
+    from node.errors import ConfigError, NodeError
+    from node.logs import setup_logging
+    from node.runtime import run_node
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        _fail(2, f"{config}: {exc}")
+    setup_logging(loaded.log_level, loaded.log_format)
+    try:
+        trio.run(run_node, loaded)
+    except ConfigError as exc:
+        _fail(2, str(exc))
+    except NodeError as exc:
+        _fail(1, str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    _err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)

@@ -1,0 +1,209 @@
+"""Node configuration: one TOML file per node, strictly checked at start.
+
+Every key is known and typed: an unknown key (often a typo) or a bad value stops the node with a
+message naming the key, instead of being silently ignored. Relative paths are relative to the
+config file's folder, so a node folder can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consensus import QuorumSet, QuorumSetError, check_quorum_set_sane
+from node.errors import ConfigError
+from protocol.addresses import decode_validator
+from protocol.errors import AddressError
+from protocol.hashing import network_id
+
+ROLES = ("validator", "watcher")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+MISBEHAVIOURS = ("none", "equivocate", "garbage", "replay", "lie-qset", "silent")
+TEST_NETWORK_MARKERS = ("test", "local", "dev")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    path: Path
+    role: str
+    network_passphrase: str
+    data_dir: Path
+    key_file: Path
+    log_level: str = "info"
+    log_format: str = "text"
+    listen: str = "/ip4/127.0.0.1/tcp/0"
+    bootstrap: tuple[str, ...] = ()
+    quorum_set: QuorumSet | None = None
+    close_interval_ms: int = 1000
+    heartbeat_interval_ms: int = 60_000
+    max_tx_set_size: int = 10_000
+    api_listen: str = "127.0.0.1:8080"
+    admin_token_file: Path | None = None
+    misbehave: str = "none"
+
+    @property
+    def is_validator(self) -> bool:
+        return self.role == "validator"
+
+    @property
+    def network_id(self) -> bytes:
+        return network_id(self.network_passphrase)
+
+    @property
+    def is_test_network(self) -> bool:
+        """Test-only switches (misbehaviour) are refused unless the passphrase says 'test'."""
+        lowered = self.network_passphrase.lower()
+        return any(marker in lowered for marker in TEST_NETWORK_MARKERS)
+
+
+# section -> key -> (type, required)
+_SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
+    "node": {"role": (str, True), "network_passphrase": (str, True), "data_dir": (str, True),
+             "key_file": (str, True), "log_level": (str, False), "log_format": (str, False)},
+    "network": {"listen": (str, False), "bootstrap": (list, False)},
+    "consensus": {"close_interval_ms": (int, False), "heartbeat_interval_ms": (int, False),
+                  "max_tx_set_size": (int, False), "quorum_set": (dict, False)},
+    "api": {"listen": (str, False), "admin_token_file": (str, False)},
+    "testing": {"misbehave": (str, False)},
+}
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read and check a node.toml. Raises ConfigError naming the offending key."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    values = _check_schema(raw)
+    base = path.resolve().parent
+    node = values["node"]
+    config = NodeConfig(
+        path=path,
+        role=_choice(node["role"], ROLES, "[node] role"),
+        network_passphrase=_nonempty(node["network_passphrase"], "[node] network_passphrase"),
+        data_dir=base / node["data_dir"],
+        key_file=base / node["key_file"],
+        log_level=_choice(node.get("log_level", "info"), LOG_LEVELS, "[node] log_level"),
+        log_format=_choice(node.get("log_format", "text"), LOG_FORMATS, "[node] log_format"),
+        listen=values["network"].get("listen", "/ip4/127.0.0.1/tcp/0"),
+        bootstrap=tuple(_strings(values["network"].get("bootstrap", []), "[network] bootstrap")),
+        quorum_set=_quorum_set(values["consensus"].get("quorum_set"), "[consensus.quorum_set]"),
+        close_interval_ms=_int_range(values["consensus"].get("close_interval_ms", 1000),
+                                     "[consensus] close_interval_ms", 50, 600_000),
+        heartbeat_interval_ms=_int_range(values["consensus"].get("heartbeat_interval_ms", 60_000),
+                                         "[consensus] heartbeat_interval_ms", 100, 3_600_000),
+        max_tx_set_size=_int_range(values["consensus"].get("max_tx_set_size", 10_000),
+                                   "[consensus] max_tx_set_size", 1, 100_000),
+        api_listen=_host_port(values["api"].get("listen", "127.0.0.1:8080"), "[api] listen"),
+        admin_token_file=(base / values["api"]["admin_token_file"]) if "admin_token_file" in values["api"] else None,
+        misbehave=_choice(values["testing"].get("misbehave", "none"), MISBEHAVIOURS, "[testing] misbehave"),
+    )
+    if config.is_validator and config.quorum_set is None:
+        raise ConfigError("[consensus.quorum_set] is required for a validator")
+    if config.quorum_set is None:
+        raise ConfigError("[consensus.quorum_set] is required: a watcher trusts the same quorum to "
+                          "verify ledgers")
+    if config.heartbeat_interval_ms < config.close_interval_ms:
+        raise ConfigError("[consensus] heartbeat_interval_ms must be at least close_interval_ms")
+    if config.misbehave != "none" and not config.is_test_network:
+        raise ConfigError("[testing] misbehave is refused on this network: it is only allowed when the "
+                          "network passphrase marks a test network (contains 'test', 'local' or 'dev')")
+    return config
+
+
+def _check_schema(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    for section in raw:
+        if section not in _SCHEMA:
+            raise ConfigError(f"[{section}]: unknown section (known: {', '.join(_SCHEMA)})")
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"{section}: expected a [{section}] table")
+    for section, keys in _SCHEMA.items():
+        table = raw.get(section, {})
+        for key in table:
+            if key not in keys:
+                raise ConfigError(f"[{section}] {key}: unknown key (known: {', '.join(keys)})")
+        for key, (kind, required) in keys.items():
+            if key not in table:
+                if required:
+                    raise ConfigError(f"[{section}] {key}: required key is missing")
+                continue
+            value = table[key]
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f"[{section}] {key}: expected {_type_name(kind)}, got {value!r}")
+        values[section] = dict(table)
+    return values
+
+
+def _quorum_set(table: Any, where: str, depth: int = 0) -> QuorumSet | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table with threshold, validators, inner_sets")
+    unknown = set(table) - {"threshold", "validators", "inner_sets"}
+    if unknown:
+        raise ConfigError(f"{where} {sorted(unknown)[0]}: unknown key (known: threshold, validators, inner_sets)")
+    threshold = table.get("threshold")
+    if not isinstance(threshold, int) or isinstance(threshold, bool):
+        raise ConfigError(f"{where} threshold: expected an integer")
+    validators = []
+    for text in _strings(table.get("validators", []), f"{where} validators"):
+        try:
+            validators.append(decode_validator(text))
+        except AddressError as exc:
+            raise ConfigError(f"{where} validators: {text!r}: {exc}") from None
+    inner = table.get("inner_sets", [])
+    if not isinstance(inner, list):
+        raise ConfigError(f"{where} inner_sets: expected a list of tables")
+    inner_sets = []
+    for index, item in enumerate(inner):
+        found = _quorum_set(item, f"{where}.inner_sets[{index}]", depth + 1)
+        if found is not None:
+            inner_sets.append(found)
+    qset = QuorumSet(threshold, tuple(validators), tuple(inner_sets))
+    if depth == 0:
+        try:
+            check_quorum_set_sane(qset)
+        except QuorumSetError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return qset
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: expected a list of strings")
+    return list(value)
+
+
+def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _nonempty(value: str, where: str) -> str:
+    if not value.strip():
+        raise ConfigError(f"{where}: must not be empty")
+    return value
+
+
+def _int_range(value: int, where: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ConfigError(f"{where}: {value} is outside {low}..{high}")
+    return value
+
+
+def _host_port(value: str, where: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{where}: expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")
+    return value
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", list: "a list", dict: "a table"}.get(kind, kind.__name__)

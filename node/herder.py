@@ -1,0 +1,506 @@
+"""The herder: runs one SCP slot per ledger and turns externalized values into closed ledgers.
+
+It is the consensus ``Driver`` (the pure questions SCP asks about values) and the glue between
+the sans-IO ``consensus.ScpNode`` and the world: it signs and sends this validator's statements
+(persisting them first), verifies peers' envelopes, holds a statement back until the tx sets it
+names are fetched, runs SCP's timers, and decides when to start a slot:
+
+* while transactions wait, one ledger per ``close_interval`` (default 1 s);
+* with nothing to do, one heartbeat ledger per ``heartbeat_interval`` (default 60 s), so an idle
+  community network costs almost nothing;
+* at once when a peer already nominates for the slot, so no validator lags its quorum.
+
+Values are ``protocol.ledger.CloseValue`` encodings: {tx-set hash, close time, upgrades}.
+Several confirmed candidates combine into one: the largest tx set (ties broken by hash), the
+latest close time, and the highest value of each upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import trio
+
+from consensus import (
+    CancelTimer,
+    Confirm,
+    ConsensusError,
+    Effect,
+    Emit,
+    Externalized,
+    NeedQuorumSet,
+    Nominate,
+    Prepare,
+    QuorumSet,
+    ScpNode,
+    SetTimer,
+    Statement,
+    TimerKind,
+    Validity,
+    all_validators,
+    decode_quorum_set,
+    decode_statement,
+    encode_statement,
+)
+from node.chain import LedgerChain
+from node.clock import monotonic_ms, wall_ms
+from node.errors import NetError, NodeError, StorageError
+from node.logs import log
+from node.metrics import NodeMetrics
+from node.net import peer_id_for
+from node.timers import TimerService
+from node.transport import Transport
+from node.wire import (
+    REQ_QSET,
+    REQ_SCP_STATE,
+    REQ_TX_SET,
+    SignedEnvelope,
+    decode_envelope,
+    decode_envelope_list,
+    encode_envelope_frame,
+    encode_hash_request,
+    encode_ledger_closed_frame,
+    encode_slot_request,
+    envelope_signature_valid,
+    sign_envelope,
+)
+from protocol.errors import DecodeError
+from protocol.keys import Keypair
+from protocol.ledger import (
+    MAX_TX_SET_BYTES,
+    CloseValue,
+    TxSet,
+    decode_close_value,
+    decode_tx_set,
+    make_tx_set,
+)
+
+logger = logging.getLogger("tally.herder")
+
+MAX_CLOSE_TIME_DRIFT_MS = 60_000  # a nominated close time may lead our clock by this much
+FUTURE_SLOTS = 3  # envelopes this many slots ahead are kept for when we get there
+MAX_FUTURE_ENVELOPES = 2_000
+MAX_PARKED = 2_000
+STUCK_AFTER_MS = 4_000  # a slot not externalized after this long: pull peers' SCP state
+SEEN_MEMORY = 20_000
+MAX_TIMEOUT_MS = 60_000
+
+
+@dataclass(frozen=True)
+class HerderConfig:
+    network: bytes
+    keypair: Keypair
+    quorum_set: QuorumSet
+    is_validator: bool
+    close_interval_ms: int = 1000
+    heartbeat_interval_ms: int = 60_000
+    max_tx_set_size: int = 10_000
+    misbehave: str = "none"
+
+
+@dataclass
+class _Pending:
+    envelope: SignedEnvelope
+    statement: Statement
+    peer: str
+    missing: set[bytes]
+
+
+class Herder:
+    def __init__(self, config: HerderConfig, chain: LedgerChain, transport: Transport, timers: TimerService,
+                 metrics: NodeMetrics, qset_store: Callable[[QuorumSet], None]) -> None:
+        self.config = config
+        self.chain = chain
+        self.transport = transport
+        self.timers = timers
+        self.metrics = metrics
+        self._save_qset = qset_store
+        self.node_id = config.keypair.public_key
+        self.scp = ScpNode(self.node_id, config.quorum_set, self, is_validator=config.is_validator)
+        self.validator_peers = {peer_id_for(v) for v in all_validators(config.quorum_set)} - {
+            peer_id_for(self.node_id)}
+        self.slot = chain.last.seq + 1
+        self._nominating = False
+        self._slot_started_ms = monotonic_ms()
+        self._last_close_ms = monotonic_ms()
+        self._signed: dict[int, dict[bytes, SignedEnvelope]] = {}  # slot -> statement bytes -> envelope
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._future: list[tuple[SignedEnvelope, Statement, str]] = []
+        self._parked: list[_Pending] = []
+        self._fetching: set[bytes] = set()
+        self._nursery: trio.Nursery | None = None
+        self.on_behind: Callable[[str, int], None] = lambda peer, seq: None  # set by the node (catch-up)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def start(self, nursery: trio.Nursery, own_envelopes: dict[int, tuple[bytes, ...]]) -> None:
+        """Resume: restore this validator's latest statements for the open slot and re-send them."""
+        self._nursery = nursery
+        restored = []
+        for raw in own_envelopes.get(self.slot, ()):
+            try:
+                envelope = decode_envelope(raw)
+                statement = decode_statement(envelope.statement)
+            except (DecodeError, ConsensusError):
+                continue
+            restored.append(statement)
+            self._signed.setdefault(self.slot, {})[envelope.statement] = envelope
+        if restored:
+            self.scp.restore(restored)
+            self._nominating = any(isinstance(s.pledge, Nominate) for s in restored)
+            for statement in restored:
+                self.transport.broadcast(encode_envelope_frame(self._signed[self.slot][encode_statement(statement)]))
+            log(logger, logging.INFO, "consensus state restored", slot=self.slot, statements=len(restored))
+        self._schedule_nomination()
+        self._arm_stuck_timer()
+
+    # -- inputs --------------------------------------------------------------------------------
+
+    def transactions_arrived(self) -> None:
+        """The mempool got work: make sure a ledger is planned within ``close_interval``."""
+        self._schedule_nomination()
+
+    def receive_envelope(self, envelope: SignedEnvelope, peer: str) -> None:
+        digest = envelope.hash
+        if digest in self._seen:
+            self.metrics.scp_messages.labels("in", "duplicate").inc()
+            return
+        self._remember(digest)
+        try:
+            statement = decode_statement(envelope.statement)
+        except ConsensusError as exc:
+            self._bad(peer, "bad_statement", str(exc))
+            return
+        if not envelope_signature_valid(self.config.network, statement.node_id, envelope):
+            self._bad(peer, "bad_signature", "SCP envelope signature does not verify")
+            return
+        self.metrics.scp_messages.labels("in", "valid").inc()
+        if not self.config.is_validator:
+            return  # watchers follow closed ledgers, not votes
+        if statement.slot < self.slot:
+            return
+        if statement.slot > self.slot:
+            if statement.slot <= self.slot + FUTURE_SLOTS and len(self._future) < MAX_FUTURE_ENVELOPES:
+                self._future.append((envelope, statement, peer))
+            if statement.slot > self.slot + 1:
+                self.on_behind(peer, statement.slot - 1)
+            return
+        self._process(envelope, statement, peer)
+
+    def ledger_advanced(self) -> None:
+        """The chain moved on (by consensus or by catch-up): open the next slot."""
+        self.slot = self.chain.last.seq + 1
+        self._nominating = False
+        self._last_close_ms = monotonic_ms()
+        self._slot_started_ms = self._last_close_ms
+        self.scp.purge_slots_below(self.slot - 1)
+        for old in [s for s in self._signed if s < self.slot - 1]:
+            del self._signed[old]
+        self._parked = [p for p in self._parked if p.statement.slot >= self.slot]
+        future, self._future = self._future, []
+        for envelope, statement, peer in future:
+            if statement.slot == self.slot:
+                self._process(envelope, statement, peer)
+            elif statement.slot > self.slot:
+                self._future.append((envelope, statement, peer))
+        self._schedule_nomination()
+        self._arm_stuck_timer()
+
+    # -- requests peers make -------------------------------------------------------------------
+
+    def envelopes_for(self, slot: int) -> list[SignedEnvelope]:
+        signed = self._signed.get(slot, {})
+        found = []
+        for statement in self.scp.latest_statements(slot):
+            envelope = signed.get(encode_statement(statement))
+            if envelope is not None:
+                found.append(envelope)
+        return found
+
+    def tx_set(self, tx_set_hash: bytes) -> TxSet | None:
+        return self.chain.tx_sets.get(tx_set_hash)
+
+    def quorum_set(self, qset_hash: bytes) -> QuorumSet | None:
+        return self.scp.quorum_set(qset_hash)
+
+    # -- consensus driver ----------------------------------------------------------------------
+
+    def validate_value(self, slot: int, value: bytes, nomination: bool) -> Validity:
+        try:
+            close_value = decode_close_value(value)
+        except DecodeError:
+            return Validity.INVALID
+        if slot != self.slot:
+            return Validity.MAYBE_VALID
+        last = self.chain.last
+        if close_value.close_time_ms <= last.close_time_ms:
+            return Validity.INVALID
+        if nomination and close_value.close_time_ms > wall_ms() + MAX_CLOSE_TIME_DRIFT_MS:
+            return Validity.INVALID
+        tx_set = self.chain.tx_sets.get(close_value.tx_set_hash)
+        if tx_set is None:
+            return Validity.MAYBE_VALID
+        if tx_set.previous_hash != last.hash or len(tx_set.transactions) > last.params.max_tx_set_size:
+            return Validity.INVALID
+        return Validity.FULLY_VALID
+
+    def extract_valid_value(self, slot: int, value: bytes) -> bytes | None:
+        return None
+
+    def combine_candidates(self, slot: int, values: Sequence[bytes]) -> bytes:
+        decoded = [decode_close_value(v) for v in values]
+
+        def size(candidate: CloseValue) -> tuple[int, bytes]:
+            tx_set = self.chain.tx_sets.get(candidate.tx_set_hash)
+            return (len(tx_set.transactions) if tx_set else -1, candidate.tx_set_hash)
+
+        best = max(decoded, key=size)
+        upgrades: dict[str, int] = {}
+        for candidate in decoded:
+            for name, setting in candidate.upgrades:
+                upgrades[name] = max(upgrades.get(name, setting), setting)
+        close_time = max(candidate.close_time_ms for candidate in decoded)
+        return CloseValue(best.tx_set_hash, close_time, tuple(sorted(upgrades.items()))).encode()
+
+    def compute_timeout_ms(self, round: int, is_nomination: bool) -> int:
+        return min(1000 * round, MAX_TIMEOUT_MS)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _process(self, envelope: SignedEnvelope, statement: Statement, peer: str) -> None:
+        self._signed.setdefault(statement.slot, {})[envelope.statement] = envelope
+        try:
+            missing = {decode_close_value(v).tx_set_hash for v in _values_of(statement)}
+        except DecodeError:
+            self._bad(peer, "bad_value", "SCP statement names a value that does not decode")
+            return
+        missing = {h for h in missing if h not in self.chain.tx_sets}
+        if missing:
+            if len(self._parked) < MAX_PARKED:
+                self._parked.append(_Pending(envelope, statement, peer, missing))
+            for tx_set_hash in missing:
+                self._fetch_tx_set(tx_set_hash, peer)
+            return
+        self._apply(self.scp.receive(statement, monotonic_ms()))
+        if isinstance(statement.pledge, Nominate) and not self._nominating and self.config.is_validator:
+            self._start_nomination()
+
+    def _apply(self, effects: list[Effect]) -> None:
+        # Externalized last: the ledger's proof must include the statements just emitted.
+        for effect in sorted(effects, key=lambda e: isinstance(e, Externalized)):
+            if isinstance(effect, Emit):
+                self._emit(effect.statement)
+            elif isinstance(effect, SetTimer):
+                self.timers.set(("scp", effect.slot, effect.kind), monotonic_ms() + effect.delay_ms,
+                                functools.partial(self._timer_fired, effect.slot, effect.kind, effect.generation))
+            elif isinstance(effect, CancelTimer):
+                self.timers.cancel(("scp", effect.slot, effect.kind))
+            elif isinstance(effect, Externalized):
+                self._externalized(effect.slot, effect.value)
+            elif isinstance(effect, NeedQuorumSet):
+                self._fetch_qset(effect.qset_hash, peer_id_for(effect.node_id))
+
+    def _timer_fired(self, slot: int, kind: TimerKind, generation: int) -> None:
+        self._apply(self.scp.timer_fired(slot, kind, generation, monotonic_ms()))
+
+    def _emit(self, statement: Statement) -> None:
+        if self.config.misbehave == "silent":
+            return
+        raw = encode_statement(statement)
+        envelope = sign_envelope(self.config.network, raw, self.config.keypair)
+        self._signed.setdefault(statement.slot, {})[raw] = envelope
+        self._remember(envelope.hash)
+        own = [self._signed[statement.slot].get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)]
+        try:  # persisted before it leaves: after a crash we must never contradict what we said
+            self.chain.store.save_own_envelopes(statement.slot, [e.encode() for e in own if e is not None])
+        except StorageError as exc:
+            log(logger, logging.ERROR, "cannot persist consensus state; not sending", error=str(exc))
+            return
+        self.metrics.scp_messages.labels("out", "sent").inc()
+        self.transport.broadcast(encode_envelope_frame(envelope))
+
+    def _externalized(self, slot: int, value: bytes) -> None:
+        if slot != self.slot:
+            return
+        close_value = decode_close_value(value)
+        tx_set = self.chain.tx_sets.get(close_value.tx_set_hash)
+        if tx_set is None:  # cannot happen: statements wait for their tx sets; be safe anyway
+            log(logger, logging.ERROR, "externalized a value whose tx set is unknown", slot=slot)
+            return
+        proof = [e.encode() for e in self._proof(slot)]
+        self.metrics.consensus_seconds.observe((monotonic_ms() - self._slot_started_ms) / 1000)
+        try:
+            closed = self.chain.close(tx_set, close_value, proof)
+        except StorageError as exc:
+            log(logger, logging.ERROR, "ledger write failed; retrying in 1 s", slot=slot, error=str(exc))
+            self.timers.set(("retry-close", slot), monotonic_ms() + 1000, lambda: self._externalized(slot, value))
+            return
+        self.transport.broadcast(encode_ledger_closed_frame(closed.header.seq, closed.header.hash))
+        with contextlib.suppress(NodeError):
+            self.chain.store.prune_own_envelopes(slot)
+        self.ledger_advanced()
+
+    def _proof(self, slot: int) -> list[SignedEnvelope]:
+        signed = self._signed.get(slot, {})
+        proof = []
+        for statement in self.scp.externalize_proof(slot):
+            envelope = signed.get(encode_statement(statement))
+            if envelope is not None:
+                proof.append(envelope)
+        return proof
+
+    def _schedule_nomination(self) -> None:
+        if not self.config.is_validator or self._nominating:
+            return
+        wait = self.config.close_interval_ms if len(self.chain.mempool) else self.config.heartbeat_interval_ms
+        self.timers.set(("nominate",), self._last_close_ms + wait, self._nomination_due)
+
+    def _nomination_due(self) -> None:
+        if self._nominating:
+            return
+        if not len(self.chain.mempool) and monotonic_ms() < self._last_close_ms + self.config.heartbeat_interval_ms:
+            self._schedule_nomination()
+            return
+        self._start_nomination()
+
+    def _start_nomination(self) -> None:
+        last = self.chain.last
+        self._nominating = True
+        self.timers.cancel(("nominate",))
+        max_count = min(self.config.max_tx_set_size, last.params.max_tx_set_size)
+        transactions = self.chain.mempool.select(max_count, MAX_TX_SET_BYTES - 64 * 1024)
+        tx_set = make_tx_set(last.hash, transactions)
+        self.chain.tx_sets.add(tx_set)
+        upgrades: tuple[tuple[str, int], ...] = ()
+        if self.config.max_tx_set_size != last.params.max_tx_set_size:
+            upgrades = (("max_tx_set_size", self.config.max_tx_set_size),)
+        value = CloseValue(tx_set.hash, max(wall_ms(), last.close_time_ms + 1), upgrades)
+        log(logger, logging.DEBUG, "nominating", slot=self.slot, txs=len(transactions))
+        self._apply(self.scp.nominate(self.slot, value.encode(), last.hash, monotonic_ms()))
+
+    def _arm_stuck_timer(self) -> None:
+        slot = self.slot
+        self.timers.set(("stuck",), monotonic_ms() + STUCK_AFTER_MS, lambda: self._stuck(slot))
+
+    def _stuck(self, slot: int) -> None:
+        """A slot is taking long: statements may have been lost (restart, dropped link, healed
+        partition). Pull peers' statements and send ours again; SCP ignores what it already has."""
+        if slot != self.slot or not self.config.is_validator or self._nursery is None:
+            return
+        if self._nominating or self._parked or self._future:
+            for peer in self.transport.connected_peers():
+                self._nursery.start_soon(self._pull_state, peer, slot)
+            if self.config.misbehave != "silent":
+                signed = self._signed.get(slot, {})
+                for statement in self.scp.own_latest(slot):
+                    envelope = signed.get(encode_statement(statement))
+                    if envelope is not None:
+                        self.transport.broadcast(encode_envelope_frame(envelope))
+        self._arm_stuck_timer()
+
+    async def _pull_state(self, peer: str, slot: int) -> None:
+        try:
+            raw = await self.transport.request(peer, REQ_SCP_STATE, encode_slot_request(slot),
+                                               max_response=4 * 1024 * 1024, timeout_s=5)
+            envelopes = decode_envelope_list(raw)
+        except NetError:
+            return
+        except DecodeError as exc:
+            self._bad(peer, "bad_response", str(exc))
+            return
+        for envelope in envelopes:
+            self.receive_envelope(envelope, peer)
+
+    def _fetch_tx_set(self, tx_set_hash: bytes, first_peer: str) -> None:
+        if tx_set_hash in self._fetching or self._nursery is None:
+            return
+        self._fetching.add(tx_set_hash)
+        self._nursery.start_soon(self._fetch_tx_set_task, tx_set_hash, first_peer)
+
+    async def _fetch_tx_set_task(self, tx_set_hash: bytes, first_peer: str) -> None:
+        peers = [first_peer] + [p for p in self.transport.connected_peers() if p != first_peer]
+        try:
+            for peer in peers:
+                try:
+                    raw = await self.transport.request(peer, REQ_TX_SET, encode_hash_request(tx_set_hash),
+                                                       max_response=MAX_TX_SET_BYTES + 1024)
+                    tx_set = decode_tx_set(raw, self.config.network)
+                except NetError:
+                    continue
+                except DecodeError as exc:
+                    self._bad(peer, "bad_tx_set", str(exc))
+                    continue
+                if tx_set.hash != tx_set_hash:
+                    self._bad(peer, "bad_tx_set", "tx set does not match the requested hash")
+                    continue
+                self.chain.tx_sets.add(tx_set)
+                self._release(tx_set_hash)
+                return
+            log(logger, logging.WARNING, "no peer could send a tx set", tx_set=tx_set_hash.hex()[:16])
+        finally:
+            self._fetching.discard(tx_set_hash)
+
+    def _release(self, tx_set_hash: bytes) -> None:
+        ready = []
+        for pending in self._parked:
+            pending.missing.discard(tx_set_hash)
+            if not pending.missing:
+                ready.append(pending)
+        self._parked = [p for p in self._parked if p.missing]
+        for pending in ready:
+            if pending.statement.slot == self.slot:
+                self._process(pending.envelope, pending.statement, pending.peer)
+
+    def _fetch_qset(self, qset_hash: bytes, peer: str) -> None:
+        if qset_hash in self._fetching or self._nursery is None:
+            return
+        self._fetching.add(qset_hash)
+        self._nursery.start_soon(self._fetch_qset_task, qset_hash, peer)
+
+    async def _fetch_qset_task(self, qset_hash: bytes, first_peer: str) -> None:
+        peers = [first_peer] + [p for p in self.transport.connected_peers() if p != first_peer]
+        try:
+            for peer in peers:
+                try:
+                    raw = await self.transport.request(peer, REQ_QSET, encode_hash_request(qset_hash),
+                                                       max_response=64 * 1024)
+                    qset = decode_quorum_set(raw)
+                except (NetError, ConsensusError):
+                    continue
+                if qset.hash != qset_hash:
+                    self._bad(peer, "lie_qset", "quorum set does not match its hash")
+                    continue
+                self._save_qset(qset)
+                self._apply(self.scp.add_quorum_set(qset, monotonic_ms()))
+                return
+        finally:
+            self._fetching.discard(qset_hash)
+
+    def _remember(self, digest: bytes) -> None:
+        self._seen[digest] = None
+        if len(self._seen) > SEEN_MEMORY:
+            self._seen.popitem(last=False)
+
+    def _bad(self, peer: str, reason: str, detail: str) -> None:
+        self.metrics.invalid_messages.labels(reason).inc()
+        self.metrics.scp_messages.labels("in", "invalid").inc()
+        log(logger, logging.INFO, "invalid message from peer", peer=peer, reason=reason, detail=detail)
+        self.transport.penalize(peer, reason)
+
+
+def _values_of(statement: Statement) -> list[bytes]:
+    """Every value a statement names (each must have its tx set here before SCP sees it)."""
+    pledge = statement.pledge
+    if isinstance(pledge, Nominate):
+        return [*pledge.votes, *pledge.accepted]
+    if isinstance(pledge, Prepare):
+        ballots = [pledge.ballot, pledge.prepared, pledge.prepared_prime]
+        return [b.value for b in ballots if b is not None and b.value]
+    if isinstance(pledge, Confirm):
+        return [pledge.ballot.value]
+    return [pledge.commit.value]

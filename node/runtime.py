@@ -1,0 +1,121 @@
+"""``tally node run``: open the database, join the network, serve the API, until SIGINT/SIGTERM.
+
+Everything runs in one trio nursery. On a signal the nursery is cancelled: a ledger write in
+progress is a synchronous LevelDB batch, so it always finishes before cancellation can land,
+and the database is closed last. A small ``run.json`` beside the config tells tools (the
+testnet, scripts) where the running node listens; it is removed on a clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from node.api.app import create_app
+from node.config import NodeConfig
+from node.core import LedgerNode, assemble_node
+from node.keyfile import read_key_file
+from node.logs import log
+from node.metrics import NodeMetrics
+from node.net import NetConfig, P2PNetwork
+from node.storage.store import LedgerStore
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus  # trio-typing's stubs shadow trio's own
+
+logger = logging.getLogger("tally.node")
+
+RUN_INFO = "run.json"
+
+
+def topic_for(network: bytes) -> str:
+    return f"tally/txs/{network.hex()[:16]}"
+
+
+async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> None:
+    """Run a node until cancelled or signalled. Raises NodeError subclasses on bad set-up."""
+    keypair = read_key_file(config.key_file)
+    metrics = NodeMetrics()
+    store = LedgerStore(config.data_dir, config.network_id)
+    run_info = config.path.resolve().parent / RUN_INFO
+    try:
+        # The network needs the node's handlers and the node needs the network: the handler
+        # object forwards to the node once it exists.
+        handlers = _LateHandlers()
+        net = P2PNetwork(NetConfig(seed=keypair.seed, listen=config.listen, bootstrap=config.bootstrap,
+                                   topic=topic_for(config.network_id)), handlers, metrics)
+        node = assemble_node(config=config, keypair=keypair, store=store, transport=net, metrics=metrics)
+        handlers.target = node
+        admin_token = config.admin_token_file.read_text().strip() if config.admin_token_file else None
+        app = create_app(node, admin_token=admin_token)
+        api_config = HypercornConfig()
+        api_config.bind = [config.api_listen]
+        api_config.accesslog = None
+        api_config.errorlog = logging.getLogger("hypercorn.error")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+            await nursery.start(net.serve)
+            node.peer_id, node.listen_addrs = net.peer_id, list(net.listen_addrs)
+            await nursery.start(node.serve)
+            node.api_url = await nursery.start(_serve_api, app, api_config)
+            _write_run_info(run_info, node)
+            log(logger, logging.INFO, "node running", role=config.role, node_id=node.identity.node_id,
+                ledger=store.last_header.seq, api=node.api_url, p2p=",".join(node.listen_addrs))
+            if ready is not None:
+                ready.set()
+    finally:
+        run_info.unlink(missing_ok=True)
+        store.close()
+        log(logger, logging.INFO, "node stopped", ledger=store.last_header.seq)
+
+
+class _LateHandlers:
+    """Forwards network callbacks to the node once it exists."""
+
+    target: LedgerNode
+
+    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+        return await self.target.on_tx_batch(data, peer)
+
+    async def on_frame(self, data: bytes, peer: str) -> None:
+        await self.target.on_frame(data, peer)
+
+    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
+        return await self.target.on_request(name, payload, peer)
+
+
+async def _serve_api(app: object, api_config: HypercornConfig, *,
+                     task_status: TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+    bound_urls: list[str] = []
+
+    class _Started:
+        def started(self, value: list[str] | None = None) -> None:
+            bound_urls.extend(value or [])
+            task_status.started(bound_urls[0] if bound_urls else f"http://{api_config.bind[0]}")
+
+    await serve(app, api_config, task_status=_Started())  # type: ignore[arg-type]
+
+
+async def _stop_on_signal(scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log(logger, logging.INFO, "stopping", signal=signal.Signals(signum).name)
+            scope.cancel()
+            return
+
+
+def _write_run_info(path: Path, node: LedgerNode) -> None:
+    info = {"pid": os.getpid(), "peer_id": node.peer_id, "p2p": node.listen_addrs, "api": node.api_url,
+            "node_id": node.identity.node_id, "role": node.identity.role}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    tmp.replace(path)

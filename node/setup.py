@@ -1,0 +1,120 @@
+"""``tally node init``: a node folder with a commented ``node.toml``, its key and admin token.
+
+The testnet generator uses the same renderer, so every node config in the project has one shape.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.errors import ConfigError
+from node.keyfile import write_key_file
+from protocol.addresses import encode_validator
+from protocol.keys import Keypair
+
+CONFIG_NAME = "node.toml"
+KEY_NAME = "node.key"
+TOKEN_NAME = "admin.token"
+
+
+@dataclass(frozen=True)
+class QuorumSetSpec:
+    threshold: int
+    validators: tuple[str, ...]  # tlyv1… ids
+    inner_sets: tuple[QuorumSetSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    role: str
+    network_passphrase: str
+    p2p_port: int
+    api_port: int
+    bootstrap: tuple[str, ...]
+    quorum_set: QuorumSetSpec | None
+    close_interval_ms: int = 1000
+    heartbeat_interval_ms: int = 60_000
+    log_format: str = "text"
+    host: str = "127.0.0.1"
+
+
+def init_node(folder: Path, spec: NodeSpec, keypair: Keypair) -> Path:
+    """Create ``folder`` with node.toml, node.key (0600) and admin.token (0600).
+
+    For a validator without an explicit quorum set, the quorum set is the validator alone
+    (a one-node network), which is what a first node of a new community needs.
+
+    Raises:
+        ConfigError: the folder already holds a node.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / CONFIG_NAME
+    if config_path.exists():
+        raise ConfigError(f"{config_path} already exists; choose another --dir or remove it first")
+    write_key_file(folder / KEY_NAME, keypair)
+    _write_secret(folder / TOKEN_NAME, secrets.token_urlsafe(32))
+    quorum = spec.quorum_set
+    if quorum is None and spec.role == "validator":
+        quorum = QuorumSetSpec(1, (encode_validator(keypair.public_key),))
+    config_path.write_text(render_config(spec, quorum, encode_validator(keypair.public_key)))
+    return config_path
+
+
+def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) -> str:
+    lines = [
+        "# Tally node configuration. Unknown keys are refused at start, so a typo never goes unnoticed.",
+        f"# This node's validator id (its public key): {node_id}",
+        "",
+        "[node]",
+        f'role = "{spec.role}"                       # "validator" votes in consensus; "watcher" follows and serves the API',
+        f'network_passphrase = "{_escape(spec.network_passphrase)}"   # every node of a network must use the same one',
+        'data_dir = "data"                          # LevelDB ledger database (relative to this file)',
+        f'key_file = "{KEY_NAME}"                     # secret key (mode 0600); never share it',
+        'log_level = "info"                         # debug | info | warning | error',
+        f'log_format = "{spec.log_format}"                        # text | json',
+        "",
+        "[network]",
+        f'listen = "/ip4/{spec.host}/tcp/{spec.p2p_port}"     # peer-to-peer address (libp2p multiaddr)',
+        "bootstrap = [                              # peers to dial at start and whenever the link drops",
+        *[f'  "{peer}",' for peer in spec.bootstrap],
+        "]",
+        "",
+        "[consensus]",
+        f"close_interval_ms = {spec.close_interval_ms}                  # target time between ledgers while transactions wait",
+        f"heartbeat_interval_ms = {spec.heartbeat_interval_ms}             # an idle network still closes one ledger this often",
+    ]
+    if quorum is not None:
+        lines += ["", "# Whom this node trusts: a ledger is final once `threshold` of these (and of each inner set) agree.",
+                  "# Every two quorums of the network must intersect; check with `tally check-quorum`."]
+        lines += _render_qset(quorum, "consensus.quorum_set")
+    lines += [
+        "",
+        "[api]",
+        f'listen = "{spec.host}:{spec.api_port}"              # HTTP API; keep it on loopback unless a proxy guards it',
+        f'admin_token_file = "{TOKEN_NAME}"        # bearer token for /admin endpoints (mode 0600)',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _render_qset(qset: QuorumSetSpec, table: str, *, array: bool = False) -> list[str]:
+    header = f"[[{table}]]" if array else f"[{table}]"
+    lines = [header, f"threshold = {qset.threshold}", "validators = ["]
+    lines += [f'  "{validator}",' for validator in qset.validators]
+    lines.append("]")
+    for inner in qset.inner_sets:
+        lines += ["", *_render_qset(inner, f"{table}.inner_sets", array=True)]
+    return lines
+
+
+def _write_secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,0 +1,32 @@
+"""What the node core needs from the peer-to-peer network.
+
+``node.net.P2PNetwork`` (libp2p) implements it in production; tests may wire several nodes
+together with an in-memory implementation. The core never touches libp2p types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Protocol
+
+
+class Transport(Protocol):
+    def publish(self, data: bytes) -> None:
+        """Gossip a transaction batch to the network (best effort)."""
+
+    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
+        """Send a direct frame to every connected peer (best effort, never blocks)."""
+
+    def send(self, peer: str, frame: bytes) -> None:
+        """Send a direct frame to one peer (best effort, never blocks)."""
+
+    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
+                      timeout_s: float = 10.0) -> bytes:
+        """Ask ``peer``; raises ``NetError`` on timeout, oversize answer or remote error."""
+
+    def connected_peers(self) -> list[str]: ...
+
+    def peers_info(self) -> list[dict[str, Any]]: ...
+
+    def penalize(self, peer: str, reason: str) -> None:
+        """Score ``peer`` down for a provably bad message."""

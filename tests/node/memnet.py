@@ -1,0 +1,166 @@
+"""An in-memory network for node tests: real nodes (LevelDB, herder, SCP, catch-up) wired by
+ordered in-process links instead of libp2p, with a partition switch.
+
+Each (sender, receiver) pair has its own ordered queue, like a direct stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nacl.utils
+import trio
+
+from consensus import QuorumSet
+from node.config import NodeConfig
+from node.core import LedgerNode, NotFoundError, assemble_node
+from node.errors import NetError
+from node.metrics import NodeMetrics
+from node.net import peer_id_for
+from node.storage.store import LedgerStore
+from protocol.keys import Keypair
+
+PASSPHRASE = "Tally memnet test network"
+
+
+@dataclass
+class MemoryHub:
+    nursery: trio.Nursery
+    nodes: dict[str, LedgerNode] = field(default_factory=dict)
+    links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes]]] = field(default_factory=dict)
+    blocked: set[frozenset[str]] = field(default_factory=set)
+
+    def allowed(self, a: str, b: str) -> bool:
+        return a in self.nodes and b in self.nodes and frozenset((a, b)) not in self.blocked
+
+    def partition(self, *groups: Collection[str]) -> None:
+        self.blocked = {frozenset((a, b)) for g1 in groups for g2 in groups if g1 is not g2 for a in g1 for b in g2}
+
+    def heal(self) -> None:
+        self.blocked = set()
+
+    def deliver(self, source: str, target: str, kind: str, data: bytes) -> None:
+        if not self.allowed(source, target):
+            return
+        link = self.links.get((source, target))
+        if link is None:
+            send, receive = trio.open_memory_channel[tuple[str, bytes]](10_000)
+            self.links[(source, target)] = link = send
+            self.nursery.start_soon(self._pump, source, target, receive)
+        link.send_nowait((kind, data))
+
+    async def _pump(self, source: str, target: str, receive: trio.MemoryReceiveChannel[tuple[str, bytes]]) -> None:
+        async for kind, data in receive:
+            node = self.nodes.get(target)
+            if node is None or not self.allowed(source, target):
+                continue
+            if kind == "tx":
+                await node.on_tx_batch(data, source)
+            else:
+                await node.on_frame(data, source)
+
+
+class MemoryTransport:
+    def __init__(self, hub: MemoryHub, peer_id: str) -> None:
+        self.hub = hub
+        self.peer_id = peer_id
+        self.penalties: list[tuple[str, str]] = []
+
+    def publish(self, data: bytes) -> None:
+        for peer in self.connected_peers():
+            self.hub.deliver(self.peer_id, peer, "tx", data)
+
+    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
+        for peer in self.connected_peers():
+            if peer not in exclude:
+                self.hub.deliver(self.peer_id, peer, "frame", frame)
+
+    def send(self, peer: str, frame: bytes) -> None:
+        self.hub.deliver(self.peer_id, peer, "frame", frame)
+
+    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
+                      timeout_s: float = 10.0) -> bytes:
+        if not self.hub.allowed(self.peer_id, peer):
+            raise NetError(peer, "unreachable")
+        await trio.lowlevel.checkpoint()
+        try:
+            answer = await self.hub.nodes[peer].on_request(name, payload, self.peer_id)
+        except NotFoundError as exc:
+            raise NetError(peer, "remote", str(exc)) from None
+        if len(answer) > max_response:
+            raise NetError(peer, "oversize")
+        return answer
+
+    def connected_peers(self) -> list[str]:
+        return [p for p in self.hub.nodes if p != self.peer_id and self.hub.allowed(self.peer_id, p)]
+
+    def peers_info(self) -> list[dict[str, Any]]:
+        return [{"peer_id": p} for p in self.connected_peers()]
+
+    def penalize(self, peer: str, reason: str) -> None:
+        self.penalties.append((peer, reason))
+
+
+@dataclass
+class TestNode:
+    __test__ = False  # a helper, not a test class
+
+    keypair: Keypair
+    folder: Path
+    config: NodeConfig
+    node: LedgerNode | None = None
+    store: LedgerStore | None = None
+    scope: trio.CancelScope | None = None
+
+    @property
+    def peer_id(self) -> str:
+        return peer_id_for(self.keypair.public_key)
+
+
+def make_validators(root: Path, count: int, threshold: int | None = None, *, close_interval_ms: int = 100,
+                    heartbeat_interval_ms: int = 60_000) -> list[TestNode]:
+    keys = [Keypair(nacl.utils.random(32)) for _ in range(count)]
+    qset = QuorumSet(threshold or (2 * count) // 3 + 1, tuple(k.public_key for k in keys))
+    nodes = []
+    for index, keypair in enumerate(keys):
+        folder = root / f"v{index}"
+        config = NodeConfig(path=folder / "node.toml", role="validator", network_passphrase=PASSPHRASE,
+                            data_dir=folder / "data", key_file=folder / "node.key", quorum_set=qset,
+                            close_interval_ms=close_interval_ms, heartbeat_interval_ms=heartbeat_interval_ms)
+        nodes.append(TestNode(keypair, folder, config))
+    return nodes
+
+
+async def start(hub: MemoryHub, test_node: TestNode) -> LedgerNode:
+    """Open the node's database and run it inside the hub's nursery (until ``stop``)."""
+    store = LedgerStore(test_node.config.data_dir, test_node.config.network_id)
+    transport = MemoryTransport(hub, test_node.peer_id)
+    node = assemble_node(config=test_node.config, keypair=test_node.keypair, store=store, transport=transport,
+                         metrics=NodeMetrics())
+    test_node.node, test_node.store = node, store
+    hub.nodes[test_node.peer_id] = node
+    scope = trio.CancelScope()
+    test_node.scope = scope
+
+    async def run() -> None:
+        with scope:
+            await node.serve()
+
+    hub.nursery.start_soon(run)
+    await trio.lowlevel.checkpoint()
+    return node
+
+
+def stop(hub: MemoryHub, test_node: TestNode) -> None:
+    """Simulate a crash: the node vanishes from the network, its tasks end, its database closes."""
+    hub.nodes.pop(test_node.peer_id, None)
+    for key in [k for k in hub.links if test_node.peer_id in k]:
+        hub.links.pop(key).close()
+    if test_node.scope is not None:
+        test_node.scope.cancel()
+    if test_node.store is not None:
+        test_node.store.close()
+    test_node.node = None

@@ -1,0 +1,76 @@
+"""The demo community a fresh testnet starts with.
+
+* ``HOUR``: a time bank (hours, 2 decimals), steward ``steward``, credit limit 10 h;
+* ``LETS``: a mutual-credit currency, steward ``steward``, credit limit 100.00;
+* ``BRX``: an issued local currency, issuer ``brx-issuer``;
+* wallets ``alice``, ``bob``, ``carol`` admitted to HOUR and LETS, each minted 50.00 BRX;
+* one demo payment: alice pays bob 1.50 h for "gardening".
+
+The wallets are real encrypted keystores under ``$TALLY_HOME/wallets`` protected by the
+testnet-only password ``DEMO_PASSWORD`` (printed by ``tally testnet up``; never use it for real
+money). The node URL becomes the wallet default, so ``tally send bob 2 HOUR --wallet alice
+--wait`` works straight away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nacl.utils
+
+from protocol.addresses import encode_account
+from protocol.keys import Keypair
+from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation, Payment
+from protocol.transactions import TransactionBody, build_transaction
+from wallet.client import NodeClient
+from wallet.errors import Refused
+from wallet.home import Home
+from wallet.keystore import encrypt_seed
+
+DEMO_PASSWORD = "tally-testnet-only"
+MEMBERS = ("alice", "bob", "carol")
+WAIT_S = 30.0
+
+
+def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
+    """Create the demo wallets and community through ``node_url``; returns what was made."""
+    keys = {name: Keypair(nacl.utils.random(32)) for name in ("steward", "brx-issuer", *MEMBERS)}
+    for name, keypair in keys.items():
+        home.save_wallet(name, encrypt_seed(keypair.seed, DEMO_PASSWORD), overwrite=True)
+    home.set_config("node", "url", node_url)
+    home.set_config("wallet", "default", "alice")
+    client = NodeClient(node_url)
+    try:
+        network = client.network_id()
+        steward, issuer = keys["steward"], keys["brx-issuer"]
+        members = [keys[name].public_key for name in MEMBERS]
+        steps: list[tuple[Keypair, list[Operation], bytes]] = [
+            (steward, [CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
+                       CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000)],
+             b"demo: a time bank and a LETS"),
+            (steward, [AdmitMember(code, member, None) for code in ("HOUR", "LETS") for member in members],
+             b"demo: welcome"),
+            (issuer, [CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0)], b"demo: BRX"),
+            (issuer, [Mint("BRX", member, 5000) for member in members], b"demo: BRX for everyone"),
+            (keys["alice"], [Payment(keys["bob"].public_key, "HOUR", 150)], b"gardening"),
+        ]
+        next_seq: dict[bytes, int] = {}
+        results = []
+        for source, operations, memo in steps:
+            seq = next_seq.get(source.public_key) or client.account(source.public_key)["sequence"] + 1
+            next_seq[source.public_key] = seq + 1
+            latest = client.latest_ledger()["seq"]
+            body = TransactionBody(source.public_key, seq, latest + 1000, memo, tuple(operations))
+            result = client.submit(build_transaction(network, body, (source,)), wait_s=WAIT_S)
+            if result.get("status") != "applied":
+                raise Refused(f"demo step {memo.decode()!r} was not applied: {result.get('status')} "
+                              f"{result.get('code')} {result.get('explanation') or ''}".strip())
+            results.append(result)
+    finally:
+        client.close()
+    return {
+        "wallets": {name: encode_account(k.public_key) for name, k in keys.items()},
+        "currencies": ["HOUR", "LETS", "BRX"],
+        "demo_payment": {"from": "alice", "to": "bob", "amount": "1.50 h", "memo": "gardening",
+                         "hash": results[-1]["hash"], "ledger": results[-1]["ledger"]},
+    }
