@@ -76,8 +76,8 @@ class ScpNode:
         return self._take()
 
     def _receive(self, st: Statement) -> None:
-        if st.slot < self._low_slot:
-            return
+        if st.slot < self._low_slot or st.node_id == self.node_id:
+            return  # our own statements come only from ourselves (or ``restore``), never the network
         if not isinstance(st.pledge, Externalize) and st.qset_hash not in self._known_qsets:
             first = all(p.qset_hash != st.qset_hash for p in self._parked)
             if st not in self._parked:

@@ -1,0 +1,568 @@
+"""A deterministic SCP network simulator: N ``ScpNode``s in one process, a fake clock, a seeded network.
+
+Everything random comes from one ``random.Random(seed)``, and events are ordered by (time, sequence),
+so the same configuration always gives the same trace and the same report. The network delays,
+drops, duplicates and partitions point-to-point messages; nodes can crash (and restart from their
+persisted statements); Byzantine nodes stay silent, equivocate, send random well-formed statements,
+or lie about their quorum set. Safety (no two honest nodes externalize different values for a slot)
+is checked on every externalization.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from consensus._driver import Emit, Externalized, NeedQuorumSet, SetTimer, TimerKind, Validity
+from consensus._messages import (
+    INFINITE_COUNTER,
+    Ballot,
+    Confirm,
+    Externalize,
+    Nominate,
+    Prepare,
+    Statement,
+)
+from consensus._node import ScpNode
+from consensus._quorum import U64_MAX, QuorumSet, all_validators
+from protocol.hashing import blake2b256
+
+TOPOLOGIES = ("full", "tiered", "orgs")
+BYZANTINE_MODES = ("equivocate", "silent", "garbage", "lie-qset")
+MAX_TIMEOUT_MS = 30 * 60 * 1000
+REBROADCAST_MS = 1000
+GARBAGE_EVERY_MS = 25
+KEEP_SLOTS = 10  # slots a node keeps after deciding them, to answer lagging peers
+
+
+class SimConfigError(ValueError):
+    """A simulator option that makes no sense (the message says which)."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Between ``start_ms`` and ``end_ms`` no message crosses from one group to another."""
+
+    groups: tuple[frozenset[int], ...]
+    start_ms: int
+    end_ms: int
+
+    def blocks(self, a: int, b: int, now: int) -> bool:
+        if not self.start_ms <= now < self.end_ms:
+            return False
+        ga = next((i for i, g in enumerate(self.groups) if a in g), None)
+        gb = next((i for i, g in enumerate(self.groups) if b in g), None)
+        return ga is not None and gb is not None and ga != gb
+
+
+@dataclass(frozen=True)
+class Crash:
+    """Node ``node`` stops at ``at_ms``; restarts from its persisted statements at ``restart_ms``."""
+
+    node: int
+    at_ms: int
+    restart_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    nodes: int = 4
+    threshold: int | None = None  # None: n - (n-1)//3 over the top level
+    topology: str = "full"
+    byzantine: int = 0
+    byzantine_mode: str = "equivocate"
+    latency_ms: int = 20
+    jitter_ms: int = 0
+    drop: float = 0.0
+    duplicate: float = 0.0
+    partitions: tuple[Partition, ...] = ()
+    crashes: tuple[Crash, ...] = ()
+    slots: int = 10
+    seed: int = 0
+    max_sim_ms: int | None = None  # default: 120 s per slot plus the last fault
+
+    def check(self) -> None:
+        """Raises: SimConfigError naming the bad option."""
+        if self.nodes < 1:
+            raise SimConfigError("--nodes must be at least 1")
+        if self.topology not in TOPOLOGIES:
+            raise SimConfigError(f"--topology must be one of {', '.join(TOPOLOGIES)}")
+        if self.byzantine_mode not in BYZANTINE_MODES:
+            raise SimConfigError(f"--byzantine-mode must be one of {', '.join(BYZANTINE_MODES)}")
+        if not 0 <= self.byzantine < self.nodes:
+            raise SimConfigError("--byzantine must be between 0 and nodes-1")
+        if self.slots < 1:
+            raise SimConfigError("--slots must be at least 1")
+        if self.latency_ms < 0 or self.jitter_ms < 0:
+            raise SimConfigError("--latency-ms and --jitter-ms must not be negative")
+        if not (0 <= self.drop < 1 and 0 <= self.duplicate < 1):
+            raise SimConfigError("--drop and --duplicate are probabilities in [0, 1)")
+        for p in self.partitions:
+            for g in p.groups:
+                if any(not 0 <= n < self.nodes for n in g):
+                    raise SimConfigError(f"partition names a node outside 0..{self.nodes - 1}")
+        for c in self.crashes:
+            if not 0 <= c.node < self.nodes:
+                raise SimConfigError(f"--crash names node {c.node}, outside 0..{self.nodes - 1}")
+
+
+def node_id_of(index: int) -> bytes:
+    return blake2b256(b"tally-sim-node-%d" % index)
+
+
+def _majority(n: int) -> int:
+    return n - (n - 1) // 2
+
+
+def _bft(n: int) -> int:
+    return n - (n - 1) // 3
+
+
+def build_quorum_sets(cfg: SimConfig) -> list[QuorumSet]:
+    """Each node's quorum set for the chosen topology (threshold applies to the top level)."""
+    ids = [node_id_of(i) for i in range(cfg.nodes)]
+    if cfg.topology == "full":
+        t = cfg.threshold or _bft(cfg.nodes)
+        _check_threshold(t, cfg.nodes)
+        return [QuorumSet(t, tuple(ids))] * cfg.nodes
+    if cfg.topology == "tiered":
+        core = min(cfg.nodes, max(4, cfg.nodes // 2))
+        t = cfg.threshold or _bft(core)
+        _check_threshold(t, core)
+        return [QuorumSet(t, tuple(ids[:core]))] * cfg.nodes
+    orgs = [tuple(ids[i : i + 3]) for i in range(0, cfg.nodes, 3)]
+    t = cfg.threshold or _bft(len(orgs))
+    _check_threshold(t, len(orgs))
+    inner = tuple(QuorumSet(_majority(len(o)), o) for o in orgs)
+    return [QuorumSet(t, (), inner)] * cfg.nodes
+
+
+def _check_threshold(t: int, n: int) -> None:
+    if not 1 <= t <= n:
+        raise SimConfigError(f"--threshold {t} must be between 1 and {n} (the members of the top level)")
+
+
+def sim_value(slot: int, node: int, tag: bytes = b"") -> bytes:
+    return b"slot %08d proposed by %03d%s" % (slot, node, tag)
+
+
+class SimDriver:
+    """Values are ``sim_value(slot, ...)`` bytes; combine = max; timeouts grow 1 s × round (CORE default)."""
+
+    def validate_value(self, slot: int, value: bytes, nomination: bool) -> Validity:
+        return Validity.FULLY_VALID if value.startswith(b"slot %08d " % slot) else Validity.INVALID
+
+    def extract_valid_value(self, slot: int, value: bytes) -> bytes | None:
+        return None
+
+    def combine_candidates(self, slot: int, values: Sequence[bytes]) -> bytes:
+        return max(values)
+
+    def compute_timeout_ms(self, round: int, is_nomination: bool) -> int:
+        return min(MAX_TIMEOUT_MS, 1000 * max(1, round))
+
+    def node_weight(self, node: bytes, qset: QuorumSet, is_local: bool) -> int:
+        """HERDER-style weights: a validator standing alone has full weight; an org's members share it."""
+        if is_local or node in qset.validators:
+            return U64_MAX
+        for inner in qset.inner_sets:
+            if node in all_validators(inner):
+                return U64_MAX // max(1, len(all_validators(inner)))
+        return 0
+
+
+@dataclass
+class SimNode:
+    index: int
+    node_id: bytes
+    qset: QuorumSet
+    mode: str | None  # None: honest
+    scp: ScpNode
+    alive: bool = True
+    current_slot: int = 1
+    externalized: dict[int, bytes] = field(default_factory=dict)
+    persisted: dict[int, list[Statement]] = field(default_factory=dict)
+    progress_mark: int = 0
+
+
+@dataclass
+class SlotReport:
+    slot: int
+    value: str | None
+    honest_externalized: int
+    agree: bool
+    first_ms: int | None
+    last_ms: int | None
+
+
+@dataclass
+class SimReport:
+    config: SimConfig
+    safety_violations: int
+    slots_externalized_by_all_honest: int
+    externalize_ms_p50: int | None
+    externalize_ms_p99: int | None
+    messages: int
+    sim_time_ms: int
+    per_slot: list[SlotReport]
+
+    @property
+    def messages_per_slot(self) -> float:
+        return round(self.messages / self.config.slots, 1)
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "slots": c.slots,
+            "nodes": c.nodes,
+            "threshold": build_quorum_sets(c)[0].threshold,
+            "topology": c.topology,
+            "byzantine": c.byzantine,
+            "byzantine_mode": c.byzantine_mode if c.byzantine else None,
+            "safety_violations": self.safety_violations,
+            "slots_externalized_by_all_honest": self.slots_externalized_by_all_honest,
+            "externalize_ms_p50": self.externalize_ms_p50,
+            "externalize_ms_p99": self.externalize_ms_p99,
+            "messages_per_slot": self.messages_per_slot,
+            "sim_time_ms": self.sim_time_ms,
+            "seed": c.seed,
+        }
+
+
+def _percentile(sorted_values: list[int], q: float) -> int | None:
+    if not sorted_values:
+        return None
+    k = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))  # nearest rank
+    return sorted_values[k]
+
+
+class Simulation:
+    """Build with a ``SimConfig``, call ``run()``; ``trace_digest`` summarises everything that happened."""
+
+    def __init__(self, cfg: SimConfig) -> None:
+        cfg.check()
+        self.cfg = cfg
+        self.rng = random.Random(cfg.seed)
+        self.now = 0
+        self._seq = 0
+        self._events: list[tuple[int, int, str, int, Any]] = []
+        self.messages = 0
+        self.safety_violations = 0
+        self.slot_start: dict[int, int] = {}
+        self.ext_times: dict[int, dict[int, int]] = {}
+        self.driver = SimDriver()
+        qsets = build_quorum_sets(cfg)
+        self.nodes: list[SimNode] = []
+        self.qset_registry: dict[bytes, QuorumSet] = {}
+        byz = set(range(cfg.nodes - cfg.byzantine, cfg.nodes))
+        for i in range(cfg.nodes):
+            nid = node_id_of(i)
+            mode = cfg.byzantine_mode if i in byz else None
+            qset = QuorumSet(1, (nid,)) if mode == "lie-qset" else qsets[i]
+            self.qset_registry[qset.hash] = qset
+            self.nodes.append(SimNode(i, nid, qset, mode, ScpNode(nid, qset, self.driver)))
+        self._digest = blake2b256(b"sim")
+
+    # ------------------------------------------------------------------------------ scheduling
+
+    def _push(self, at: int, kind: str, node: int, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (at, self._seq, kind, node, payload))
+
+    def honest(self) -> list[SimNode]:
+        return [n for n in self.nodes if n.mode is None]
+
+    def _send(self, src: int, dst: int, st: Statement) -> None:
+        self.messages += 1
+        if any(p.blocks(src, dst, self.now) for p in self.cfg.partitions):
+            return
+        if self.cfg.drop and self.rng.random() < self.cfg.drop:
+            return
+        copies = 2 if self.cfg.duplicate and self.rng.random() < self.cfg.duplicate else 1
+        for _ in range(copies):
+            delay = self.cfg.latency_ms + (self.rng.randint(0, self.cfg.jitter_ms) if self.cfg.jitter_ms else 0)
+            self._push(self.now + delay, "msg", dst, st)
+
+    def _broadcast(self, src: SimNode, st: Statement) -> None:
+        if src.mode == "equivocate":
+            for peer in self.nodes:
+                if peer.index != src.index:
+                    out = st if peer.index % 2 == 0 else _equivocate(st, src.index)
+                    self._send(src.index, peer.index, out)
+            return
+        for peer in self.nodes:
+            if peer.index != src.index:
+                self._send(src.index, peer.index, st)
+
+    # ------------------------------------------------------------------------------- effects
+
+    def _apply(self, n: SimNode, effects: list[Any]) -> None:
+        for e in effects:
+            if isinstance(e, Emit):
+                slot = e.statement.slot
+                n.persisted[slot] = n.scp.own_latest(slot)  # persist before send (scp.md §5.10)
+                if n.mode != "silent":
+                    self._broadcast(n, e.statement)
+            elif isinstance(e, SetTimer):
+                self._push(self.now + e.delay_ms, "timer", n.index, e)
+            elif isinstance(e, Externalized):
+                self._on_externalized(n, e.slot, e.value)
+            elif isinstance(e, NeedQuorumSet):
+                qset = self.qset_registry.get(e.qset_hash)
+                src = next((m.index for m in self.nodes if m.node_id == e.node_id), None)
+                if qset is not None and src is not None and not any(
+                    p.blocks(src, n.index, self.now) for p in self.cfg.partitions
+                ):
+                    self._push(self.now + 2 * self.cfg.latency_ms, "qset", n.index, qset)
+
+    def _on_externalized(self, n: SimNode, slot: int, value: bytes) -> None:
+        if slot in n.externalized:
+            self.safety_violations += 1  # S2: externalized twice
+            return
+        n.externalized[slot] = value
+        self._digest = blake2b256(self._digest + b"%d:%d:%d:" % (self.now, n.index, slot) + value)
+        if n.mode is None:
+            others = {m.externalized[slot] for m in self.honest() if slot in m.externalized}
+            if len(others) > 1:
+                self.safety_violations += 1
+            start = self.slot_start.get(slot, self.now)
+            self.ext_times.setdefault(slot, {})[n.index] = self.now - start
+        n.progress_mark = self.now
+        if slot >= n.current_slot:
+            self._advance(n)
+
+    def _advance(self, n: SimNode) -> None:
+        while n.current_slot in n.externalized:
+            n.current_slot += 1
+        n.scp.purge_slots_below(n.current_slot - KEEP_SLOTS)
+        self._push(self.now, "start", n.index, n.current_slot)
+
+    def _start_slot(self, n: SimNode, slot: int) -> None:
+        if slot != n.current_slot or slot > self.cfg.slots or not n.alive:
+            return
+        if n.mode is None:
+            self.slot_start.setdefault(slot, self.now)
+        prev = n.externalized.get(slot - 1, b"")
+        if n.mode == "garbage":
+            return
+        self._apply(n, n.scp.nominate(slot, sim_value(slot, n.index), prev, self.now))
+
+    # --------------------------------------------------------------------------------- running
+
+    def _done(self) -> bool:
+        live = [n for n in self.honest() if n.alive]
+        return all(len([s for s in n.externalized if s <= self.cfg.slots]) >= self.cfg.slots for n in live)
+
+    def run(self) -> SimReport:
+        cfg = self.cfg
+        last_fault = max(
+            [p.end_ms for p in cfg.partitions] + [c.restart_ms or c.at_ms for c in cfg.crashes] + [0]
+        )
+        limit = cfg.max_sim_ms if cfg.max_sim_ms is not None else last_fault + 120_000 * cfg.slots
+        for n in self.nodes:
+            self._push(0, "start", n.index, 1)
+            self._push(REBROADCAST_MS, "rebroadcast", n.index, None)
+            if n.mode == "garbage":
+                self._push(GARBAGE_EVERY_MS, "garbage", n.index, None)
+        for c in cfg.crashes:
+            self._push(c.at_ms, "crash", c.node, None)
+            if c.restart_ms is not None:
+                self._push(c.restart_ms, "restart", c.node, None)
+        while self._events and not self._done():
+            at, _, kind, idx, payload = heapq.heappop(self._events)
+            if at > limit:
+                break
+            self.now = at
+            self._dispatch(kind, self.nodes[idx], payload)
+        return self._report()
+
+    def _dispatch(self, kind: str, n: SimNode, payload: Any) -> None:
+        if kind == "crash":
+            n.alive = False
+            return
+        if kind == "restart":
+            self._restart(n)
+            return
+        if not n.alive:
+            return
+        if kind == "msg":
+            self._apply(n, n.scp.receive(payload, self.now))
+        elif kind == "timer":
+            self._apply(n, n.scp.timer_fired(payload.slot, payload.kind, payload.generation, self.now))
+        elif kind == "start":
+            self._start_slot(n, payload)
+        elif kind == "qset":
+            self._apply(n, n.scp.add_quorum_set(payload, self.now))
+        elif kind == "rebroadcast":
+            self._rebroadcast(n)
+        elif kind == "garbage":
+            self._garbage(n)
+
+    def _rebroadcast(self, n: SimNode) -> None:
+        """A node stalled for a while re-sends its latest statements and pulls its peers' view of the slot.
+
+        Like CORE's rebroadcast plus ``GET_SCP_STATE``: peers answer with the latest statement of every
+        node they know for that slot, which lets a node that missed messages (drops, partitions, a
+        restart) catch up without any help from the protocol itself.
+        """
+        if n.mode != "silent" and self.now - n.progress_mark >= REBROADCAST_MS:
+            for st in n.scp.own_latest(n.current_slot):
+                self._broadcast(n, st)
+            for peer in self.nodes:
+                if peer is n or not peer.alive or peer.mode in ("silent", "garbage"):
+                    continue
+                if any(p.blocks(peer.index, n.index, self.now) for p in self.cfg.partitions):
+                    continue
+                for st in peer.scp.latest_statements(n.current_slot):
+                    self.messages += 1
+                    self._push(self.now + 2 * self.cfg.latency_ms, "msg", n.index, st)
+        if not self._done():
+            self._push(self.now + REBROADCAST_MS, "rebroadcast", n.index, None)
+
+    def _restart(self, n: SimNode) -> None:
+        """Fresh ``ScpNode`` restored from the statements persisted before each send."""
+        n.scp = ScpNode(n.node_id, n.qset, self.driver)
+        for slot in sorted(n.persisted):
+            if slot >= n.current_slot - 1:
+                n.scp.restore(n.persisted[slot])
+        n.alive = True
+        n.progress_mark = self.now
+        self._push(self.now, "start", n.index, n.current_slot)
+        self._push(self.now + REBROADCAST_MS, "rebroadcast", n.index, None)
+
+    def _garbage(self, n: SimNode) -> None:
+        slot = min((m.current_slot for m in self.honest()), default=1)
+        st = _random_statement(self.rng, n, slot + self.rng.randint(0, 1))
+        for peer in self.nodes:
+            if peer.index != n.index:
+                self._send(n.index, peer.index, st)
+        if not self._done():
+            self._push(self.now + GARBAGE_EVERY_MS, "garbage", n.index, None)
+
+    # ---------------------------------------------------------------------------------- report
+
+    def _report(self) -> SimReport:
+        honest = self.honest()
+        permanent = {c.node for c in self.cfg.crashes if c.restart_ms is None}
+        expected = [n for n in honest if n.index not in permanent]
+        per_slot: list[SlotReport] = []
+        all_times: list[int] = []
+        by_all = 0
+        for slot in range(1, self.cfg.slots + 1):
+            values = [n.externalized[slot] for n in honest if slot in n.externalized]
+            times = sorted(self.ext_times.get(slot, {}).values())
+            all_times += times
+            if expected and all(slot in n.externalized for n in expected):
+                by_all += 1
+            per_slot.append(
+                SlotReport(
+                    slot, values[0].decode("ascii", "replace") if values else None, len(values),
+                    len(set(values)) <= 1, times[0] if times else None, times[-1] if times else None,
+                )
+            )
+        all_times.sort()
+        return SimReport(
+            self.cfg, self.safety_violations, by_all, _percentile(all_times, 0.5), _percentile(all_times, 0.99),
+            self.messages, self.now, per_slot,
+        )
+
+    def trace_digest(self) -> str:
+        return self._digest.hex()
+
+
+def _equivocate(st: Statement, index: int) -> Statement:
+    """The same statement about a different (valid-looking) value: what an equivocator tells half the peers."""
+    alt = sim_value(st.slot, index, b" alt")
+    p = st.pledge
+    if isinstance(p, Nominate):
+        return replace(st, pledge=Nominate((alt,), (alt,) if p.accepted else ()))
+    if isinstance(p, Prepare):
+        prepared = Ballot(p.prepared.counter, alt) if p.prepared else None
+        return replace(st, pledge=Prepare(Ballot(p.ballot.counter, alt), prepared, None, p.n_c, p.n_h))
+    if isinstance(p, Confirm):
+        return replace(st, pledge=replace(p, ballot=Ballot(p.ballot.counter, alt)))
+    return replace(st, pledge=Externalize(Ballot(p.commit.counter, alt), p.n_h))
+
+
+def _random_statement(rng: random.Random, n: SimNode, slot: int) -> Statement:
+    """A well-formed (not necessarily sane) statement with random fields and plausible values."""
+    pool = [sim_value(slot, rng.randrange(n.index + 1)), sim_value(slot, n.index, b" junk"), b"not a value"]
+
+    def value() -> bytes:
+        return rng.choice(pool)
+
+    def counter() -> int:
+        return rng.choice([0, 1, 1, 2, 3, 5, 100, INFINITE_COUNTER])
+
+    def ballot() -> Ballot:
+        return Ballot(counter(), value())
+
+    kind = rng.randrange(4)
+    pledge: Nominate | Prepare | Confirm | Externalize
+    if kind == 0:
+        pledge = Nominate(tuple(sorted({value() for _ in range(rng.randint(0, 2))})), tuple(sorted({value()})))
+    elif kind == 1:
+        pledge = Prepare(
+            ballot(), rng.choice([None, ballot()]), rng.choice([None, ballot()]), counter(), counter()
+        )
+    elif kind == 2:
+        pledge = Confirm(ballot(), counter(), counter(), counter())
+    else:
+        pledge = Externalize(ballot(), counter())
+    return Statement(n.node_id, slot, n.qset.hash, pledge)
+
+
+def run_simulation(cfg: SimConfig) -> SimReport:
+    return Simulation(cfg).run()
+
+
+def parse_partition(text: str) -> Partition:
+    """``"0,1|2,3@1000-5000"``: groups of node indexes separated by ``|``, active from 1000 ms to 5000 ms.
+
+    Raises: SimConfigError.
+    """
+    try:
+        groups_text, window = text.split("@")
+        start, end = (int(x) for x in window.split("-"))
+        groups = tuple(frozenset(int(x) for x in g.split(",") if x.strip()) for g in groups_text.split("|"))
+    except ValueError:
+        raise SimConfigError(f"bad --partition {text!r}: expected like \"0,1|2,3@1000-5000\"") from None
+    if len(groups) < 2 or start < 0 or end <= start:
+        raise SimConfigError(f"bad --partition {text!r}: need two groups and 0 <= from < to")
+    return Partition(groups, start, end)
+
+
+def parse_crash(text: str) -> Crash:
+    """``"3@2000"`` (node 3 stops at 2 s) or ``"3@2000-9000"`` (and restarts at 9 s).
+
+    Raises: SimConfigError.
+    """
+    try:
+        node_text, when = text.split("@")
+        if "-" in when:
+            a, b = (int(x) for x in when.split("-"))
+            return Crash(int(node_text), a, b)
+        return Crash(int(node_text), int(when))
+    except ValueError:
+        raise SimConfigError(f"bad --crash {text!r}: expected like \"3@2000\" or \"3@2000-9000\"") from None
+
+
+__all__ = [
+    "BYZANTINE_MODES",
+    "TOPOLOGIES",
+    "Crash",
+    "Partition",
+    "SimConfig",
+    "SimConfigError",
+    "SimReport",
+    "Simulation",
+    "TimerKind",
+    "build_quorum_sets",
+    "parse_crash",
+    "parse_partition",
+    "run_simulation",
+]
