@@ -133,3 +133,53 @@ def test_contacts_and_typo_addresses(cli: Cli) -> None:
     assert "checksum" in result.output
     cli.ok("contact", "rm", "bob")
     assert cli.json("contact", "list") == {"contacts": []}
+
+
+def test_default_cost_and_fast_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wallet import keystore
+
+    monkeypatch.delenv(keystore.FAST_KDF_ENV, raising=False)
+    assert keystore.default_cost() == (3, 128 * 1024 * 1024)
+    monkeypatch.setenv(keystore.FAST_KDF_ENV, "1")
+    assert keystore.default_cost()[1] < 1024 * 1024
+
+
+def test_damaged_or_unknown_keystore_is_exit_2(cli: Cli) -> None:
+    cli.create("alice")
+    path = cli.home / "wallets" / "alice.json"
+    raw = json.loads(path.read_text())
+    flipped = dict(raw, ciphertext=("00" if raw["ciphertext"][:2] != "00" else "11") + raw["ciphertext"][2:])
+    path.write_text(json.dumps(flipped))
+    result = cli("wallet", "export", "alice", "--password-file", str(cli.password_file))
+    assert result.exit_code == 2
+    assert "tlys1" not in result.output
+    path.write_text(json.dumps(dict(raw, version=2)))
+    result = cli("wallet", "export", "alice", "--password-file", str(cli.password_file))
+    assert result.exit_code == 2
+    assert "version" in result.output
+
+
+def test_config_set_node(cli: Cli) -> None:
+    assert cli.json("config", "show")["node_source"] == "built-in default"
+    cli.ok("config", "set-node", "http://10.0.0.5:8080/")
+    shown = cli.json("config", "show")
+    assert (shown["node"], shown["node_source"]) == ("http://10.0.0.5:8080", "config.toml")
+    assert cli("config", "set-node", "ftp://x").exit_code == 2
+    cli.ok("config", "set-node", "--clear")
+    assert cli.json("config", "show")["node"] == "http://127.0.0.1:8080"
+
+
+def test_every_command_has_help_with_examples(cli: Cli) -> None:
+    commands = [["balance"], ["send"], ["history"]]
+    commands += [["wallet", c] for c in ("create", "import", "list", "address", "export", "use", "rm")]
+    commands += [["contact", c] for c in ("add", "list", "rm")]
+    commands += [["tx", c] for c in ("status", "show", "sign", "submit")]
+    commands += [["currency", c] for c in ("create", "info", "admit", "set-limit", "mint", "redeem")]
+    commands += [["account", c] for c in ("show", "set-signers")]
+    commands += [["config", c] for c in ("show", "set-node")]
+    for command in commands:
+        result = cli(*command, "--help")
+        assert result.exit_code == 0, command
+        assert "Examples" in result.output or "Example" in result.output, command
+        assert "tally " + command[0] in result.output, command
+        assert "--json" in result.output, command

@@ -49,7 +49,7 @@ def main() -> None:
 
 def _register_wallet_commands() -> None:
     """The community member's commands (issue 5)."""
-    from wallet.cli import account_cmd, contact_cmd, currency_cmd, money, tx_cmd, wallet_cmd
+    from wallet.cli import account_cmd, config_cmd, contact_cmd, currency_cmd, money, tx_cmd, wallet_cmd
 
     app.add_typer(wallet_cmd.app)
     app.add_typer(contact_cmd.app)
@@ -59,6 +59,7 @@ def _register_wallet_commands() -> None:
     app.add_typer(tx_cmd.app)
     app.add_typer(currency_cmd.app)
     app.add_typer(account_cmd.app)
+    app.add_typer(config_cmd.app)
 
 
 _register_wallet_commands()

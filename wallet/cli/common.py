@@ -271,5 +271,7 @@ def submit(s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *
         else:
             console.print(f"submitted, {status} (transaction {data['hash']}); "
                           f"check with `tally tx status {data['hash']}`", markup=False)
+    if wait and status != "applied":
+        s.note(f"note: still {status} after waiting {timeout_s:g} s")
     s.emit(data, human)
     return data
