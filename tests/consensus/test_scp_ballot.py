@@ -1,0 +1,442 @@
+"""Ballot protocol, step by step on stellar-core's 5-node core (CORE ``SCPTests.cpp`` "ballot protocol core5").
+
+Threshold 4 of 5: two nodes are v-blocking, v0 plus three others are a quorum, so each helper can
+check that a v-blocking set and a quorum act differently. Sections of the C++ test tree become
+setup helpers here; every expected statement is compared field by field.
+"""
+
+from __future__ import annotations
+
+import pytest
+from scp_helpers import (
+    INF,
+    Harness,
+    X,
+    Y,
+    Z,
+    confirm,
+    confirm_gen,
+    externalize,
+    externalize_gen,
+    is_confirm,
+    is_externalize,
+    is_prepare,
+    prepare,
+    prepare_gen,
+    v0,
+    v1,
+    v2,
+    v3,
+    v4,
+)
+
+from consensus import Ballot, ConsensusError, QuorumSet, TimerKind, is_quorum_slice, is_v_blocking
+
+
+def test_vblocking_and_quorum() -> None:
+    q = QuorumSet(3, (v0, v1, v2, v3))
+    assert not is_quorum_slice(q, {v0})
+    assert not is_v_blocking(q, {v0})
+    assert not is_quorum_slice(q, {v0, v2})
+    assert is_v_blocking(q, {v0, v2})
+    assert is_quorum_slice(q, {v0, v2, v3})
+    assert is_v_blocking(q, {v0, v2, v3})
+    assert is_quorum_slice(q, {v0, v1, v2, v3})
+
+
+def test_bump_state_x() -> None:
+    h = Harness()
+    assert h.bump_state(X)
+    assert len(h.envs) == 1
+    assert is_prepare(h.envs[0], Ballot(1, X))
+    assert not h.has_ballot_timer()
+
+
+# ------------------------------------------------------------------------------------ start <1,a>
+
+VALUES = [pytest.param((X, Z), id="start <1,x>"), pytest.param((Z, X), id="start <1,z>")]
+
+
+def _start(a: bytes) -> Harness:
+    h = Harness()
+    assert h.bump_state(a)
+    assert len(h.envs) == 1
+    assert not h.has_ballot_timer()
+    return h
+
+
+def _prepared_a1(a: bytes) -> Harness:
+    h = _start(a)
+    a1 = Ballot(1, a)
+    h.recv_quorum(prepare_gen(a1), check_upcoming=True)
+    assert len(h.envs) == 2
+    assert is_prepare(h.envs[1], a1, a1)
+    return h
+
+
+def _bump_prepared_a2(a: bytes) -> Harness:
+    h = _prepared_a1(a)
+    a1, a2 = Ballot(1, a), Ballot(2, a)
+    h.bump_timer_offset()
+    assert h.bump_state(a)
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], a2, a1)
+    assert not h.has_ballot_timer()
+    h.recv_quorum(prepare_gen(a2), check_upcoming=True)
+    assert len(h.envs) == 4
+    assert is_prepare(h.envs[3], a2, a2)
+    return h
+
+
+def _confirm_prepared_a2(a: bytes) -> Harness:
+    h = _bump_prepared_a2(a)
+    a2 = Ballot(2, a)
+    h.recv_quorum(prepare_gen(a2, a2))
+    assert len(h.envs) == 5
+    assert is_prepare(h.envs[4], a2, a2, 2, 2)
+    assert not h.has_ballot_timer_upcoming()
+    return h
+
+
+def _quorum_a2(a: bytes) -> Harness:
+    h = _confirm_prepared_a2(a)
+    a2 = Ballot(2, a)
+    h.recv_quorum(prepare_gen(a2, a2, 2, 2))
+    assert len(h.envs) == 6
+    assert is_confirm(h.envs[5], 2, a2, 2, 2)
+    assert not h.has_ballot_timer_upcoming()
+    return h
+
+
+def _quorum_prepared_a3(a: bytes) -> Harness:
+    h = _quorum_a2(a)
+    a2, a3 = Ballot(2, a), Ballot(3, a)
+    h.recv_vblocking(prepare_gen(a3, a2, 2, 2))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 2, a3, 2, 2)
+    assert not h.has_ballot_timer()
+    h.recv_quorum(prepare_gen(a3, a2, 2, 2), check_upcoming=True)
+    assert len(h.envs) == 8
+    assert is_confirm(h.envs[7], 3, a3, 2, 2)
+    return h
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_start_prepared_to_externalize(ab: tuple[bytes, bytes]) -> None:
+    """prepared A1 → bump A2 → confirm prepared A2 → accept commit → A3 → externalize."""
+    a, _ = ab
+    h = _quorum_prepared_a3(a)
+    a2, a3 = Ballot(2, a), Ballot(3, a)
+    h.recv_quorum(prepare_gen(a3, a3, 2, 3))
+    assert len(h.envs) == 9
+    assert is_confirm(h.envs[8], 3, a3, 2, 3)
+    assert not h.has_ballot_timer_upcoming()
+    assert h.externalized == []
+    h.recv_quorum(confirm_gen(3, a3, 2, 3))
+    assert len(h.envs) == 10
+    assert is_externalize(h.envs[9], a2, 3)
+    assert not h.has_ballot_timer()
+    assert h.externalized == [a]
+    assert h.node.externalized_value(0) == a
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_vblocking_accept_more_a3(ab: tuple[bytes, bytes]) -> None:
+    a, _ = ab
+    a3 = Ballot(3, a)
+    h = _quorum_prepared_a3(a)
+    h.recv_vblocking(confirm_gen(3, a3, 3, 3))
+    assert is_confirm(h.envs[8], 3, a3, 3, 3)
+    assert not h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_vblocking_externalize_a3(ab: tuple[bytes, bytes]) -> None:
+    a, _ = ab
+    h = _quorum_prepared_a3(a)
+    h.recv_vblocking(externalize_gen(Ballot(2, a), 3))
+    assert len(h.envs) == 9
+    assert is_confirm(h.envs[8], INF, Ballot(INF, a), 2, INF)
+    assert not h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_other_nodes_moved_to_c_a4_h_a5(ab: tuple[bytes, bytes]) -> None:
+    a, _ = ab
+    a5 = Ballot(5, a)
+    h = _quorum_prepared_a3(a)
+    h.recv_vblocking(confirm_gen(3, a5, 4, 5))
+    assert is_confirm(h.envs[8], 3, a5, 4, 5)
+    assert not h.has_ballot_timer()
+    h2 = _quorum_prepared_a3(a)
+    h2.recv_vblocking(externalize_gen(Ballot(4, a), 5))
+    assert is_confirm(h2.envs[8], INF, Ballot(INF, a), 4, INF)
+    assert not h2.has_ballot_timer()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+@pytest.mark.parametrize(
+    ("kind", "counter_p", "ballot_counter", "nc", "nh", "other"),
+    [("confirm", 2, 2, 2, 2, False), ("confirm", 4, 4, 3, 4, False), ("confirm", 2, 2, 2, 2, True)],
+    ids=["CONFIRM A2", "CONFIRM A3..4", "CONFIRM B2"],
+)
+def test_accept_commit_vblocking_confirm(
+    ab: tuple[bytes, bytes], kind: str, counter_p: int, ballot_counter: int, nc: int, nh: int, other: bool
+) -> None:
+    a, b = ab
+    value = b if other else a
+    h = _confirm_prepared_a2(a)
+    h.recv_vblocking(confirm_gen(counter_p, Ballot(ballot_counter, value), nc, nh))
+    assert len(h.envs) == 6
+    assert is_confirm(h.envs[5], counter_p, Ballot(ballot_counter, value), nc, nh)
+    if ballot_counter == 2:
+        assert not h.has_ballot_timer_upcoming()
+    else:
+        assert not h.has_ballot_timer()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+@pytest.mark.parametrize("other", [False, True], ids=["EXTERNALIZE A2", "EXTERNALIZE B2"])
+def test_accept_commit_vblocking_externalize(ab: tuple[bytes, bytes], other: bool) -> None:
+    a, b = ab
+    value = b if other else a
+    h = _confirm_prepared_a2(a)
+    h.recv_vblocking(externalize_gen(Ballot(2, value), 2))
+    assert len(h.envs) == 6
+    assert is_confirm(h.envs[5], INF, Ballot(INF, value), 2, INF)
+    assert not h.has_ballot_timer()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_network_externalize_other_value_no_effect_on_commit(ab: tuple[bytes, bytes]) -> None:
+    """Once we accepted commit of A, a quorum preparing B cannot move us (c is locked)."""
+    a, b = ab
+    h = _quorum_a2(a)
+    n = len(h.envs)
+    b3 = Ballot(3, b)
+    h.recv_quorum(prepare_gen(b3, b3), checks=False)
+    assert all(st.pledge.ballot.value == a for st in h.envs[n:])  # type: ignore[union-attr]
+    assert h.externalized == []
+
+
+# ----------------------------------------------------------------------------- normal round (1,x)
+
+
+def _all_pledge_to_commit() -> Harness:
+    h = Harness()
+    b = Ballot(1, X)
+    assert h.bump_state(X)
+    assert len(h.envs) == 1
+    assert is_prepare(h.envs[0], b)
+    h.recv(prepare(v1, b))
+    assert len(h.envs) == 1
+    assert not h.node.heard_from_quorum(0)
+    h.recv(prepare(v2, b))
+    assert len(h.envs) == 1
+    assert not h.node.heard_from_quorum(0)
+    h.recv(prepare(v3, b))
+    assert len(h.envs) == 2
+    assert h.node.heard_from_quorum(0)
+    assert is_prepare(h.envs[1], b, b)
+    h.recv(prepare(v4, b))
+    assert len(h.envs) == 2
+    for node in (v1, v2):
+        h.recv(prepare(node, b, b))
+        assert len(h.envs) == 2
+    h.recv(prepare(v3, b, b))
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], b, b, 1, 1)
+    h.recv(prepare(v4, b, b))
+    assert len(h.envs) == 3
+    return h
+
+
+def _commit_b1(h: Harness) -> None:
+    b = Ballot(1, X)
+    h.recv(prepare(v1, b, b, 1, 1))
+    h.recv(prepare(v2, b, b, 1, 1))
+    assert len(h.envs) == 3
+    h.recv(prepare(v3, b, b, 1, 1))
+    assert len(h.envs) == 4
+    assert is_confirm(h.envs[3], 1, b, 1, 1)
+
+
+def _normal_round() -> Harness:
+    h = _all_pledge_to_commit()
+    _commit_b1(h)
+    b = Ballot(1, X)
+    h.recv(confirm(v1, 1, b, 1, 1))
+    h.recv(confirm(v2, 1, b, 1, 1))
+    assert len(h.envs) == 4
+    h.recv(confirm(v3, 1, b, 1, 1))
+    assert len(h.envs) == 5
+    assert h.externalized == [X]
+    assert is_externalize(h.envs[4], b, 1)
+    h.recv(confirm(v4, 1, b, 1, 1))
+    h.recv(confirm(v2, 1, b, 1, 1))  # duplicate: no-op
+    assert len(h.envs) == 5
+    assert h.externalized == [X]
+    return h
+
+
+def test_normal_round() -> None:
+    _normal_round()
+
+
+@pytest.mark.parametrize(
+    "b2", [Ballot(1, Z), Ballot(2, X), Ballot(2, Z)], ids=["by value", "by counter", "by value and counter"]
+)
+def test_bump_to_ballot_prevented_once_committed(b2: Ballot) -> None:
+    h = _normal_round()
+    for node in (v1, v2, v3, v4):
+        h.recv(confirm(node, b2.counter, b2, b2.counter, b2.counter))
+    assert len(h.envs) == 5
+    assert h.externalized == [X]
+
+
+def test_range_check() -> None:
+    h = _all_pledge_to_commit()
+    _commit_b1(h)
+    h.recv(confirm(v1, 4, Ballot(4, X), 2, 4))
+    assert len(h.envs) == 4
+    h.recv(confirm(v2, 6, Ballot(6, X), 2, 6))  # v-blocking: bump to (4,x)
+    assert len(h.envs) == 5
+    assert is_confirm(h.envs[4], 4, Ballot(4, X), 2, 4)
+    h.recv(confirm(v4, 6, Ballot(6, X), 3, 6))  # quorum on the intersection [3, 4]
+    assert len(h.envs) == 6
+    assert h.externalized == [X]
+    assert is_externalize(h.envs[5], Ballot(3, X), 4)
+
+
+# ---------------------------------------------------------------------------------------- timeouts
+
+
+def test_timeout_when_h_is_set_stays_locked_on_h() -> None:
+    h = Harness()
+    bx = Ballot(1, X)
+    assert h.bump_state(X)
+    h.recv_quorum(prepare_gen(bx, bx), checks=False)
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[1], bx, bx)
+    assert is_prepare(h.envs[2], bx, bx, 1, 1)
+    assert h.bump_state(Y)
+    assert len(h.envs) == 4
+    assert is_prepare(h.envs[3], Ballot(2, X), bx, 1, 1)
+
+
+def test_timeout_when_h_exists_but_cannot_be_set_votes_for_h() -> None:
+    h = Harness()
+    by, bx = Ballot(1, Y), Ballot(1, X)
+    assert h.bump_state(Y)
+    assert len(h.envs) == 1
+    h.recv_vblocking(prepare_gen(bx, bx))
+    assert is_prepare(h.envs[1], by, bx)
+    h.recv_quorum(prepare_gen(bx, bx), checks=False)
+    assert len(h.envs) == 2  # confirm prepared bx is a no-op while b > h
+    assert h.bump_state(Y)
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], Ballot(2, X), bx, 0, 1)  # moves to the quorum's value; c waits
+
+
+def test_timeout_from_multiple_nodes() -> None:
+    """A v-blocking set at higher counters bumps us (step 9) without a timeout of our own."""
+    h = Harness()
+    assert h.bump_state(X)
+    x1, x2 = Ballot(1, X), Ballot(2, X)
+    h.recv_quorum(prepare_gen(x1), checks=False)
+    assert is_prepare(h.envs[-1], x1, x1)
+    h.recv_vblocking(prepare_gen(x2, x1))
+    assert is_prepare(h.envs[-1], x2, x1)
+
+
+def test_ballot_timer_fires_and_bumps_counter() -> None:
+    h = Harness()
+    assert h.bump_state(X)
+    h.recv_quorum(prepare_gen(Ballot(1, X)), checks=False)
+    assert h.has_ballot_timer()
+    deadline, _ = h.timers[TimerKind.BALLOT]
+    assert deadline == h.now + 1000  # 1 s × counter
+    h.fire(TimerKind.BALLOT)
+    assert h.envs[-1].pledge.ballot == Ballot(2, X)  # type: ignore[union-attr]
+    assert not h.has_ballot_timer()  # re-armed only after hearing from a quorum at counter 2
+
+
+def test_no_ballot_timer_without_quorum() -> None:
+    """scp.md §8 / issue #1548: never time out before a quorum reached our counter."""
+    h = Harness()
+    assert h.bump_state(X)
+    h.recv(prepare(v1, Ballot(1, X)))
+    h.recv(prepare(v2, Ballot(1, X)))
+    assert not h.has_ballot_timer()
+
+
+def test_stale_timer_generation_is_ignored() -> None:
+    h = Harness()
+    assert h.bump_state(X)
+    h.recv_quorum(prepare_gen(Ballot(1, X)), checks=False)
+    _, gen = h.timers[TimerKind.BALLOT]
+    assert h.node.timer_fired(0, TimerKind.BALLOT, gen + 1000, h.now) == []
+    n = len(h.envs)
+    assert h.apply(h.node.timer_fired(0, TimerKind.BALLOT, gen, h.now))
+    assert len(h.envs) == n + 1
+    assert h.node.timer_fired(0, TimerKind.BALLOT, gen, h.now) == []  # fired once only
+
+
+# ------------------------------------------------------------------------------ watchers, restarts
+
+
+def test_non_validator_watching_the_network() -> None:
+    nv = bytes([0x99]) * 32
+    h = Harness(QuorumSet(4, (v0, v1, v2, v3, v4)), node_id=nv, is_validator=False)
+    b = Ballot(1, X)
+    assert h.bump_state(X)
+    assert h.envs == []
+    assert h.current().pledge.ballot == b  # type: ignore[union-attr]
+    for node in (v1, v2, v3):
+        h.recv(externalize(node, b, 1))
+    assert h.envs == []
+    cur = h.current()
+    assert is_confirm(cur, INF, Ballot(INF, X), 1, INF)
+    h.recv(externalize(v4, b, 1))
+    assert h.envs == []
+    assert is_externalize(h.current(), b, INF)
+    assert h.externalized == [X]
+
+
+def test_single_externalize_is_not_enough() -> None:
+    """Singleton EXTERNALIZE abuse (scp.md §7.3 #7): one node cannot make us externalize."""
+    h = Harness()
+    assert h.bump_state(X)
+    h.recv(externalize(v1, Ballot(1, Z), 1))
+    assert h.externalized == []
+    assert all(st.pledge.ballot.value == X for st in h.envs)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["prepare", "confirm", "externalize"])
+def test_restore_ballot_protocol(kind: str) -> None:
+    h = Harness()
+    b = Ballot(2, X)
+    st = {
+        "prepare": prepare(v0, b),
+        "confirm": confirm(v0, 2, b, 1, 2),
+        "externalize": externalize(v0, b, 2),
+    }[kind]
+    h.node.restore([st])
+    assert h.node.own_latest(0) == [st]
+    # A restored node never votes for another value once it had committed.
+    if kind != "prepare":
+        h.recv_quorum(prepare_gen(Ballot(5, Z), Ballot(5, Z)), checks=False)
+        assert all(st.pledge.ballot.value == X for st in h.envs if hasattr(st.pledge, "ballot"))  # type: ignore[union-attr]
+    if kind == "externalize":
+        assert h.node.externalized_value(0) == X
+    if kind == "confirm":
+        for node in (v1, v2, v3):
+            h.recv(confirm(node, 2, b, 1, 2))
+        assert h.externalized == [X]
+
+
+def test_restore_after_start_is_refused() -> None:
+    h = Harness()
+    assert h.bump_state(X)
+    with pytest.raises(ConsensusError):
+        h.node.restore([prepare(v0, Ballot(3, X))])
