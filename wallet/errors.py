@@ -53,7 +53,11 @@ class NodeUnreachable(WalletError):
 
 
 class NodeError(WalletError):
-    """The node answered with an error the wallet did not expect (HTTP status + API code)."""
+    """The node answered with an error the wallet did not expect (HTTP status + API code).
+
+    A 4xx answer means the request was bad (exit 2); a 5xx answer means the node itself is in
+    trouble, which for the member is like not reaching it (exit 3).
+    """
 
     exit_code = EXIT_USAGE
     code = "node_error"
@@ -61,3 +65,5 @@ class NodeError(WalletError):
     def __init__(self, message: str, *, status: int, code: str) -> None:
         super().__init__(message, code=code)
         self.status = status
+        if status >= 500:
+            self.exit_code = EXIT_UNREACHABLE

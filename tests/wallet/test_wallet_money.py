@@ -194,3 +194,32 @@ def test_balance_of_any_account_and_empty(cli: Cli) -> None:
     data = cli.json("balance", stranger)
     assert data == {"wallet": None, "address": stranger, "ledger": 1, "balances": []}
     assert "No currency yet" in cli.ok("balance").output
+
+
+@pytest.mark.parametrize("command", [["history"], ["tx", "status", "ab" * 32], ["currency", "info", "HOURS"],
+                                     ["account", "show"], ["currency", "admit", "HOURS", "alice"]])
+def test_node_down_for_every_node_command(cli: Cli, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    cli.create("alice")
+    monkeypatch.setattr(common, "HTTP_FACTORY", None)
+    url = "http://127.0.0.1:9"
+    result = cli(*command, "--node", url, "--json")
+    assert result.exit_code == 3
+    error = json.loads(result.stdout)
+    assert error["error"] == "node_unreachable"
+    assert url in error["message"]
+
+
+def test_node_server_error_is_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.create("alice")
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("boom")
+    monkeypatch.setattr(cli.node, "account_state", broken)
+    from starlette.testclient import TestClient
+
+    from node.api.app import create_app
+    monkeypatch.setattr(common, "HTTP_FACTORY",
+                        lambda url: TestClient(create_app(cli.node), base_url=url, raise_server_exceptions=False))
+    result = cli("balance")
+    assert result.exit_code == 3
+    assert "500" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import nacl.utils
@@ -89,8 +90,11 @@ def import_(
         check_name(name)
         if s.home.has_wallet(name):
             raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
-        secret: str = typer.prompt("Recovery phrase (24 words) or secret seed (tlys1…)", hide_input=True, err=True)
-        secret = secret.strip()
+        if sys.stdin.isatty():
+            secret = str(typer.prompt("Recovery phrase (24 words) or secret seed (tlys1…)", hide_input=True,
+                                      err=True)).strip()
+        else:  # piped: read one line, without getpass's "cannot control echo" warnings
+            secret = sys.stdin.readline().strip()
         try:
             seed = decode_secret(secret) if secret.lower().startswith("tlys1") else seed_from_mnemonic(secret)
         except (AddressError, MnemonicError) as exc:
