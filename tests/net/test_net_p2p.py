@@ -274,6 +274,9 @@ async def test_peer_filter_partitions_and_heals() -> None:
             a.net.publish(b"gossip-during-partition")
             await b.rec.wait(lambda: b"gossip-during-partition" in b.batches())  # via c only
             assert {p for d, p in b.rec.batches if d == b"gossip-during-partition"} == {c.peer}
+            b.net.publish(b"gossip-from-b-during-partition")  # b does not filter: a drops it inbound
+            await a.rec.wait(a.has_batch(b"gossip-from-b-during-partition"))  # via c only
+            assert {p for d, p in a.rec.batches if d == b"gossip-from-b-during-partition"} == {c.peer}
             await wait_until(lambda: a.dropped("frame", "filtered_in") >= 1)  # b's frame reached a
             assert a.frames_from(b.peer) == []
             assert b.frames_from(a.peer) == []
