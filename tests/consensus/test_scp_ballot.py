@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from scp_helpers import (
     INF,
+    ZZ,
     Harness,
     X,
     Y,
@@ -440,3 +441,241 @@ def test_restore_after_start_is_refused() -> None:
     assert h.bump_state(X)
     with pytest.raises(ConsensusError):
         h.node.restore([prepare(v0, Ballot(3, X))])
+
+
+# ------------------------------------------------- more sections of "Quorum A2" and "Confirm prepared A2"
+
+X_ONLY = [pytest.param((X, Z), id="start <1,x>")]
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_vblocking_prepared_a3(ab: tuple[bytes, bytes]) -> None:
+    a, _ = ab
+    a3 = Ballot(3, a)
+    h = _quorum_a2(a)
+    h.recv_vblocking(prepare_gen(a3, a3, 2, 2))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 3, a3, 2, 2)
+    assert not h.has_ballot_timer()
+
+
+@pytest.mark.parametrize("ab", X_ONLY)
+def test_vblocking_prepared_a3_plus_b3(ab: tuple[bytes, bytes]) -> None:
+    a, b = ab
+    a3, b3 = Ballot(3, a), Ballot(3, b)
+    h = _quorum_a2(a)
+    h.recv_vblocking(prepare_gen(a3, b3, 2, 2, a3))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 3, a3, 2, 2)
+    assert not h.has_ballot_timer()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_vblocking_confirm_a3(ab: tuple[bytes, bytes]) -> None:
+    a, _ = ab
+    a3 = Ballot(3, a)
+    h = _quorum_a2(a)
+    h.recv_vblocking(confirm_gen(3, a3, 2, 2))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 3, a3, 2, 2)
+    assert not h.has_ballot_timer()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_hang_network_externalize_other_value(ab: tuple[bytes, bytes]) -> None:
+    """Committed to A in CONFIRM: the network externalizing B bumps our counter but never our value."""
+    a, b = ab
+    h = _quorum_a2(a)
+    h.recv_vblocking(externalize_gen(Ballot(2, b), 3))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 2, Ballot(INF, a), 2, 2)
+    assert not h.has_ballot_timer()
+    h.recv_quorum(externalize_gen(Ballot(2, b), 3), checks=False)
+    assert len(h.envs) == 7
+    assert h.externalized == []
+    assert h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_hang_network_confirms_other_ballot_same_counter(ab: tuple[bytes, bytes]) -> None:
+    a, b = ab
+    h = _quorum_a2(a)
+    h.recv_quorum(confirm_gen(3, Ballot(2, b), 2, 3), checks=False)  # nH > b.counter: insane, dropped
+    assert len(h.envs) == 6
+    assert h.externalized == []
+    assert not h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("ab", VALUES)
+def test_hang_network_confirms_other_ballot_different_counter(ab: tuple[bytes, bytes]) -> None:
+    a, b = ab
+    b3 = Ballot(3, b)
+    h = _quorum_a2(a)
+    h.recv_vblocking(confirm_gen(3, b3, 3, 3))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 2, Ballot(3, a), 2, 2)
+    assert not h.has_ballot_timer()
+    h.recv_quorum(confirm_gen(3, b3, 3, 3), checks=False)
+    assert len(h.envs) == 7
+    assert h.externalized == []
+    assert h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("ab", X_ONLY)
+def test_get_conflicting_prepared_b_same_counter(ab: tuple[bytes, bytes]) -> None:
+    a, b = ab
+    a2, b2 = Ballot(2, a), Ballot(2, b)
+    h = _confirm_prepared_a2(a)
+    h.recv_vblocking(prepare_gen(b2, b2))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], a2, b2, 0, 2, a2)  # accepting an abort of A2 drops our commit vote
+    assert not h.has_ballot_timer_upcoming()
+    h.recv_quorum(prepare_gen(b2, b2, 2, 2))
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 2, b2, 2, 2)
+    assert not h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("ab", X_ONLY)
+def test_get_conflicting_prepared_b_higher_counter(ab: tuple[bytes, bytes]) -> None:
+    a, b = ab
+    a2, a3, b2, b3 = Ballot(2, a), Ballot(3, a), Ballot(2, b), Ballot(3, b)
+    h = _confirm_prepared_a2(a)
+    h.recv_vblocking(prepare_gen(b3, b2, 2, 2))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], a3, b2, 0, 2, a2)
+    assert not h.has_ballot_timer()
+    h.recv_quorum(prepare_gen(b3, b2, 2, 2), delayed=True, check_upcoming=True)
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 3, b3, 2, 2)
+
+
+@pytest.mark.parametrize("mixed", ["A2", "B2"])
+def test_confirm_prepared_mixed(mixed: str) -> None:
+    a, b = X, Z
+    a2, b2 = Ballot(2, a), Ballot(2, b)
+    h = _bump_prepared_a2(a)
+    h.recv_vblocking(prepare_gen(b2, b2, 0, 0, a2))
+    assert len(h.envs) == 5
+    assert is_prepare(h.envs[4], a2, b2, 0, 0, a2)
+    assert not h.has_ballot_timer_upcoming()
+    h.bump_timer_offset()
+    target = a2 if mixed == "A2" else b2
+    h.recv(prepare(v3, target, target))
+    assert len(h.envs) == 6
+    if mixed == "A2":
+        assert is_prepare(h.envs[5], a2, b2, 0, 2, a2)
+    else:
+        assert is_prepare(h.envs[5], b2, b2, 2, 2, a2)
+    assert not h.has_ballot_timer_upcoming()
+    h.bump_timer_offset()
+    h.recv(prepare(v4, target, target))
+    assert len(h.envs) == 6
+    assert not h.has_ballot_timer_upcoming()
+
+
+# ------------------------------------------- "start <1,x>" → switching p and p' (values x < y < z < zz)
+
+
+def _switch_prepared_b1_from_a1() -> Harness:
+    a1, a2, b1, b2 = Ballot(1, X), Ballot(2, X), Ballot(1, Z), Ballot(2, Z)
+    h = _prepared_a1(X)
+    h.recv_vblocking(prepare_gen(b1, b1))
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], a1, b1, 0, 0, a1)
+    assert not h.has_ballot_timer_upcoming()
+    h.recv_vblocking(prepare_gen(b2))
+    assert len(h.envs) == 4
+    assert is_prepare(h.envs[3], a2, b1, 0, 0, a1)
+    h.recv_vblocking(prepare_gen(b2, b2))
+    assert len(h.envs) == 5
+    assert is_prepare(h.envs[4], a2, b2, 0, 0, a1)
+    assert not h.has_ballot_timer()  # no quorum: the others are still on (1, a)
+    return h
+
+
+def test_vblocking_switches_to_previous_value_of_p() -> None:
+    h = _switch_prepared_b1_from_a1()
+    h.recv_vblocking(prepare_gen(Ballot(3, Z)))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], Ballot(3, X), Ballot(2, Z), 0, 0, Ballot(1, X))
+    assert not h.has_ballot_timer()
+    h.recv_vblocking(prepare_gen(Ballot(3, Z), Ballot(1, Z)), checks=False)
+    assert len(h.envs) == 6
+    assert not h.has_ballot_timer()
+
+
+def test_switch_p_prime_to_mid2() -> None:
+    h = _switch_prepared_b1_from_a1()
+    b2, mid2 = Ballot(2, Z), Ballot(2, Y)
+    h.recv_vblocking(prepare_gen(b2, b2, 0, 0, mid2))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], Ballot(2, X), b2, 0, 0, mid2)
+    assert not h.has_ballot_timer()
+
+
+def test_switch_again_big2() -> None:
+    h = _switch_prepared_b1_from_a1()
+    b2, big2 = Ballot(2, Z), Ballot(2, ZZ)
+    h.recv_vblocking(prepare_gen(b2, big2, 0, 0, b2))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], Ballot(2, X), big2, 0, 0, b2)
+    assert not h.has_ballot_timer()
+
+
+def test_switch_prepare_b1() -> None:
+    a1, b1 = Ballot(1, X), Ballot(1, Z)
+    h = _prepared_a1(X)
+    h.recv_quorum(prepare_gen(b1), delayed=True)
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], a1, b1, 0, 0, a1)
+    assert not h.has_ballot_timer_upcoming()
+
+
+def test_prepare_higher_counter_vblocking() -> None:
+    a1 = Ballot(1, X)
+    h = _prepared_a1(X)
+    h.recv_vblocking(prepare_gen(Ballot(2, Z)))
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], Ballot(2, X), a1)
+    assert not h.has_ballot_timer()
+    h.recv_vblocking(prepare_gen(Ballot(3, Z)))
+    assert len(h.envs) == 4
+    assert is_prepare(h.envs[3], Ballot(3, X), a1)
+    assert not h.has_ballot_timer()
+
+
+def test_prepared_b_vblocking() -> None:
+    b1 = Ballot(1, Z)
+    h = _start(X)
+    h.recv_vblocking(prepare_gen(b1, b1))
+    assert len(h.envs) == 2
+    assert is_prepare(h.envs[1], Ballot(1, X), b1)
+    assert not h.has_ballot_timer()
+
+
+def test_prepare_b_quorum() -> None:
+    b1 = Ballot(1, Z)
+    h = _start(X)
+    h.recv_quorum(prepare_gen(b1), delayed=True, check_upcoming=True)
+    assert len(h.envs) == 2
+    assert is_prepare(h.envs[1], Ballot(1, X), b1)
+
+
+def test_confirm_vblocking_via_confirm() -> None:
+    h = _start(X)
+    h.bump_timer_offset()
+    h.recv(confirm(v1, 3, Ballot(3, X), 3, 3))
+    h.recv(confirm(v2, 4, Ballot(4, X), 2, 4))
+    assert len(h.envs) == 2
+    assert is_confirm(h.envs[1], 3, Ballot(3, X), 3, 3)
+    assert not h.has_ballot_timer()
+
+
+def test_confirm_vblocking_via_externalize() -> None:
+    h = _start(X)
+    h.recv(externalize(v1, Ballot(2, X), 4))
+    h.recv(externalize(v2, Ballot(3, X), 5))
+    assert len(h.envs) == 2
+    assert is_confirm(h.envs[1], INF, Ballot(INF, X), 3, INF)
+    assert not h.has_ballot_timer()
