@@ -281,11 +281,11 @@ def _history_rows(s: Session, key: bytes, items: list[dict[str, Any]],
             elif kind in ("admit_member", "set_credit_limit"):
                 counterparty = op.get("member") if op.get("member") != me else item.get("source")
                 value = op.get("credit_limit")
-                direction = "admitted" if kind == "admit_member" else "limit set"
+                direction = "admitted" if kind == "admit_member" else "limit_set"
             elif kind == "create_currency":
                 direction, code, value = "created", op.get("code"), None
             elif kind == "set_signers":
-                direction, code, value = "signers set", None, None
+                direction, code, value = "signers_set", None, None
             else:
                 code, value = op.get("currency") or op.get("code"), None
             info = _currency_info(s, str(code), cache) if code else {}
