@@ -35,7 +35,7 @@ from protocol.operations import (
     signers_are_valid,
 )
 from protocol.results import ResultCode, TxResult
-from protocol.state import Currency, Holding, StateOverlay
+from protocol.state import Account, Currency, Holding, StateOverlay
 from protocol.transactions import Transaction
 
 R = ResultCode
@@ -75,7 +75,8 @@ def apply_transaction(
         scope.commit()
     # The sequence is bumped on the current account entry: a set_signers in this very
     # transaction has already been merged (success) or dropped (failure).
-    state.put(replace(state.account(body.source), seq=body.seq))
+    account = state.account(body.source)
+    state.put(Account(account.id, body.seq, account.threshold, account.signers))  # not replace(): hot path
     return result
 
 
@@ -120,8 +121,9 @@ def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
     new_payee_balance = payee.balance + op.amount
     if _over_ceiling(currency, new_payee_balance):
         return R.OVER_MAX_BALANCE
-    new_payer = replace(payer, balance=payer.balance - op.amount)
-    new_payee = replace(payee, balance=new_payee_balance)
+    # Direct construction rather than dataclasses.replace: this is the hot path of every payment.
+    new_payer = Holding(payer.account, payer.currency, payer.balance - op.amount, payer.credit_limit, payer.member)
+    new_payee = Holding(payee.account, payee.currency, new_payee_balance, payee.credit_limit, payee.member)
     if currency.kind.is_mutual_credit:
         # supply of mutual credit = money in circulation = the sum of positive balances
         delta = (_positive(new_payer.balance) - _positive(payer.balance)
