@@ -12,7 +12,9 @@
 
 Invariants kept here and re-checked by tests: the balances of a mutual/time currency sum to
 exactly zero; no balance goes below −credit limit (mutual/time) or below zero (issued); an issued
-currency's supply equals the sum of its holders' balances.
+currency's supply equals the sum of its holders' balances; every stored number (balances, supply)
+fits in an int64, so state always decodes again (a payment or mint that would push a balance or a
+currency's circulation past it fails with ``over_max_balance``).
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
         delta = (_positive(new_payer.balance) - _positive(payer.balance)
                  + _positive(new_payee.balance) - _positive(payee.balance))
         if delta:
+            if currency.supply + delta > INT64_MAX:
+                # circulation past what the currency entry can store (huge credit limits)
+                return R.OVER_MAX_BALANCE
             state.put(replace(currency, supply=currency.supply + delta))
     state.put(new_payer)
     state.put(new_payee)

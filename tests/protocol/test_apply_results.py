@@ -275,3 +275,18 @@ def test_a_broken_signature_is_bad_auth_even_when_the_threshold_is_met() -> None
     (key_a, sig_a), (key_b, _sig_b) = tx.signatures
     broken = type(tx)(tx.body, tx.body_bytes, tx.hash, ((key_a, sig_a), (key_b, bytes(64))))
     assert ledger.submit(broken).code is R.BAD_AUTH
+
+
+def test_mutual_credit_circulation_cannot_overflow_the_currency_entry() -> None:
+    # Regression: with credit limits at the int64 maximum, two large payments pushed the sum of
+    # positive balances (the currency's stored supply) past int64, and the currency entry could
+    # never be decoded again.
+    ledger = Ledger()
+    e, f = KEYS[6], KEYS[7]
+    assert ledger.run(STEWARD, [mutual_currency("BIG", [STEWARD], limit=INT64_MAX)]).ok
+    assert ledger.run(STEWARD, admit("BIG", ALICE, BOB, CAROL, DAVE, e, f)).ok
+    assert ledger.run(ALICE, [Payment(BOB.public_key, "BIG", INT64_MAX)]).ok
+    assert ledger.run(CAROL, [Payment(DAVE.public_key, "BIG", 5)]).code is R.OVER_MAX_BALANCE
+    assert ledger.run(BOB, [Payment(ALICE.public_key, "BIG", 10)]).ok  # shrinking circulation is fine
+    assert ledger.run(CAROL, [Payment(DAVE.public_key, "BIG", 10)]).ok
+    check_invariants(ledger.state, ledger.accumulator)
