@@ -27,7 +27,7 @@ from protocol.transactions import MAX_MEMO_BYTES, Transaction, TransactionBody, 
 from wallet.client import NodeClient
 from wallet.describe import describe_body, units
 from wallet.errors import BadInput, Refused, WalletError
-from wallet.home import Home
+from wallet.home import Home, parse_address
 from wallet.keystore import decrypt_seed
 from wallet.txfile import TxFile
 
@@ -123,8 +123,6 @@ class Session:
         return name, Keypair(decrypt_seed(store, password))
 
     def wallet_address(self, wallet: str | None) -> tuple[str, bytes]:
-        from wallet.home import parse_address
-
         name = self.home.resolve_wallet(wallet)
         return name, parse_address(self.home.load_wallet(name).address)
 

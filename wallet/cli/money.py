@@ -183,8 +183,7 @@ def history(
     node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What you gave and received, newest first, with memos and totals per currency
-    (hours given / received for time currencies).
+    """What you gave and received, newest first, with memos and totals (hours for time currencies).
 
     Examples:
       tally history
