@@ -31,7 +31,16 @@ from scp_helpers import (
     v4,
 )
 
-from consensus import Ballot, ConsensusError, QuorumSet, TimerKind, is_quorum_slice, is_v_blocking
+from consensus import (
+    Ballot,
+    ConsensusError,
+    Prepare,
+    QuorumSet,
+    Statement,
+    TimerKind,
+    is_quorum_slice,
+    is_v_blocking,
+)
 
 
 def test_vblocking_and_quorum() -> None:
@@ -340,14 +349,48 @@ def test_timeout_when_h_exists_but_cannot_be_set_votes_for_h() -> None:
 
 
 def test_timeout_from_multiple_nodes() -> None:
-    """A v-blocking set at higher counters bumps us (step 9) without a timeout of our own."""
+    x1, x2 = Ballot(1, X), Ballot(2, X)
     h = Harness()
     assert h.bump_state(X)
-    x1, x2 = Ballot(1, X), Ballot(2, X)
-    h.recv_quorum(prepare_gen(x1), checks=False)
-    assert is_prepare(h.envs[-1], x1, x1)
-    h.recv_vblocking(prepare_gen(x2, x1))
-    assert is_prepare(h.envs[-1], x2, x1)
+    assert is_prepare(h.envs[0], x1)
+    h.recv_quorum(prepare_gen(x1))
+    assert len(h.envs) == 2
+    assert is_prepare(h.envs[1], x1, x1)
+    assert h.bump_state(X)
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], x2, x1)
+    h.recv_quorum(prepare_gen(x1, x1))
+    assert len(h.envs) == 4
+    assert is_prepare(h.envs[3], x2, x1, 0, 1)
+    h.recv_vblocking(prepare_gen(x2, x2, 1, 1))
+    assert len(h.envs) == 5
+    assert is_prepare(h.envs[4], x2, x2, 0, 1)
+    h.recv_quorum(prepare_gen(x2, x2, 1, 1), checks=False)
+    assert len(h.envs) == 7
+    assert is_prepare(h.envs[5], x2, x2, 2, 2)
+    assert is_confirm(h.envs[6], 2, x2, 1, 1)
+
+
+def test_timeout_after_prepare_receive_old_messages_to_prepare() -> None:
+    x1, x2, x3 = Ballot(1, X), Ballot(2, X), Ballot(3, X)
+    h = Harness()
+    assert h.bump_state(X)
+    for node in (v1, v2, v3):
+        h.recv(prepare(node, x1))
+    assert len(h.envs) == 2
+    assert is_prepare(h.envs[1], x1, x1)
+    assert h.bump_state(X)
+    assert is_prepare(h.envs[2], x2, x1)
+    assert h.bump_state(X)
+    assert len(h.envs) == 4
+    assert is_prepare(h.envs[3], x3, x1)
+    h.recv(prepare(v1, x2, x2, 1, 2))
+    h.recv(prepare(v2, x2, x2, 1, 2))
+    assert len(h.envs) == 5
+    assert is_prepare(h.envs[4], x3, x2)
+    h.recv(prepare(v3, x2, x2, 1, 2))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], x3, x2, 0, 2)
 
 
 def test_ballot_timer_fires_and_bumps_counter() -> None:
@@ -679,3 +722,41 @@ def test_confirm_vblocking_via_externalize() -> None:
     assert len(h.envs) == 2
     assert is_confirm(h.envs[1], INF, Ballot(INF, X), 3, INF)
     assert not h.has_ballot_timer()
+
+
+# ------------------------------------------------------------------ core3: v-blocking set == quorum
+
+
+def test_core3_prepared_b1_then_quorum_bumps_to_a1() -> None:
+    q = QuorumSet(2, (v0, v1, v2))
+    h = Harness(q)
+    a, b = Z, X
+    a1, a2, b1 = Ballot(1, a), Ballot(2, a), Ballot(1, b)
+
+    def prep(node: bytes, bal: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0,
+             pp: Ballot | None = None) -> Statement:
+        return Statement(node, 0, q.hash, Prepare(bal, p, pp, nc, nh))
+
+    assert h.bump_state(a)
+    assert len(h.envs) == 1
+    h.bump_timer_offset()
+    h.recv(prep(v1, b1))
+    h.recv(prep(v2, b1))
+    assert len(h.envs) == 2
+    assert is_prepare(h.envs[1], a1, b1)
+    assert h.has_ballot_timer_upcoming()
+    h.bump_timer_offset()
+    h.recv(prep(v1, b1, b1))
+    h.recv(prep(v2, b1, b1))
+    assert len(h.envs) == 2  # confirm prepared B1 changes nothing while b = A1 > B1
+    assert not h.has_ballot_timer_upcoming()
+    h.bump_timer_offset()
+    h.recv(prep(v1, a1, b1))  # quorum with v1 (min quorum) prepared A1
+    assert len(h.envs) == 3
+    assert is_prepare(h.envs[2], a1, a1, 0, 0, b1)
+    assert not h.has_ballot_timer_upcoming()
+    h.bump_timer_offset()
+    h.recv(prep(v1, a2, a1, 1, 1, b1))
+    assert len(h.envs) == 4
+    assert is_confirm(h.envs[3], 2, a1, 1, 1)
+    assert not h.has_ballot_timer_upcoming()
