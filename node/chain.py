@@ -27,6 +27,8 @@ from protocol.transactions import Transaction
 
 logger = logging.getLogger("tally.chain")
 
+KEEP_TX_SETS_LEDGERS = 4  # tx sets built on this many recent ledgers stay available to peers
+
 
 class LedgerMismatchError(StorageError):
     """A ledger re-applied from a peer's data did not give the header the peer's validators
@@ -43,6 +45,7 @@ class LedgerChain:
         self._last_close_s: float | None = None
         self.write_failure: str | None = None  # set while the disk refuses ledgers
         self.closed_event = trio.Event()
+        self._recent_hashes: list[bytes] = [store.last_header.previous_hash, store.last_header.hash]
 
     @property
     def last(self) -> LedgerHeader:
@@ -95,7 +98,8 @@ class LedgerChain:
         included = {tx.hash for tx in tx_set.transactions}
         dropped = self.mempool.ledger_closed(self.store, header.seq + 1, included)
         self.metrics.mempool_size.set(len(self.mempool))
-        self.tx_sets.forget_older_than(header.hash)
+        self._recent_hashes = [*self._recent_hashes[-(KEEP_TX_SETS_LEDGERS - 1):], header.hash]
+        self.tx_sets.keep_only_built_on(set(self._recent_hashes))
         for tx_hash in [*included, *dropped]:
             for event in self._waiters.pop(tx_hash, ()):
                 event.set()

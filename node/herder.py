@@ -430,7 +430,8 @@ class Herder:
                     raw = await self.transport.request(peer, REQ_TX_SET, encode_hash_request(tx_set_hash),
                                                        max_response=MAX_TX_SET_BYTES + 1024)
                     tx_set = decode_tx_set(raw, self.config.network)
-                except NetError:
+                except NetError as exc:
+                    log(logger, logging.DEBUG, "tx set request failed", peer=peer, error=str(exc))
                     continue
                 except DecodeError as exc:
                     self._bad(peer, "bad_tx_set", str(exc))

@@ -59,6 +59,7 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         api_config = HypercornConfig()
         api_config.bind = [config.api_listen]
         api_config.accesslog = None
+        api_config.keep_alive_timeout = 75  # fewer races between a client reusing a connection and its close
         api_config.errorlog = logging.getLogger("hypercorn.error")
 
         async with trio.open_nursery() as nursery:

@@ -29,7 +29,11 @@ class TxSetCache:
     def __contains__(self, tx_set_hash: bytes) -> bool:
         return tx_set_hash in self._sets
 
-    def forget_older_than(self, previous_hash: bytes) -> None:
-        """Drop sets built on ledgers other than ``previous_hash`` (they can no longer apply)."""
-        for key in [k for k, s in self._sets.items() if s.previous_hash != previous_hash]:
+    def keep_only_built_on(self, recent_ledgers: set[bytes]) -> None:
+        """Drop sets built on ledgers other than ``recent_ledgers``.
+
+        Sets for the last few ledgers stay: a peer a ledger or two behind still asks for them
+        while it finishes the slot.
+        """
+        for key in [k for k, s in self._sets.items() if s.previous_hash not in recent_ledgers]:
             del self._sets[key]

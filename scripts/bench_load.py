@@ -1,0 +1,329 @@
+"""The load benchmark: real validator processes on this machine, open-loop payments through the
+HTTP API, figures from what the ledgers actually contain.
+
+  scripts/bench --validators 4 --rate 1000 --duration 60 --json
+  scripts/bench --find-max --json
+
+Method: start a testnet (or use ``--dir`` of a running one), create a time currency and a
+mutual-credit currency and admit K accounts, pre-sign every payment (so the generator costs
+little CPU), then offer them at the target rate in batches every 50 ms, each account always
+through the same node so its sequence numbers arrive in order. A watcher task polls node 0 for
+new ledgers every 50 ms; a payment's latency is from its submit to the moment its ledger was
+seen (so it includes up to 50 ms of polling). After the offered window the benchmark waits for
+the network to drain, then checks every node's state hash at a common ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nacl.utils
+import psutil
+import trio
+from rich.console import Console
+
+from node import testnet as tn
+from protocol.hashing import network_id
+from protocol.keys import Keypair
+from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Operation, Payment
+from protocol.transactions import Transaction, TransactionBody, build_transaction
+
+BATCH_INTERVAL_S = 0.05
+POLL_INTERVAL_S = 0.05
+DRAIN_TIMEOUT_S = 60.0
+ADMITS_PER_TX = 100
+console = Console(stderr=True)
+
+
+@dataclass
+class Run:
+    rate: float
+    duration: float
+    submitted_at: dict[bytes, float] = field(default_factory=dict)
+    applied_at: dict[bytes, float] = field(default_factory=dict)
+    accepted: set[bytes] = field(default_factory=set)
+    rejected: dict[str, int] = field(default_factory=dict)
+    seen_count: dict[bytes, int] = field(default_factory=dict)
+    close_times_ms: list[int] = field(default_factory=list)
+    offered: int = 0
+    window: tuple[float, float] = (0.0, 0.0)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
+
+
+class Bench:
+    def __init__(self, apis: list[str], pids: dict[str, int], network: bytes) -> None:
+        self.apis = apis
+        self.pids = pids
+        self.network = network
+        self.http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=64))
+
+    # -- setup -----------------------------------------------------------------------------------
+
+    async def submit(self, api: str, txs: list[Transaction], wait: float = 0.0) -> list[dict[str, Any]]:
+        params = {"wait": wait} if wait else None
+        response = await self.http.post(f"{api}/tx", params=params,
+                                        json={"txs": [base64.b64encode(t.encode()).decode() for t in txs]})
+        response.raise_for_status()
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    async def community(self, accounts: list[Keypair], tag: str) -> tuple[str, str]:
+        """Create a time and a mutual currency with huge limits and admit every account."""
+        steward = Keypair(nacl.utils.random(32))
+        time_code, mutual_code = f"T{tag}", f"M{tag}"
+        ops: list[list[Operation]] = [[
+            CreateCurrency(time_code, CurrencyKind.TIME, 2, (steward.public_key,), 1, 10**9),
+            CreateCurrency(mutual_code, CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10**9)]]
+        admits: list[Operation] = [AdmitMember(code, a.public_key, None) for a in accounts
+                                   for code in (time_code, mutual_code)]
+        ops += [admits[i:i + ADMITS_PER_TX] for i in range(0, len(admits), ADMITS_PER_TX)]
+        seq = 1
+        for start in range(0, len(ops), 10):  # the mempool holds 16 future txs per account
+            chunk = []
+            for operations in ops[start:start + 10]:
+                body = TransactionBody(steward.public_key, seq, 10**6, b"bench setup", tuple(operations))
+                chunk.append(build_transaction(self.network, body, (steward,)))
+                seq += 1
+            results = await self.submit(self.apis[0], chunk, wait=60)
+            bad = [r for r in results if r["status"] != "applied"]
+            if bad:
+                raise SystemExit(f"bench setup failed: {bad[0]}")
+        return time_code, mutual_code
+
+    def presign(self, accounts: list[Keypair], codes: tuple[str, str], total: int, seed: int
+                ) -> list[list[Transaction]]:
+        """Per account, its payments in sequence order (the generator's whole workload)."""
+        rng = random.Random(seed)
+        per_account = -(-total // len(accounts))
+        queues: list[list[Transaction]] = []
+        for index, account in enumerate(accounts):
+            queue = []
+            for seq in range(1, per_account + 1):
+                other = accounts[(index + 1 + rng.randrange(len(accounts) - 1)) % len(accounts)]
+                op = Payment(other.public_key, codes[seq % 2], 1)
+                body = TransactionBody(account.public_key, seq, 10**6, b"", (op,))
+                queue.append(build_transaction(self.network, body, (account,)))
+            queues.append(queue)
+        return queues
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    async def offer(self, run: Run, queues: list[list[Transaction]]) -> None:
+        """Open loop: every 50 ms send what the target rate owes, round-robin over accounts."""
+        order = [(i, q) for i, q in enumerate(queues)]
+        cursor = [0] * len(queues)
+        total = run.rate * run.duration
+        started = trio.current_time()
+        account = 0
+        async with trio.open_nursery() as nursery:
+            while run.offered < total:
+                elapsed = trio.current_time() - started
+                if elapsed >= run.duration:
+                    break
+                due = min(int(run.rate * (elapsed + BATCH_INTERVAL_S)), int(total)) - run.offered
+                per_node: dict[int, list[Transaction]] = {}
+                for _ in range(max(due, 0)):
+                    for _ in range(len(order)):
+                        index, queue = order[account % len(order)]
+                        account += 1
+                        if cursor[index] < len(queue):
+                            tx = queue[cursor[index]]
+                            cursor[index] += 1
+                            per_node.setdefault(index % len(self.apis), []).append(tx)
+                            break
+                    run.offered += 1
+                now = time.monotonic()
+                for node_index, txs in per_node.items():
+                    for tx in txs:
+                        run.submitted_at[tx.hash] = now
+                    nursery.start_soon(self._send, run, self.apis[node_index], txs)
+                await trio.sleep_until(started + elapsed + BATCH_INTERVAL_S)
+        run.window = (started, trio.current_time())
+
+    async def _send(self, run: Run, api: str, txs: list[Transaction]) -> None:
+        try:
+            results = await self.submit(api, txs)
+        except httpx.HTTPError as exc:
+            run.rejected[type(exc).__name__] = run.rejected.get(type(exc).__name__, 0) + len(txs)
+            return
+        for tx, result in zip(txs, results, strict=True):
+            if result["status"] in ("pending", "applied"):
+                run.accepted.add(tx.hash)
+            else:
+                code = result.get("code") or result["status"]
+                run.rejected[code] = run.rejected.get(code, 0) + 1
+
+    async def watch_ledgers(self, run: Run, first_seq: int, stop: trio.Event) -> None:
+        seq = first_seq
+        while not stop.is_set():
+            try:
+                latest = (await self.http.get(f"{self.apis[0]}/ledgers/latest")).json()["seq"]
+                while seq <= latest:
+                    ledger = (await self.http.get(f"{self.apis[0]}/ledgers/{seq}")).json()
+                    now = time.monotonic()
+                    run.close_times_ms.append(ledger["close_time_ms"])
+                    for item in ledger["transactions"]:
+                        tx_hash = bytes.fromhex(item["hash"])
+                        run.seen_count[tx_hash] = run.seen_count.get(tx_hash, 0) + 1
+                        if tx_hash in run.submitted_at and tx_hash not in run.applied_at:
+                            run.applied_at[tx_hash] = now
+                    seq += 1
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+            await trio.sleep(POLL_INTERVAL_S)
+
+    async def latest_seq(self) -> int:
+        seq: int = (await self.http.get(f"{self.apis[0]}/ledgers/latest")).json()["seq"]
+        return seq
+
+    async def state_hashes_agree(self) -> bool:
+        seqs = [(await self.http.get(f"{api}/ledgers/latest")).json()["seq"] for api in self.apis]
+        common = min(seqs)
+        hashes = {(await self.http.get(f"{api}/ledgers/{common}")).json()["state_hash"] for api in self.apis}
+        return len(hashes) == 1
+
+    async def measure(self, rate: float, duration: float, accounts: int, seed: int) -> dict[str, Any]:
+        keys = [Keypair(nacl.utils.random(32)) for _ in range(accounts)]
+        codes = await self.community(keys, f"{seed % 10000}")
+        total = int(rate * duration)
+        console.print(f"pre-signing {total} payments for {accounts} accounts …")
+        queues = self.presign(keys, codes, total, seed)
+        run = Run(rate, duration)
+        stop = trio.Event()
+        processes = {name: psutil.Process(pid) for name, pid in self.pids.items()}
+        cpu_before = {name: p.cpu_times() for name, p in processes.items()}
+        console.print(f"offering {rate:g} tx/s for {duration:g} s to {len(self.apis)} nodes …")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.watch_ledgers, run, await self.latest_seq() + 1, stop)
+            wall_start = time.monotonic()
+            await self.offer(run, queues)
+            wall_window = time.monotonic() - wall_start
+            cpu_after = {name: p.cpu_times() for name, p in processes.items()}
+            rss = {name: p.memory_info().rss / 2**20 for name, p in processes.items()}
+            window_end = time.monotonic()
+            applied_in_window = sum(1 for t in run.applied_at.values() if t <= window_end)
+            with trio.move_on_after(DRAIN_TIMEOUT_S):
+                while len(run.applied_at) < len(run.accepted):  # noqa: ASYNC110 (polled by watch_ledgers)
+                    await trio.sleep(0.2)
+            stop.set()
+        await trio.sleep(1.0)
+        agree = await self.state_hashes_agree()
+        latencies = [(run.applied_at[h] - run.submitted_at[h]) * 1000 for h in run.applied_at]
+        closes = sorted(run.close_times_ms)
+        intervals = [float(b - a) for a, b in itertools.pairwise(closes)]
+        cpu = {name: round(100 * ((cpu_after[name].user + cpu_after[name].system)
+                                  - (cpu_before[name].user + cpu_before[name].system)) / wall_window, 1)
+               for name in processes}
+        return {
+            "offered_tx_per_s": round(run.offered / wall_window, 1),
+            "applied_tx_per_s": round(applied_in_window / wall_window, 1),
+            "offered": run.offered, "accepted": len(run.accepted), "applied": len(run.applied_at),
+            "rejected": run.rejected,
+            "lost": len(run.accepted - set(run.applied_at)),
+            "duplicates": sum(1 for c in run.seen_count.values() if c > 1),
+            "ledgers": len(closes),
+            "close_interval_ms_p50": percentile(intervals, 0.5), "close_interval_ms_p99": percentile(intervals, 0.99),
+            "latency_ms_p50": _round(percentile(latencies, 0.5)), "latency_ms_p99": _round(percentile(latencies, 0.99)),
+            "state_hashes_agree": agree,
+            "nodes": {name: {"cpu_percent": cpu[name], "rss_mb": round(rss[name], 1)} for name in processes},
+            "duration_s": round(wall_window, 2), "accounts": accounts,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    owned = args.dir is None
+    folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tally-bench-"))
+    if owned:
+        console.print(f"starting {args.validators} validators in {folder} …")
+        net = tn.create(folder, validators=args.validators, watchers=0, threshold=None)
+        tn.start(net)
+    else:
+        net = tn.Testnet.load(folder)
+    try:
+        tn.wait_ready(net)
+        apis = [n.api for n in net.nodes]
+        pids = {n.name: n.pid for n in net.nodes if n.pid is not None}
+        bench = Bench(apis, pids, network_id(tn.PASSPHRASE))
+        accounts = args.accounts or max(50, min(2000, int(args.rate)))
+        result: dict[str, Any] = {"validators": len(net.nodes), "machine": machine()}
+        if not args.find_max:
+            result |= await bench.measure(args.rate, args.duration, accounts, args.seed)
+            return result
+        steps: list[dict[str, Any]] = []
+        rate = args.rate
+        best = None
+        while True:
+            step = await bench.measure(rate, args.duration, max(50, min(2000, int(rate))), args.seed + len(steps))
+            steps.append({"rate": rate, **step})
+            p99 = step["latency_ms_p99"]
+            ok = p99 is not None and p99 <= 3000 and step["applied_tx_per_s"] >= 0.95 * step["offered_tx_per_s"]
+            console.print(f"rate {rate:g}: applied {step['applied_tx_per_s']} tx/s, p99 {p99} ms -> "
+                          f"{'sustained' if ok else 'over the limit'}")
+            if not ok:
+                break
+            best = rate
+            rate = round(rate * 1.5)
+        result |= {"max_sustainable_tx_per_s": best, "steps": steps}
+        return result
+    finally:
+        if owned:
+            tn.stop(net)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=200.0, help="offered payments per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of offered load")
+    parser.add_argument("--accounts", type=int, default=0, help="paying accounts (default: about the rate)")
+    parser.add_argument("--dir", help="use the running testnet in this folder instead of starting one")
+    parser.add_argument("--find-max", action="store_true", help="step the rate up until it is not sustained")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    result = trio.run(main_async, args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        console.print_json(json.dumps(result))
+    sys.exit(0 if result.get("state_hashes_agree", True) else 1)
+
+
+if __name__ == "__main__":
+    main()
