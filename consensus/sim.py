@@ -36,7 +36,7 @@ BYZANTINE_MODES = ("equivocate", "silent", "garbage", "lie-qset")
 MAX_TIMEOUT_MS = 30 * 60 * 1000
 REBROADCAST_MS = 1000
 GARBAGE_EVERY_MS = 25
-KEEP_SLOTS = 10  # slots a node keeps after deciding them, to answer lagging peers
+KEEP_SLOTS = 50  # slots a node keeps after deciding them, to answer lagging peers
 
 
 class SimConfigError(ValueError):
@@ -354,7 +354,8 @@ class Simulation:
     # --------------------------------------------------------------------------------- running
 
     def _done(self) -> bool:
-        live = [n for n in self.honest() if n.alive]
+        gone = {c.node for c in self.cfg.crashes if c.restart_ms is None}
+        live = [n for n in self.honest() if n.alive or n.index not in gone]
         return all(len([s for s in n.externalized if s <= self.cfg.slots]) >= self.cfg.slots for n in live)
 
     def run(self) -> SimReport:
