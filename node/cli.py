@@ -12,6 +12,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 node_app = typer.Typer(help="Run a validator or watcher node.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -108,5 +109,5 @@ def run(
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}")
+    _err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 testnet_app = typer.Typer(help="Run a local multi-validator test network.", no_args_is_help=True)
@@ -224,5 +225,5 @@ def down(
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}")
+    _err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
