@@ -11,6 +11,11 @@ quorums the network is split; otherwise enumerate candidate minimal quorums of t
 (branch and bound, committing nodes with the highest in-degree first, never past half the component)
 and check that each one's complement contains no quorum. Exponential in the worst case, practical
 for a few dozen validators.
+
+Symmetric networks (every node with a known quorum set uses the same one, the usual configuration)
+take a polynomial shortcut instead: a set of such nodes is a quorum exactly when it satisfies the
+common quorum set, so two disjoint quorums exist exactly when the quorum set has two disjoint slices
+among live validators, which a small dynamic program over the (duplicate-free) tree decides.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from consensus._quorum import QuorumSet, all_validators, is_quorum_slice
+from consensus._quorum import QuorumSet, all_validators, is_quorum_slice, normalize_quorum_set
 
 Network = Mapping[bytes, QuorumSet | None]
 
@@ -142,6 +147,63 @@ class _Checker:
         return self._enumerate(committed, rest) or self._enumerate(committed | {pick}, rest)
 
 
+Witness = tuple[frozenset[bytes], frozenset[bytes]]
+Outcome = tuple[bool, bool]  # (does side A satisfy this set?, does side B?)
+
+
+def _outcomes(q: QuorumSet, live: frozenset[bytes]) -> dict[Outcome, Witness]:
+    """For each achievable outcome, disjoint node sets A and B (from ``live``) that achieve it."""
+    empty: frozenset[bytes] = frozenset()
+    members: list[dict[Outcome, Witness]] = []
+    for v in q.validators:
+        opts: dict[Outcome, Witness] = {(False, False): (empty, empty)}
+        if v in live:
+            opts[(True, False)] = (frozenset({v}), empty)
+            opts[(False, True)] = (empty, frozenset({v}))
+        members.append(opts)
+    members += [_outcomes(inner, live) for inner in q.inner_sets]
+    t = q.threshold
+    # DP over members: (satisfied-for-A count, satisfied-for-B count), capped at t, with a witness.
+    states: dict[tuple[int, int], Witness] = {(0, 0): (empty, empty)}
+    for opts in members:
+        nxt: dict[tuple[int, int], Witness] = {}
+        for (ca, cb), (wa, wb) in states.items():
+            for (sa, sb), (oa, ob) in opts.items():
+                key = (min(t, ca + sa), min(t, cb + sb))
+                if key not in nxt:
+                    nxt[key] = (wa | oa, wb | ob)
+        states = nxt
+    out: dict[Outcome, Witness] = {}
+    for (ca, cb), w in states.items():
+        out.setdefault((ca >= t, cb >= t), w)
+    return out
+
+
+def _tree_size(q: QuorumSet) -> int:
+    return len(q.validators) + sum(_tree_size(i) for i in q.inner_sets)
+
+
+def _symmetric(network: Network) -> IntersectionResult | None:
+    known = {n: q for n, q in network.items() if q is not None}
+    shapes = {normalize_quorum_set(q) for q in known.values()}
+    if len(shapes) != 1:
+        return None
+    (q,) = shapes
+    if _tree_size(q) != len(all_validators(q)):
+        return None  # a node listed twice: members are no longer independent
+    live = frozenset(n for n in all_validators(q) if n in known)
+    outcomes = _outcomes(q, live)
+    split = outcomes.get((True, True))
+    has_quorum = (True, False) in outcomes or split is not None
+    return IntersectionResult(split is None, split, has_quorum, len(network))
+
+
 def check_intersection(network: Network) -> IntersectionResult:
-    """Do all quorums of ``network`` intersect? Nodes mapped to None (unknown quorum set) never count."""
+    """Do all quorums of ``network`` intersect? Nodes mapped to None (unknown quorum set) never count.
+
+    Returns two disjoint quorums in ``split`` when they do not.
+    """
+    quick = _symmetric(network)
+    if quick is not None:
+        return quick
     return _Checker(network).check()
