@@ -22,6 +22,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import socket
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -324,11 +325,16 @@ class P2PNetwork:
         # The pubsub services are started OUTSIDE host.run(): on exit the connections close first.
         # The other nesting intermittently raised "RuntimeError: Nursery is closed to new arrivals"
         # when peers still had gossip in flight (3 of 10 runs in the research).
+        _check_port_free(self._listen)
         async with (background_trio_service(self._pubsub), background_trio_service(self._router),
                     self._host.run(listen_addrs=[self._listen])):
             await self._pubsub.wait_until_ready()
             subscription = await self._pubsub.subscribe(self._config.topic)
             self.listen_addrs = [str(a) for a in self._host.get_addrs()]
+            if not self.listen_addrs:
+                # host.run() logs a failed listen (port in use, address not local) and carries on.
+                raise ConfigError(f"listen: cannot listen on {self._config.listen} "
+                                  "(address in use or not local)")
             try:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
@@ -346,6 +352,22 @@ class P2PNetwork:
                 for link in list(self._links.values()):
                     link.send.close()
                 self._links.clear()
+                await self._close_swarm()
+
+    async def _close_swarm(self) -> None:
+        """The Swarm closes its connections and listeners while being cancelled, so its awaits
+        are cut short and the TCP listener (a trio system task) stays open after host.run()
+        returns: a node restarted in the same process would share the port with the zombie
+        (SO_REUSEPORT). Close it ourselves, shielded, before leaving host.run()."""
+        network: Any = self._host.get_network()
+        close = getattr(network, "close", None)
+        if close is None:
+            return
+        with trio.CancelScope(shield=True), trio.move_on_after(5):
+            try:
+                await close()
+            except Exception as exc:
+                log(logger, logging.DEBUG, "closing the swarm failed", error=repr(exc))
 
     async def _keep_connected(self, info: PeerInfo) -> None:
         peer = info.peer_id.to_base58()
@@ -430,6 +452,9 @@ class P2PNetwork:
             if link is not None:
                 link.send.close()
             log(logger, logging.DEBUG, "peer disconnected", peer=peer_id.to_base58())
+            state = self._peers.get(peer_id.to_base58())
+            if state is not None and state.score >= 0 and not self._banned(peer_id.to_base58()):
+                del self._peers[peer_id.to_base58()]  # nothing worth remembering
         self._m.peers.set(len(self._host.get_connected_peers()))
         self._signal_topology()
 
@@ -446,6 +471,8 @@ class P2PNetwork:
 
     def penalize(self, peer: str, reason: str) -> None:
         """Score a peer down; at SCORE_BAN it is disconnected and banned for BAN_SECONDS."""
+        if peer == self.peer_id:
+            return
         state = self._state(peer)
         score = self._score(state) - PENALTIES.get(reason, PENALTY_DEFAULT)
         state.score = score
@@ -817,6 +844,31 @@ class P2PNetwork:
             log(logger, logging.ERROR, "response too large", request=name, size=len(body))
             return encode_response(False, "response too large")
         return encode_response(True, bytes(body))
+
+
+def _check_port_free(listen: multiaddr.Multiaddr) -> None:
+    """py-libp2p's TCP listener sets SO_REUSEPORT (for hole punching), so a second node on the same
+    port would *share* it, the kernel splitting inbound connections between the two. Refuse to
+    start instead: a plain bind (SO_REUSEADDR only, so a restart is not blocked by TIME_WAIT)
+    fails while anything listens there."""
+    try:
+        port = int(listen.value_for_protocol("tcp"))
+    except Exception:
+        return
+    for proto, family in (("ip4", socket.AF_INET), ("ip6", socket.AF_INET6)):
+        try:
+            host = listen.value_for_protocol(proto)
+        except Exception:
+            continue
+        if not port or not host:
+            return
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(f"listen: cannot listen on {listen} ({exc.strerror})") from None
+        return
 
 
 async def _reset_quietly(stream: INetStream) -> None:

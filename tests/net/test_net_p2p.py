@@ -12,7 +12,7 @@ import pytest
 import trio
 from libp2p.peer.id import ID
 
-from node.errors import NetError, NodeError
+from node.errors import ConfigError, NetError, NodeError
 from node.metrics import NodeMetrics
 from node.net import FRAME_PROTOCOL, REQUEST_PROTOCOL, NetConfig, P2PNetwork, peer_id_for
 from node.net.framing import encode_frame, encode_request
@@ -174,6 +174,11 @@ async def test_gossip_batch_reaches_all_and_invalid_batch_is_not_relayed() -> No
             # nobody relayed the bad batch: each receiver saw it from node 2 only
             for node in nodes:
                 assert {p for d, p in node.rec.batches if d == b"BAD-batch"} <= {nodes[2].peer}
+            # larger than py-libp2p's silent 1 MiB default limits
+            big = b"B" * (3 * 1024 * 1024)
+            nodes[3].net.publish(big)
+            for node in nodes[:3]:
+                await node.rec.wait(node.has_batch(big))
 
 
 async def test_broadcast_frames_reach_every_peer_in_order() -> None:
@@ -223,6 +228,11 @@ async def test_request_response_and_its_failures() -> None:
             assert err.value.reason == "remote"
             assert err.value.detail == "internal error"
             assert await a.net.request(b.peer, "echo", b"again", max_response=100) == b"echo:again"
+            # large payloads both ways (several MiB: partial reads must be looped)
+            assert await a.net.request(b.peer, "echo", b"q" * 6_000_000, max_response=7_000_000) == \
+                b"echo:" + b"q" * 6_000_000
+            a.net.send(b.peer, b"F" * 7_000_000)
+            await b.rec.wait(b.has_frame(a.peer, b"F" * 7_000_000))
             # an unknown peer
             stranger = peer_id_for(Keypair(seed(99)).public_key)
             with pytest.raises(NetError) as err:
@@ -331,3 +341,20 @@ async def test_garbage_on_raw_streams_does_not_crash_the_receiver() -> None:
             await b.rec.wait(lambda: b"still-here" in b.frames_from(c.peer))
             c.net.publish(b"gossip-still-here")
             await b.rec.wait(lambda: b"gossip-still-here" in b.batches())
+
+
+async def test_listen_failure_is_reported() -> None:
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            first = await start_node(nursery, 0)
+            port = multiaddr.Multiaddr(first.net.listen_addrs[0]).value_for_protocol("tcp")
+            with pytest.raises(ConfigError, match="listen"):
+                await start_node(nursery, 1, listen=f"/ip4/127.0.0.1/tcp/{port}")
+            nursery.cancel_scope.cancel()
+
+
+def test_bad_config_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="seed"):
+        P2PNetwork(NetConfig(seed=b"short", topic=TOPIC), Recorder())
+    with pytest.raises(ConfigError, match="bootstrap"):
+        P2PNetwork(NetConfig(seed=seed(0), bootstrap=("/ip4/127.0.0.1/tcp/1",), topic=TOPIC), Recorder())
