@@ -35,7 +35,8 @@ def _brute(net: dict[bytes, QuorumSet | None]) -> tuple[bool, bool]:
 
 def _assert_split_valid(net: dict[bytes, QuorumSet | None], split: tuple[frozenset[bytes], frozenset[bytes]]) -> None:
     a, b = split
-    assert a and b
+    assert a
+    assert b
     assert not a & b
     for group in (a, b):
         for n in group:
@@ -148,7 +149,7 @@ def symmetric_networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
     if size == 0:
         top_v, size = ["A"], 1
     q = QuorumSet(draw(st.integers(1, size)), tuple(_n(x) for x in top_v), tuple(inner))
-    members = {x for x in names if _n(x) in {v for v in _all(q)}}
+    members = {x for x in names if _n(x) in set(_all(q))}
     return {_n(x): (None if draw(st.integers(0, 6)) == 0 else q) for x in sorted(members)}
 
 
