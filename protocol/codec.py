@@ -19,6 +19,7 @@ from protocol.errors import DecodeError
 DEFAULT_MAX_BIN = 1 << 20
 DEFAULT_MAX_STR = 4096
 DEFAULT_MAX_ARRAY = 100_000
+MAX_DEPTH = 32  # generous: a tx set nests 5 deep, a quorum set at its nesting limit about 10
 
 INT64_MAX = (1 << 63) - 1
 UINT32_MAX = (1 << 32) - 1
@@ -66,7 +67,8 @@ def unpack(
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise DecodeError(f"{what}: malformed msgpack ({exc})") from None
     if not _plain(obj):
-        raise DecodeError(f"{what}: maps, floats and extension types are not allowed")
+        raise DecodeError(f"{what}: only arrays (at most {MAX_DEPTH} deep) of integers, bytes, text, "
+                          "booleans and nil are allowed")
     if pack(obj) != data:
         raise DecodeError(f"{what}: not the canonical encoding")
     return obj
@@ -76,14 +78,26 @@ _SCALARS = frozenset({int, bytes, str, bool, type(None)})
 
 
 def _plain(obj: object) -> bool:
-    """Only arrays of ints, bytes, text, booleans and nil (an empty map or a float64 would
-    otherwise survive the canonical re-encoding check)."""
-    if type(obj) is tuple:
-        for item in obj:  # noqa: SIM110 (a plain loop is faster than all() on the hot path)
-            if not _plain(item):
+    """Only arrays (nested at most ``MAX_DEPTH`` deep) of ints, bytes, text, booleans and nil.
+
+    An empty map or a float64 would otherwise survive the canonical re-encoding check, and
+    msgpack accepts nesting deeper than Python's recursion limit (which ``repr`` in an error
+    message would then hit). Iterative for the same reason.
+    """
+    if type(obj) is not tuple:
+        return type(obj) in _SCALARS
+    stack = [(obj, 1)]
+    while stack:
+        items, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        for item in items:
+            kind = type(item)
+            if kind is tuple:
+                stack.append((item, depth + 1))
+            elif kind not in _SCALARS:
                 return False
-        return True
-    return type(obj) in _SCALARS
+    return True
 
 
 def array(obj: object, length: int, what: str) -> tuple[Any, ...]:

@@ -223,12 +223,23 @@ def test_entry_with_a_bad_key_is_a_decode_error(key: bytes) -> None:
     ("truncated", b"\x92\x01"),
     ("nothing", b""),
     ("deep nesting", b"\x91" * 5000 + b"\x00"),
+    ("nesting just under msgpack's limit", b"\x91" * 1000 + b"\x80"),
     ("invalid utf-8", b"\xa2\xff\xfe"),
     ("reserved byte", b"\xc1"),
 ])
 def test_unpack_rejects(name: str, data: bytes) -> None:
     with pytest.raises(DecodeError):
         codec.unpack(data, max_size=1 << 16)
+
+
+@pytest.mark.parametrize("depth", [100, 990, 1000, 1023, 1024, 1025, 3000])
+def test_deep_nesting_never_raises_anything_but_decode_error(depth: int) -> None:
+    # Regression: nesting between Python's recursion limit and msgpack's raised RecursionError.
+    with contextlib.suppress(DecodeError):
+        codec.unpack(b"\x91" * depth + b"\x00", max_size=1 << 16)
+    for decoder in DECODERS.values():
+        with contextlib.suppress(DecodeError):
+            decoder(b"\x91" * depth + b"\x00")
 
 
 def test_unpack_bounds_sizes_before_allocating() -> None:
