@@ -101,6 +101,7 @@ PENALTIES = {                       # by reason; anything else costs PENALTY_DEF
     "frame_oversize": 50.0,
     "request_oversize": 50.0,
     "response_oversize": 25.0,
+    "replay": 2.0,                  # a restarted peer legitimately re-sends a few old envelopes
 }
 
 
