@@ -116,6 +116,11 @@ class Mempool:
         if tx.body.seq < expected:
             return self._refuse(tx, ResultCode.BAD_SEQ.value)
         if tx.body.seq > expected:
+            # Checked now, not at promotion: a forged transaction must not squat the sequence
+            # number of the account's genuine one (which would then be refused as a duplicate),
+            # nor be gossiped on.
+            if tx.signers() is None:
+                return self._refuse(tx, ResultCode.BAD_AUTH.value)
             return self._queue_future(tx, expected)
         signers = tx.signers()
         if signers is None:
