@@ -115,6 +115,13 @@ def test_non_intersecting_quorums_are_reported_by_check_quorum() -> None:
     assert {frozenset(result.split[0]), frozenset(result.split[1])} == {frozenset({a, b}), frozenset({c, d})}
 
 
+def test_non_intersecting_thresholds_fork_under_partition() -> None:
+    """The other side of the safety theorem: with 2-of-4 quorums a partition forks the network."""
+    part = Partition((frozenset({0, 1}), frozenset({2, 3})), 0, 10_000)
+    r = run_simulation(SimConfig(nodes=4, threshold=2, partitions=(part,), slots=2, seed=0))
+    assert r.safety_violations > 0
+
+
 def test_default_threshold_and_bad_options() -> None:
     assert build_quorum_sets(SimConfig(nodes=7))[0].threshold == 5
     assert build_quorum_sets(SimConfig(nodes=4))[0].threshold == 3

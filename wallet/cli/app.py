@@ -63,3 +63,8 @@ def _register_wallet_commands() -> None:
 
 
 _register_wallet_commands()
+
+from wallet.cli import quorum, sim  # noqa: E402  (consensus tools: tally sim, tally check-quorum)
+
+sim.register(app)
+quorum.register(app)
