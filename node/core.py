@@ -35,6 +35,7 @@ from protocol.addresses import encode_validator
 from protocol.errors import DecodeError
 from protocol.keys import Keypair
 from protocol.ledger import LedgerHeader, TxSet, decode_results, decode_tx_set
+from protocol.results import ResultCode
 from protocol.state import Account, Currency, Holding, StateOverlay
 from protocol.transactions import Transaction, decode_transaction
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tally.node")
 
+BAD_AUTH = ResultCode.BAD_AUTH.value
 GOSSIP_FLUSH_S = 0.2  # one gossip message per 200 ms carries every transaction admitted meanwhile
 
 
@@ -223,10 +225,22 @@ class LedgerNode:
             log(logger, logging.INFO, "invalid tx batch", peer=peer, error=str(exc))
             return False
         accepted = False
+        forged = 0
         for tx in transactions:
-            accepted |= self.chain.submit(tx).accepted
+            admission = self.chain.submit(tx)
+            accepted |= admission.accepted
+            # bad_auth is also "signers below threshold" (state-dependent, an honest relay may
+            # miss it); a signature that does not verify at all is provable (forged, or made for
+            # another network): a node only gossips transactions it admitted.
+            if admission.code == BAD_AUTH and tx.signers() is None:
+                forged += 1
         if accepted:
             self.herder.transactions_arrived()
+        if forged:
+            self.metrics.invalid_messages.labels("bad_tx_signature").inc()
+            log(logger, logging.INFO, "invalid tx batch", peer=peer, reason="bad_tx_signature",
+                error=f"{forged} of {len(transactions)} transactions carry a signature that does not verify")
+            return False  # not relayed; the forwarder is penalized
         return True
 
     async def on_frame(self, data: bytes, peer: str) -> None:

@@ -1,0 +1,211 @@
+"""Bad input from a peer, against real validators on libp2p: a P2PNetwork we control connects to
+them and sends malformed, oversize, wrongly signed, replayed and wrong-network SCP envelopes and
+tx batches. Each is dropped with a ``tally_invalid_messages{reason}`` sample and a log line, the
+peer that keeps at it is banned and disconnected, and the validators keep closing ledgers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import nacl.utils
+import pytest
+import trio
+from libp2p.peer.id import ID
+from realnet import InProcessNet, tx, until_async
+
+from consensus import decode_statement
+from node import testnet as tn
+from node import wire
+from node.keyfile import read_key_file
+from node.metrics import NodeMetrics
+from node.net import FRAME_PROTOCOL, NetConfig, P2PNetwork
+from node.net.framing import LENGTH
+from node.runtime import topic_for
+from node.setup import KEY_NAME
+from protocol import codec
+from protocol.hashing import network_id
+from protocol.keys import Keypair
+from protocol.operations import CreateCurrency, CurrencyKind
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+LIMIT_S = 60
+
+
+class Attacker:
+    """NetHandlers of the misbehaving peer: records what it hears (to replay it)."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[bytes, str]] = []
+
+    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+        return True
+
+    async def on_frame(self, data: bytes, peer: str) -> None:
+        self.frames.append((data, peer))
+
+    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
+        return b""
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def reasons(self) -> set[str]:
+        return {str(getattr(r, "fields", {}).get("reason")) for r in self.records}
+
+
+@pytest.fixture
+def records() -> Iterator[Records]:
+    handler = Records()
+    tally = logging.getLogger("tally")
+    old_level = tally.level
+    tally.addHandler(handler)
+    tally.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        tally.removeHandler(handler)
+        tally.setLevel(old_level)
+
+
+async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_path: Path,
+                                                                         records: Records) -> None:
+    testnet = tn.create(tmp_path / "net", validators=4, watchers=0, threshold=3, close_interval_ms=200,
+                        heartbeat_interval_ms=60_000)
+    with trio.fail_after(LIMIT_S):
+        async with httpx.AsyncClient(timeout=10) as client, trio.open_nursery() as nursery:
+            net = InProcessNet(nursery, testnet, client)
+            await net.start_all()
+            v0, v1 = net.validators[:2]
+            network = network_id(tn.PASSPHRASE)
+            handlers = Attacker()
+            attacker = P2PNetwork(NetConfig(seed=nacl.utils.random(32), bootstrap=(v0.multiaddr, v1.multiaddr),
+                                            topic=topic_for(network)), handlers, NodeMetrics())
+            attacker_scope = trio.CancelScope()
+
+            async def run_attacker(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+                with attacker_scope:
+                    await attacker.serve(task_status=task_status)
+
+            await nursery.start(run_attacker)
+            await attacker.wait_ready([v0.peer_id, v1.peer_id], timeout_s=LIMIT_S)
+
+            # A ledger closes meanwhile; the attacker hears v1's SCP envelopes (to replay them).
+            steward = Keypair(nacl.utils.random(32))
+            create = tx(network, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 10))
+            assert (await net.submit(v0, [create], wait_s=LIMIT_S))[0]["status"] == "applied"
+            await until_async(lambda: _async(_envelopes_from(handlers, v1.peer_id)))
+            v1_envelope = _envelopes_from(handlers, v1.peer_id)[0]
+            v1_key = read_key_file(Path(v1.folder) / KEY_NAME)
+
+            async def expect(reason: str, message: str = "") -> None:
+                """Counted under ``reason`` and logged (with that reason, or as ``message``)."""
+                await until_async(lambda: _reason_counted(net, v0, reason))
+                assert reason in records.reasons() or message in {r.getMessage() for r in records.records}
+
+            # malformed frame
+            attacker.send(v0.peer_id, b"\xc1 not msgpack")
+            await expect("bad_frame", "invalid frame")
+            # a frame well within the stream cap but over the envelope size limit
+            statement = v1_envelope.statement
+            big = codec.pack((wire.FRAME_ENVELOPE, (wire.ENVELOPE_V1, b"x" * (wire.MAX_ENVELOPE_BYTES + 10),
+                                                         b"s" * 64)))
+            before = await net.metric(v0, "tally_invalid_messages_total", {"reason": "bad_frame"})
+            attacker.send(v0.peer_id, big)
+            await until_async(lambda: _above(net, v0, "bad_frame", before))
+            # wrongly signed: v1's statement with a signature that is not v1's
+            forged = wire.SignedEnvelope(statement, bytes(64))
+            attacker.send(v0.peer_id, wire.encode_envelope_frame(forged))
+            await expect("bad_signature")
+            # wrong network: v1 really signed it, but for another network
+            other = wire.sign_envelope(network_id("Another test network"), statement, v1_key)
+            before = await net.metric(v0, "tally_invalid_messages_total", {"reason": "bad_signature"})
+            attacker.send(v0.peer_id, wire.encode_envelope_frame(other))
+            await until_async(lambda: _above(net, v0, "bad_signature", before))
+            # replayed: v1's genuine envelope of a slot long closed (a few more ledgers first)
+            for seq in range(2, 6):
+                filler = tx(network, steward, seq, CreateCurrency(f"F{seq}", CurrencyKind.TIME, 2,
+                                                                  (steward.public_key,), 1, 10))
+                assert (await net.submit(v0, [filler], wait_s=LIMIT_S))[0]["status"] == "applied"
+            assert decode_statement(v1_envelope.statement).slot < await net.seq(v0) - 3
+            attacker.send(v0.peer_id, wire.encode_envelope_frame(v1_envelope))
+            await expect("replay")
+            # malformed tx batch on gossip
+            attacker.publish(b"\x92\x01\xc1 junk batch")
+            await expect("bad_tx_batch", "invalid tx batch")
+            # a batch with a wrong-network transaction (its signature cannot verify here)
+            stranger = Keypair(nacl.utils.random(32))
+            foreign = tx(network_id("Another test network"), stranger, 1,
+                         CreateCurrency("EVIL", CurrencyKind.TIME, 2, (stranger.public_key,), 1, 10))
+            attacker.publish(wire.encode_tx_batch([foreign.encode()]))
+            await expect("bad_tx_signature")
+            status = (await client.get(f"{v0.api}/tx/{foreign.hash.hex()}")).json()["status"]
+            assert status != "pending"
+
+            # Oversize at the framing level (length prefix above the cap), then it keeps going
+            # with junk until v0 bans it.
+            try:
+                stream = await attacker._host.new_stream(ID.from_base58(v0.peer_id), [FRAME_PROTOCOL])
+                await stream.write(LENGTH.pack(64 * 1024 * 1024) + b"junk")
+                await stream.close()
+            except Exception:
+                pass  # already disconnected
+            await expect("frame_oversize")
+
+            async def banned() -> bool:
+                peers = {p["peer_id"]: p for p in (await net.get(v0, "/peers"))["peers"]}
+                entry = peers.get(attacker.peer_id)
+                if entry is not None and entry["banned_for_s"] > 0 and not entry["connected"]:
+                    return True
+                attacker.send(v0.peer_id, b"\xc1 still junk")
+                return False
+
+            await until_async(banned)
+            assert await net.metric(v0, "tally_peer_bans_total") >= 1
+            assert any(r.getMessage() == "peer banned" for r in records.records)
+
+            # The validators were never disturbed: a payment-free ledger still closes everywhere.
+            more = tx(network, steward, 6, CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10))
+            result = (await net.submit(v0, [more], wait_s=LIMIT_S))[0]
+            assert result["status"] == "applied", result
+            await net.until_all_reach(net.validators, result["ledger"])
+            await net.agree_at(net.validators, result["ledger"])
+            # v1 did not take a replayed copy of its own envelope as its fault
+            assert await net.metric(v1, "tally_peer_bans_total") == 0
+            attacker_scope.cancel()
+            nursery.cancel_scope.cancel()
+
+
+async def _async(value: object) -> bool:
+    return bool(value)
+
+
+def _envelopes_from(handlers: Attacker, peer: str) -> list[wire.SignedEnvelope]:
+    found = []
+    for data, sender in handlers.frames:
+        if sender != peer:
+            continue
+        frame = wire.decode_frame(data)
+        if isinstance(frame, wire.SignedEnvelope):
+            decode_statement(frame.statement)
+            found.append(frame)
+    return found
+
+
+async def _reason_counted(net: InProcessNet, entry: tn.NodeEntry, reason: str) -> bool:
+    return await net.metric(entry, "tally_invalid_messages_total", {"reason": reason}) >= 1
+
+
+async def _above(net: InProcessNet, entry: tn.NodeEntry, reason: str, before: float) -> bool:
+    return await net.metric(entry, "tally_invalid_messages_total", {"reason": reason}) > before
