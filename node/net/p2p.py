@@ -500,6 +500,8 @@ class P2PNetwork:
         try:
             with trio.fail_after(timeout_s):
                 for peer in peers:
+                    if peer == self.peer_id:
+                        continue
                     waiting = peer
                     peer_id = ID.from_base58(peer)
                     while not self._is_connected(peer_id):
@@ -757,13 +759,16 @@ class P2PNetwork:
         except Exception:
             self._m.request_errors.labels(reason="bad_peer_id").inc()
             raise NetError(peer, "unreachable", "not a peer id") from None
+        request_frame = encode_request(name, payload)
+        if len(request_frame) > self._config.max_frame:
+            raise self._request_failed(peer, "oversize", f"{name}: request of {len(request_frame)} bytes")
         start = trio.current_time()
         stream: INetStream | None = None
         clean = False
         try:
             with trio.fail_after(timeout_s):
                 stream = await self._host.new_stream(peer_id, [REQUEST_PROTOCOL])
-                await stream.write(encode_frame(encode_request(name, payload)))
+                await stream.write(encode_frame(request_frame))
                 frame = await FrameReader(stream).next_frame(max_response + RESPONSE_OVERHEAD)
             clean = True
             ok, body = decode_response(frame)

@@ -233,6 +233,9 @@ async def test_request_response_and_its_failures() -> None:
                 b"echo:" + b"q" * 6_000_000
             a.net.send(b.peer, b"F" * 7_000_000)
             await b.rec.wait(b.has_frame(a.peer, b"F" * 7_000_000))
+            with pytest.raises(NetError) as err:  # refused before sending
+                await a.net.request(b.peer, "echo", b"z" * (8 * 1024 * 1024), max_response=100)
+            assert err.value.reason == "oversize"
             # an unknown peer
             stranger = peer_id_for(Keypair(seed(99)).public_key)
             with pytest.raises(NetError) as err:
