@@ -1,6 +1,7 @@
 """Benchmark of the protocol pipeline a validator runs for every transaction, on one core:
 decode (strict canonical msgpack) → signature check (Ed25519, libsodium) → apply (rules + state
-overlay, with the ledger's change list and incremental state hash every ``--ledger-size`` txs).
+overlay, with the ledger's change list and incremental state hash every ``--ledger-size`` txs,
+by default the protocol's default maximum tx set size, i.e. a node closing full ledgers).
 
 A stream of ``-n`` payments is pre-signed once (half in a mutual-credit currency, half in a time
 currency, between ``--accounts`` members), then replayed ``-r`` times from the same starting
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from protocol.apply import apply_transaction
 from protocol.hashing import blake2b256, network_id
 from protocol.keys import Keypair
+from protocol.ledger import DEFAULT_MAX_TX_SET_SIZE
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Operation, Payment
 from protocol.results import ResultCode
 from protocol.state import MemoryState, StateAccumulator, StateOverlay
@@ -51,6 +53,7 @@ class Run:
     verify: float
     apply: float
     failed: int
+    cpu_seconds: float
 
 
 def build_workload(n: int, accounts: int, seed: int) -> Workload:
@@ -105,6 +108,7 @@ def run_once(work: Workload, ledger_size: int) -> Run:
     ledger_seq = 3
     overlay = StateOverlay(state)
     pending = 0
+    cpu_start = time.process_time()
     start = clock()
     for data in work.stream:
         t0 = clock()
@@ -132,8 +136,9 @@ def run_once(work: Workload, ledger_size: int) -> Run:
     state.apply(changes)
     accumulator.updated(changes)
     end = clock()
+    cpu_seconds = time.process_time() - cpu_start
     t_apply += end - t0
-    return Run(end - start, t_decode, t_verify, t_apply, failed)
+    return Run(end - start, t_decode, t_verify, t_apply, failed, cpu_seconds)
 
 
 def machine() -> dict[str, object]:
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--transactions", type=int, default=20_000, help="payments per run (20000)")
     parser.add_argument("-r", "--repeats", type=int, default=5, help="runs; the median is reported (5)")
     parser.add_argument("--accounts", type=int, default=2_000, help="member accounts (2000)")
-    parser.add_argument("--ledger-size", type=int, default=1_000, help="transactions per ledger (1000)")
+    parser.add_argument("--ledger-size", type=int, default=DEFAULT_MAX_TX_SET_SIZE,
+                        help=f"transactions per ledger (the default max tx set size, {DEFAULT_MAX_TX_SET_SIZE})")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", action="store_true", help="profile one run with cProfile")
@@ -186,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     rates = [n / r.seconds for r in runs]
     report = {
         "tx_per_s": round(statistics.median(rates), 1),
+        # CPU time of the process: less sensitive than wall time to other load on the machine
+        "cpu_tx_per_s": round(statistics.median(n / r.cpu_seconds for r in runs), 1),
         "runs": [{"tx_per_s": round(n / r.seconds, 1), "seconds": round(r.seconds, 4),
+                  "cpu_seconds": round(r.cpu_seconds, 4),
                   "decode_us": round(r.decode / n * 1e6, 2), "verify_us": round(r.verify / n * 1e6, 2),
                   "apply_us": round(r.apply / n * 1e6, 2), "failed": r.failed} for r in runs],
         "decode_us": round(statistics.median(r.decode for r in runs) / n * 1e6, 2),
@@ -209,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"protocol pipeline, one core ({m['cpu_model']}, {m['cores']} cores, Python {m['python']})")
     print(f"  {n} payments × {args.repeats} runs, {args.accounts} accounts, ledgers of {args.ledger_size}")
     print(f"  median  {report['tx_per_s']:>10,.0f} tx/s   (target ≥ 8,000)")
-    print(f"  runs    {', '.join(f'{rate:,.0f}' for rate in rates)} tx/s")
+    print(f"  runs    {', '.join(f'{rate:,.0f}' for rate in rates)} tx/s "
+          f"(by CPU time: median {report['cpu_tx_per_s']:,.0f} tx/s)")
     print(f"  per tx  decode {report['decode_us']} µs · verify {report['verify_us']} µs · "
           f"apply {report['apply_us']} µs")
     return 0
