@@ -1,0 +1,126 @@
+"""Kill -9 a validator process while payments stream in, restart it: no ledger it had closed is
+lost or changed, and it ends with the same state hash as its peers. Real node processes
+(``node.testnet``), real libp2p, real LevelDB."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import nacl.utils
+import pytest
+import trio
+from realnet import InProcessNet, tx, until_async
+
+from node import testnet as tn
+from protocol.keys import Keypair
+from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Payment
+
+pytestmark = pytest.mark.slow
+
+LIMIT_S = 120
+BATCH = 20
+
+
+async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
+    testnet = tn.create(tmp_path / "net", validators=4, watchers=0, threshold=3, close_interval_ms=200,
+                        heartbeat_interval_ms=60_000)
+    try:
+        with trio.fail_after(LIMIT_S):
+            tn.start(testnet)
+            await trio.to_thread.run_sync(tn.wait_ready, testnet, 60.0)
+            async with httpx.AsyncClient(timeout=10) as client, trio.open_nursery() as nursery:
+                net = InProcessNet(nursery, testnet, client)  # used for its HTTP helpers only
+                v0, v1, v2, v3 = net.validators
+                network = bytes.fromhex((await net.get(v0, "/node"))["network_id"])
+                steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
+                setup = [
+                    tx(network, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1,
+                                                           1_000_000)),
+                    tx(network, steward, 2, AdmitMember("HOUR", alice.public_key, None),
+                       AdmitMember("HOUR", bob.public_key, None)),
+                ]
+                results = await net.submit(v0, setup, wait_s=60)
+                assert [r["status"] for r in results] == ["applied"] * 2, results
+
+                submitted: list[bytes] = []
+                stop_load = trio.Event()
+
+                async def load() -> None:
+                    """Payments both ways, a batch every 50 ms, to the validators that stay up."""
+                    seqs = {alice.public_key: 0, bob.public_key: 0}
+                    turn = 0
+                    while not stop_load.is_set():
+                        payer, payee = (alice, bob) if turn % 2 == 0 else (bob, alice)
+                        target = (v0, v1, v2)[turn % 3]
+                        turn += 1
+                        batch = []
+                        for _ in range(BATCH):
+                            seqs[payer.public_key] += 1
+                            batch.append(tx(network, payer, seqs[payer.public_key],
+                                            Payment(payee.public_key, "HOUR", 1)))
+                        answers = await net.submit(target, batch)
+                        if any(a["status"] == "rejected" for a in answers):
+                            # refused (e.g. a full mempool): resynchronise with the ledger
+                            account = await net.get(target, "/accounts/" + _address(payer))
+                            seqs[payer.public_key] = max(account["sequence"], account["pending_sequence"])
+                        submitted.extend(bytes.fromhex(a["hash"]) for a in answers if a["status"] != "rejected")
+                        await trio.sleep(0.05)
+
+                nursery.start_soon(load)
+                # v3 closes ledgers under load, then dies without warning.
+                start_seq = await net.seq(v3)
+                await until_async(lambda: _reached(net, v3, start_seq + 5))
+                closed_before = await net.seq(v3)
+                assert v3.pid is not None
+                os.kill(v3.pid, signal.SIGKILL)
+                await until_async(lambda: _dead(v3.pid))
+                # The others keep closing meanwhile.
+                others_at = await net.seq(v0)
+                await until_async(lambda: _reached(net, v0, others_at + 3))
+
+                tn.start(testnet)  # restarts only the dead one
+                await until_async(lambda: _answers(net, v3))
+                assert await net.seq(v3) >= closed_before, "a closed ledger was lost"
+                started = trio.current_time()
+                await until_async(lambda: _reached(net, v3, others_at + 3))
+                catch_up_s = trio.current_time() - started
+
+                stop_load.set()
+                # Every payment accepted ends up applied somewhere; wait for the network to settle.
+                final_tx = submitted[-1]
+                await until_async(lambda: _applied(net, v0, final_tx))
+                top = await net.seq(v0)
+                await net.until_all_reach(net.validators, top)
+                await net.agree_at(net.validators, top)
+                for seq in range(2, closed_before + 1):  # what v3 had before the kill is unchanged
+                    await net.agree_at([v0, v3], seq)
+                print(f"v3 killed at ledger {closed_before}, network at {top}, "
+                      f"{len(submitted)} payments, restarted node caught up in {catch_up_s:.2f} s")
+                nursery.cancel_scope.cancel()
+    finally:
+        tn.stop(testnet, timeout_s=15)
+
+
+def _address(keypair: Keypair) -> str:
+    from protocol.addresses import encode_account
+    return encode_account(keypair.public_key)
+
+
+async def _reached(net: InProcessNet, entry: tn.NodeEntry, seq: int) -> bool:
+    return await net.seq(entry) >= seq
+
+
+async def _dead(pid: int | None) -> bool:
+    return pid is None or not tn.pid_alive(pid)
+
+
+async def _answers(net: InProcessNet, entry: tn.NodeEntry) -> bool:
+    return (await net.client.get(entry.api + "/health")).status_code == 200
+
+
+async def _applied(net: InProcessNet, entry: tn.NodeEntry, tx_hash: bytes) -> bool:
+    status = (await net.client.get(f"{entry.api}/tx/{tx_hash.hex()}")).json()["status"]
+    return status not in ("pending", "unknown")
