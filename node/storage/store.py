@@ -147,7 +147,9 @@ class LedgerStore:
         seq = _U64.pack(header.seq)
         order = {tx.hash: index for index, tx in enumerate(tx_set.transactions)}
         try:
-            with self._db.write_batch(sync=True) as batch:
+            # transaction=True: an exception inside the block discards the batch (plyvel's
+            # default would write the part already put: a partial ledger).
+            with self._db.write_batch(sync=True, transaction=True) as batch:
                 batch.put(b"lh:" + seq, header.encode())
                 batch.put(b"lt:" + seq, tx_set.encode())
                 batch.put(b"lr:" + seq, encode_results(closed.results))
