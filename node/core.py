@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from consensus import ConsensusError, QuorumSet, decode_quorum_set
-from node import wire
+from node import misbehave, wire
 from node.api.app import TxStatus
 from node.catchup import CatchUp
 from node.chain import LedgerChain
@@ -212,6 +212,8 @@ class LedgerNode:
                 raise ValueError("level must be one of debug, info, warning, error")
             logging.getLogger("tally").setLevel(str(level).upper())
             return {"ok": True, "level": level}
+        if action in misbehave.ADMIN_ACTIONS:  # test networks only (checked there)
+            return misbehave.admin_action(self, action, params)
         raise ValueError(f"unknown admin action {action!r} (known: log-level)")
 
     # -- NetHandlers (peers) -------------------------------------------------------------------
@@ -275,6 +277,9 @@ class LedgerNode:
                 raise NotFoundError("tx set not known here")
             return tx_set.encode()
         if name == wire.REQ_QSET:
+            lie = self.herder.misbehaviour.answer_qset(wire.decode_hash_request(payload))
+            if lie is not None:
+                return lie
             qset = self.quorum_set(wire.decode_hash_request(payload))
             if qset is None:
                 raise NotFoundError("quorum set not known here")

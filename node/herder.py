@@ -52,6 +52,7 @@ from node.clock import monotonic_ms, wall_ms
 from node.errors import NetError, NodeError, StorageError
 from node.logs import log
 from node.metrics import NodeMetrics
+from node.misbehave import Misbehaviour, NominationWatch
 from node.net import peer_id_for
 from node.timers import TimerService
 from node.transport import Transport
@@ -88,6 +89,7 @@ MAX_FUTURE_ENVELOPES = 2_000
 MAX_PARKED = 2_000
 STUCK_AFTER_MS = 4_000  # a slot not externalized after this long: pull peers' SCP state
 SEEN_MEMORY = 20_000
+REPLAY_SLACK = 3  # an envelope seen before, for a slot this far back, is a replay
 MAX_TIMEOUT_MS = 60_000
 
 
@@ -129,18 +131,22 @@ class Herder:
         self._slot_started_ms = monotonic_ms()
         self._last_close_ms = monotonic_ms()
         self._signed: dict[int, dict[bytes, SignedEnvelope]] = {}  # slot -> statement bytes -> envelope
-        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._seen: OrderedDict[bytes, int] = OrderedDict()  # envelope hash -> slot
         self._future: list[tuple[SignedEnvelope, Statement, str]] = []
         self._parked: list[_Pending] = []
         self._fetching: set[bytes] = set()
         self._nursery: trio.Nursery | None = None
         self.on_behind: Callable[[str, int], None] = lambda peer, seq: None  # set by the node (catch-up)
+        self.misbehaviour = Misbehaviour(config.misbehave, config.network, config.keypair, config.quorum_set,
+                                         transport, chain)  # test networks only (node.config)
+        self._nominations = NominationWatch()
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self, nursery: trio.Nursery, own_envelopes: dict[int, tuple[bytes, ...]]) -> None:
         """Resume: restore this validator's latest statements for the open slot and re-send them."""
         self._nursery = nursery
+        self.misbehaviour.start(nursery)
         restored = []
         for raw in own_envelopes.get(self.slot, ()):
             try:
@@ -167,17 +173,27 @@ class Herder:
 
     def receive_envelope(self, envelope: SignedEnvelope, peer: str) -> None:
         digest = envelope.hash
-        if digest in self._seen:
+        seen_slot = self._seen.get(digest)
+        if seen_slot is not None:
             self.metrics.scp_messages.labels("in", "duplicate").inc()
+            if seen_slot < self.slot - REPLAY_SLACK:
+                self._bad(peer, "replay", f"re-sent an envelope of slot {seen_slot}")
             return
-        self._remember(digest)
         try:
             statement = decode_statement(envelope.statement)
         except ConsensusError as exc:
+            self._remember(digest, 0)
             self._bad(peer, "bad_statement", str(exc))
             return
+        self._remember(digest, statement.slot)
         if not envelope_signature_valid(self.config.network, statement.node_id, envelope):
             self._bad(peer, "bad_signature", "SCP envelope signature does not verify")
+            return
+        if self._nominations.conflicting(statement):
+            if peer == peer_id_for(statement.node_id):
+                self._bad(peer, "equivocation", "two nominations for one slot that contradict each other")
+            else:  # relayed by an honest peer: count it, blame nobody
+                self.metrics.invalid_messages.labels("equivocation").inc()
             return
         self.metrics.scp_messages.labels("in", "valid").inc()
         if not self.config.is_validator:
@@ -199,6 +215,7 @@ class Herder:
         self._last_close_ms = monotonic_ms()
         self._slot_started_ms = self._last_close_ms
         self.scp.purge_slots_below(self.slot - 1)
+        self._nominations.forget_below(self.slot - 1)
         for old in [s for s in self._signed if s < self.slot - 1]:
             del self._signed[old]
         self._parked = [p for p in self._parked if p.statement.slot >= self.slot]
@@ -309,12 +326,12 @@ class Herder:
         self._apply(self.scp.timer_fired(slot, kind, generation, monotonic_ms()))
 
     def _emit(self, statement: Statement) -> None:
-        if self.config.misbehave == "silent":
+        if self.misbehaviour.silent:
             return
         raw = encode_statement(statement)
         envelope = sign_envelope(self.config.network, raw, self.config.keypair)
         self._signed.setdefault(statement.slot, {})[raw] = envelope
-        self._remember(envelope.hash)
+        self._remember(envelope.hash, statement.slot)
         own = [self._signed[statement.slot].get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)]
         try:  # persisted before it leaves: after a crash we must never contradict what we said
             self.chain.store.save_own_envelopes(statement.slot, [e.encode() for e in own if e is not None])
@@ -322,7 +339,8 @@ class Herder:
             log(logger, logging.ERROR, "cannot persist consensus state; not sending", error=str(exc))
             return
         self.metrics.scp_messages.labels("out", "sent").inc()
-        self.transport.broadcast(encode_envelope_frame(envelope))
+        if not self.misbehaviour.send(statement, envelope):
+            self.transport.broadcast(encode_envelope_frame(envelope))
 
     def _externalized(self, slot: int, value: bytes) -> None:
         if slot != self.slot:
@@ -395,11 +413,11 @@ class Herder:
         if self._nominating or self._parked or self._future:
             for peer in self.transport.connected_peers():
                 self._nursery.start_soon(self._pull_state, peer, slot)
-            if self.config.misbehave != "silent":
+            if not self.misbehaviour.silent:
                 signed = self._signed.get(slot, {})
                 for statement in self.scp.own_latest(slot):
                     envelope = signed.get(encode_statement(statement))
-                    if envelope is not None:
+                    if envelope is not None and not self.misbehaviour.send(statement, envelope):
                         self.transport.broadcast(encode_envelope_frame(envelope))
         self._arm_stuck_timer()
 
@@ -482,8 +500,8 @@ class Herder:
         finally:
             self._fetching.discard(qset_hash)
 
-    def _remember(self, digest: bytes) -> None:
-        self._seen[digest] = None
+    def _remember(self, digest: bytes, slot: int) -> None:
+        self._seen[digest] = slot
         if len(self._seen) > SEEN_MEMORY:
             self._seen.popitem(last=False)
 
