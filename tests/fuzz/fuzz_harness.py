@@ -1,0 +1,680 @@
+"""The fuzzing engine shared by tests/fuzz and ``scripts/fuzz``.
+
+Targets are every wire decoder, every peer handler of a real ``LedgerNode`` (four validators on the
+in-memory network of tests/node/memnet.py, closing ledgers all along) and every HTTP endpoint of
+``create_app`` on that node (driven through ``httpx.ASGITransport``).
+
+Inputs come from Hypothesis: random bytes, and *mutated real encodings* (a corpus harvested from
+the running network: transactions, tx sets, headers, results, SCP envelopes and statements,
+quorum sets, close values, requests and responses) — bit flips, truncation, extension, insertion,
+deletion, slice swaps, and structural mutations of the decoded msgpack tree (field swaps, type
+swaps, boundary integers, re-encoded so they pass the canonical-encoding check and reach the
+field checks).
+
+A *crash* is any exception other than the target's documented typed errors (for HTTP: a 5xx
+answer, or a non-JSON error answer). Hypothesis runs in a worker thread; node handlers and HTTP
+requests run on the node's trio loop through ``trio.from_thread``, so the node keeps closing
+ledgers while it is fuzzed.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import nacl.utils
+import psutil
+import trio
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from consensus import (
+    Confirm,
+    ConsensusError,
+    Externalize,
+    Prepare,
+    decode_quorum_set,
+    decode_statement,
+)
+from node import wire
+from node.api.app import create_app
+from node.api.ratelimit import RateLimiter
+from node.core import LedgerNode, NotFoundError
+from node.net.framing import (
+    FrameError,
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
+from protocol.addresses import encode_account
+from protocol.errors import DecodeError
+from protocol.hashing import network_id
+from protocol.keys import Keypair
+from protocol.ledger import (
+    CloseValue,
+    decode_close_value,
+    decode_header,
+    decode_results,
+    decode_tx_set,
+)
+from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Payment
+from protocol.transactions import Transaction, TransactionBody, build_transaction, decode_transaction
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
+
+# tests/node/memnet.py (imported by name: tests/ has no packages; Any keeps mypy runs of only
+# tests/fuzz happy, where tests/node is not on mypy's path)
+memnet: Any = importlib.import_module("memnet")
+PASSPHRASE: str = memnet.PASSPHRASE
+
+ADMIN_TOKEN = "fuzz-admin-token"
+PEER = "12D3KooWFuzzPeerNotARealPeerIdButAString"
+
+Corpus = dict[str, list[bytes]]
+
+
+# -- the network under test -------------------------------------------------------------------
+
+@dataclass
+class FuzzNetwork:
+    hub: Any  # memnet.MemoryHub
+    validators: list[Any]  # memnet.TestNode
+    node: LedgerNode
+    corpus: Corpus
+    addresses: list[str]
+    tx_hashes: list[str]
+    client: httpx.AsyncClient
+    token: trio.lowlevel.TrioToken = field(default_factory=trio.lowlevel.current_trio_token)
+
+    def ledger_seq(self) -> int:
+        return self.node.chain.last.seq
+
+
+def _tx(network: bytes, source: Keypair, seq: int, *ops: object) -> Transaction:
+    body = TransactionBody(source.public_key, seq, 1_000_000, b"fuzz", tuple(ops))  # type: ignore[arg-type]
+    return build_transaction(network, body, (source,))
+
+
+async def wait_ledgers(net: FuzzNetwork, count: int, timeout_s: float = 60.0) -> float:
+    """Wait until the fuzzed node closed ``count`` more ledgers; returns the seconds it took."""
+    target = net.ledger_seq() + count
+    began = trio.current_time()
+    with trio.fail_after(timeout_s):
+        while net.ledger_seq() < target:  # noqa: ASYNC110 - no single event to wait on
+            await trio.sleep(0.02)
+    return trio.current_time() - began
+
+
+@asynccontextmanager
+async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
+    """Four validators closing a ledger every few hundred ms, some payments applied, and a corpus
+    of real encodings harvested from them."""
+    async with trio.open_nursery() as nursery:
+        hub = memnet.MemoryHub(nursery)
+        validators = memnet.make_validators(root, 4, close_interval_ms=100, heartbeat_interval_ms=300)
+        for v in validators:
+            await memnet.start(hub, v)
+        node = validators[0].node
+        assert node is not None
+        # the in-memory transport records every penalty; keep that record bounded over long runs
+        setattr(node.transport, "penalties", collections.deque(maxlen=1000))  # noqa: B010
+        steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
+        nid = node.network_id
+        txs = [_tx(nid, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000,
+                                                   0, 0)),
+               _tx(nid, steward, 2, AdmitMember("HOUR", alice.public_key, None),
+                   AdmitMember("HOUR", bob.public_key, None))]
+        txs += [_tx(nid, alice, s, Payment(bob.public_key, "HOUR", 25)) for s in range(1, 4)]
+        for tx in txs:
+            assert node.submit([tx])[0].accepted
+            await node.wait_for([tx.hash], 60)
+        await wait_ledgers_for(node, 2)
+        corpus = harvest(node, txs)
+        app = create_app(node, admin_token=ADMIN_TOKEN, submit_limiter=RateLimiter(rate=1e9, burst=1e9))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
+        addresses = [encode_account(k.public_key) for k in (steward, alice, bob)]
+        net = FuzzNetwork(hub, validators, node, corpus, addresses, [t.hash.hex() for t in txs], client)
+        try:
+            yield net
+        finally:
+            await client.aclose()
+            for v in validators:
+                memnet.stop(hub, v)
+            nursery.cancel_scope.cancel()
+
+
+async def wait_ledgers_for(node: LedgerNode, count: int) -> None:
+    target = node.chain.last.seq + count
+    with trio.fail_after(60):
+        while node.chain.last.seq < target:  # noqa: ASYNC110
+            await trio.sleep(0.02)
+
+
+def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
+    c: Corpus = {k: [] for k in ("transaction", "tx_set", "header", "results", "envelope", "statement",
+                                 "close_value", "qset", "frame", "tx_batch", "hash_request", "range_request",
+                                 "slot_request", "latest", "envelope_list", "ledgers", "request", "response")}
+    c["transaction"] = [tx.encode() for tx in txs]
+    c["tx_batch"] = [wire.encode_tx_batch([tx.encode() for tx in txs]), wire.encode_tx_batch([txs[0].encode()])]
+    last = node.chain.last.seq
+    for seq in range(max(1, last - 12), last + 1):
+        record = node.chain.store.ledger_record(seq)
+        if record is None:
+            continue
+        c["header"].append(record.header)
+        c["results"].append(record.results)
+        if len(record.tx_set) < 64 * 1024:
+            c["tx_set"].append(record.tx_set)
+        header = decode_header(record.header)
+        c["hash_request"].append(wire.encode_hash_request(header.tx_set_hash))
+        c["frame"].append(wire.encode_ledger_closed_frame(seq, header.hash))
+        for raw in record.proof[:2]:
+            envelope = wire.decode_envelope(raw)
+            c["envelope"].append(raw)
+            c["statement"].append(envelope.statement)
+            c["frame"].append(wire.encode_envelope_frame(envelope))
+        for raw in record.proof:
+            pledge = decode_statement(wire.decode_envelope(raw).statement).pledge
+            if isinstance(pledge, Externalize):
+                c["close_value"].append(pledge.commit.value)
+            elif isinstance(pledge, (Prepare, Confirm)):
+                c["close_value"].append(pledge.ballot.value)
+        c["close_value"].append(CloseValue(header.tx_set_hash, header.close_time_ms).encode())
+    qset = node.herder.config.quorum_set
+    c["qset"].append(qset.encode())
+    c["hash_request"].append(wire.encode_hash_request(qset.hash))
+    c["range_request"] = [wire.encode_range_request(1, 64), wire.encode_range_request(max(1, last - 3), 3)]
+    c["slot_request"] = [wire.encode_slot_request(last), wire.encode_slot_request(last + 1)]
+    c["latest"] = [wire.encode_latest(wire.LatestLedger(last, node.chain.last.hash))]
+    envelopes = [wire.decode_envelope(e) for e in c["envelope"][:4]]
+    c["envelope_list"] = [wire.encode_envelope_list(envelopes), wire.encode_envelope_list([])]
+    c["ledgers"] = [node._answer(wire.REQ_LEDGERS, wire.encode_range_request(max(1, last - 2), 2))]
+    c["request"] = [encode_request(name, payload) for name, payload in (
+        (wire.REQ_LEDGERS, c["range_request"][0]), (wire.REQ_QSET, c["hash_request"][-1]),
+        (wire.REQ_LATEST, b""), (wire.REQ_SCP_STATE, c["slot_request"][0]))]
+    c["response"] = [encode_response(True, c["latest"][0]), encode_response(False, "not found")]
+    c["close_value"] = list(dict.fromkeys(c["close_value"]))[:16]
+    for key, items in c.items():
+        assert items, f"corpus {key} is empty"
+    return c
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+INTERESTING_INTS = (0, 1, -1, 2, 127, 128, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1, 2**32,
+                    2**63 - 1, -(2**63), 2**64 - 1, -32, -33)
+
+
+def _leaf() -> st.SearchStrategy[Any]:
+    return st.one_of(st.sampled_from(INTERESTING_INTS), st.integers(-(2**63), 2**64 - 1), st.booleans(),
+                     st.none(), st.binary(max_size=40), st.text(max_size=12),
+                     st.sampled_from([b"\x00" * 32, b"\xff" * 32, b"\x00" * 64, b"", "", ()]))
+
+
+def _paths(obj: Any, prefix: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+    found = [prefix]
+    if isinstance(obj, tuple):
+        for index, item in enumerate(obj):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def _get(obj: Any, path: tuple[int, ...]) -> Any:
+    for index in path:
+        obj = obj[index]
+    return obj
+
+
+def _set(obj: Any, path: tuple[int, ...], value: Any) -> Any:
+    if not path:
+        return value
+    items = list(obj)
+    items[path[0]] = _set(items[path[0]], path[1:], value)
+    return tuple(items)
+
+
+@st.composite
+def tree_mutation(draw: st.DrawFn, seed_bytes: bytes) -> bytes:
+    """Decode a real encoding and change its structure: replace a field (boundary integers, other
+    types), swap two fields, drop or duplicate an element, or mutate a nested encoded blob."""
+    try:
+        obj = msgpack.unpackb(seed_bytes, raw=False, use_list=False, strict_map_key=False)
+    except Exception:
+        return seed_bytes
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(obj)
+        path = draw(st.sampled_from(paths))
+        target = _get(obj, path)
+        op = draw(st.sampled_from(("replace", "swap", "drop", "dup", "inner", "wrap")))
+        if op == "replace" or (op in ("drop", "dup") and (not path or not isinstance(_get(obj, path[:-1]), tuple))):
+            obj = _set(obj, path, draw(_leaf()))
+        elif op == "swap" and len(paths) > 1:
+            other = draw(st.sampled_from(paths))
+            if other[:len(path)] != path and path[:len(other)] != other:
+                a, b = _get(obj, path), _get(obj, other)
+                obj = _set(_set(obj, path, b), other, a)
+        elif op in ("drop", "dup"):
+            parent = list(_get(obj, path[:-1]))
+            index = path[-1]
+            if op == "drop":
+                del parent[index]
+            else:
+                parent.insert(index, parent[index])
+            obj = _set(obj, path[:-1], tuple(parent))
+        elif op == "inner" and isinstance(target, bytes) and target:
+            obj = _set(obj, path, draw(byte_mutation(target)))
+        elif op == "wrap":
+            obj = _set(obj, path, (target,))
+    try:
+        return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+    except Exception:
+        return seed_bytes
+
+
+@st.composite
+def byte_mutation(draw: st.DrawFn, data: bytes) -> bytes:
+    """Bit flips, byte sets, truncation, extension, insertion, deletion, slice swaps."""
+    out = bytearray(data)
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(("flip", "set", "truncate", "extend", "insert", "delete", "swap")))
+        n = len(out)
+        if op == "flip" and n:
+            i = draw(st.integers(0, n - 1))
+            out[i] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and n:
+            out[draw(st.integers(0, n - 1))] = draw(st.sampled_from((0x00, 0xff, 0x7f, 0x80, 0xc0, 0xc1, 0xcc,
+                                                                     0xcf, 0xd3, 0xdc, 0xdd, 0xc4, 0xc6,
+                                                                     0x90, 0x9f, 0xca, 0xcb, 0x81, 0xd4)))
+        elif op == "truncate" and n:
+            del out[draw(st.integers(0, n - 1)):]
+        elif op == "extend":
+            out += draw(st.binary(min_size=1, max_size=64))
+        elif op == "insert":
+            i = draw(st.integers(0, n))
+            out[i:i] = draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete" and n:
+            i = draw(st.integers(0, n - 1))
+            del out[i:i + draw(st.integers(1, 16))]
+        elif op == "swap" and n > 2:
+            i, j = sorted((draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+            k = draw(st.integers(1, max(1, min(8, j - i))))
+            if i + k <= j:
+                out[i:i + k], out[j:j + k] = out[j:j + k], out[i:i + k]
+    return bytes(out)
+
+
+def payloads(corpus: Corpus, keys: tuple[str, ...]) -> st.SearchStrategy[bytes]:
+    """Random bytes (some shaped like msgpack arrays), real encodings, and mutations of them."""
+    seeds = [item for key in keys for item in corpus[key]]
+    pick = st.sampled_from(seeds)
+    return st.one_of(
+        st.binary(max_size=256),
+        st.binary(max_size=64).map(lambda b: b"\x92\x01" + b),
+        st.binary(max_size=64).map(lambda b: b"\x93\x01" + b),
+        pick,
+        pick.flatmap(byte_mutation),
+        pick.flatmap(byte_mutation),
+        pick.flatmap(tree_mutation),
+        pick.flatmap(tree_mutation),
+        pick.flatmap(tree_mutation),
+    )
+
+
+# -- targets ----------------------------------------------------------------------------------
+
+@dataclass
+class Crash:
+    target: str
+    error: str
+    input: str
+    trace: str
+
+
+@dataclass
+class Target:
+    name: str
+    strategy: Callable[[FuzzNetwork], st.SearchStrategy[Any]]
+    run: Callable[[FuzzNetwork, Any], None]   # raises on a crash; called in the worker thread
+    weight: float = 1.0
+
+
+def _decoder(name: str, fn: Callable[[bytes], object], allowed: tuple[type[BaseException], ...],
+             keys: tuple[str, ...], weight: float = 1.0) -> Target:
+    def run(net: FuzzNetwork, data: bytes) -> None:
+        try:
+            fn(data)
+        except allowed:
+            return
+    return Target(name, lambda net: payloads(net.corpus, keys), run, weight)
+
+
+def _on_loop(net: FuzzNetwork, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    return trio.from_thread.run(fn, *args, trio_token=net.token)
+
+
+def _request_target(name: str, keys: tuple[str, ...]) -> Target:
+    def run(net: FuzzNetwork, data: bytes) -> None:
+        try:
+            answer = _on_loop(net, net.node.on_request, name, data, PEER)
+        except NotFoundError:
+            return
+        assert isinstance(answer, bytes)
+    return Target(f"on_request:{name}", lambda net: payloads(net.corpus, keys), run)
+
+
+def _on_frame(net: FuzzNetwork, data: bytes) -> None:
+    assert _on_loop(net, net.node.on_frame, data, PEER) is None
+
+
+def _signed_frames(net: FuzzNetwork) -> st.SearchStrategy[bytes]:
+    """What a byzantine validator can send: mutated statements that still carry a valid signature
+    (signed with validator 1's key, so they pass the signature check and reach SCP)."""
+    signer = net.validators[1].keypair
+    nid = net.node.network_id
+    statements = st.sampled_from(net.corpus["statement"])
+    mutated = st.one_of(statements.flatmap(tree_mutation), statements.flatmap(tree_mutation),
+                        statements.flatmap(byte_mutation))
+    return mutated.map(lambda s: wire.encode_envelope_frame(wire.sign_envelope(
+        nid, _claim(s, signer.public_key), signer)))
+
+
+def _claim(statement: bytes, node_id: bytes) -> bytes:
+    """Put ``node_id`` in a (mutated) statement's node id field, if it still has one."""
+    try:
+        obj = msgpack.unpackb(statement, raw=False, use_list=False, strict_map_key=False)
+        if isinstance(obj, tuple) and len(obj) > 1 and isinstance(obj[1], bytes):
+            return msgpack.packb((*obj[:1], node_id, *obj[2:]), use_bin_type=True)  # type: ignore[no-any-return]
+    except Exception:
+        pass
+    return statement
+
+
+def _on_tx_batch(net: FuzzNetwork, data: bytes) -> None:
+    assert isinstance(_on_loop(net, net.node.on_tx_batch, data, PEER), bool)
+
+
+def _request_names() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from((wire.REQ_TX_SET, wire.REQ_QSET, wire.REQ_LEDGERS, wire.REQ_LATEST,
+                                      wire.REQ_SCP_STATE)), st.text(max_size=70))
+
+
+def _any_request(net: FuzzNetwork, item: tuple[str, bytes]) -> None:
+    try:
+        answer = _on_loop(net, net.node.on_request, item[0], item[1], PEER)
+    except NotFoundError:
+        return
+    assert isinstance(answer, bytes)
+
+
+def decoder_targets() -> list[Target]:
+    bad = (DecodeError,)
+    nid = network_id(PASSPHRASE)
+
+    def with_network(fn: Callable[[bytes, bytes], object]) -> Callable[[bytes], object]:
+        return lambda data: fn(data, nid)
+
+    return [
+        _decoder("wire.decode_frame", wire.decode_frame, bad, ("frame", "envelope")),
+        _decoder("wire.decode_envelope", wire.decode_envelope, bad, ("envelope",)),
+        _decoder("wire.decode_tx_batch", wire.decode_tx_batch, bad, ("tx_batch",)),
+        _decoder("wire.decode_hash_request", wire.decode_hash_request, bad, ("hash_request",)),
+        _decoder("wire.decode_range_request", wire.decode_range_request, bad, ("range_request",)),
+        _decoder("wire.decode_slot_request", wire.decode_slot_request, bad, ("slot_request",)),
+        _decoder("wire.decode_latest", wire.decode_latest, bad, ("latest",)),
+        _decoder("wire.decode_envelope_list", wire.decode_envelope_list, bad, ("envelope_list",)),
+        _decoder("wire.decode_ledgers", wire.decode_ledgers, bad, ("ledgers",)),
+        _decoder("consensus.decode_statement", decode_statement, bad, ("statement",)),
+        _decoder("consensus.decode_quorum_set", decode_quorum_set, (DecodeError, ConsensusError), ("qset",)),
+        _decoder("protocol.decode_transaction", with_network(decode_transaction), bad, ("transaction",)),
+        _decoder("protocol.decode_tx_set", with_network(decode_tx_set), bad, ("tx_set",)),
+        _decoder("protocol.decode_header", decode_header, bad, ("header",)),
+        _decoder("protocol.decode_close_value", decode_close_value, bad, ("close_value",)),
+        _decoder("protocol.decode_results", decode_results, bad, ("results",)),
+        _decoder("framing.decode_request", decode_request, (FrameError,), ("request",)),
+        _decoder("framing.decode_response", decode_response, (FrameError,), ("response",)),
+    ]
+
+
+def handler_targets() -> list[Target]:
+    return [
+        Target("on_frame", lambda net: payloads(net.corpus, ("frame", "envelope")), _on_frame, 2.0),
+        Target("on_frame:signed", _signed_frames, _on_frame, 2.0),
+        Target("on_tx_batch", lambda net: payloads(net.corpus, ("tx_batch",)), _on_tx_batch),
+        _request_target(wire.REQ_TX_SET, ("hash_request",)),
+        _request_target(wire.REQ_QSET, ("hash_request",)),
+        _request_target(wire.REQ_LEDGERS, ("range_request",)),
+        _request_target(wire.REQ_LATEST, ("latest", "slot_request")),
+        _request_target(wire.REQ_SCP_STATE, ("slot_request",)),
+        Target("on_request:*", lambda net: st.tuples(_request_names(), payloads(
+            net.corpus, ("hash_request", "range_request", "slot_request"))), _any_request),
+    ]
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HttpCase:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+
+def _segment(valid: list[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(valid),
+        st.sampled_from(valid).flatmap(lambda v: byte_mutation(v.encode()).map(
+            lambda b: b.decode("utf-8", "replace"))),
+        st.text(max_size=80),
+        st.sampled_from(["", "0", "-1", "latest", "1e3", "99999999999999999999", "%00", "..", "%2e%2e",
+                         "\u0661\u0662", "\u00b2", "NaN", "inf", "a" * 5000]),
+    )
+
+
+def _query() -> st.SearchStrategy[str]:
+    names = st.sampled_from(["wait", "limit", "before", "x"])
+    values = st.one_of(st.sampled_from(["0", "0.5", "1", "-1", "nan", "inf", "1e308", "200", "201", "1.0",
+                                        "5.3", "1.2.3", "", "99999999999999999999999", "\u0661"]),
+                       st.text(max_size=20))
+    return st.lists(st.tuples(names, values), max_size=3).map(
+        lambda items: ("?" + "&".join(f"{httpx.QueryParams({k: v})}" for k, v in items)) if items else "")
+
+
+def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
+    txs = net.corpus["transaction"]
+    tx_b64 = st.one_of(st.sampled_from(txs), st.sampled_from(txs).flatmap(byte_mutation),
+                       st.sampled_from(txs).flatmap(tree_mutation), st.binary(max_size=200)).map(
+        lambda b: base64.b64encode(b).decode())
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                               | st.text(max_size=20),
+                               lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                                   st.text(max_size=6), inner, max_size=4), max_leaves=12)
+    tx_bodies = st.one_of(
+        tx_b64.map(lambda t: {"tx": t}),
+        st.lists(tx_b64, min_size=0, max_size=5).map(lambda ts: {"txs": ts}),
+        st.fixed_dictionaries({"tx": json_values}),
+        st.fixed_dictionaries({"txs": json_values}),
+        json_values,
+    ).map(lambda obj: json.dumps(obj).encode())
+    bodies = st.one_of(st.none(), tx_bodies, st.binary(max_size=200),
+                       st.sampled_from([b"{", b"null", b"[]", b"\xff\xfe", b'{"level": "debug"}',
+                                        b'{"level": 5}', b'{"tx": "' + b"A" * 70000 + b'"}']))
+    seg_addr = _segment(net.addresses)
+    seg_hash = _segment(net.tx_hashes)
+    seg_seq = _segment(["1", "2", "latest", str(net.ledger_seq())])
+    seg_code = _segment(["HOUR", "X", "ABCDEFGHIJKLM"])
+    paths = st.one_of(
+        st.just("/tx"),
+        seg_hash.map(lambda s: f"/tx/{_quote(s)}"),
+        seg_addr.map(lambda s: f"/accounts/{_quote(s)}"),
+        seg_addr.map(lambda s: f"/accounts/{_quote(s)}/history"),
+        seg_code.map(lambda s: f"/currencies/{_quote(s)}"),
+        seg_seq.map(lambda s: f"/ledgers/{_quote(s)}"),
+        st.sampled_from(["/node", "/peers", "/health", "/metrics", "/admin/log-level", "/admin/x", "/",
+                         "/admin/", "/tx/", "/accounts//history", "/ledgers/"]),
+        st.text(max_size=30).map(lambda s: "/" + _quote(s)),
+    )
+    auth = st.sampled_from([(), (("authorization", f"Bearer {ADMIN_TOKEN}"),), (("authorization", "Bearer x"),),
+                            (("authorization", "Bearer "),), (("authorization", ADMIN_TOKEN),),
+                            (("content-type", "application/json"),)])
+    return st.builds(HttpCase, st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"]),
+                     st.tuples(paths, _query()).map(lambda pq: pq[0] + pq[1]), auth, bodies)
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+    return quote(text, safe="")
+
+
+def _http_run(net: FuzzNetwork, case: HttpCase) -> None:
+    async def go() -> httpx.Response:
+        with trio.fail_after(30):
+            return await net.client.request(case.method, case.path, headers=dict(case.headers),
+                                             content=case.body)
+    response: httpx.Response = _on_loop(net, go)
+    status = response.status_code
+    if 300 <= status < 400:  # Starlette redirects /tx/ to /tx
+        return
+    if status == 503 and case.path.startswith("/health"):
+        return
+    assert status < 500, f"{case.method} {case.path} -> {status} {response.text[:200]}"
+    if case.method == "HEAD":
+        return
+    if case.path.split("?")[0] == "/metrics" and status == 200:
+        return
+    body = response.json()
+    if status >= 400:
+        assert isinstance(body, dict), body
+        if status == 404 and body.get("status") == "unknown":  # GET /tx/<hash> of an unknown transaction
+            return
+        assert set(body) == {"error", "message"}, body
+    if case.path.startswith("/admin") and status == 200:
+        assert dict(case.headers).get("authorization") == f"Bearer {ADMIN_TOKEN}"
+
+
+def http_targets() -> list[Target]:
+    return [Target("http", http_cases, _http_run, 3.0)]
+
+
+def all_targets() -> list[Target]:
+    return decoder_targets() + handler_targets() + http_targets()
+
+
+# -- the runner -------------------------------------------------------------------------------
+
+@dataclass
+class TargetStats:
+    examples: int = 0
+    crashes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class FuzzReport:
+    per_target: dict[str, TargetStats] = field(default_factory=dict)
+    crashes: list[Crash] = field(default_factory=list)
+    rss_mb_start: float = 0.0
+    rss_mb_end: float = 0.0
+    rss_mb_peak: float = 0.0
+    ledger_before: int = 0
+    ledger_after: int = 0
+    seconds_to_next_ledgers: float = 0.0
+
+    @property
+    def examples(self) -> int:
+        return sum(s.examples for s in self.per_target.values())
+
+    def as_json(self) -> dict[str, Any]:
+        seconds = sum(s.seconds for s in self.per_target.values())
+        return {
+            "examples": self.examples, "crashes": len(self.crashes), "seconds": round(seconds, 1),
+            "examples_per_s": round(self.examples / seconds, 1) if seconds else 0.0,
+            "rss_mb_start": round(self.rss_mb_start, 1), "rss_mb_end": round(self.rss_mb_end, 1),
+            "rss_mb_peak": round(self.rss_mb_peak, 1),
+            "ledger_before": self.ledger_before, "ledger_after": self.ledger_after,
+            "node_closed_ledgers_after_s": round(self.seconds_to_next_ledgers, 2),
+            "per_target": {name: {"examples": s.examples, "crashes": s.crashes,
+                                  "per_s": round(s.examples / s.seconds, 1) if s.seconds else 0.0}
+                           for name, s in self.per_target.items()},
+            "crash_details": [c.__dict__ for c in self.crashes[:20]],
+        }
+
+
+def rss_mb() -> float:
+    return float(psutil.Process(os.getpid()).memory_info().rss) / (1024 * 1024)
+
+
+def fuzz_target(net: FuzzNetwork, target: Target, examples: int, report: FuzzReport, *, chunk: int = 2_000,
+                seed_base: int = 0, max_crashes: int = 50) -> None:
+    """Run ``examples`` Hypothesis examples against ``target`` (in a worker thread), in chunks with
+    fresh seeds so Hypothesis's own bookkeeping stays bounded."""
+    stats = report.per_target.setdefault(target.name, TargetStats())
+    strategy = target.strategy(net)
+    done = 0
+    round_no = 0
+    count = [0]
+    while done < examples:
+        size = min(chunk, examples - done)
+        before = count[0]
+
+        @seed(seed_base * 1_000_003 + round_no)
+        @settings(max_examples=size, database=None, deadline=None, derandomize=False,
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+        @given(strategy)
+        def prop(value: Any) -> None:
+            count[0] += 1
+            try:
+                target.run(net, value)
+            except Exception as exc:  # a crash: record it, keep fuzzing
+                stats.crashes += 1
+                if len(report.crashes) < max_crashes:
+                    shown = value.hex() if isinstance(value, bytes) else repr(value)
+                    report.crashes.append(Crash(target.name, f"{type(exc).__name__}: {exc}"[:500], shown[:2000],
+                                                "".join(traceback.format_exception(exc))[-3000:]))
+
+        began = time.perf_counter()
+        prop()
+        stats.seconds += time.perf_counter() - began
+        stats.examples += count[0] - before
+        done += max(count[0] - before, 1)  # a strategy that cannot produce more ends its chunk early
+        round_no += 1
+        report.rss_mb_peak = max(report.rss_mb_peak, rss_mb())
+
+
+async def run_fuzz(root: Path, examples: int, *, targets: list[Target] | None = None, seed_base: int = 0,
+                   progress: Callable[[str], None] | None = None, chunk: int = 2_000) -> FuzzReport:
+    """Start the network, fuzz ``examples`` inputs split over the targets by weight, check the node
+    still closes ledgers, and report."""
+    chosen = targets if targets is not None else all_targets()
+    report = FuzzReport()
+    async with fuzz_network(root) as net:
+        total_weight = sum(t.weight for t in chosen)
+        report.rss_mb_start = report.rss_mb_peak = rss_mb()
+        report.ledger_before = net.ledger_seq()
+        for index, target in enumerate(chosen):
+            share = max(1, round(examples * target.weight / total_weight))
+            await trio.to_thread.run_sync(lambda t=target, n=share, i=index: fuzz_target(
+                net, t, n, report, seed_base=seed_base * 1000 + i, chunk=chunk))
+            if progress is not None:
+                s = report.per_target[target.name]
+                progress(f"{target.name}: {s.examples} examples, {s.crashes} crashes, "
+                         f"{s.examples / s.seconds if s.seconds else 0:.0f}/s, rss {rss_mb():.0f} MB, "
+                         f"ledger {net.ledger_seq()}")
+        report.rss_mb_end = rss_mb()
+        report.ledger_after = net.ledger_seq()
+        report.seconds_to_next_ledgers = await wait_ledgers(net, 3)
+    return report
