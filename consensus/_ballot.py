@@ -374,6 +374,11 @@ class BallotProtocol:
             if self.b is not None and not less_and_compatible(new_h, self.b):
                 self.bump_to_ballot(new_h, check=False)
             self.pp = None
+            if self.p is None or not compatible(self.p, new_h):
+                # Deviation from CORE (which asserts later): a v-blocking set can make us accept
+                # commit of a value other than p's. From now on only that value matters, and a
+                # CONFIRM states "accepted prepare(<p.counter, b.value>)", so p must carry it.
+                self.p = new_h
             did = True
         if did:
             assert self.h is not None

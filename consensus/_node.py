@@ -79,7 +79,8 @@ class ScpNode:
         if st.slot < self._low_slot or st.node_id == self.node_id:
             return  # our own statements come only from ourselves (or ``restore``), never the network
         if not isinstance(st.pledge, Externalize) and st.qset_hash not in self._known_qsets:
-            first = all(p.qset_hash != st.qset_hash for p in self._parked)
+            # Ask once per (quorum set, sender): the sender is the natural peer to fetch it from.
+            first = all(p.qset_hash != st.qset_hash or p.node_id != st.node_id for p in self._parked)
             if st not in self._parked:
                 self._parked.append(st)
                 del self._parked[:-MAX_PARKED]

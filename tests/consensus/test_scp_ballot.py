@@ -760,3 +760,23 @@ def test_core3_prepared_b1_then_quorum_bumps_to_a1() -> None:
     assert len(h.envs) == 4
     assert is_confirm(h.envs[3], 2, a1, 1, 1)
     assert not h.has_ballot_timer_upcoming()
+
+
+def test_vblocking_commit_of_another_value_than_p_keeps_state_consistent() -> None:
+    """Regression (found by the simulator with a v-blocking equivocator): accepting commit of x while
+    p is a z-ballot must not leave p incompatible with the commit (CORE would assert later)."""
+    h = Harness()
+    assert h.bump_state(X)
+    z3 = Ballot(3, Z)
+    h.recv_vblocking(prepare_gen(z3, z3))
+    assert h.envs[-1].pledge == Prepare(Ballot(3, X), z3)  # bumped to 3 by step 9, p = z3
+    h.recv_vblocking(confirm_gen(2, Ballot(2, X), 1, 2))
+    cur = h.envs[-1].pledge
+    assert is_confirm(h.envs[-1], cur.n_prepared, cur.ballot, 1, 2)  # type: ignore[union-attr]
+    slot = h.node._slots[0].ballot
+    assert slot.p is not None
+    assert slot.p.value == X
+    h.recv(prepare(v3, Ballot(5, X), Ballot(5, X)))  # v3 and v4 (v-blocking) raise p in CONFIRM
+    h.recv(prepare(v4, Ballot(5, X), Ballot(5, X)))
+    assert slot.p == Ballot(5, X)
+    assert is_confirm(h.envs[-1], 5, Ballot(5, X), 1, 2)

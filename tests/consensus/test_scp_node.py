@@ -27,7 +27,8 @@ def test_unknown_quorum_set_is_parked_and_released() -> None:
     b = Ballot(1, X)
     effects = h.recv(_with_qset(prepare(v1, b), OTHER_Q))
     assert effects == [NeedQuorumSet(OTHER_Q.hash, v1)]
-    assert h.recv(_with_qset(prepare(v2, b), OTHER_Q)) == []  # one request per quorum set
+    assert h.recv(_with_qset(prepare(v1, Ballot(2, X)), OTHER_Q)) == []  # one request per (qset, sender)
+    assert h.recv(_with_qset(prepare(v2, b), OTHER_Q)) == [NeedQuorumSet(OTHER_Q.hash, v2)]
     h.recv(prepare(v3, b))
     assert len(h.envs) == 1  # v1, v2 do not count yet: no quorum
     assert len(h.node.latest_statements(0)) == 2  # ours and v3's
