@@ -37,3 +37,18 @@ def read_key_file(path: Path) -> Keypair:
         return Keypair(decode_secret(text.strip()))
     except AddressError as exc:
         raise ConfigError(f"key file {path} does not hold a secret seed: {exc}") from None
+
+
+def read_admin_token(path: Path) -> str:
+    """Load the API admin token. Refuses a token file other users can read (they could call the
+    admin endpoints) and an empty one (which would leave the admin endpoints without a secret)."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read admin token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"admin token file {path} is readable by other users; run: chmod 600 {path}")
+    if not text:
+        raise ConfigError(f"admin token file {path} is empty; put a long random secret in it")
+    return text

@@ -22,7 +22,7 @@ from hypercorn.trio import serve
 from node.api.app import create_app
 from node.config import NodeConfig
 from node.core import LedgerNode, assemble_node
-from node.keyfile import read_key_file
+from node.keyfile import read_admin_token, read_key_file
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.net import NetConfig, P2PNetwork
@@ -54,7 +54,7 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
                                    topic=topic_for(config.network_id)), handlers, metrics)
         node = assemble_node(config=config, keypair=keypair, store=store, transport=net, metrics=metrics)
         handlers.target = node
-        admin_token = config.admin_token_file.read_text().strip() if config.admin_token_file else None
+        admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
         app = create_app(node, admin_token=admin_token)
         api_config = HypercornConfig()
         api_config.bind = [config.api_listen]

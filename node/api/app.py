@@ -77,6 +77,7 @@ class ApiError(Exception):
 def create_app(node: NodeFacade, *, admin_token: str | None = None,
                submit_limiter: RateLimiter | None = None) -> Starlette:
     limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)
+    usable_token = (admin_token or "").strip()
 
     def route(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
@@ -175,7 +176,8 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
 
     async def admin(request: Request) -> Response:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if admin_token is None or not hmac.compare_digest(supplied.encode(), admin_token.encode()):
+        # an empty token is no secret: admin stays disabled (compare_digest("", "") is true)
+        if not usable_token or not hmac.compare_digest(supplied.encode(), usable_token.encode()):
             raise ApiError(401, "unauthorized", "admin endpoints need 'Authorization: Bearer <admin token>'")
         body = await _json_body(request)
         if not isinstance(body, dict):
