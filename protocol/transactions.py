@@ -95,13 +95,19 @@ def build_transaction(network: bytes, body: TransactionBody, signers: Iterable[K
     """Encode ``body`` and sign it with each keypair.
 
     Raises:
-        ValueError: the body breaks a hard limit (no operations, too many, memo too long).
+        ValueError: the body breaks a hard limit (no operations, too many, memo too long) or
+            a field is out of its wire range (sequence 0, a negative amount…): every built
+            transaction decodes again on any node.
     """
     if not 1 <= len(body.operations) <= MAX_OPERATIONS:
         raise ValueError(f"a transaction holds 1 to {MAX_OPERATIONS} operations")
     if len(body.memo) > MAX_MEMO_BYTES:
         raise ValueError(f"the memo is {len(body.memo)} bytes; at most {MAX_MEMO_BYTES} are allowed")
-    body_bytes = encode_body(body)
+    try:
+        body_bytes = encode_body(body)
+        _decode_body(body_bytes)
+    except (DecodeError, OverflowError, TypeError) as exc:
+        raise ValueError(f"this transaction could not be decoded by a node: {exc}") from None
     tx = Transaction(body, body_bytes, transaction_hash(network, body_bytes), ())
     for keypair in signers:
         tx = tx.with_signature(keypair)

@@ -522,3 +522,17 @@ def test_unknown_result_code_is_rejected() -> None:
 def test_body_encoding_is_what_is_hashed() -> None:
     tx = make_tx(KEYS[0], 1, [Payment(KEYS[1].public_key, "LETS", 5)])
     assert encode_body(tx.body) == tx.body_bytes
+
+
+@pytest.mark.parametrize(("seq", "amount", "last_valid"), [
+    (0, 5, 10), (1, -5, 10), (1, 1 << 64, 10), (1 << 63, 5, 10), (1, 5, 1 << 32), (1, 5, -1),
+])
+def test_build_transaction_refuses_what_no_node_could_decode(seq: int, amount: int, last_valid: int) -> None:
+    # Regression: build_transaction signed bodies with sequence 0 or a negative amount, which
+    # every node then refused to decode.
+    with pytest.raises(ValueError, match="could not be decoded"):
+        make_tx(KEYS[0], seq, [Payment(KEYS[1].public_key, "LETS", amount)], last_valid_ledger=last_valid)
+    with pytest.raises(ValueError, match="memo"):
+        make_tx(KEYS[0], 1, [Payment(KEYS[1].public_key, "LETS", 5)], memo=bytes(MAX_MEMO_BYTES + 1))
+    with pytest.raises(ValueError, match="operations"):
+        make_tx(KEYS[0], 1, [])
