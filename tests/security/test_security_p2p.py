@@ -1,0 +1,105 @@
+"""Peer-to-peer security defaults on real libp2p hosts (loopback): Noise only (a plaintext-only
+peer is refused, a Noise peer is accepted), and misbehaving peers are scored down and banned."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import multiaddr
+import pytest
+import trio
+from libp2p import new_host
+from libp2p.identity_utils import create_identity_from_seed
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
+
+from node.errors import NodeError
+from node.metrics import NodeMetrics
+from node.net import NetConfig, P2PNetwork
+from node.net.p2p import BAN_SECONDS, SCORE_BAN
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+LIMIT = 60
+
+
+def _seed(i: int) -> bytes:
+    return hashlib.sha256(f"security-p2p-{i}".encode()).digest()
+
+
+class Handlers:
+    def __init__(self) -> None:
+        self.requests = 0
+
+    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+        return True
+
+    async def on_frame(self, data: bytes, peer: str) -> None:
+        return None
+
+    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
+        self.requests += 1
+        if name == "echo":
+            return payload
+        raise NodeError("unknown")
+
+
+async def _start(nursery: trio.Nursery, index: int, bootstrap: tuple[str, ...] = ()) -> P2PNetwork:
+    net = P2PNetwork(NetConfig(seed=_seed(index), bootstrap=bootstrap, topic="tally/txs/sec"), Handlers(),
+                     NodeMetrics())
+
+    async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await net.serve(task_status=task_status)
+
+    await nursery.start(run)
+    return net
+
+
+async def test_a_plaintext_only_peer_is_refused_and_a_noise_peer_is_accepted() -> None:
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            listener = await _start(nursery, 1)
+            addr = multiaddr.Multiaddr(listener.listen_addrs[0])
+            info = info_from_p2p_addr(addr)
+
+            key_pair = create_identity_from_seed(_seed(99))
+            plaintext = new_host(key_pair=key_pair,
+                                 sec_opt={PLAINTEXT_PROTOCOL_ID: InsecureTransport(key_pair)})
+            async with plaintext.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
+                with pytest.raises(Exception):  # noqa: B017,PT011 - libp2p raises its own dial errors
+                    with trio.fail_after(15):
+                        await plaintext.connect(info)
+                assert plaintext.get_network().connections.get(info.peer_id) in (None, [], {})
+                assert listener.connected_peers() == []
+
+                # control: a default py-libp2p host (which also offers /plaintext/2.0.0) lets it in
+                default = new_host(key_pair=create_identity_from_seed(_seed(98)))
+                async with default.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
+                    target = info_from_p2p_addr(multiaddr.Multiaddr(str(default.get_addrs()[0])))
+                    with trio.fail_after(15):
+                        await plaintext.connect(target)
+                    assert plaintext.get_network().connections.get(target.peer_id)
+
+            # the same listener accepts a Noise peer (so the refusal above was about security)
+            noise_peer = await _start(nursery, 2, bootstrap=(listener.listen_addrs[0],))
+            await noise_peer.wait_ready([listener.peer_id], timeout_s=LIMIT)
+            assert await noise_peer.request(listener.peer_id, "echo", b"hi", max_response=100) == b"hi"
+            nursery.cancel_scope.cancel()
+
+
+async def test_repeated_bad_input_bans_a_peer_and_drops_its_traffic() -> None:
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            a = await _start(nursery, 3)
+            b = await _start(nursery, 4, bootstrap=(a.listen_addrs[0],))
+            await b.wait_ready([a.peer_id], timeout_s=LIMIT)
+            for _ in range(int(-SCORE_BAN // 10) + 2):  # scores recover a little between penalties
+                a.penalize(b.peer_id, "bad_frame")
+            info = {p["peer_id"]: p for p in a.peers_info()}[b.peer_id]
+            assert info["banned_for_s"] > BAN_SECONDS - 5
+            assert b.peer_id not in a.connected_peers()
+            with pytest.raises(NodeError):
+                await a.request(b.peer_id, "echo", b"x", max_response=100)
+            nursery.cancel_scope.cancel()
