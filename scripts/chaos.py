@@ -256,6 +256,23 @@ async def audit(client: httpx.AsyncClient, net: tn.Testnet, acknowledged: set[by
             "final_seqs": latest}
 
 
+async def invalid_messages(client: httpx.AsyncClient, net: tn.Testnet) -> dict[str, float]:
+    """Invalid messages by reason and peer bans, summed over the nodes (counters restart with a
+    node). An honest network under crashes should show none: anything here is worth a look."""
+    totals: dict[str, float] = {}
+    for entry in net.nodes:
+        try:
+            text = (await client.get(f"{entry.api}/metrics")).text
+        except httpx.HTTPError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(("tally_invalid_messages_total{", "tally_peer_bans_total ")):
+                key, _, value = line.rpartition(" ")
+                name = key.split('reason="', 1)[1].rstrip('"}') if "reason=" in key else "peer_bans"
+                totals[name] = totals.get(name, 0.0) + float(value)
+    return {k: v for k, v in totals.items() if v}
+
+
 def reopen_databases(net: tn.Testnet) -> dict[str, str]:
     """After a clean stop: open and close every node's LevelDB; returns the failures by node."""
     failures = {}
@@ -307,6 +324,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                    "accepted": len(run.accepted), "acknowledged": len(chaos.acknowledged),
                    "rejected": run.rejected, "submit_errors": chaos.submit_errors, "drained": drained}
         result |= await audit(bench.control, net, chaos.acknowledged)
+        result["invalid_messages"] = await invalid_messages(bench.control, net)
         result["max_catchup_s"] = round(max(chaos.catchup_s), 2) if chaos.catchup_s else None
         result["applied_tx_per_s"] = round(len(chaos.acknowledged) / args.duration, 1)
         result["load_and_answers_s"] = round(window, 2)
