@@ -49,6 +49,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 
+from node.api.ratelimit import RateLimiter
 from node.errors import ConfigError, NetError, NodeError
 from node.logs import log
 from node.metrics import NodeMetrics
@@ -97,6 +98,8 @@ SCORE_BAN = -100.0                  # at or below: disconnect and ban
 SCORE_RECOVERY_PER_S = 0.5          # penalties fade: a peer is forgiven 100 points in 200 s
 BAN_SECONDS = 300.0
 PENALTY_DEFAULT = 10.0
+REQUEST_RATE_PER_S = 100.0          # requests one peer may make per second (sustained) ...
+REQUEST_BURST = 400.0               # ... and in a burst; beyond that it is answered "rate limited"
 PENALTIES = {                       # by reason; anything else costs PENALTY_DEFAULT
     "frame_oversize": 50.0,
     "request_oversize": 50.0,
@@ -112,6 +115,8 @@ class NetConfig:
     bootstrap: tuple[str, ...] = ()               # full multiaddrs ending in /p2p/<peer id>
     topic: str = "tally/txs"                      # the caller passes tally/txs/<network hex prefix>
     max_frame: int = MAX_FRAME_DEFAULT
+    request_rate: float = REQUEST_RATE_PER_S      # per-peer request limit (token bucket)
+    request_burst: float = REQUEST_BURST
 
 
 class NetHandlers(Protocol):
@@ -314,6 +319,7 @@ class P2PNetwork:
         self._links: dict[ID, _Link] = {}
         self._peers: dict[str, _PeerState] = {}
         self._filter: Callable[[str], bool] | None = None
+        self._request_limiter = RateLimiter(config.request_rate, config.request_burst, max_clients=4096)
         self._inflight: dict[bytes, tuple[trio.Event, list[bool]]] = {}
         self._publish_send, self._publish_receive = trio.open_memory_channel[bytes](PUBLISH_QUEUE)
         self._topology_changed = trio.Event()
@@ -826,7 +832,11 @@ class P2PNetwork:
                 name, payload = decode_request(frame)
                 self._m.messages_in.labels(type="request").inc()
                 self._m.bytes_in.labels(type="request").inc(len(frame))
-                response = await self._answer(name, payload, peer)
+                if self._request_limiter.allow(peer):
+                    response = await self._answer(name, payload, peer)
+                else:  # valid but too many: refused cheaply, no penalty (a catching-up peer is busy)
+                    self._m.dropped.labels(type="request", reason="rate_limited").inc()
+                    response = encode_response(False, "rate limited: too many requests from this peer")
                 await stream.write(encode_frame(response))
                 self._m.messages_out.labels(type="response").inc()
                 self._m.bytes_out.labels(type="response").inc(len(response))

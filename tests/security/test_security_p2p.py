@@ -14,7 +14,7 @@ from libp2p.identity_utils import create_identity_from_seed
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 
-from node.errors import NodeError
+from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
 from node.net import NetConfig, P2PNetwork
 from node.net.p2p import BAN_SECONDS, SCORE_BAN
@@ -46,9 +46,10 @@ class Handlers:
         raise NodeError("unknown")
 
 
-async def _start(nursery: trio.Nursery, index: int, bootstrap: tuple[str, ...] = ()) -> P2PNetwork:
-    net = P2PNetwork(NetConfig(seed=_seed(index), bootstrap=bootstrap, topic="tally/txs/sec"), Handlers(),
-                     NodeMetrics())
+async def _start(nursery: trio.Nursery, index: int, bootstrap: tuple[str, ...] = (), *,
+                 request_rate: float = 100.0, request_burst: float = 400.0) -> P2PNetwork:
+    net = P2PNetwork(NetConfig(seed=_seed(index), bootstrap=bootstrap, topic="tally/txs/sec",
+                               request_rate=request_rate, request_burst=request_burst), Handlers(), NodeMetrics())
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await net.serve(task_status=task_status)
@@ -102,4 +103,25 @@ async def test_repeated_bad_input_bans_a_peer_and_drops_its_traffic() -> None:
             assert b.peer_id not in a.connected_peers()
             with pytest.raises(NodeError):
                 await a.request(b.peer_id, "echo", b"x", max_response=100)
+            nursery.cancel_scope.cancel()
+
+
+async def test_requests_are_rate_limited_per_peer() -> None:
+    """A peer flooding valid requests is answered "rate limited" once over its budget; another
+    peer is still served."""
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            server = await _start(nursery, 5, request_rate=0.01, request_burst=5)
+            flooder = await _start(nursery, 6, bootstrap=(server.listen_addrs[0],))
+            other = await _start(nursery, 7, bootstrap=(server.listen_addrs[0],))
+            await flooder.wait_ready([server.peer_id], timeout_s=LIMIT)
+            await other.wait_ready([server.peer_id], timeout_s=LIMIT)
+            for _ in range(5):
+                assert await flooder.request(server.peer_id, "echo", b"x", max_response=100) == b"x"
+            with pytest.raises(NetError) as refused:
+                await flooder.request(server.peer_id, "echo", b"x", max_response=100)
+            assert refused.value.reason == "remote"
+            assert "rate limited" in refused.value.detail
+            assert await other.request(server.peer_id, "echo", b"y", max_response=100) == b"y"
+            assert server.peer_id in flooder.connected_peers(), "rate limiting is not a ban"
             nursery.cancel_scope.cancel()
