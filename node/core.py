@@ -113,7 +113,18 @@ class LedgerNode:
             nursery.start_soon(self.catchup.run)
             nursery.start_soon(self.catchup.poll_peers)
             nursery.start_soon(self.flush_gossip)
+            nursery.start_soon(self.watch_loop_lag)
             task_status.started()
+
+    async def watch_loop_lag(self) -> None:
+        """Measure how late a 100 ms sleep wakes up: the first sign of an overloaded node."""
+        while True:
+            asked = trio.current_time()
+            await trio.sleep(0.1)
+            lag = trio.current_time() - asked - 0.1
+            self.metrics.loop_lag.observe(lag)
+            if lag > 1.0:
+                log(logger, logging.WARNING, "event loop was blocked", lag_s=round(lag, 2))
 
     async def flush_gossip(self) -> None:
         while True:
@@ -186,7 +197,7 @@ class LedgerNode:
                        "close_time_ms": last.close_time_ms,
                        "age_s": round(max(0, wall_ms() - last.close_time_ms) / 1000, 3) if last.seq > 1 else None,
                        "max_tx_set_size": last.params.max_tx_set_size},
-            "mempool": len(self.chain.mempool), "slot": self.herder.slot,
+            "mempool": len(self.chain.mempool), "slot": self.herder.slot, "consensus": self.herder.describe(),
             "peers": len(self.transport.connected_peers()), "catching_up": self.catchup.running,
             "uptime_s": round(time.time() - self.started_s, 1),
         }
@@ -276,6 +287,20 @@ class LedgerNode:
             if tx_set is None:
                 raise NotFoundError("tx set not known here")
             return tx_set.encode()
+        if name == wire.REQ_TX_IDS:
+            tx_set = self.chain.tx_sets.get(wire.decode_hash_request(payload))
+            if tx_set is None:
+                raise NotFoundError("tx set not known here")
+            return wire.encode_tx_ids(tx_set.previous_hash, [tx.hash for tx in tx_set.transactions])
+        if name == wire.REQ_TXS:
+            tx_set_hash, wanted = wire.decode_txs_request(payload)
+            tx_set = self.chain.tx_sets.get(tx_set_hash)
+            if tx_set is None:
+                raise NotFoundError("tx set not known here")
+            by_hash = {tx.hash: tx for tx in tx_set.transactions}
+            if any(h not in by_hash for h in wanted):
+                raise NotFoundError("a requested transaction is not in that tx set")
+            return wire.encode_tx_batch([by_hash[h].encode() for h in wanted])
         if name == wire.REQ_QSET:
             lie = self.herder.misbehaviour.answer_qset(wire.decode_hash_request(payload))
             if lie is not None:

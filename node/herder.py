@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -57,16 +58,24 @@ from node.net import peer_id_for
 from node.timers import TimerService
 from node.transport import Transport
 from node.wire import (
+    MAX_TX_BATCH,
+    MAX_TX_BATCH_BYTES,
+    MAX_TX_IDS,
     REQ_QSET,
     REQ_SCP_STATE,
+    REQ_TX_IDS,
     REQ_TX_SET,
+    REQ_TXS,
     SignedEnvelope,
     decode_envelope,
     decode_envelope_list,
+    decode_tx_batch,
+    decode_tx_ids,
     encode_envelope_frame,
     encode_hash_request,
     encode_ledger_closed_frame,
     encode_slot_request,
+    encode_txs_request,
     envelope_signature_valid,
     sign_envelope,
 )
@@ -80,6 +89,7 @@ from protocol.ledger import (
     decode_tx_set,
     make_tx_set,
 )
+from protocol.transactions import Transaction, decode_transaction
 
 logger = logging.getLogger("tally.herder")
 
@@ -227,6 +237,18 @@ class Herder:
                 self._future.append((envelope, statement, peer))
         self._schedule_nomination()
         self._arm_stuck_timer()
+
+    def describe(self) -> dict[str, object]:
+        """What the open slot waits for (shown by /node; the first thing to read when stuck)."""
+        statements = []
+        for statement in self.scp.latest_statements(self.slot):
+            pledge = statement.pledge
+            statements.append({"node": peer_id_for(statement.node_id)[-8:], "type": type(pledge).__name__.lower(),
+                               "counter": getattr(getattr(pledge, "ballot", None), "counter", None)})
+        return {"slot": self.slot, "nominating": self._nominating, "parked": len(self._parked),
+                "waiting_for_tx_sets": sorted({h.hex()[:16] for p in self._parked for h in p.missing}),
+                "fetching": len(self._fetching), "future": len(self._future), "statements": statements,
+                "externalized": self.scp.externalized_value(self.slot) is not None}
 
     # -- requests peers make -------------------------------------------------------------------
 
@@ -445,9 +467,11 @@ class Herder:
         try:
             for peer in peers:
                 try:
-                    raw = await self.transport.request(peer, REQ_TX_SET, encode_hash_request(tx_set_hash),
-                                                       max_response=MAX_TX_SET_BYTES + 1024)
-                    tx_set = decode_tx_set(raw, self.config.network)
+                    tx_set = await self._fetch_compact(peer, tx_set_hash)
+                    if tx_set is None:  # our copies differ (e.g. other signatures): take it whole
+                        raw = await self.transport.request(peer, REQ_TX_SET, encode_hash_request(tx_set_hash),
+                                                           max_response=MAX_TX_SET_BYTES + 1024)
+                        tx_set = decode_tx_set(raw, self.config.network)
                 except NetError as exc:
                     log(logger, logging.DEBUG, "tx set request failed", peer=peer, error=str(exc))
                     continue
@@ -463,6 +487,37 @@ class Herder:
             log(logger, logging.WARNING, "no peer could send a tx set", tx_set=tx_set_hash.hex()[:16])
         finally:
             self._fetching.discard(tx_set_hash)
+
+    async def _fetch_compact(self, peer: str, tx_set_hash: bytes) -> TxSet | None:
+        """The tx set rebuilt from its hashes and our mempool, fetching only what we lack.
+
+        Returns None when the rebuilt set does not hash right (a transaction we hold carries
+        other signatures than the proposer's copy). Raises NetError / DecodeError.
+        """
+        raw = await self.transport.request(peer, REQ_TX_IDS, encode_hash_request(tx_set_hash),
+                                           max_response=MAX_TX_IDS * 35 + 64)
+        previous, hashes = decode_tx_ids(raw)
+        known: dict[bytes, Transaction] = {}
+        for tx_hash in hashes:
+            tx = self.chain.mempool.get(tx_hash)
+            if tx is not None:
+                known[tx_hash] = tx
+        missing = [h for h in hashes if h not in known]
+        for start in range(0, len(missing), MAX_TX_BATCH):
+            chunk = missing[start:start + MAX_TX_BATCH]
+            answer = await self.transport.request(peer, REQ_TXS, encode_txs_request(tx_set_hash, chunk),
+                                                  max_response=MAX_TX_BATCH_BYTES + 1024)
+            for wanted, raw_tx in zip(chunk, decode_tx_batch(answer), strict=False):
+                tx = decode_transaction(raw_tx, self.config.network)
+                if tx.hash != wanted:
+                    raise DecodeError("txs: a transaction does not match the requested hash")
+                known[wanted] = tx
+        if len(known) != len(hashes):
+            raise DecodeError("txs: the peer sent fewer transactions than asked")
+        if any(a >= b for a, b in itertools.pairwise(hashes)):
+            raise DecodeError("tx ids: not in canonical order")
+        tx_set = TxSet(previous, tuple(known[h] for h in hashes))
+        return tx_set if tx_set.hash == tx_set_hash else None
 
     def _release(self, tx_set_hash: bytes) -> None:
         ready = []

@@ -33,6 +33,9 @@ class NodeMetrics:
                                     "Ledgers this node still has to fetch from peers", registry=r)
         self.catchup_ledgers = Counter("tally_catchup_ledgers", "Ledgers applied by catch-up", registry=r)
         self.storage_errors = Counter("tally_storage_errors", "Failed ledger writes", registry=r)
+        self.loop_lag = Histogram(
+            "tally_event_loop_lag_seconds", "How late the node's event loop wakes up (CPU starvation, blocking calls)",
+            registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
         self.healthy = Gauge("tally_healthy", "1 when the node can close ledgers, 0 when it cannot", registry=r)
 
     def render(self) -> bytes:
