@@ -196,28 +196,28 @@ class BallotProtocol:
     def prepare_candidates(self, hint: BallotPledge) -> list[Ballot]:
         """Ballots worth trying to accept/confirm as prepared, highest first (CORE ``getPrepareCandidates``)."""
         if isinstance(hint, Prepare):
-            tops = {x for x in (hint.ballot, hint.prepared, hint.prepared_prime) if x is not None}
+            tops = {(x.counter, x.value) for x in (hint.ballot, hint.prepared, hint.prepared_prime) if x is not None}
         elif isinstance(hint, Confirm):
             v = hint.ballot.value
-            tops = {Ballot(hint.n_prepared, v), Ballot(INFINITE_COUNTER, v)}
+            tops = {(hint.n_prepared, v), (INFINITE_COUNTER, v)}
         else:
-            tops = {Ballot(INFINITE_COUNTER, hint.commit.value)}
-        out: set[Ballot] = set()
-        for top in tops:
+            tops = {(INFINITE_COUNTER, hint.commit.value)}
+        out: set[tuple[int, bytes]] = set()  # (counter, value): cheaper to hash than Ballot
+        for top_n, top_v in tops:
             for st in self.latest.values():
                 p = st.pledge
                 if isinstance(p, Prepare):
                     for x in (p.ballot, p.prepared, p.prepared_prime):
-                        if x is not None and less_and_compatible(x, top):
-                            out.add(x)
+                        if x is not None and x.value == top_v and x.counter <= top_n:
+                            out.add((x.counter, x.value))
                 elif isinstance(p, Confirm):
-                    if compatible(top, p.ballot):
-                        out.add(top)
-                        if p.n_prepared < top.counter:
-                            out.add(Ballot(p.n_prepared, top.value))
-                elif isinstance(p, Externalize) and compatible(top, p.commit):
-                    out.add(top)
-        return sorted((x for x in out if x.counter > 0), reverse=True)
+                    if p.ballot.value == top_v:
+                        out.add((top_n, top_v))
+                        if p.n_prepared < top_n:
+                            out.add((p.n_prepared, top_v))
+                elif isinstance(p, Externalize) and p.commit.value == top_v:
+                    out.add((top_n, top_v))
+        return [Ballot(n, v) for n, v in sorted(out, reverse=True) if n > 0]
 
     def attempt_accept_prepared(self, hint: BallotPledge) -> bool:
         """Steps 1 and 5: accept prepare(B) for the highest candidate B a v-blocking set or quorum backs."""

@@ -24,7 +24,7 @@ INFINITE_COUNTER = UINT32_MAX  # CORE's "∞" counter (prepare <∞, x> is impli
 T_PREPARE, T_CONFIRM, T_EXTERNALIZE, T_NOMINATE = 0, 1, 2, 3
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Ballot:
     """``<counter, value>``, ordered by counter then value bytes (unsigned)."""
 
@@ -37,11 +37,11 @@ def compatible(a: Ballot, b: Ballot) -> bool:
 
 
 def less_and_compatible(a: Ballot, b: Ballot) -> bool:
-    return a <= b and a.value == b.value
+    return a.value == b.value and a.counter <= b.counter  # same value: order is by counter alone
 
 
 def less_and_incompatible(a: Ballot, b: Ballot) -> bool:
-    return a <= b and a.value != b.value
+    return a.value != b.value and (a.counter < b.counter or (a.counter == b.counter and a.value < b.value))
 
 
 @dataclass(frozen=True)

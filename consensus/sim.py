@@ -32,7 +32,7 @@ from consensus._quorum import U64_MAX, QuorumSet, all_validators
 from protocol.hashing import blake2b256
 
 TOPOLOGIES = ("full", "tiered", "orgs")
-BYZANTINE_MODES = ("equivocate", "silent", "garbage", "lie-qset")
+BYZANTINE_MODES = ("equivocate", "silent", "garbage", "random", "lie-qset")  # random = garbage
 MAX_TIMEOUT_MS = 30 * 60 * 1000
 REBROADCAST_MS = 1000
 GARBAGE_EVERY_MS = 25
@@ -262,10 +262,13 @@ class Simulation:
         for i in range(cfg.nodes):
             nid = node_id_of(i)
             mode = cfg.byzantine_mode if i in byz else None
+            if mode == "random":
+                mode = "garbage"
             qset = QuorumSet(1, (nid,)) if mode == "lie-qset" else qsets[i]
             self.qset_registry[qset.hash] = qset
             self.nodes.append(SimNode(i, nid, qset, mode, ScpNode(nid, qset, self.driver)))
         self._digest = blake2b256(b"sim")
+        self._done_cache: bool | None = None
 
     # ------------------------------------------------------------------------------ scheduling
 
@@ -324,6 +327,7 @@ class Simulation:
             self.safety_violations += 1  # S2: externalized twice
             return
         n.externalized[slot] = value
+        self._done_cache = None
         self._digest = blake2b256(self._digest + b"%d:%d:%d:" % (self.now, n.index, slot) + value)
         if n.mode is None:
             others = {m.externalized[slot] for m in self.honest() if slot in m.externalized}
@@ -354,9 +358,14 @@ class Simulation:
     # --------------------------------------------------------------------------------- running
 
     def _done(self) -> bool:
-        gone = {c.node for c in self.cfg.crashes if c.restart_ms is None}
-        live = [n for n in self.honest() if n.alive or n.index not in gone]
-        return all(len([s for s in n.externalized if s <= self.cfg.slots]) >= self.cfg.slots for n in live)
+        """Every honest node that is up (or will restart) decided every slot; cached between changes."""
+        if self._done_cache is None:
+            gone = {c.node for c in self.cfg.crashes if c.restart_ms is None}
+            live = [n for n in self.honest() if n.alive or n.index not in gone]
+            self._done_cache = all(
+                sum(1 for s in n.externalized if s <= self.cfg.slots) >= self.cfg.slots for n in live
+            )
+        return self._done_cache
 
     def run(self) -> SimReport:
         cfg = self.cfg
@@ -384,6 +393,7 @@ class Simulation:
     def _dispatch(self, kind: str, n: SimNode, payload: Any) -> None:
         if kind == "crash":
             n.alive = False
+            self._done_cache = None
             return
         if kind == "restart":
             self._restart(n)
@@ -431,6 +441,7 @@ class Simulation:
             if slot >= n.current_slot - 1:
                 n.scp.restore(n.persisted[slot])
         n.alive = True
+        self._done_cache = None
         n.progress_mark = self.now
         self._push(self.now, "start", n.index, n.current_slot)
         self._push(self.now + REBROADCAST_MS, "rebroadcast", n.index, None)

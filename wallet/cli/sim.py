@@ -38,7 +38,7 @@ def sim(
     byzantine: int = typer.Option(0, "--byzantine", min=0, help="How many nodes (the last K) misbehave."),
     byzantine_mode: str = typer.Option(
         "equivocate", "--byzantine-mode",
-        help="equivocate (different values to different peers), silent, garbage (random well-formed statements), lie-qset (claims to trust only itself).",
+        help="equivocate (different values to different peers), silent, garbage or random (random well-formed statements), lie-qset (claims to trust only itself).",
     ),
     latency_ms: int = typer.Option(20, "--latency-ms", min=0, help="One-way message latency."),
     jitter_ms: int = typer.Option(0, "--jitter-ms", min=0, help="Extra random latency, 0..jitter."),
