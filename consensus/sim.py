@@ -269,6 +269,8 @@ class Simulation:
             self.nodes.append(SimNode(i, nid, qset, mode, ScpNode(nid, qset, self.driver)))
         self._digest = blake2b256(b"sim")
         self._done_cache: bool | None = None
+        self.committed: dict[tuple[int, int], bytes] = {}
+        self.self_contradictions = 0
 
     # ------------------------------------------------------------------------------ scheduling
 
@@ -308,6 +310,8 @@ class Simulation:
             if isinstance(e, Emit):
                 slot = e.statement.slot
                 n.persisted[slot] = n.scp.own_latest(slot)  # persist before send (scp.md §5.10)
+                if n.mode is None:
+                    self._check_own_commit(n, e.statement)
                 if n.mode != "silent":
                     self._broadcast(n, e.statement)
             elif isinstance(e, SetTimer):
@@ -321,6 +325,21 @@ class Simulation:
                     p.blocks(src, n.index, self.now) for p in self.cfg.partitions
                 ):
                     self._push(self.now + 2 * self.cfg.latency_ms, "qset", n.index, qset)
+
+    def _check_own_commit(self, n: SimNode, st: Statement) -> None:
+        """An honest node never accepts commit of two different values for one slot (even across a
+        restart): a violation here is a self-contradiction, counted as a safety violation."""
+        p = st.pledge
+        if isinstance(p, Confirm):
+            value = p.ballot.value
+        elif isinstance(p, Externalize):
+            value = p.commit.value
+        else:
+            return
+        seen = self.committed.setdefault((n.index, st.slot), value)
+        if seen != value:
+            self.safety_violations += 1
+            self.self_contradictions += 1
 
     def _on_externalized(self, n: SimNode, slot: int, value: bytes) -> None:
         if slot in n.externalized:

@@ -33,6 +33,7 @@ from scp_helpers import (
 
 from consensus import (
     Ballot,
+    Confirm,
     ConsensusError,
     Prepare,
     QuorumSet,
@@ -470,7 +471,7 @@ def test_restore_ballot_protocol(kind: str) -> None:
     # A restored node never votes for another value once it had committed.
     if kind != "prepare":
         h.recv_quorum(prepare_gen(Ballot(5, Z), Ballot(5, Z)), checks=False)
-        assert all(st.pledge.ballot.value == X for st in h.envs if hasattr(st.pledge, "ballot"))  # type: ignore[union-attr]
+        assert all(st.pledge.ballot.value == X for st in h.envs if isinstance(st.pledge, Prepare | Confirm))
     if kind == "externalize":
         assert h.node.externalized_value(0) == X
     if kind == "confirm":
@@ -772,7 +773,8 @@ def test_vblocking_commit_of_another_value_than_p_keeps_state_consistent() -> No
     assert h.envs[-1].pledge == Prepare(Ballot(3, X), z3)  # bumped to 3 by step 9, p = z3
     h.recv_vblocking(confirm_gen(2, Ballot(2, X), 1, 2))
     cur = h.envs[-1].pledge
-    assert is_confirm(h.envs[-1], cur.n_prepared, cur.ballot, 1, 2)  # type: ignore[union-attr]
+    assert isinstance(cur, Confirm)
+    assert (cur.n_commit, cur.n_h) == (1, 2)
     slot = h.node._slots[0].ballot
     assert slot.p is not None
     assert slot.p.value == X

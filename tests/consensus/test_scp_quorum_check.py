@@ -140,7 +140,7 @@ def symmetric_networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
     draw(st.randoms()).shuffle(names)
     top_v = names[: draw(st.integers(0, 3))]
     rest = names[len(top_v):]
-    inner = []
+    inner: list[QuorumSet] = []
     while rest and len(inner) < 2:
         k = draw(st.integers(1, min(3, len(rest))))
         org, rest = rest[:k], rest[k:]
