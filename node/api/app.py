@@ -37,6 +37,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_TXS_PER_REQUEST = 2_000
 MAX_WAIT_S = 60.0
 MAX_HISTORY_LIMIT = 200
+REQUESTS_PER_S = 1000.0  # per client, every endpoint (before the body is read)
 _EXPLAIN = {code.value: code.explanation for code in ResultCode} | MEMPOOL_CODES
 
 
@@ -75,12 +76,15 @@ class ApiError(Exception):
 
 
 def create_app(node: NodeFacade, *, admin_token: str | None = None,
-               submit_limiter: RateLimiter | None = None) -> Starlette:
-    limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)
+               submit_limiter: RateLimiter | None = None, request_limiter: RateLimiter | None = None) -> Starlette:
+    limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)  # transactions per client
+    requests = request_limiter or RateLimiter(rate=REQUESTS_PER_S, burst=2 * REQUESTS_PER_S)  # any request
     usable_token = (admin_token or "").strip()
 
     def route(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
+            if not requests.allow(request.client.host if request.client else "?"):
+                return _error(429, "rate_limited", "too many requests from this client; slow down")
             try:
                 return await handler(request)
             except ApiError as exc:

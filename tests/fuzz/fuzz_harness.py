@@ -144,7 +144,8 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
             await node.wait_for([tx.hash], 60)
         await wait_ledgers_for(node, 2)
         corpus = harvest(node, txs)
-        app = create_app(node, admin_token=ADMIN_TOKEN, submit_limiter=RateLimiter(rate=1e9, burst=1e9))
+        app = create_app(node, admin_token=ADMIN_TOKEN, submit_limiter=RateLimiter(rate=1e9, burst=1e9),
+                         request_limiter=RateLimiter(rate=1e9, burst=1e9))
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
         addresses = [encode_account(k.public_key) for k in (steward, alice, bob)]
         net = FuzzNetwork(hub, validators, node, corpus, addresses, [t.hash.hex() for t in txs], client)

@@ -272,3 +272,19 @@ async def test_a_request_flood_does_not_block_the_event_loop() -> None:
                 nursery.start_soon(one, i)
     assert len(results) == 200
     assert set(results) <= {400}
+
+
+async def test_every_endpoint_is_rate_limited_per_client_before_the_body_is_read() -> None:
+    """Regression: only accepted submissions were limited, so a client could flood any GET
+    endpoint, or POST /tx with bodies that never parse, without limit."""
+    node = FakeNode()
+    app = create_app(node, request_limiter=RateLimiter(rate=0.001, burst=4))  # type: ignore[arg-type]
+    async with _client(app, "198.51.100.9") as flooder, _client(app, "198.51.100.10") as other:
+        statuses = [(await flooder.post("/tx", content=b"{")).status_code for _ in range(4)]
+        assert statuses == [400] * 4
+        for method, path in (("POST", "/tx"), ("GET", "/health"), ("GET", "/ledgers/1"),
+                             ("POST", "/admin/log-level")):
+            response = await flooder.request(method, path, content=b"{")
+            assert response.status_code == 429, path
+            assert response.json()["error"] == "rate_limited"
+        assert (await other.get("/health")).status_code == 200
