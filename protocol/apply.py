@@ -134,7 +134,7 @@ def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
             if currency.supply + delta > INT64_MAX:
                 # circulation past what the currency entry can store (huge credit limits)
                 return R.OVER_MAX_BALANCE
-            state.put(replace(currency, supply=currency.supply + delta))
+            state.put(_with_supply(currency, currency.supply + delta))
     state.put(new_payer)
     state.put(new_payee)
     return R.OK
@@ -229,6 +229,12 @@ def _stewards_signed(currency: Currency, signers: frozenset[bytes]) -> bool:
 def _over_ceiling(currency: Currency, balance: int) -> bool:
     """Past the currency's ceiling, or past what a balance can hold (an overflow attack)."""
     return balance > INT64_MAX or (currency.max_balance > 0 and balance > currency.max_balance)
+
+
+def _with_supply(c: Currency, supply: int) -> Currency:
+    """``replace(c, supply=supply)`` without its cost (most payments change the supply)."""
+    return Currency(c.code, c.kind, c.decimals, c.issuer, c.stewards, c.steward_threshold, c.default_credit_limit,
+                    c.max_balance, c.demurrage_ppm, supply, c.members)
 
 
 def _positive(balance: int) -> int:
