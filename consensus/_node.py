@@ -93,7 +93,7 @@ class ScpNode:
 
     def nominate(self, slot: int, value: bytes, previous_value: bytes, now_ms: int) -> list[Effect]:
         """Propose ``value`` for ``slot`` (validators only); ``previous_value`` seeds leader election."""
-        if self.is_validator and slot >= self._low_slot:
+        if self.is_validator and slot >= self._low_slot and self.externalized_value(slot) is None:
             s = self._slot(slot)
             s.nomination.nominate(value, previous_value, timed_out=False)
             s.flush()

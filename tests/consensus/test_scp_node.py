@@ -141,3 +141,9 @@ def test_own_latest_and_latest_statements() -> None:
     assert h.node.externalized_value(0) == X
     assert h.node.externalized_value(1) is None
     assert INF > 0
+
+
+def test_nominating_a_decided_slot_does_nothing() -> None:
+    h = _externalized_harness()
+    assert h.nominate(Z) == []
+    assert h.node.externalized_value(0) == X
