@@ -223,3 +223,21 @@ def test_node_server_error_is_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) 
     result = cli("balance")
     assert result.exit_code == 3
     assert "500" in result.output
+
+
+def test_history_shows_only_this_accounts_operations_of_a_shared_transaction() -> None:
+    """Regression: one transaction admitting several members appeared, whole, in each member's
+    history (bob saw "admitted carol")."""
+    from types import SimpleNamespace
+
+    from protocol.addresses import encode_account
+    from wallet.cli.money import _history_rows
+
+    steward, bob, carol = (encode_account(bytes([n]) * 32) for n in (1, 2, 3))
+    item = {"ledger": 3, "close_time_ms": 0, "hash": "ab" * 32, "source": steward, "memo": "", "code": "ok",
+            "operations": [{"type": "admit_member", "currency": "HOURS", "member": m, "credit_limit": None}
+                           for m in (bob, carol)]}
+    session = SimpleNamespace(home=SimpleNamespace(name_of=lambda key: None))
+    rows = _history_rows(session, bytes([2]) * 32, [item],  # type: ignore[arg-type]
+                         {"HOURS": {"kind": "time", "decimals": 2}})
+    assert [(r["direction"], r["counterparty"]) for r in rows] == [("admitted", steward)]

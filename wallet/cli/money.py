@@ -263,6 +263,8 @@ def _history_rows(s: Session, key: bytes, items: list[dict[str, Any]],
         close = item.get("close_time_ms")
         when = datetime.fromtimestamp(int(close) / 1000, UTC).isoformat() if isinstance(close, int) else ""
         for op in item.get("operations", []):
+            if me not in (item.get("source"), op.get("from"), op.get("to"), op.get("member")):
+                continue  # another operation of a shared transaction: not this account's history
             kind = str(op.get("type"))
             direction, counterparty, code, value = "", None, op.get("currency"), op.get("amount")
             if kind == "payment":
