@@ -88,7 +88,10 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
             try:
                 return await handler(request)
             except ApiError as exc:
-                return _error(exc.status, exc.code, exc.message)
+                response = _error(exc.status, exc.code, exc.message)
+                if exc.status == 413:  # the rest of the body is never read: the connection cannot be reused
+                    response.headers["connection"] = "close"
+                return response
             except Exception:  # a bug must not take the node down; log it and answer 500
                 logger.exception("api handler failed", extra={"fields": {"path": request.url.path}})
                 return _error(500, "internal", "the node hit an internal error; see its log")
