@@ -3,10 +3,11 @@ HTTP API, figures from what the ledgers actually contain.
 
   scripts/bench --validators 4 --rate 1000 --duration 60 --json
   scripts/bench --find-max --json
+  scripts/bench --idle --duration 60 --json
 
 Method: start a testnet (or use ``--dir`` of a running one), create a time currency and a
 mutual-credit currency and admit K accounts, pre-sign every payment (so the generator costs
-little CPU), then offer them at the target rate in batches every 50 ms, each account always
+little CPU), then offer them at the target rate in batches every 100 ms, each account always
 through the same node so its sequence numbers arrive in order. A watcher task polls node 0 for
 new ledgers every 50 ms; a payment's latency is from its submit to the moment its ledger was
 seen (so it includes up to 50 ms of polling). After the offered window the benchmark waits for
@@ -41,7 +42,7 @@ from protocol.keys import Keypair
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Operation, Payment
 from protocol.transactions import Transaction, TransactionBody, build_transaction
 
-BATCH_INTERVAL_S = 0.05
+BATCH_INTERVAL_S = 0.1
 POLL_INTERVAL_S = 0.05
 DRAIN_TIMEOUT_S = 60.0
 ADMITS_PER_TX = 100
@@ -140,7 +141,7 @@ class Bench:
     # -- the run ---------------------------------------------------------------------------------
 
     async def offer(self, run: Run, queues: list[list[Transaction]]) -> None:
-        """Open loop: every 50 ms send what the target rate owes, round-robin over accounts."""
+        """Open loop: every 100 ms send what the target rate owes, round-robin over accounts."""
         order = [(i, q) for i, q in enumerate(queues)]
         cursor = [0] * len(queues)
         total = run.rate * run.duration
@@ -261,6 +262,21 @@ class Bench:
         }
 
 
+async def idle_usage(pids: dict[str, int], duration: float) -> dict[str, Any]:
+    """CPU and memory of validators with nothing to do (heartbeat ledgers only)."""
+    console.print(f"measuring idle validators for {duration:g} s …")
+    processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+    before = {name: p.cpu_times() for name, p in processes.items()}
+    await trio.sleep(duration)
+    nodes = {}
+    for name, process in processes.items():
+        after = process.cpu_times()
+        used = (after.user + after.system) - (before[name].user + before[name].system)
+        nodes[name] = {"cpu_percent": round(100 * used / duration, 2),
+                       "rss_mb": round(process.memory_info().rss / 2**20, 1)}
+    return {"idle_s": duration, "nodes": nodes}
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -270,7 +286,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tally-bench-"))
     if owned:
         console.print(f"starting {args.validators} validators in {folder} …")
-        net = tn.create(folder, validators=args.validators, watchers=0, threshold=None)
+        net = tn.create(folder, validators=args.validators, watchers=0, threshold=None,
+                        heartbeat_interval_ms=60_000 if args.idle else 10_000)
         tn.start(net)
     else:
         net = tn.Testnet.load(folder)
@@ -281,6 +298,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         bench = Bench(apis, pids, network_id(tn.PASSPHRASE))
         accounts = args.accounts or max(50, min(2000, int(args.rate)))
         result: dict[str, Any] = {"validators": len(net.nodes), "machine": machine()}
+        if args.idle:
+            result |= await idle_usage(pids, args.duration)
+            return result
         if not args.find_max:
             result |= await bench.measure(args.rate, args.duration, accounts, args.seed)
             return result
@@ -314,6 +334,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=0, help="paying accounts (default: about the rate)")
     parser.add_argument("--dir", help="use the running testnet in this folder instead of starting one")
     parser.add_argument("--find-max", action="store_true", help="step the rate up until it is not sustained")
+    parser.add_argument("--idle", action="store_true",
+                        help="measure idle validators' CPU and memory for --duration seconds instead")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
