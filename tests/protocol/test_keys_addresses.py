@@ -212,3 +212,12 @@ def test_format_parse_round_trip(value: int, decimals: int) -> None:
 def test_random_amount_text_raises_only_amount_error(text: str) -> None:
     with contextlib.suppress(AmountError):
         parse_amount(text, 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=200)
+       | st.lists(st.sampled_from(["abandon", "art", "zoo", "wrong", "ability", "Able"]), min_size=23,
+                  max_size=25).map(" ".join))
+def test_random_phrases_raise_only_mnemonic_error(text: str) -> None:
+    with contextlib.suppress(MnemonicError):
+        assert len(seed_from_mnemonic(text)) == 32
