@@ -782,3 +782,160 @@ def test_vblocking_commit_of_another_value_than_p_keeps_state_consistent() -> No
     h.recv(prepare(v4, Ballot(5, X), Ballot(5, X)))
     assert slot.p == Ballot(5, X)
     assert is_confirm(h.envs[-1], 5, Ballot(5, X), 1, 2)
+
+
+# --------------------------------------------------------- "start from pristine": no ballot of our own
+
+
+def _pristine_confirm_prepared_a2() -> Harness:
+    """Without ever bumping, v0 only listens; it emits nothing until it has a ballot (b stays None)."""
+    h = Harness()
+    a1, a2 = Ballot(1, X), Ballot(2, X)
+    h.recv_quorum(prepare_gen(a1), checks=False)
+    assert h.envs == []
+    h.recv_vblocking(prepare_gen(a2, a2), checks=False)
+    assert h.envs == []
+    return h
+
+
+def test_pristine_quorum_a2() -> None:
+    a2 = Ballot(2, X)
+    h = _pristine_confirm_prepared_a2()
+    h.recv_vblocking(prepare_gen(a2, a2), checks=False)
+    assert h.envs == []
+    h.recv_quorum(prepare_gen(a2, a2))
+    assert len(h.envs) == 1
+    assert is_prepare(h.envs[0], a2, a2, 1, 2)
+
+
+def test_pristine_quorum_b2() -> None:
+    a2, b2 = Ballot(2, X), Ballot(2, Z)
+    h = _pristine_confirm_prepared_a2()
+    h.recv_vblocking(prepare_gen(b2, b2), checks=False)
+    assert h.envs == []
+    h.recv_quorum(prepare_gen(b2, b2))
+    assert len(h.envs) == 1
+    assert is_prepare(h.envs[0], b2, b2, 2, 2, a2)
+
+
+@pytest.mark.parametrize("value", [X, Z], ids=["Quorum A2", "Quorum B2"])
+def test_pristine_accept_commit_quorum(value: bytes) -> None:
+    b2 = Ballot(2, value)
+    h = _pristine_confirm_prepared_a2()
+    h.recv_quorum(prepare_gen(b2, b2, 2, 2))
+    assert len(h.envs) == 1
+    assert is_confirm(h.envs[0], 2, b2, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("n_p", "ballot", "nc", "nh"),
+    [(2, Ballot(2, X), 2, 2), (4, Ballot(4, X), 3, 4), (2, Ballot(2, Z), 2, 2)],
+    ids=["CONFIRM A2", "CONFIRM A3..4", "CONFIRM B2"],
+)
+def test_pristine_accept_commit_vblocking_confirm(n_p: int, ballot: Ballot, nc: int, nh: int) -> None:
+    h = _pristine_confirm_prepared_a2()
+    h.recv_vblocking(confirm_gen(n_p, ballot, nc, nh))
+    assert len(h.envs) == 1
+    assert is_confirm(h.envs[0], n_p, ballot, nc, nh)
+
+
+@pytest.mark.parametrize("value", [X, Z], ids=["EXTERNALIZE A2", "EXTERNALIZE B2"])
+def test_pristine_accept_commit_vblocking_externalize(value: bytes) -> None:
+    h = _pristine_confirm_prepared_a2()
+    h.recv_vblocking(externalize_gen(Ballot(2, value), 2))
+    assert len(h.envs) == 1
+    assert is_confirm(h.envs[0], INF, Ballot(INF, value), 2, INF)
+
+
+@pytest.mark.parametrize("mixed", ["A2", "B2"])
+def test_pristine_confirm_prepared_mixed(mixed: str) -> None:
+    a1, a2, b2 = Ballot(1, X), Ballot(2, X), Ballot(2, Z)
+    h = Harness()
+    h.recv_quorum(prepare_gen(a1), checks=False)
+    h.recv_vblocking(prepare_gen(a2, a2), checks=False)
+    h.recv_vblocking(prepare_gen(a2, b2, 0, 0, a2), checks=False)
+    assert h.envs == []
+    target = a2 if mixed == "A2" else b2
+    h.recv(prepare(v3, target, target))
+    assert len(h.envs) == 1
+    if mixed == "A2":
+        assert is_prepare(h.envs[0], a2, b2, 0, 2, a2)
+    else:
+        assert is_prepare(h.envs[0], b2, b2, 2, 2, a2)
+    h.recv(prepare(v4, target, target))
+    assert len(h.envs) == 1
+
+
+def test_pristine_prepared_b_vblocking_emits_nothing() -> None:
+    h = Harness()
+    h.recv_vblocking(prepare_gen(Ballot(1, Z), Ballot(1, Z)), checks=False)
+    assert h.envs == []
+
+
+def test_pristine_confirm_vblocking_via_confirm_and_externalize() -> None:
+    h = Harness()
+    h.recv(confirm(v1, 3, Ballot(3, X), 3, 3))
+    h.recv(confirm(v2, 4, Ballot(4, X), 2, 4))
+    assert len(h.envs) == 1
+    assert is_confirm(h.envs[0], 3, Ballot(3, X), 3, 3)
+    h2 = Harness()
+    h2.recv(externalize(v1, Ballot(2, X), 4))
+    h2.recv(externalize(v2, Ballot(3, X), 5))
+    assert len(h2.envs) == 1
+    assert is_confirm(h2.envs[0], INF, Ballot(INF, X), 3, INF)
+
+
+# ------------------------------------------------------------- "start <1,z>" variants (B < A here)
+
+
+def test_z_get_conflicting_prepared_b_same_counter_changes_nothing() -> None:
+    h = _confirm_prepared_a2(Z)
+    b2 = Ballot(2, X)
+    h.recv_quorum(prepare_gen(b2, b2), checks=False)
+    assert len(h.envs) == 5
+    assert not h.has_ballot_timer_upcoming()
+
+
+def test_z_get_conflicting_prepared_b_higher_counter() -> None:
+    a2, a3, b2, b3 = Ballot(2, Z), Ballot(3, Z), Ballot(2, X), Ballot(3, X)
+    h = _confirm_prepared_a2(Z)
+    h.recv_vblocking(prepare_gen(b3, b2, 2, 2))
+    assert len(h.envs) == 6
+    assert is_prepare(h.envs[5], a3, a2, 2, 2, b2)
+    assert not h.has_ballot_timer()
+    h.recv_quorum(prepare_gen(b3, b2, 2, 2), delayed=True, check_upcoming=True)
+    assert len(h.envs) == 7
+    assert is_confirm(h.envs[6], 3, b3, 2, 2)
+
+
+@pytest.mark.parametrize("mixed", ["A2", "B2"])
+def test_z_confirm_prepared_mixed(mixed: str) -> None:
+    a2, b2 = Ballot(2, Z), Ballot(2, X)
+    h = _bump_prepared_a2(Z)
+    h.recv_vblocking(prepare_gen(a2, a2, 0, 0, b2))
+    assert len(h.envs) == 5
+    assert is_prepare(h.envs[4], a2, a2, 0, 0, b2)
+    h.bump_timer_offset()
+    if mixed == "A2":
+        h.recv(prepare(v3, a2, a2))
+        assert len(h.envs) == 6
+        assert is_prepare(h.envs[5], a2, a2, 2, 2, b2)
+        h.bump_timer_offset()
+        h.recv(prepare(v4, a2, a2))
+        assert len(h.envs) == 6
+    else:
+        h.recv(prepare(v3, a2, b2))
+        assert len(h.envs) == 5
+        h.bump_timer_offset()
+        h.recv(prepare(v4, b2, b2))
+        assert len(h.envs) == 5
+    assert not h.has_ballot_timer_upcoming()
+
+
+@pytest.mark.parametrize("with_p", [True, False], ids=["switch prepared B1 from A1", "switch prepare B1"])
+def test_z_switch_b1_changes_nothing(with_p: bool) -> None:
+    b1 = Ballot(1, X)
+    h = _prepared_a1(Z)
+    h.recv_quorum(prepare_gen(b1, b1 if with_p else None), checks=False)
+    assert len(h.envs) == 2
+    assert not h.has_ballot_timer_upcoming()
