@@ -51,6 +51,7 @@ from protocol.ledger import CloseValue, decode_close_value, decode_header, decod
 logger = logging.getLogger("tally.catchup")
 
 POLL_INTERVAL_S = 5.0
+FIRST_POLL_S = 0.25  # until the first peer answers
 
 
 class BadLedgerError(Exception):
@@ -96,9 +97,12 @@ class CatchUp:
 
     async def poll_peers(self) -> None:
         """The pull path: ask a random peer for its latest ledger every few seconds, so a missed
-        announcement (restart, dropped link) never leaves this node behind for good."""
+        announcement (restart, dropped link) never leaves this node behind for good. Right after
+        start it asks as soon as a peer answers: a restarted node on an idle network (no ledger
+        announcements until the next heartbeat) would otherwise wait a whole interval."""
+        answered = False
         while True:
-            await trio.sleep(POLL_INTERVAL_S)
+            await trio.sleep(POLL_INTERVAL_S if answered else FIRST_POLL_S)
             peers = self.transport.connected_peers()
             if not peers:
                 continue
@@ -111,6 +115,7 @@ class CatchUp:
             except DecodeError:
                 self.transport.penalize(peer, "bad_response")
                 continue
+            answered = True
             self.peer_is_at(peer, latest.seq)
 
     async def _catch_up(self) -> None:

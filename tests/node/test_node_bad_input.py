@@ -144,6 +144,10 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             # malformed tx batch on gossip
             attacker.publish(b"\x92\x01\xc1 junk batch")
             await expect("bad_tx_batch", "invalid tx batch")
+            # oversize tx batch: over the batch limit, though under the stream's frame cap
+            before = await net.metric(v0, "tally_invalid_messages_total", {"reason": "bad_tx_batch"})
+            attacker.publish(codec.pack((1, tuple(bytes([i]) * 30_000 for i in range(150)))))
+            await until_async(lambda: _above(net, v0, "bad_tx_batch", before))
             # a batch with a wrong-network transaction (its signature cannot verify here)
             stranger = Keypair(nacl.utils.random(32))
             foreign = tx(network_id("Another test network"), stranger, 1,
