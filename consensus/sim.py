@@ -459,6 +459,8 @@ class Simulation:
         for slot in sorted(n.persisted):
             if slot >= n.current_slot - 1:
                 n.scp.restore(n.persisted[slot])
+        # Like the node after a restart: older slots are closed ledgers, never voted on again.
+        n.scp.purge_slots_below(n.current_slot - 1)
         n.alive = True
         self._done_cache = None
         n.progress_mark = self.now

@@ -176,3 +176,13 @@ def test_repeated_restarts_never_contradict_own_commits(seed: int) -> None:
     assert sim.self_contradictions == 0
     assert r.safety_violations == 0
     assert r.slots_externalized_by_all_honest == 8
+
+
+def test_restarted_node_does_not_revote_decided_slots() -> None:
+    """Regression: a node restarted after deciding slots 1-2 got slot-1 statements again and, having
+    forgotten the slot, voted anew. Hosts purge decided slots on restart (as the node does)."""
+    cfg = SimConfig(nodes=8, topology="orgs", byzantine=2, byzantine_mode="garbage", latency_ms=51, jitter_ms=44,
+                    drop=0.02, duplicate=0.1, crashes=(Crash(2, 1571, 8201),), slots=4, seed=1337, max_sim_ms=20_000)
+    sim = Simulation(cfg)
+    sim.run()
+    assert sim.self_contradictions == 0
