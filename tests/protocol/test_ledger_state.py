@@ -267,3 +267,21 @@ def test_genesis_is_per_network() -> None:
     assert genesis_header(NETWORK).hash != genesis_header(OTHER_NETWORK).hash
     assert genesis_header(NETWORK) == genesis_header(NETWORK)
     assert genesis_header(NETWORK).previous_hash == NETWORK
+
+
+def test_hash_roles_are_domain_separated() -> None:
+    from protocol.hashing import (
+        PERSON_HEADER,
+        PERSON_RESULTS,
+        PERSON_SCP,
+        PERSON_TX,
+        PERSON_TX_SET,
+        PERSON_VALUE,
+        blake2b256,
+        scp_signing_payload,
+    )
+
+    data = b"the same bytes"
+    people = [PERSON_TX, PERSON_TX_SET, PERSON_HEADER, PERSON_RESULTS, PERSON_VALUE, PERSON_SCP, b""]
+    assert len({blake2b256(data, person) for person in people}) == len(people)
+    assert scp_signing_payload(NETWORK, data) != scp_signing_payload(OTHER_NETWORK, data)
