@@ -22,7 +22,7 @@ POLL_S = 0.1
 
 class ProcNet:
     def __init__(self, folder: Path, *, validators: int = 4, misbehave: dict[str, str] | None = None,
-                 close_interval_ms: int = 500, heartbeat_interval_ms: int = 1000) -> None:
+                 close_interval_ms: int = 200, heartbeat_interval_ms: int = 400) -> None:
         self.net = tn.create(folder, validators=validators, watchers=0, threshold=None,
                              close_interval_ms=close_interval_ms, heartbeat_interval_ms=heartbeat_interval_ms)
         for name, mode in (misbehave or {}).items():

@@ -20,8 +20,8 @@ KEYS = ("kills", "restarts", "acknowledged", "lost", "duplicated", "divergent_le
 
 def test_chaos_short_run_loses_nothing(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "chaos.py"), "--rate", "40", "--duration", "12",
-         "--kill-every", "5", "--restart-after", "2", "--accounts", "40", "--dir", str(tmp_path / "net"),
+        [sys.executable, str(ROOT / "scripts" / "chaos.py"), "--rate", "40", "--duration", "10",
+         "--kill-every", "4", "--restart-after", "1", "--accounts", "40", "--dir", str(tmp_path / "net"),
          "--json"],
         capture_output=True, text=True, timeout=150, cwd=ROOT,
     )

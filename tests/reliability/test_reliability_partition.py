@@ -14,8 +14,8 @@ from node.testnet import NodeEntry
 
 pytestmark = pytest.mark.slow
 
-SETTLE_S = 1.5  # a slot already externalizing when the cut lands may still close
-STILL_S = 5.0  # several close intervals (heartbeat 1 s)
+SETTLE_S = 1.0  # a slot already externalizing when the cut lands may still close
+STILL_S = 3.0  # several close intervals (heartbeat 0.4 s)
 
 
 async def _split(net: ProcNet, sides: list[list[NodeEntry]]) -> None:
