@@ -24,6 +24,7 @@ import collections
 import importlib
 import json
 import os
+import random
 import sys
 import time
 import traceback
@@ -351,6 +352,9 @@ class Target:
     strategy: Callable[[FuzzNetwork], st.SearchStrategy[Any]]
     run: Callable[[FuzzNetwork, Any], None]   # raises on a crash; called in the worker thread
     weight: float = 1.0
+    # for the fast random engine: corpus keys of its seeds, and how mutated bytes become its input
+    keys: tuple[str, ...] = ()
+    prepare: Callable[[FuzzNetwork, bytes], Any] | None = None
 
 
 def _decoder(name: str, fn: Callable[[bytes], object], allowed: tuple[type[BaseException], ...],
@@ -360,7 +364,7 @@ def _decoder(name: str, fn: Callable[[bytes], object], allowed: tuple[type[BaseE
             fn(data)
         except allowed:
             return
-    return Target(name, lambda net: payloads(net.corpus, keys), run, weight)
+    return Target(name, lambda net: payloads(net.corpus, keys), run, weight, keys)
 
 
 def _on_loop(net: FuzzNetwork, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -374,7 +378,7 @@ def _request_target(name: str, keys: tuple[str, ...]) -> Target:
         except NotFoundError:
             return
         assert isinstance(answer, bytes)
-    return Target(f"on_request:{name}", lambda net: payloads(net.corpus, keys), run)
+    return Target(f"on_request:{name}", lambda net: payloads(net.corpus, keys), run, keys=keys)
 
 
 def _on_frame(net: FuzzNetwork, data: bytes) -> None:
@@ -391,6 +395,12 @@ def _signed_frames(net: FuzzNetwork) -> st.SearchStrategy[bytes]:
                         statements.flatmap(byte_mutation))
     return mutated.map(lambda s: wire.encode_envelope_frame(wire.sign_envelope(
         nid, _claim(s, signer.public_key), signer)))
+
+
+def _sign_as_validator(net: FuzzNetwork, statement: bytes) -> bytes:
+    signer = net.validators[1].keypair
+    return wire.encode_envelope_frame(wire.sign_envelope(net.node.network_id, _claim(statement, signer.public_key),
+                                                         signer))
 
 
 def _claim(statement: bytes, node_id: bytes) -> bytes:
@@ -452,9 +462,10 @@ def decoder_targets() -> list[Target]:
 
 def handler_targets() -> list[Target]:
     return [
-        Target("on_frame", lambda net: payloads(net.corpus, ("frame", "envelope")), _on_frame, 2.0),
-        Target("on_frame:signed", _signed_frames, _on_frame, 2.0),
-        Target("on_tx_batch", lambda net: payloads(net.corpus, ("tx_batch",)), _on_tx_batch),
+        Target("on_frame", lambda net: payloads(net.corpus, ("frame", "envelope")), _on_frame, 2.0,
+               ("frame", "envelope")),
+        Target("on_frame:signed", _signed_frames, _on_frame, 2.0, ("statement",), _sign_as_validator),
+        Target("on_tx_batch", lambda net: payloads(net.corpus, ("tx_batch",)), _on_tx_batch, keys=("tx_batch",)),
         _request_target(wire.REQ_TX_SET, ("hash_request",)),
         _request_target(wire.REQ_QSET, ("hash_request",)),
         _request_target(wire.REQ_LEDGERS, ("range_request",)),
@@ -579,9 +590,11 @@ def all_targets() -> list[Target]:
 
 @dataclass
 class TargetStats:
-    examples: int = 0
+    examples: int = 0          # Hypothesis examples
     crashes: int = 0
     seconds: float = 0.0
+    random_examples: int = 0   # inputs from the fast random mutator
+    random_seconds: float = 0.0
 
 
 @dataclass
@@ -597,19 +610,25 @@ class FuzzReport:
 
     @property
     def examples(self) -> int:
-        return sum(s.examples for s in self.per_target.values())
+        return sum(s.examples + s.random_examples for s in self.per_target.values())
 
     def as_json(self) -> dict[str, Any]:
-        seconds = sum(s.seconds for s in self.per_target.values())
+        seconds = sum(s.seconds + s.random_seconds for s in self.per_target.values())
         return {
-            "examples": self.examples, "crashes": len(self.crashes), "seconds": round(seconds, 1),
+            "examples": self.examples, "crashes": sum(s.crashes for s in self.per_target.values()),
+            "hypothesis_examples": sum(s.examples for s in self.per_target.values()),
+            "random_examples": sum(s.random_examples for s in self.per_target.values()),
+            "seconds": round(seconds, 1),
             "examples_per_s": round(self.examples / seconds, 1) if seconds else 0.0,
             "rss_mb_start": round(self.rss_mb_start, 1), "rss_mb_end": round(self.rss_mb_end, 1),
             "rss_mb_peak": round(self.rss_mb_peak, 1),
             "ledger_before": self.ledger_before, "ledger_after": self.ledger_after,
             "node_closed_ledgers_after_s": round(self.seconds_to_next_ledgers, 2),
-            "per_target": {name: {"examples": s.examples, "crashes": s.crashes,
-                                  "per_s": round(s.examples / s.seconds, 1) if s.seconds else 0.0}
+            "per_target": {name: {"examples": s.examples + s.random_examples, "hypothesis": s.examples,
+                                  "random": s.random_examples, "crashes": s.crashes,
+                                  "hypothesis_per_s": round(s.examples / s.seconds, 1) if s.seconds else 0.0,
+                                  "random_per_s": round(s.random_examples / s.random_seconds, 1)
+                                  if s.random_seconds else 0.0}
                            for name, s in self.per_target.items()},
             "crash_details": [c.__dict__ for c in self.crashes[:20]],
         }
@@ -656,25 +675,151 @@ def fuzz_target(net: FuzzNetwork, target: Target, examples: int, report: FuzzRep
         report.rss_mb_peak = max(report.rss_mb_peak, rss_mb())
 
 
+# -- the fast random engine (long runs) -----------------------------------------------------------
+# The same mutation operators as the Hypothesis strategies above, drawn from random.Random: about
+# 10-50x cheaper per input than Hypothesis's generation, so long runs reach millions of inputs.
+
+def _rand_leaf(rng: random.Random) -> Any:
+    choice = rng.randrange(8)
+    if choice == 0:
+        return rng.choice(INTERESTING_INTS)
+    if choice == 1:
+        return rng.randrange(-(2**63), 2**64)
+    if choice == 2:
+        return rng.random() < 0.5
+    if choice == 3:
+        return None
+    if choice == 4:
+        return rng.randbytes(rng.randrange(41))
+    if choice == 5:
+        return "".join(chr(rng.randrange(32, 0x2FF)) for _ in range(rng.randrange(13)))
+    return rng.choice([b"\x00" * 32, b"\xff" * 32, b"\x00" * 64, b"", "", ()])
+
+
+def rand_byte_mutation(rng: random.Random, data: bytes) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randrange(7)
+        n = len(out)
+        if op == 0 and n:
+            out[rng.randrange(n)] ^= 1 << rng.randrange(8)
+        elif op == 1 and n:
+            out[rng.randrange(n)] = rng.choice((0x00, 0xff, 0x7f, 0x80, 0xc0, 0xc1, 0xcc, 0xcf, 0xd3, 0xdc,
+                                                0xdd, 0xc4, 0xc6, 0x90, 0x9f, 0xca, 0xcb, 0x81, 0xd4))
+        elif op == 2 and n:
+            del out[rng.randrange(n):]
+        elif op == 3:
+            out += rng.randbytes(rng.randint(1, 64))
+        elif op == 4:
+            i = rng.randint(0, n)
+            out[i:i] = rng.randbytes(rng.randint(1, 16))
+        elif op == 5 and n:
+            i = rng.randrange(n)
+            del out[i:i + rng.randint(1, 16)]
+        elif op == 6 and n > 2:
+            i, j = sorted((rng.randrange(n), rng.randrange(n)))
+            k = rng.randint(1, max(1, min(8, j - i)))
+            if i + k <= j:
+                out[i:i + k], out[j:j + k] = out[j:j + k], out[i:i + k]
+    return bytes(out)
+
+
+def rand_tree_mutation(rng: random.Random, data: bytes) -> bytes:
+    try:
+        obj = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=False)
+    except Exception:
+        return data
+    for _ in range(rng.randint(1, 3)):
+        paths = _paths(obj)
+        path = rng.choice(paths)
+        target = _get(obj, path)
+        op = rng.randrange(6)
+        parent_ok = bool(path) and isinstance(_get(obj, path[:-1]), tuple)
+        if op == 0 or (op in (2, 3) and not parent_ok):
+            obj = _set(obj, path, _rand_leaf(rng))
+        elif op == 1 and len(paths) > 1:
+            other = rng.choice(paths)
+            if other[:len(path)] != path and path[:len(other)] != other:
+                a, b = _get(obj, path), _get(obj, other)
+                obj = _set(_set(obj, path, b), other, a)
+        elif op in (2, 3):
+            parent = list(_get(obj, path[:-1]))
+            if op == 2:
+                del parent[path[-1]]
+            else:
+                parent.insert(path[-1], parent[path[-1]])
+            obj = _set(obj, path[:-1], tuple(parent))
+        elif op == 4 and isinstance(target, bytes) and target:
+            obj = _set(obj, path, rand_byte_mutation(rng, target))
+        elif op == 5:
+            obj = _set(obj, path, (target,))
+    try:
+        return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+    except Exception:
+        return data
+
+
+def rand_input(rng: random.Random, seeds: list[bytes]) -> bytes:
+    choice = rng.randrange(10)
+    if choice == 0:
+        return rng.randbytes(rng.randrange(257))
+    if choice == 1:
+        return rng.choice((b"\x92\x01", b"\x93\x01")) + rng.randbytes(rng.randrange(65))
+    if choice == 2:
+        return rng.choice(seeds)
+    if choice < 6:
+        return rand_byte_mutation(rng, rng.choice(seeds))
+    return rand_tree_mutation(rng, rng.choice(seeds))
+
+
+def fuzz_target_random(net: FuzzNetwork, target: Target, examples: int, report: FuzzReport, *, seed_value: int,
+                       max_crashes: int = 50) -> None:
+    """Run ``examples`` inputs from the random engine against a bytes target (worker thread)."""
+    stats = report.per_target.setdefault(target.name, TargetStats())
+    rng = random.Random(seed_value)
+    seeds = [item for key in target.keys for item in net.corpus[key]]
+    began = time.perf_counter()
+    for index in range(examples):
+        data = rand_input(rng, seeds)
+        try:
+            target.run(net, target.prepare(net, data) if target.prepare else data)
+        except Exception as exc:
+            stats.crashes += 1
+            if len(report.crashes) < max_crashes:
+                report.crashes.append(Crash(target.name, f"{type(exc).__name__}: {exc}"[:500], data.hex()[:2000],
+                                            "".join(traceback.format_exception(exc))[-3000:]))
+        if index % 20_000 == 19_999:
+            report.rss_mb_peak = max(report.rss_mb_peak, rss_mb())
+    stats.random_examples += examples
+    stats.random_seconds += time.perf_counter() - began
+
+
 async def run_fuzz(root: Path, examples: int, *, targets: list[Target] | None = None, seed_base: int = 0,
-                   progress: Callable[[str], None] | None = None, chunk: int = 2_000) -> FuzzReport:
-    """Start the network, fuzz ``examples`` inputs split over the targets by weight, check the node
-    still closes ledgers, and report."""
+                   progress: Callable[[str], None] | None = None, chunk: int = 2_000,
+                   random_examples: int = 0) -> FuzzReport:
+    """Start the network, fuzz ``examples`` Hypothesis inputs split over the targets by weight (and
+    ``random_examples`` inputs from the random engine over the targets that take bytes), check the
+    node still closes ledgers, and report."""
     chosen = targets if targets is not None else all_targets()
     report = FuzzReport()
     async with fuzz_network(root) as net:
         total_weight = sum(t.weight for t in chosen)
+        random_weight = sum(t.weight for t in chosen if t.keys)
         report.rss_mb_start = report.rss_mb_peak = rss_mb()
         report.ledger_before = net.ledger_seq()
         for index, target in enumerate(chosen):
-            share = max(1, round(examples * target.weight / total_weight))
-            await trio.to_thread.run_sync(lambda t=target, n=share, i=index: fuzz_target(
-                net, t, n, report, seed_base=seed_base * 1000 + i, chunk=chunk))
-            if progress is not None:
+            share = max(1, round(examples * target.weight / total_weight)) if examples else 0
+            if share:
+                await trio.to_thread.run_sync(lambda t=target, n=share, i=index: fuzz_target(
+                    net, t, n, report, seed_base=seed_base * 1000 + i, chunk=chunk))
+            random_share = round(random_examples * target.weight / random_weight) if target.keys else 0
+            if random_share:
+                await trio.to_thread.run_sync(lambda t=target, n=random_share, i=index: fuzz_target_random(
+                    net, t, n, report, seed_value=seed_base * 1000 + i))
+            if progress is not None and target.name in report.per_target:
                 s = report.per_target[target.name]
-                progress(f"{target.name}: {s.examples} examples, {s.crashes} crashes, "
-                         f"{s.examples / s.seconds if s.seconds else 0:.0f}/s, rss {rss_mb():.0f} MB, "
-                         f"ledger {net.ledger_seq()}")
+                progress(f"{target.name}: {s.examples} hypothesis + {s.random_examples} random inputs, "
+                         f"{s.crashes} crashes, rss {rss_mb():.0f} MB, ledger {net.ledger_seq()}")
         report.rss_mb_end = rss_mb()
         report.ledger_after = net.ledger_seq()
         report.seconds_to_next_ledgers = await wait_ledgers(net, 3)
