@@ -20,6 +20,7 @@ from realnet import InProcessNet, tx, until_async
 from consensus import decode_statement
 from node import testnet as tn
 from node import wire
+from node.errors import NodeError
 from node.keyfile import read_key_file
 from node.metrics import NodeMetrics
 from node.net import FRAME_PROTOCOL, NetConfig, P2PNetwork
@@ -50,7 +51,7 @@ class Attacker:
         self.frames.append((data, peer))
 
     async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
-        return b""
+        raise NodeError("not answering")  # a refusal is no offence: the victim is not provoked
 
 
 class Records(logging.Handler):
@@ -89,17 +90,13 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             await net.start_all()
             v0, v1 = net.validators[:2]
             network = network_id(tn.PASSPHRASE)
+            # Two misbehaving peers: one sends junk frames (and is then banned), the other junk
+            # gossip, so neither is banned before every kind of bad input was seen.
             handlers = Attacker()
-            attacker = P2PNetwork(NetConfig(seed=nacl.utils.random(32), bootstrap=(v0.multiaddr, v1.multiaddr),
-                                            topic=topic_for(network)), handlers, NodeMetrics())
-            attacker_scope = trio.CancelScope()
-
-            async def run_attacker(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-                with attacker_scope:
-                    await attacker.serve(task_status=task_status)
-
-            await nursery.start(run_attacker)
+            attacker = await _start_peer(nursery, handlers, (v0.multiaddr, v1.multiaddr), network)
+            gossiper = await _start_peer(nursery, Attacker(), (v0.multiaddr,), network)
             await attacker.wait_ready([v0.peer_id, v1.peer_id], timeout_s=LIMIT_S)
+            await gossiper.wait_ready([v0.peer_id], timeout_s=LIMIT_S)
 
             # A ledger closes meanwhile; the attacker hears v1's SCP envelopes (to replay them).
             steward = Keypair(nacl.utils.random(32))
@@ -142,17 +139,17 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             attacker.send(v0.peer_id, wire.encode_envelope_frame(v1_envelope))
             await expect("replay")
             # malformed tx batch on gossip
-            attacker.publish(b"\x92\x01\xc1 junk batch")
+            gossiper.publish(b"\x92\x01\xc1 junk batch")
             await expect("bad_tx_batch", "invalid tx batch")
             # oversize tx batch: over the batch limit, though under the stream's frame cap
             before = await net.metric(v0, "tally_invalid_messages_total", {"reason": "bad_tx_batch"})
-            attacker.publish(codec.pack((1, tuple(bytes([i]) * 30_000 for i in range(150)))))
+            gossiper.publish(codec.pack((1, tuple(bytes([i]) * 30_000 for i in range(150)))))
             await until_async(lambda: _above(net, v0, "bad_tx_batch", before))
             # a batch with a wrong-network transaction (its signature cannot verify here)
             stranger = Keypair(nacl.utils.random(32))
             foreign = tx(network_id("Another test network"), stranger, 1,
                          CreateCurrency("EVIL", CurrencyKind.TIME, 2, (stranger.public_key,), 1, 10))
-            attacker.publish(wire.encode_tx_batch([foreign.encode()]))
+            gossiper.publish(wire.encode_tx_batch([foreign.encode()]))
             await expect("bad_tx_signature")
             status = (await client.get(f"{v0.api}/tx/{foreign.hash.hex()}")).json()["status"]
             assert status != "pending"
@@ -187,8 +184,19 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             await net.agree_at(net.validators, result["ledger"])
             # v1 did not take a replayed copy of its own envelope as its fault
             assert await net.metric(v1, "tally_peer_bans_total") == 0
-            attacker_scope.cancel()
             nursery.cancel_scope.cancel()
+
+
+async def _start_peer(nursery: trio.Nursery, handlers: Attacker, bootstrap: tuple[str, ...],
+                      network: bytes) -> P2PNetwork:
+    peer = P2PNetwork(NetConfig(seed=nacl.utils.random(32), bootstrap=bootstrap, topic=topic_for(network)),
+                      handlers, NodeMetrics())
+
+    async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await peer.serve(task_status=task_status)
+
+    await nursery.start(run)
+    return peer
 
 
 async def _async(value: object) -> bool:
