@@ -210,10 +210,15 @@ def check_well_formed(op: Operation, source: bytes) -> bool:
             assert_never(op)
 
 
-@functools.lru_cache(maxsize=4096)
 def valid_code(code: str) -> bool:
-    """Currency codes are 1–12 characters of A–Z and 0–9 (cached: a handful of codes are
-    checked on every payment)."""
+    """Currency codes are 1–12 characters of A–Z and 0–9."""
+    return len(code) <= MAX_CODE_LEN and _valid_short_code(code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_short_code(code: str) -> bool:
+    # cached: a handful of codes are checked on every payment (only short strings get here,
+    # so the cache stays small whatever a client sends)
     return CODE_PATTERN.fullmatch(code) is not None
 
 
