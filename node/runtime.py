@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tally.node")
 
 RUN_INFO = "run.json"
+MAX_PEER_REQUEST_BYTES = 64 * 1024  # a peer's request is a name and a hash, range or slot (node.wire)
 
 
 def topic_for(network: bytes) -> str:
@@ -51,7 +52,8 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         # object forwards to the node once it exists.
         handlers = _LateHandlers()
         net = P2PNetwork(NetConfig(seed=keypair.seed, listen=config.listen, bootstrap=config.bootstrap,
-                                   topic=topic_for(config.network_id)), handlers, metrics)
+                                   topic=topic_for(config.network_id),
+                                   max_request=MAX_PEER_REQUEST_BYTES), handlers, metrics)
         node = assemble_node(config=config, keypair=keypair, store=store, transport=net, metrics=metrics)
         handlers.target = node
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None

@@ -100,6 +100,10 @@ BAN_SECONDS = 300.0
 PENALTY_DEFAULT = 10.0
 REQUEST_RATE_PER_S = 100.0          # requests one peer may make per second (sustained) ...
 REQUEST_BURST = 400.0               # ... and in a burst; beyond that it is answered "rate limited"
+# Concurrent inbound streams per peer: each may buffer a frame up to its cap while it arrives, and
+# py-libp2p's yamux has no stream limit, so without these a peer could pin memory without bound.
+MAX_INBOUND_FRAME_STREAMS = 4       # an honest peer keeps one (reopened after a failure)
+MAX_INBOUND_REQUEST_STREAMS = 16
 PENALTIES = {                       # by reason; anything else costs PENALTY_DEFAULT
     "frame_oversize": 50.0,
     "request_oversize": 50.0,
@@ -117,6 +121,7 @@ class NetConfig:
     max_frame: int = MAX_FRAME_DEFAULT
     request_rate: float = REQUEST_RATE_PER_S      # per-peer request limit (token bucket)
     request_burst: float = REQUEST_BURST
+    max_request: int = MAX_FRAME_DEFAULT          # cap on an inbound request frame (the node's are tiny)
 
 
 class NetHandlers(Protocol):
@@ -320,6 +325,7 @@ class P2PNetwork:
         self._peers: dict[str, _PeerState] = {}
         self._filter: Callable[[str], bool] | None = None
         self._request_limiter = RateLimiter(config.request_rate, config.request_burst, max_clients=4096)
+        self._inbound_streams: dict[tuple[str, str], int] = {}
         self._inflight: dict[bytes, tuple[trio.Event, list[bool]]] = {}
         self._publish_send, self._publish_receive = trio.open_memory_channel[bytes](PUBLISH_QUEUE)
         self._topology_changed = trio.Event()
@@ -716,8 +722,30 @@ class P2PNetwork:
             return
         self._m.dropped.labels(type="frame", reason="send_failed").inc(len(frames))
 
+    def _admit_stream(self, peer: str, kind: str, limit: int) -> bool:
+        count = self._inbound_streams.get((peer, kind), 0)
+        if count >= limit:
+            self._m.dropped.labels(type=kind, reason="too_many_streams").inc()
+            return False
+        self._inbound_streams[(peer, kind)] = count + 1
+        return True
+
+    def _release_stream(self, peer: str, kind: str) -> None:
+        count = self._inbound_streams.pop((peer, kind), 1) - 1
+        if count > 0:
+            self._inbound_streams[(peer, kind)] = count
+
     async def _handle_frame_stream(self, stream: INetStream) -> None:
         peer = stream.muxed_conn.peer_id.to_base58()
+        if not self._admit_stream(peer, "frame", MAX_INBOUND_FRAME_STREAMS):
+            await _reset_quietly(stream)
+            return
+        try:
+            await self._serve_frame_stream(stream, peer)
+        finally:
+            self._release_stream(peer, "frame")
+
+    async def _serve_frame_stream(self, stream: INetStream, peer: str) -> None:
         if self._banned(peer):
             await _reset_quietly(stream)
             return
@@ -818,6 +846,15 @@ class P2PNetwork:
 
     async def _handle_request_stream(self, stream: INetStream) -> None:
         peer = stream.muxed_conn.peer_id.to_base58()
+        if not self._admit_stream(peer, "request", MAX_INBOUND_REQUEST_STREAMS):
+            await _reset_quietly(stream)
+            return
+        try:
+            await self._serve_request_stream(stream, peer)
+        finally:
+            self._release_stream(peer, "request")
+
+    async def _serve_request_stream(self, stream: INetStream, peer: str) -> None:
         if not self._allowed(peer):
             self._m.dropped.labels(type="request", reason="filtered_in").inc()
             await _reset_quietly(stream)
@@ -826,7 +863,7 @@ class P2PNetwork:
         try:
             while True:  # several requests may share a stream
                 try:
-                    frame = await reader.next_frame(self._config.max_frame)
+                    frame = await reader.next_frame(min(self._config.max_frame, self._config.max_request))
                 except EOFError:
                     break
                 name, payload = decode_request(frame)

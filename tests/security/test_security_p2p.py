@@ -125,3 +125,48 @@ async def test_requests_are_rate_limited_per_peer() -> None:
             assert await other.request(server.peer_id, "echo", b"y", max_response=100) == b"y"
             assert server.peer_id in flooder.connected_peers(), "rate limiting is not a ban"
             nursery.cancel_scope.cancel()
+
+
+async def test_inbound_streams_per_peer_are_capped_and_request_frames_are_small() -> None:
+    """Regression: yamux has no stream limit and each stream may buffer a frame up to its cap, so
+    a peer opening many streams with huge half-sent frames could pin unbounded memory."""
+    from libp2p.peer.id import ID
+
+    from node.net import REQUEST_PROTOCOL
+    from node.net.framing import LENGTH
+    from node.net.p2p import MAX_INBOUND_REQUEST_STREAMS
+
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            server = P2PNetwork(NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), Handlers(),
+                                NodeMetrics())
+            await nursery.start(server.serve)
+            client = await _start(nursery, 9, bootstrap=(server.listen_addrs[0],))
+            await client.wait_ready([server.peer_id], timeout_s=LIMIT)
+            host = client._host
+            streams = []
+            for _ in range(MAX_INBOUND_REQUEST_STREAMS + 8):  # half-sent frames, never finished
+                try:
+                    stream = await host.new_stream(ID.from_base58(server.peer_id), [REQUEST_PROTOCOL])
+                    await stream.write(LENGTH.pack(3000) + b"x" * 100)
+                    streams.append(stream)
+                except Exception:  # the server resets the streams over its limit
+                    continue
+            while server._inbound_streams.get((client.peer_id, "request"), 0) < MAX_INBOUND_REQUEST_STREAMS:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            await trio.sleep(0.2)
+            assert server._inbound_streams[(client.peer_id, "request")] == MAX_INBOUND_REQUEST_STREAMS
+            dropped = server._m.dropped.labels(type="request", reason="too_many_streams")
+            assert dropped._value.get() >= 8
+            # a request frame over max_request is refused (and penalized) before it is buffered
+            for stream in streams:
+                await stream.reset()
+            while server._inbound_streams.get((client.peer_id, "request"), 0):  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            big = await host.new_stream(ID.from_base58(server.peer_id), [REQUEST_PROTOCOL])
+            await big.write(LENGTH.pack(5000) + b"x" * 10)
+            while {p["peer_id"]: p["score"] for p in server.peers_info()}.get(client.peer_id, 0) >= 0:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            # and an honest request still works afterwards
+            assert await client.request(server.peer_id, "echo", b"ok", max_response=100) == b"ok"
+            nursery.cancel_scope.cancel()
