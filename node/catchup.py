@@ -22,6 +22,7 @@ from consensus import (
     Externalize,
     QuorumSet,
     Statement,
+    all_validators,
     decode_quorum_set,
     decode_statement,
     proof_is_valid,
@@ -30,6 +31,7 @@ from node.chain import LedgerChain, LedgerMismatchError
 from node.errors import NetError, StorageError
 from node.logs import log
 from node.metrics import NodeMetrics
+from node.net import peer_id_for
 from node.transport import Transport
 from node.wire import (
     MAX_LEDGERS_PER_REQUEST,
@@ -74,6 +76,10 @@ class CatchUp:
         self._advanced = advanced
         self._rng = rng or random.Random()
         self._targets: dict[str, int] = {}  # peer -> highest ledger it claims
+        # Claims are unproven: a peer may claim any ledger and then never answer (each request
+        # then hangs for its timeout). Validators of our quorum set are asked first.
+        self._trusted = {peer_id_for(v) for v in all_validators(quorum_set)}
+        self._untrusted_request: trio.CancelScope | None = None  # abandoned when a validator is ahead
         self._wake = trio.Event()
         self.running = False
 
@@ -82,6 +88,8 @@ class CatchUp:
         if seq > self.chain.last.seq:
             self._targets[peer] = max(seq, self._targets.get(peer, 0))
             self.metrics.catchup_behind.set(max(self._targets.values()) - self.chain.last.seq)
+            if peer in self._trusted and self._untrusted_request is not None:
+                self._untrusted_request.cancel()
             self._wake.set()
 
     async def run(self) -> None:
@@ -124,11 +132,12 @@ class CatchUp:
             self._targets = {p: s for p, s in self._targets.items() if s > last}
             if not self._targets:
                 break
-            peer = max(self._targets, key=lambda p: self._targets[p])
+            peer = max(self._targets, key=lambda p: (p in self._trusted, self._targets[p]))
             count = min(MAX_LEDGERS_PER_REQUEST, self._targets[peer] - last)
             try:
-                raw = await self.transport.request(peer, REQ_LEDGERS, encode_range_request(last + 1, count),
-                                                   max_response=MAX_LEDGERS_RESPONSE_BYTES + 4096, timeout_s=20)
+                raw = await self._request_ledgers(peer, last + 1, count)
+                if raw is None:
+                    continue  # a validator of our quorum set is ahead too: ask it instead
                 blobs = decode_ledgers(raw)
                 if not blobs:
                     raise BadLedgerError(f"peer claimed ledger {self._targets[peer]} but sent none")
@@ -146,6 +155,19 @@ class CatchUp:
                 log(logger, logging.ERROR, "catch-up write failed; retrying in 1 s", error=str(exc))
                 await trio.sleep(1)
         self.metrics.catchup_behind.set(0)
+
+    async def _request_ledgers(self, peer: str, first: int, count: int) -> bytes | None:
+        """The ledgers from ``peer``; None if abandoned for a validator of our quorum set."""
+        raw: bytes | None = None
+        with trio.CancelScope() as scope:
+            if peer not in self._trusted:
+                self._untrusted_request = scope
+            try:
+                raw = await self.transport.request(peer, REQ_LEDGERS, encode_range_request(first, count),
+                                                   max_response=MAX_LEDGERS_RESPONSE_BYTES + 4096, timeout_s=20)
+            finally:
+                self._untrusted_request = None
+        return raw
 
     async def _apply(self, blob: LedgerBlob, peer: str) -> None:
         last = self.chain.last

@@ -221,3 +221,45 @@ async def _reason_counted(net: InProcessNet, entry: tn.NodeEntry, reason: str) -
 
 async def _above(net: InProcessNet, entry: tn.NodeEntry, reason: str, before: float) -> bool:
     return await net.metric(entry, "tally_invalid_messages_total", {"reason": reason}) > before
+
+
+class Liar(Attacker):
+    """Claims a ledger far ahead and never answers a request for it."""
+
+    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_a_peer_lying_about_its_ledger_does_not_stall_catch_up(tmp_path: Path) -> None:
+    testnet = tn.create(tmp_path / "net", validators=4, watchers=0, threshold=3, close_interval_ms=200,
+                        heartbeat_interval_ms=60_000)
+    with trio.fail_after(LIMIT_S):
+        async with httpx.AsyncClient(timeout=10) as client, trio.open_nursery() as nursery:
+            net = InProcessNet(nursery, testnet, client)
+            await net.start_all()
+            v0, v3 = net.validators[0], net.validators[3]
+            network = network_id(tn.PASSPHRASE)
+            await net.stop(v3.name)
+            steward = Keypair(nacl.utils.random(32))
+            for seq in range(1, 4):
+                made = tx(network, steward, seq, CreateCurrency(f"C{seq}", CurrencyKind.TIME, 2,
+                                                                (steward.public_key,), 1, 10))
+                assert (await net.submit(v0, [made], wait_s=LIMIT_S))[0]["status"] == "applied"
+            top = await net.seq(v0)
+            liar = await _start_peer(nursery, Liar(), (v3.multiaddr,), network)
+            claim = wire.encode_ledger_closed_frame(10**6, bytes(32))
+
+            async def keep_claiming() -> None:
+                while True:
+                    liar.broadcast(claim)
+                    await trio.sleep(0.1)
+
+            nursery.start_soon(keep_claiming)
+            await net.start(v3.name)
+            # A catch-up request to the liar would hang for its whole timeout (20 s): the
+            # restarted node must fetch from its quorum's validators first.
+            with trio.fail_after(10):
+                await net.until_all_reach([v3], top)
+            await net.agree_at([v0, v3], top)
+            nursery.cancel_scope.cancel()
