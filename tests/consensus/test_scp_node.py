@@ -147,3 +147,13 @@ def test_nominating_a_decided_slot_does_nothing() -> None:
     h = _externalized_harness()
     assert h.nominate(Z) == []
     assert h.node.externalized_value(0) == X
+
+
+def test_parked_statements_are_bounded() -> None:
+    from consensus._node import MAX_PARKED
+
+    h = Harness()
+    for i in range(MAX_PARKED + 50):
+        q = QuorumSet(1, (bytes([i % 256, i // 256]) * 16,))
+        h.recv(_with_qset(prepare(v1, Ballot(1, X), slot=i), q))
+    assert len(h.node._parked) == MAX_PARKED

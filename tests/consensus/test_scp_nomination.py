@@ -265,3 +265,20 @@ def test_leader_loop_fast_forwards_rounds_that_add_nobody() -> None:
     h.fire(TimerKind.NOMINATION)
     assert v2 in _leaders(h)
     assert normalize_quorum_set(CORE5, remove=v0).threshold == 3
+
+
+def test_leader_accepted_values_are_preferred_over_its_votes() -> None:
+    """CORE "select accepted value from leader": echo from the leader's accepted set first."""
+    h = _v1_top()
+    h.nominate(X)
+    h.recv(nominate(v1, [X, Y], [K]))
+    assert _is_nominate(h, 0, [K], [])
+
+
+def test_candidates_stop_new_votes() -> None:
+    """Once a candidate is confirmed the node introduces no new values, even as leader on timeout."""
+    h = _others_nominate_x()
+    n = len(h.envs)
+    h.recv(nominate(v1, [X, Y]))  # v1 is not a leader here, and candidates exist anyway
+    assert len(h.envs) == n
+    assert h.node.nominate(0, Y, b"", h.now) == []
