@@ -56,8 +56,10 @@ from node.api.ratelimit import RateLimiter
 from node.core import LedgerNode, NotFoundError
 from node.net.framing import (
     FrameError,
+    FrameReader,
     decode_request,
     decode_response,
+    encode_frame,
     encode_request,
     encode_response,
 )
@@ -169,7 +171,8 @@ async def wait_ledgers_for(node: LedgerNode, count: int) -> None:
 def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
     c: Corpus = {k: [] for k in ("transaction", "tx_set", "header", "results", "envelope", "statement",
                                  "close_value", "qset", "frame", "tx_batch", "hash_request", "range_request",
-                                 "slot_request", "latest", "envelope_list", "ledgers", "request", "response")}
+                                 "slot_request", "latest", "envelope_list", "ledgers", "request", "response",
+                                 "stream")}
     c["transaction"] = [tx.encode() for tx in txs]
     c["tx_batch"] = [wire.encode_tx_batch([tx.encode() for tx in txs]), wire.encode_tx_batch([txs[0].encode()])]
     last = node.chain.last.seq
@@ -209,6 +212,8 @@ def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
         (wire.REQ_LEDGERS, c["range_request"][0]), (wire.REQ_QSET, c["hash_request"][-1]),
         (wire.REQ_LATEST, b""), (wire.REQ_SCP_STATE, c["slot_request"][0]))]
     c["response"] = [encode_response(True, c["latest"][0]), encode_response(False, "not found")]
+    c["stream"] = [b"".join(encode_frame(x) for x in c["request"]), encode_frame(c["frame"][0]) * 3,
+                   encode_frame(c["response"][0])]
     c["close_value"] = list(dict.fromkeys(c["close_value"]))[:16]
     for key, items in c.items():
         assert items, f"corpus {key} is empty"
@@ -431,6 +436,37 @@ def _any_request(net: FuzzNetwork, item: tuple[str, bytes]) -> None:
     assert isinstance(answer, bytes)
 
 
+class _BytesStream:
+    """A stream that hands out ``data`` in small pieces (never suspends)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def read(self, n: int | None = None) -> bytes:
+        size = 1 + len(self.data) % 7 if n is None else min(n, 1 + len(self.data) % 7)
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+def read_frames(data: bytes) -> None:
+    """Read length-prefixed frames (cap 4 KiB) until the bytes run out; raises FrameError/EOFError."""
+    async def read_all() -> None:
+        reader = FrameReader(_BytesStream(data))
+        for _ in range(len(data) + 1):
+            frame = await reader.next_frame(4096)
+            assert 0 < len(frame) <= 4096
+        raise AssertionError("more frames than bytes")
+
+    coroutine = read_all()
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        pass
+    else:  # pragma: no cover - the fake stream never suspends
+        coroutine.close()
+        raise AssertionError("FrameReader suspended on an in-memory stream")
+
+
 def decoder_targets() -> list[Target]:
     bad = (DecodeError,)
     nid = network_id(PASSPHRASE)
@@ -457,6 +493,7 @@ def decoder_targets() -> list[Target]:
         _decoder("protocol.decode_results", decode_results, bad, ("results",)),
         _decoder("framing.decode_request", decode_request, (FrameError,), ("request",)),
         _decoder("framing.decode_response", decode_response, (FrameError,), ("response",)),
+        _decoder("framing.FrameReader", read_frames, (FrameError, EOFError), ("stream",)),
     ]
 
 
