@@ -66,7 +66,10 @@ def sim(
         )
         report = run_simulation(cfg)
     except SimConfigError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        if as_json:
+            typer.echo(json.dumps({"error": "bad_options", "message": str(exc)}))
+        else:
+            _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     data = report.to_json()
     if as_json:
