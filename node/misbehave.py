@@ -10,7 +10,8 @@ request answers:
 * ``silent``     sends no SCP statement at all (the herder skips emission);
 * ``equivocate`` sends every nomination to each peer with a different made-up vote (a valid
   value: its own tx set, another close time), so no two peers hear the same thing;
-* ``garbage``    behaves, and besides sends malformed frames and frames over the size cap;
+* ``garbage``    behaves, and besides sends malformed frames, frames over the size cap and
+  gossip RPCs that are not protobuf;
 * ``replay``     behaves, and besides re-sends SCP envelopes of slots long closed and gossips
   transactions that are already in ledgers;
 * ``lie-qset``   names a quorum-set hash nobody knows in its statements and, asked for it,
@@ -135,6 +136,7 @@ class Misbehaviour:
             self.transport.broadcast(os.urandom(self._rng.randrange(1, 512)))  # not a frame we know
             for peer in self.transport.connected_peers():
                 await self._oversize(peer)
+                await self._bad_gossip_rpc(peer)
 
     async def _oversize(self, peer: str) -> None:
         """A length prefix over the receiver's cap, on a frame stream of our own (the transport
@@ -154,6 +156,23 @@ class Misbehaviour:
                 await stream.close()
         except Exception as exc:  # the peer reset the stream: that is the point
             log(logger, logging.DEBUG, "oversize frame sent", peer=peer, error=repr(exc))
+
+    async def _bad_gossip_rpc(self, peer: str) -> None:
+        """A pubsub RPC that is not protobuf, on a gossipsub stream of our own."""
+        host: Any = getattr(self.transport, "_host", None)
+        if host is None:
+            return
+        from libp2p.peer.id import ID
+        from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
+        try:
+            with trio.move_on_after(2):
+                stream = await host.new_stream(ID.from_base58(peer), [PROTOCOL_ID_V11])
+                body = b"\xff\xff\xff\xff" + os.urandom(16)
+                await stream.write(bytes([len(body)]) + body)
+                await trio.sleep(0.1)
+                await stream.close()
+        except Exception as exc:
+            log(logger, logging.DEBUG, "malformed gossip RPC sent", peer=peer, error=repr(exc))
 
     async def _replay(self) -> None:
         while True:

@@ -315,6 +315,10 @@ class P2PNetwork:
             max_inbound_rpc_size=config.max_frame + 64 * 1024,
         )
         self._pubsub.set_topic_validator(config.topic, self._validate_gossip, True)
+        # py-libp2p's pubsub stream handler lets a protobuf DecodeError (an RPC that is not
+        # protobuf) escape, which takes the whole host down: any peer could crash the node.
+        for protocol in self._router.get_protocols():
+            self._host.set_stream_handler(protocol, self._guarded_pubsub_stream)
         self._install_gossip_filter()
         self._host.set_stream_handler(FRAME_PROTOCOL, self._handle_frame_stream)
         self._host.set_stream_handler(REQUEST_PROTOCOL, self._handle_request_stream)
@@ -772,6 +776,16 @@ class P2PNetwork:
         except Exception as exc:  # stream reset, connection lost
             log(logger, logging.DEBUG, "frame stream ended", peer=peer, error=repr(exc))
             await _reset_quietly(stream)
+
+    async def _guarded_pubsub_stream(self, stream: INetStream) -> None:
+        try:
+            await self._pubsub.stream_handler(stream)
+        except Exception as exc:
+            peer_id = stream.muxed_conn.peer_id
+            self._bad_input(peer_id.to_base58(), "gossip_malformed", exc)
+            await _reset_quietly(stream)
+            with contextlib.suppress(Exception):
+                self._pubsub._handle_dead_peer(peer_id)
 
     def _bad_input(self, peer: str, reason: str, exc: Exception) -> None:
         self._m.invalid(reason)

@@ -11,6 +11,8 @@ import pytest
 import trio
 from reliability_net import ProcNet, until
 
+from node import testnet as tn
+
 pytestmark = pytest.mark.slow
 
 # mode -> (invalid-message reason counted by the honest nodes, penalty reason) or None
@@ -53,5 +55,11 @@ async def test_three_honest_validators_outlast_one_misbehaving(tmp_path: Path, m
             if mode == "garbage":  # oversize frames cost 50 points each: banned within a few
                 bans = [await net.metric(e, "tally_peer_bans_total") for e in honest]
                 assert sum(bans) > 0, bans
+                # regression: a gossip RPC that is not protobuf crashed the whole node (py-libp2p
+                # let the DecodeError escape its pubsub stream handler)
+                malformed = [await net.metric(e, "tally_invalid_messages_total", {"reason": "gossip_malformed"})
+                             for e in honest]
+                assert sum(malformed) > 0, malformed
+                assert all(e.pid is not None and tn.pid_alive(e.pid) for e in honest)
     finally:
         await net.close()
