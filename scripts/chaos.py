@@ -9,7 +9,9 @@ ledger: a transaction the API reported ``applied`` is *acknowledged*. Every ``--
 seconds one random validator gets SIGKILL (never so many that the rest lack a quorum, unless
 ``--allow-quorum-loss``) and is restarted ``--restart-after`` seconds later; its catch-up time is
 from the restart to having the network's latest ledger. A batch aimed at a node that is down
-goes to another running node instead.
+goes to another running node instead. An account whose payment was lost with a killed node's
+mempool would have every later payment refused (a gap in its sequence numbers), so such
+accounts get their next payments re-signed in sequence (``resyncs``), and the load stays on.
 
 At the end the load stops, every node must drain and catch up, and then:
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import os
 import random
@@ -51,14 +54,17 @@ from node.config import load_config
 from node.errors import NodeError
 from node.setup import CONFIG_NAME
 from node.storage.store import LedgerStore
+from protocol.addresses import encode_account
 from protocol.hashing import network_id
 from protocol.keys import Keypair
-from protocol.transactions import Transaction
+from protocol.transactions import Transaction, build_transaction
 
 SUBMIT_WAIT_S = 10.0
 DRAIN_TIMEOUT_S = 120.0
 CATCHUP_TIMEOUT_S = 120.0
 POLL_S = 0.25
+RESYNC_S = 2.0  # how often accounts whose payments were refused are put back in sequence
+RESIGN_AHEAD = 40  # payments re-signed per resync (bounded work; the rest is redone when reached)
 
 
 @dataclass
@@ -71,6 +77,7 @@ class Chaos:
     killed_pids: set[int] = field(default_factory=set)
     unexpected_deaths: list[str] = field(default_factory=list)
     submit_errors: int = 0
+    resyncs: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -84,6 +91,43 @@ class ChaosBench(Bench):
         # tasks (kill, catch-up, audit) use ``control`` so they never queue behind them.
         self.http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=512))
         self.control = httpx.AsyncClient(timeout=5.0)
+        self.accounts: dict[bytes, tuple[int, Keypair]] = {}
+        self.queues: list[list[Transaction]] = []
+        self.dirty: set[int] = set()
+
+    def workload(self, keys: list[Keypair], queues: list[list[Transaction]]) -> None:
+        self.accounts = {k.public_key: (i, k) for i, k in enumerate(keys)}
+        self.queues = queues
+
+    async def resync(self, run: Run, stop: trio.Event) -> None:
+        """A payment lost with a killed node's mempool (or refused) leaves a gap in its account's
+        sequence numbers, and every later payment of that account would be refused: the load
+        would fade with every kill. So every few seconds such accounts get their next payments
+        re-signed from the sequence number the network holds for them."""
+        while not stop.is_set():
+            with trio.move_on_after(RESYNC_S):
+                await stop.wait()
+            dirty, self.dirty = self.dirty, set()
+            for index in dirty:
+                up = [api for i, api in enumerate(self.apis) if i not in self.chaos.down]
+                queue = self.queues[index]
+                start = next((p for p, tx in enumerate(queue) if tx.hash not in run.submitted_at), None)
+                if not up or start is None:
+                    continue
+                keypair = self.accounts[queue[0].body.source][1]
+                try:
+                    info = (await self.control.get(f"{up[0]}/accounts/{encode_account(keypair.public_key)}")).json()
+                    next_seq = int(info["pending_sequence"]) + 1
+                except (httpx.HTTPError, ValueError, KeyError):
+                    self.dirty.add(index)
+                    continue
+                start = next((p for p, tx in enumerate(queue) if tx.hash not in run.submitted_at), None)
+                if start is None:
+                    continue
+                for offset, position in enumerate(range(start, min(len(queue), start + RESIGN_AHEAD))):
+                    body = dataclasses.replace(queue[position].body, seq=next_seq + offset)
+                    queue[position] = build_transaction(self.network, body, (keypair,))
+                self.chaos.resyncs += 1
 
     async def _send(self, run: Run, api: str, txs: list[Transaction]) -> None:
         first = self.apis.index(api)
@@ -113,6 +157,8 @@ class ChaosBench(Bench):
                 elif result["status"] not in ("pending",):
                     code = result.get("code") or result["status"]
                     run.rejected[code] = run.rejected.get(code, 0) + 1
+                    if code != "duplicate" and tx.body.source in self.accounts:
+                        self.dirty.add(self.accounts[tx.body.source][0])
             return
         run.rejected["no_node_up"] = run.rejected.get("no_node_up", 0) + len(txs)
 
@@ -308,12 +354,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         total = int(args.rate * args.duration)
         console.print(f"pre-signing {total} payments for {accounts} accounts …")
         queues = bench.presign(keys, codes, total, args.seed)
+        bench.workload(keys, queues)
         run = Run(args.rate, args.duration)
         stop = trio.Event()
         console.print(f"offering {args.rate:g} tx/s for {args.duration:g} s, SIGKILL every {args.kill_every:g} s …")
         async with trio.open_nursery() as nursery:
             nursery.start_soon(killer, net, chaos, args, stop, bench.control, rng)
             nursery.start_soon(watchdog, net, chaos, stop)
+            nursery.start_soon(bench.resync, run, stop)
             started = time.monotonic()
             await bench.offer(run, queues)  # returns once every submission was answered
             window = time.monotonic() - started
@@ -322,7 +370,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         drained = await drain(bench.control, net)
         result |= {"kills": chaos.kills, "restarts": chaos.restarts, "offered": run.offered,
                    "accepted": len(run.accepted), "acknowledged": len(chaos.acknowledged),
-                   "rejected": run.rejected, "submit_errors": chaos.submit_errors, "drained": drained}
+                   "rejected": run.rejected, "submit_errors": chaos.submit_errors, "resyncs": chaos.resyncs,
+                   "drained": drained}
         result |= await audit(bench.control, net, chaos.acknowledged)
         result["invalid_messages"] = await invalid_messages(bench.control, net)
         result["max_catchup_s"] = round(max(chaos.catchup_s), 2) if chaos.catchup_s else None
