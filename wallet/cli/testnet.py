@@ -6,10 +6,12 @@ refused); 2 bad usage (no testnet in the folder, bad options).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -69,16 +71,14 @@ def up(
                 return
         else:
             net = tn.create(root, validators=validators, watchers=watchers, threshold=threshold or None)
-        if not as_json:
-            _err.print(f"Starting {len(net.nodes)} nodes in {root} …")
-        tn.start(net)
-        tn.wait_ready(net)
-        if not net.seeded and not no_demo:
-            if not as_json:
-                _err.print("Network is up; creating the demo community (HOUR, LETS, BRX; alice, bob, carol) …")
-            net.demo = seed_demo(net.nodes[0].api, Home.from_env())
-            net.seeded = True
-            net.save()
+        with _progress(as_json, f"Starting {len(net.nodes)} nodes in {root} …") as status:
+            tn.start(net)
+            tn.wait_ready(net)
+            if not net.seeded and not no_demo:
+                status.update("Network is up; creating the demo community (HOUR, LETS, BRX; alice, bob, carol) …")
+                net.demo = seed_demo(net.nodes[0].api, Home.from_env())
+                net.seeded = True
+                net.save()
     except (NodeError, WalletError) as exc:
         _fail(1, str(exc))
     summary = _summary(net, DEMO_PASSWORD, time.monotonic() - started_s)
@@ -96,11 +96,28 @@ def up(
                    "testnet only, never for real money)")
         _out.print("Demo payment: alice paid bob 1.50 h for gardening "
                    f"(ledger {net.demo['demo_payment']['ledger']}).")
-    _out.print(f"Ready in {summary['ready_s']:.1f} s. Next:\n"
+    where = "" if folder is None else f" --dir {root}"
+    _out.print(f"Ready in {summary['ready_s']:.1f} s. Next (tally is .venv/bin/tally):\n"
+               f"  export TALLY_PASSWORD={DEMO_PASSWORD}   # the demo wallets' password (testnet only)\n"
                "  tally balance --wallet bob\n"
                "  tally send bob 2 HOUR --wallet alice --wait\n"
-               "  tally testnet status\n"
-               "  tally testnet down")
+               f"  tally testnet status{where}\n"
+               f"  tally testnet down{where}", soft_wrap=True)
+
+
+class _Quiet:
+    def update(self, text: str) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool, text: str) -> Iterator[Any]:
+    """A spinner on stderr while the network starts (nothing with --json)."""
+    if quiet:
+        yield _Quiet()
+        return
+    with _err.status(text) as status:
+        yield status
 
 
 def _summary(net: Any, password: str, elapsed_s: float) -> dict[str, Any]:
