@@ -305,6 +305,10 @@ class P2PNetwork:
         self._pubsub = Pubsub(
             self._host, self._router,
             msg_id_constructor=_content_message_id,
+            # Kept on although transactions carry their own signatures: pubsub marks a message seen
+            # *before* dropping one that claims to come from us, so without origin signatures a peer
+            # could censor a batch to us by first relaying it with our id forged as its origin.
+            strict_signing=True,
             # Rejections are cached per message id; with content ids a batch rejected once (e.g. it
             # arrived before its parent txs) would stay rejected for the default 300 s.
             validation_cache_ttl=5,

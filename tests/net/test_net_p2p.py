@@ -37,6 +37,7 @@ class Recorder:
         self.frames: list[tuple[bytes, str]] = []
         self.requests: list[tuple[str, bytes, str]] = []
         self._changed = trio.Event()
+        self.unblock = trio.Event()
 
     def _record(self) -> None:
         self._changed.set()
@@ -54,6 +55,8 @@ class Recorder:
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames.append((data, peer))
         self._record()
+        if data == b"block":
+            await self.unblock.wait()
 
     async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
         self.requests.append((name, payload, peer))
@@ -199,6 +202,32 @@ async def test_broadcast_frames_reach_every_peer_in_order() -> None:
             await nodes[1].rec.wait(lambda: b"not-for-2" in nodes[1].frames_from(sender.peer))
             assert b"not-for-2" not in nodes[2].frames_from(sender.peer)
             assert b"only-for-2" not in nodes[1].frames_from(sender.peer)
+
+
+async def test_a_stalled_peer_does_not_hold_up_the_others() -> None:
+    with trio.fail_after(LIMIT):
+        async with cluster(3) as (a, b, c):
+            a.net.send(b.peer, b"block")  # b's frame handler hangs on this one
+            await b.rec.wait(b.has_frame(a.peer, b"block"))
+            frames = [b"%06d" % i + b"." * 12_000 for i in range(2000)]  # 24 MB, past yamux's 16 MB max window
+            for i in range(0, len(frames), 250):  # paced by c (a's queue per peer is bounded)
+                for frame in frames[i:i + 250]:
+                    a.net.broadcast(frame)
+                await c.rec.wait(c.has_frames(a.peer, i + 250))
+            assert c.frames_from(a.peer) == frames
+            assert a.dropped("frame", "queue_full") > 0  # a's queue for b overflowed, c's did not
+            # b still answers requests (its own stream) and hears from c
+            assert await a.net.request(b.peer, "echo", b"alive", max_response=100) == b"echo:alive"
+            c.net.send(b.peer, b"from-c")
+            await b.rec.wait(b.has_frame(c.peer, b"from-c"))
+            # while b was stuck a's queue for b filled up, and every later frame for b was dropped;
+            # once b catches up, it has the accepted prefix in order, and new frames flow again
+            accepted = len(frames) - int(a.dropped("frame", "queue_full"))
+            b.rec.unblock.set()
+            await b.rec.wait(b.has_frame(a.peer, frames[accepted - 1]))
+            a.net.broadcast(b"after")
+            await b.rec.wait(b.has_frame(a.peer, b"after"))
+            assert b.frames_from(a.peer) == [b"block", *frames[:accepted], b"after"]
 
 
 async def test_request_response_and_its_failures() -> None:
