@@ -208,7 +208,7 @@ def _check_step(ledger: Ledger, step: Step) -> None:
     check_invariants(ledger.state)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(sequence=st.lists(steps(), min_size=5, max_size=30))
 def test_random_transactions_keep_every_invariant(sequence: list[Step]) -> None:
     ledger = _community()
@@ -217,7 +217,7 @@ def test_random_transactions_keep_every_invariant(sequence: list[Step]) -> None:
     check_invariants(ledger.state, ledger.accumulator)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(payments=st.lists(st.tuples(st.sampled_from(CAST[:4]), st.sampled_from(CAST[:4]),
                                    st.sampled_from(["LETS", "HOURS", "BIG"]),
                                    st.integers(min_value=1, max_value=1200)
@@ -230,7 +230,7 @@ def test_mutual_credit_payments_stay_zero_sum(payments: list[tuple[Keypair, Keyp
     check_invariants(ledger.state, ledger.accumulator)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(weights=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
        threshold=st.integers(min_value=1, max_value=16),
        subsets=st.lists(st.lists(st.integers(min_value=0, max_value=3), max_size=4), min_size=1, max_size=6))
@@ -256,7 +256,7 @@ def test_multisig_thresholds(weights: list[int], threshold: int, subsets: list[l
     check_invariants(ledger.state, ledger.accumulator)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(ledgers=st.lists(st.lists(steps(), min_size=0, max_size=12), min_size=1, max_size=4))
 def test_random_tx_sets_close_identically_on_two_nodes(ledgers: list[list[Step]]) -> None:
     """Each node closes the same random tx sets from its own copy of the state, one from the tx
