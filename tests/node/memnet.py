@@ -86,8 +86,11 @@ class MemoryTransport:
         if not self.hub.allowed(self.peer_id, peer):
             raise NetError(peer, "unreachable")
         await trio.lowlevel.checkpoint()
+        node = self.hub.nodes.get(peer)
+        if node is None:  # stopped meanwhile
+            raise NetError(peer, "unreachable")
         try:
-            answer = await self.hub.nodes[peer].on_request(name, payload, self.peer_id)
+            answer = await node.on_request(name, payload, self.peer_id)
         except NotFoundError as exc:
             raise NetError(peer, "remote", str(exc)) from None
         if len(answer) > max_response:
