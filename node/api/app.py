@@ -37,6 +37,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_TXS_PER_REQUEST = 2_000
 MAX_WAIT_S = 60.0
 MAX_HISTORY_LIMIT = 200
+UINT32_MAX = 2**32 - 1
 REQUESTS_PER_S = 1000.0  # per client, every endpoint (before the body is read)
 _EXPLAIN = {code.value: code.explanation for code in ResultCode} | MEMPOOL_CODES
 
@@ -159,7 +160,7 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
 
     async def ledger(request: Request) -> Response:
         which = request.path_params["seq"]
-        seq = None if which == "latest" else _int(which, "ledger seq", 1, 2**32 - 1)
+        seq = None if which == "latest" else _int(which, "ledger seq", 1, UINT32_MAX)
         found = node.ledger(seq)
         if found is None:
             raise ApiError(404, "not_found", f"ledger {which} is not known to this node")
@@ -270,8 +271,13 @@ def _hex32(text: str, what: str) -> bytes:
     return value
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() is also true for '²' or '①', which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _int(text: str, what: str, low: int, high: int) -> int:
-    if not text.isdigit() or len(text) > 12 or not low <= int(text) <= high:
+    if not _digits(text) or len(text) > 12 or not low <= int(text) <= high:
         raise ApiError(400, "bad_request", f"{what} must be an integer from {low} to {high}")
     return int(text)
 
@@ -293,7 +299,8 @@ def _cursor(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     ledger, _, index = text.partition(".")
-    if not (ledger.isdigit() and index.isdigit() and len(text) <= 24):
+    if not (_digits(ledger) and _digits(index) and len(text) <= 24
+            and int(ledger) <= UINT32_MAX and int(index) <= UINT32_MAX):
         raise ApiError(400, "bad_request", "?before must be a cursor from a previous page (LEDGER.INDEX)")
     return int(ledger), int(index)
 

@@ -523,9 +523,22 @@ class HttpCase:
     body: bytes | None
 
 
+# digits as str.isdigit() sees them (superscripts and other scripts' digits too) and separators
+DIGITISH = "0123456789\u00b2\u00b3\u00b9\u0661\u0662\u06f3\u0967\uff11\u2460.-+_ e"
+
+
+def _numberish() -> st.SearchStrategy[str]:
+    return st.one_of(st.text(alphabet=DIGITISH, max_size=26),
+                     st.text(alphabet=DIGITISH[:-6], min_size=1, max_size=8),  # str.isdigit() is true
+                     st.text(alphabet=DIGITISH[:-5], min_size=3, max_size=14),  # with a dot: cursors
+                     st.integers(0, 2**70).map(str),
+                     st.tuples(st.integers(0, 2**70), st.integers(0, 2**40)).map(lambda p: f"{p[0]}.{p[1]}"))
+
+
 def _segment(valid: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(valid),
+        _numberish(),
         st.sampled_from(valid).flatmap(lambda v: byte_mutation(v.encode()).map(
             lambda b: b.decode("utf-8", "replace"))),
         st.text(max_size=80),
@@ -538,7 +551,7 @@ def _query() -> st.SearchStrategy[str]:
     names = st.sampled_from(["wait", "limit", "before", "x"])
     values = st.one_of(st.sampled_from(["0", "0.5", "1", "-1", "nan", "inf", "1e308", "200", "201", "1.0",
                                         "5.3", "1.2.3", "", "99999999999999999999999", "\u0661"]),
-                       st.text(max_size=20))
+                       st.text(max_size=20), _numberish())
     return st.lists(st.tuples(names, values), max_size=3).map(
         lambda items: ("?" + "&".join(f"{httpx.QueryParams({k: v})}" for k, v in items)) if items else "")
 
@@ -580,7 +593,8 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
     auth = st.sampled_from([(), (("authorization", f"Bearer {ADMIN_TOKEN}"),), (("authorization", "Bearer x"),),
                             (("authorization", "Bearer "),), (("authorization", ADMIN_TOKEN),),
                             (("content-type", "application/json"),)])
-    return st.builds(HttpCase, st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"]),
+    methods = st.sampled_from(["GET"] * 6 + ["POST"] * 3 + ["PUT", "DELETE", "HEAD", "OPTIONS"])
+    return st.builds(HttpCase, methods,
                      st.tuples(paths, _query()).map(lambda pq: pq[0] + pq[1]), auth, bodies)
 
 
