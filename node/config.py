@@ -200,7 +200,7 @@ def _int_range(value: int, where: str, low: int, high: int) -> int:
 
 def _host_port(value: str, where: str) -> str:
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{where}: expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")
     return value
 

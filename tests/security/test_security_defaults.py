@@ -288,3 +288,13 @@ async def test_every_endpoint_is_rate_limited_per_client_before_the_body_is_read
             assert response.status_code == 429, path
             assert response.json()["error"] == "rate_limited"
         assert (await other.get("/health")).status_code == 200
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:\u00b2", "127.0.0.1:8\u2460", "127.0.0.1:99999", ":80", "x"])
+def test_a_bad_api_listen_value_is_a_config_error(tmp_path: Path, listen: str) -> None:
+    """Regression: a port of '²' passed str.isdigit() and crashed load_config with ValueError."""
+    path = init_node(tmp_path / "n", NodeSpec("validator", "Tally security test", 0, 8080, (), None),
+                     Keypair(b"\x0a" * 32))
+    path.write_text(path.read_text().replace('listen = "127.0.0.1:8080"', f'listen = "{listen}"'))
+    with pytest.raises(ConfigError, match=r"\[api\] listen"):
+        load_config(path)
