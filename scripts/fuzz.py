@@ -35,6 +35,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each its own 4-node network)")
     parser.add_argument("--seed", type=int, default=0, help="base seed (each worker and target derives its own)")
     parser.add_argument("--targets", default="", help="comma-separated target name prefixes (default: all)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="passes over all targets (RSS is traced after each pass)")
     parser.add_argument("--chunk", type=int, default=5_000, help="examples per Hypothesis run")
     parser.add_argument("--max-rss-growth-mb", type=float, default=200.0)
     parser.add_argument("--json", action="store_true", help="print only the JSON report")
@@ -63,7 +65,7 @@ def _run_one(args: argparse.Namespace, quiet: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="tally-fuzz-") as folder:
             return await fuzz_harness.run_fuzz(Path(folder), args.examples, targets=_targets(args.targets),
                                                seed_base=args.seed, progress=progress, chunk=args.chunk,
-                                               random_examples=args.random_examples)
+                                               random_examples=args.random_examples, rounds=args.rounds)
 
     return trio.run(main).as_json()
 
@@ -90,6 +92,7 @@ def _merge(reports: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
         "rss_mb_growth": round(max(r["rss_mb_end"] - r["rss_mb_start"] for r in reports), 1),
         "ledgers_closed_during_fuzz": [r["ledger_after"] - r["ledger_before"] for r in reports],
         "node_closed_ledgers_after_s": max(r["node_closed_ledgers_after_s"] for r in reports),
+        "rss_trace_worker0": reports[0]["rss_trace"],
         "per_target": per_target,
         "crash_details": [c for r in reports for c in r["crash_details"]][:20],
     }
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         procs = []
         for job in range(args.jobs):
             cmd = [sys.executable, __file__, "--worker", "--examples", str(share),
-                   "--random-examples", str(random_share), "--seed",
+                   "--random-examples", str(random_share), "--rounds", str(args.rounds), "--seed",
                    str(args.seed * 100 + job), "--chunk", str(args.chunk)]
             if args.targets:
                 cmd += ["--targets", args.targets]

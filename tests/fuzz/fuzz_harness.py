@@ -658,6 +658,7 @@ class FuzzReport:
     ledger_before: int = 0
     ledger_after: int = 0
     seconds_to_next_ledgers: float = 0.0
+    rss_trace: list[tuple[str, int, float]] = field(default_factory=list)  # (target, inputs so far, MB)
 
     @property
     def examples(self) -> int:
@@ -675,6 +676,7 @@ class FuzzReport:
             "rss_mb_peak": round(self.rss_mb_peak, 1),
             "ledger_before": self.ledger_before, "ledger_after": self.ledger_after,
             "node_closed_ledgers_after_s": round(self.seconds_to_next_ledgers, 2),
+            "rss_trace": [[name, done, round(mb, 1)] for name, done, mb in self.rss_trace],
             "per_target": {name: {"examples": s.examples + s.random_examples, "hypothesis": s.examples,
                                   "random": s.random_examples, "crashes": s.crashes,
                                   "hypothesis_per_s": round(s.examples / s.seconds, 1) if s.seconds else 0.0,
@@ -847,10 +849,11 @@ def fuzz_target_random(net: FuzzNetwork, target: Target, examples: int, report: 
 
 async def run_fuzz(root: Path, examples: int, *, targets: list[Target] | None = None, seed_base: int = 0,
                    progress: Callable[[str], None] | None = None, chunk: int = 2_000,
-                   random_examples: int = 0) -> FuzzReport:
+                   random_examples: int = 0, rounds: int = 1) -> FuzzReport:
     """Start the network, fuzz ``examples`` Hypothesis inputs split over the targets by weight (and
-    ``random_examples`` inputs from the random engine over the targets that take bytes), check the
-    node still closes ledgers, and report."""
+    ``random_examples`` inputs from the random engine over the targets that take bytes), in
+    ``rounds`` passes over all targets (RSS is traced after each, to show it levels off), check
+    the node still closes ledgers, and report."""
     chosen = targets if targets is not None else all_targets()
     report = FuzzReport()
     async with fuzz_network(root) as net:
@@ -858,19 +861,23 @@ async def run_fuzz(root: Path, examples: int, *, targets: list[Target] | None = 
         random_weight = sum(t.weight for t in chosen if t.keys)
         report.rss_mb_start = report.rss_mb_peak = rss_mb()
         report.ledger_before = net.ledger_seq()
-        for index, target in enumerate(chosen):
-            share = max(1, round(examples * target.weight / total_weight)) if examples else 0
-            if share:
-                await trio.to_thread.run_sync(lambda t=target, n=share, i=index: fuzz_target(
-                    net, t, n, report, seed_base=seed_base * 1000 + i, chunk=chunk))
-            random_share = round(random_examples * target.weight / random_weight) if target.keys else 0
-            if random_share:
-                await trio.to_thread.run_sync(lambda t=target, n=random_share, i=index: fuzz_target_random(
-                    net, t, n, report, seed_value=seed_base * 1000 + i))
-            if progress is not None and target.name in report.per_target:
-                s = report.per_target[target.name]
-                progress(f"{target.name}: {s.examples} hypothesis + {s.random_examples} random inputs, "
-                         f"{s.crashes} crashes, rss {rss_mb():.0f} MB, ledger {net.ledger_seq()}")
+        for round_no in range(rounds):
+            for index, target in enumerate(chosen):
+                seed_value = (seed_base * 1000 + index) * 1000 + round_no
+                share = max(1, round(examples * target.weight / total_weight / rounds)) if examples else 0
+                if share:
+                    await trio.to_thread.run_sync(lambda t=target, n=share, v=seed_value: fuzz_target(
+                        net, t, n, report, seed_base=v, chunk=chunk))
+                random_share = round(random_examples * target.weight / random_weight / rounds) if target.keys else 0
+                if random_share:
+                    await trio.to_thread.run_sync(lambda t=target, n=random_share, v=seed_value: fuzz_target_random(
+                        net, t, n, report, seed_value=v))
+                if progress is not None and target.name in report.per_target:
+                    s = report.per_target[target.name]
+                    progress(f"round {round_no + 1}/{rounds} {target.name}: {s.examples} hypothesis + "
+                             f"{s.random_examples} random inputs, {s.crashes} crashes, rss {rss_mb():.0f} MB, "
+                             f"ledger {net.ledger_seq()}")
+            report.rss_trace.append((f"round {round_no + 1}", report.examples, rss_mb()))
         report.rss_mb_end = rss_mb()
         report.ledger_after = net.ledger_seq()
         report.seconds_to_next_ledgers = await wait_ledgers(net, 3)
