@@ -43,6 +43,7 @@ from consensus._quorum import (
     is_quorum_slice,
     is_v_blocking,
     normalize_quorum_set,
+    organisation_weight,
 )
 
 __all__ = [
@@ -77,5 +78,6 @@ __all__ = [
     "is_quorum_slice",
     "is_v_blocking",
     "normalize_quorum_set",
+    "organisation_weight",
     "proof_is_valid",
 ]

@@ -28,7 +28,7 @@ from consensus._messages import (
     Statement,
 )
 from consensus._node import ScpNode
-from consensus._quorum import U64_MAX, QuorumSet, all_validators
+from consensus._quorum import QuorumSet, organisation_weight
 from protocol.hashing import blake2b256
 
 TOPOLOGIES = ("full", "tiered", "orgs")
@@ -166,13 +166,7 @@ class SimDriver:
         return min(MAX_TIMEOUT_MS, 1000 * max(1, round))
 
     def node_weight(self, node: bytes, qset: QuorumSet, is_local: bool) -> int:
-        """HERDER-style weights: a validator standing alone has full weight; an org's members share it."""
-        if is_local or node in qset.validators:
-            return U64_MAX
-        for inner in qset.inner_sets:
-            if node in all_validators(inner):
-                return U64_MAX // max(1, len(all_validators(inner)))
-        return 0
+        return organisation_weight(node, qset, is_local)
 
 
 @dataclass

@@ -47,6 +47,7 @@ from consensus import (
     decode_quorum_set,
     decode_statement,
     encode_statement,
+    organisation_weight,
 )
 from node.chain import LedgerChain
 from node.clock import monotonic_ms, wall_ms
@@ -150,6 +151,7 @@ class Herder:
         self.misbehaviour = Misbehaviour(config.misbehave, config.network, config.keypair, config.quorum_set,
                                          transport, chain)  # test networks only (node.config)
         self._nominations = NominationWatch()
+        self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -157,6 +159,11 @@ class Herder:
         """Resume: restore this validator's latest statements for the open slot and re-send them."""
         self._nursery = nursery
         self.misbehaviour.start(nursery)
+        for raw in self.chain.store.own_tx_sets(self.slot):  # what our restored statements name
+            try:
+                self.chain.tx_sets.add(decode_tx_set(raw, self.config.network))
+            except DecodeError:
+                continue
         restored = []
         for raw in own_envelopes.get(self.slot, ()):
             try:
@@ -226,6 +233,7 @@ class Herder:
         self._slot_started_ms = self._last_close_ms
         self.scp.purge_slots_below(self.slot - 1)
         self._nominations.forget_below(self.slot - 1)
+        self._persisted_tx_sets = {k for k in self._persisted_tx_sets if k[0] >= self.slot}
         for old in [s for s in self._signed if s < self.slot - 1]:
             del self._signed[old]
         self._parked = [p for p in self._parked if p.statement.slot >= self.slot]
@@ -309,6 +317,9 @@ class Herder:
     def compute_timeout_ms(self, round: int, is_nomination: bool) -> int:
         return min(1000 * round, MAX_TIMEOUT_MS)
 
+    def node_weight(self, node: bytes, qset: QuorumSet, is_local: bool) -> int:
+        return organisation_weight(node, qset, is_local)
+
     # -- internals -----------------------------------------------------------------------------
 
     def _process(self, envelope: SignedEnvelope, statement: Statement, peer: str) -> None:
@@ -355,7 +366,10 @@ class Herder:
         self._signed.setdefault(statement.slot, {})[raw] = envelope
         self._remember(envelope.hash, statement.slot)
         own = [self._signed[statement.slot].get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)]
-        try:  # persisted before it leaves: after a crash we must never contradict what we said
+        try:  # persisted before it leaves: after a crash we must never contradict what we said,
+            # and must still be able to serve the tx sets we named (peers park our statements
+            # until they have them: a tx set lost with a crash stalled the slot for good)
+            self._persist_tx_sets(statement)
             self.chain.store.save_own_envelopes(statement.slot, [e.encode() for e in own if e is not None])
         except StorageError as exc:
             log(logger, logging.ERROR, "cannot persist consensus state; not sending", error=str(exc))
@@ -363,6 +377,19 @@ class Herder:
         self.metrics.scp_messages.labels("out", "sent").inc()
         if not self.misbehaviour.send(statement, envelope):
             self.transport.broadcast(encode_envelope_frame(envelope))
+
+    def _persist_tx_sets(self, statement: Statement) -> None:
+        fresh = []
+        for value in _values_of(statement):
+            tx_set_hash = decode_close_value(value).tx_set_hash
+            if (statement.slot, tx_set_hash) in self._persisted_tx_sets:
+                continue
+            tx_set = self.chain.tx_sets.get(tx_set_hash)
+            if tx_set is not None:
+                fresh.append(tx_set)
+        if fresh:
+            self.chain.store.save_own_tx_sets(statement.slot, [t.encode() for t in fresh])
+            self._persisted_tx_sets |= {(statement.slot, t.hash) for t in fresh}
 
     def _externalized(self, slot: int, value: bytes) -> None:
         if slot != self.slot:
@@ -435,6 +462,9 @@ class Herder:
         if self._nominating or self._parked or self._future:
             for peer in self.transport.connected_peers():
                 self._nursery.start_soon(self._pull_state, peer, slot)
+            for pending in self._parked:  # a tx set nobody had may be back (its node restarted)
+                for tx_set_hash in pending.missing:
+                    self._fetch_tx_set(tx_set_hash, pending.peer)
             if not self.misbehaviour.silent:
                 signed = self._signed.get(slot, {})
                 for statement in self.scp.own_latest(slot):
