@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 _out = Console()
 _err = Console(stderr=True)
@@ -22,7 +23,7 @@ FILE is JSON or TOML:
   {"nodes": [{"id": "A", "quorum_set": {"threshold": 2, "validators": ["A", "B", "C"], "inner_sets": []}}, ...]}
 (an unknown quorum set may be null: that node never counts), stellar-core's
 {"nodes": [{"node": "A", "qset": {"t": 2, "v": ["A", "B", {"t": 1, "v": [...]}]}}]},
-or a validator's own config file with [consensus.quorum_set] (then every listed validator is
+or a validator's own config file with \\[consensus.quorum_set] (then every listed validator is
 assumed to use that same quorum set).
 
 Examples:
@@ -152,7 +153,7 @@ def check_quorum(
         if as_json:
             typer.echo(json.dumps({"error": "bad_input", "message": str(exc)}))
         else:
-            _err.print(f"[red]error:[/red] {exc}")
+            _err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps({k: answer[k] for k in ("intersecting", "split", "nodes", "has_quorum")}))

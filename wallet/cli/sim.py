@@ -11,6 +11,7 @@ import json
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 _out = Console()
@@ -69,7 +70,7 @@ def sim(
         if as_json:
             typer.echo(json.dumps({"error": "bad_options", "message": str(exc)}))
         else:
-            _err.print(f"[red]error:[/red] {exc}")
+            _err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     data = report.to_json()
     if as_json:
