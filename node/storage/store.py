@@ -11,6 +11,8 @@ Key layout (all integers big-endian so that LevelDB's byte order is numeric orde
   ``o:`` slot8                               this validator's latest own SCP envelopes for a slot
                                              (persisted *before* they are sent, so a restart can
                                              never make it contradict itself)
+  ``ot:`` slot8 hash                         the tx sets those envelopes name (also persisted
+                                             first: a restarted validator can still serve them)
 
 A ledger is written whole or not at all: header, tx set, results, proof, state changes, indexes
 and the new last-closed pointer go into one WriteBatch written with ``sync=True``.
@@ -18,6 +20,7 @@ and the new last-closed pointer go into one WriteBatch written with ``sync=True`
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -220,9 +223,25 @@ class LedgerStore:
             found[_U64.unpack_from(key, 2)[0]] = tuple(codec.unpack(raw, max_size=1 << 20, what="own envelopes"))
         return found
 
+    def save_own_tx_sets(self, slot: int, tx_sets: Sequence[bytes]) -> None:
+        """Persist the tx sets this validator's statements for ``slot`` name, before they are
+        sent: after a crash it must still be able to hand them to peers that need them."""
+        try:
+            with self._db.write_batch(sync=True, transaction=True) as batch:
+                for raw in tx_sets:
+                    batch.put(b"ot:" + _U64.pack(slot) + hashlib.sha256(raw).digest(), raw)
+        except plyvel.Error as exc:
+            raise StorageError(f"saving tx sets for slot {slot} failed: {exc}") from None
+
+    def own_tx_sets(self, slot: int) -> list[bytes]:
+        prefix = b"ot:" + _U64.pack(slot)
+        return [raw for _, raw in self._db.iterator(prefix=prefix)]
+
     def prune_own_envelopes(self, below_slot: int) -> None:
         with self._db.write_batch() as batch:
             for key in self._db.iterator(start=b"o:", stop=b"o:" + _U64.pack(below_slot), include_value=False):
+                batch.delete(key)
+            for key in self._db.iterator(start=b"ot:", stop=b"ot:" + _U64.pack(below_slot), include_value=False):
                 batch.delete(key)
 
     def save_quorum_set(self, qset_hash: bytes, encoded: bytes) -> None:
