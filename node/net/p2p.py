@@ -342,7 +342,8 @@ class P2PNetwork:
 
     async def serve(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen, join the gossip topic, dial and keep dialing the bootstrap peers; runs until
-        cancelled. ``task_status.started()`` once listening (``listen_addrs`` is then valid)."""
+        cancelled. ``task_status.started()`` once listening (``listen_addrs`` is then valid).
+        A P2PNetwork serves once: to restart, make a new one (with the same seed)."""
         # The pubsub services are started OUTSIDE host.run(): on exit the connections close first.
         # The other nesting intermittently raised "RuntimeError: Nursery is closed to new arrivals"
         # when peers still had gossip in flight (3 of 10 runs in the research).
