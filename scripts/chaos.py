@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
+import itertools
 import json
 import os
 import random
@@ -279,6 +280,7 @@ async def audit(client: httpx.AsyncClient, net: tn.Testnet, acknowledged: set[by
     state_at_top: set[str | None] = set()
     lost: set[bytes] = set()
     duplicated: set[bytes] = set()
+    close_times: dict[int, int] = {}
     for entry in net.nodes:
         counts: dict[bytes, int] = {}
         for seq in range(1, top + 1):
@@ -288,6 +290,7 @@ async def audit(client: httpx.AsyncClient, net: tn.Testnet, acknowledged: set[by
                 continue
             ledger = response.json()
             hashes.setdefault(seq, set()).add(ledger["hash"])
+            close_times.setdefault(seq, ledger["close_time_ms"])
             if seq == top:
                 state_at_top.add(ledger["state_hash"])
             for item in ledger["transactions"]:
@@ -296,10 +299,13 @@ async def audit(client: httpx.AsyncClient, net: tn.Testnet, acknowledged: set[by
         lost |= {h for h in acknowledged if h not in counts}
         duplicated |= {h for h, c in counts.items() if c > 1}
     divergent = sorted(seq for seq, found in hashes.items() if len(found) != 1 or None in found)
+    closes = [close_times[seq] for seq in sorted(close_times) if seq > 2]  # after the setup ledgers
+    closes.append(int(time.time() * 1000))  # a network stalled at the end shows here too
+    gaps = [(b - a) / 1000 for a, b in itertools.pairwise(closes)]
     return {"ledgers": top, "lost": len(lost), "duplicated": len(duplicated),
             "divergent_ledgers": len(divergent), "divergent_seqs": divergent[:20],
             "state_hashes_agree": len(state_at_top) == 1 and None not in state_at_top,
-            "final_seqs": latest}
+            "final_seqs": latest, "max_close_gap_s": round(max(gaps), 1) if gaps else None}
 
 
 async def invalid_messages(client: httpx.AsyncClient, net: tn.Testnet) -> dict[str, float]:
@@ -392,8 +398,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def passed(result: dict[str, Any]) -> bool:
-    return (result.get("lost") == 0 and result.get("duplicated") == 0 and result.get("divergent_ledgers") == 0
+def passed(result: dict[str, Any], max_stall_s: float) -> bool:
+    """Safety (nothing lost, duplicated or forked) and liveness (no stall over ``max_stall_s``)."""
+    gap = result.get("max_close_gap_s")
+    return (result.get("lost") == 0 and gap is not None and gap <= max_stall_s and result.get("duplicated") == 0 and result.get("divergent_ledgers") == 0
             and bool(result.get("state_hashes_agree")) and bool(result.get("databases_reopen"))
             and not result.get("unexpected_deaths") and bool(result.get("drained")))
 
@@ -410,11 +418,13 @@ def main() -> None:
                         help="kill even when the remaining validators lack a quorum")
     parser.add_argument("--accounts", type=int, default=0, help="paying accounts (default: about the rate)")
     parser.add_argument("--dir", help="testnet folder (default: a new temporary folder)")
+    parser.add_argument("--max-stall", type=float, default=60.0,
+                        help="fail when two consecutive ledgers close further apart than this (s)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     result = trio.run(main_async, args)
-    result["passed"] = passed(result)
+    result["passed"] = passed(result, args.max_stall)
     if args.json:
         print(json.dumps(result))
     else:
