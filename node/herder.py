@@ -59,7 +59,6 @@ from node.net import peer_id_for
 from node.timers import TimerService
 from node.transport import Transport
 from node.wire import (
-    MAX_TX_BATCH,
     MAX_TX_BATCH_BYTES,
     MAX_TX_IDS,
     REQ_QSET,
@@ -102,6 +101,10 @@ STUCK_AFTER_MS = 4_000  # a slot not externalized after this long: pull peers' S
 SEEN_MEMORY = 20_000
 REPLAY_SLACK = 3  # an envelope seen before, for a slot this far back, is a replay
 MAX_TIMEOUT_MS = 60_000
+# Hashes per REQ_TXS request: 35 bytes each must stay under the peers' inbound request cap
+# (node.runtime.MAX_PEER_REQUEST_BYTES, 64 KiB). 2,000 (70 KB) got a restarted validator, whose
+# mempool is empty, banned by every peer for "request_oversize" (found by scripts/chaos).
+TXS_PER_REQUEST = 1_000
 
 
 @dataclass(frozen=True)
@@ -533,8 +536,8 @@ class Herder:
             if tx is not None:
                 known[tx_hash] = tx
         missing = [h for h in hashes if h not in known]
-        for start in range(0, len(missing), MAX_TX_BATCH):
-            chunk = missing[start:start + MAX_TX_BATCH]
+        for start in range(0, len(missing), TXS_PER_REQUEST):
+            chunk = missing[start:start + TXS_PER_REQUEST]
             answer = await self.transport.request(peer, REQ_TXS, encode_txs_request(tx_set_hash, chunk),
                                                   max_response=MAX_TX_BATCH_BYTES + 1024)
             for wanted, raw_tx in zip(chunk, decode_tx_batch(answer), strict=False):
