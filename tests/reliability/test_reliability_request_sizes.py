@@ -11,7 +11,6 @@ from node.herder import TXS_PER_REQUEST
 from node.net.framing import encode_request
 from node.runtime import MAX_PEER_REQUEST_BYTES
 from node.wire import (
-    MAX_TX_IDS,
     REQ_LATEST,
     REQ_LEDGERS,
     REQ_QSET,
