@@ -75,6 +75,7 @@ class Chaos:
     acknowledged: set[bytes] = field(default_factory=set)
     catchup_s: list[float] = field(default_factory=list)
     down: set[int] = field(default_factory=set)  # node indexes killed and not yet restarted
+    recovering: set[int] = field(default_factory=set)  # killed and not yet caught up (no vote yet)
     killed_pids: set[int] = field(default_factory=set)
     unexpected_deaths: list[str] = field(default_factory=list)
     submit_errors: int = 0
@@ -187,7 +188,8 @@ async def killer(net: tn.Testnet, chaos: Chaos, args: argparse.Namespace, stop: 
                 await stop.wait()
             if stop.is_set():
                 break
-            alive = [i for i in validators if i not in chaos.down]
+            # a validator still catching up does not vote yet: it does not count towards a quorum
+            alive = [i for i in validators if i not in chaos.down and i not in chaos.recovering]
             if not args.allow_quorum_loss and len(alive) - 1 < net.threshold:
                 console.print("kill skipped: the rest would lack a quorum")
                 continue
@@ -195,6 +197,7 @@ async def killer(net: tn.Testnet, chaos: Chaos, args: argparse.Namespace, stop: 
             entry = net.nodes[victim]
             assert entry.pid is not None
             chaos.down.add(victim)
+            chaos.recovering.add(victim)
             chaos.killed_pids.add(entry.pid)
             os.kill(entry.pid, signal.SIGKILL)
             chaos.kills += 1
@@ -226,6 +229,7 @@ async def restart_later(net: tn.Testnet, chaos: Chaos, index: int, delay: float,
                     break
             await trio.sleep(POLL_S)
     chaos.down.discard(index)
+    chaos.recovering.discard(index)
     if caught_up:
         console.print(f"{entry.name} caught up {caught_up[0]:.1f} s after its restart")
     else:
