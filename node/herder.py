@@ -154,6 +154,7 @@ class Herder:
         self.misbehaviour = Misbehaviour(config.misbehave, config.network, config.keypair, config.quorum_set,
                                          transport, chain)  # test networks only (node.config)
         self._nominations = NominationWatch()
+        self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -224,6 +225,7 @@ class Herder:
             if statement.slot <= self.slot + FUTURE_SLOTS and len(self._future) < MAX_FUTURE_ENVELOPES:
                 self._future.append((envelope, statement, peer))
             if statement.slot > self.slot + 1:
+                self._behind_since_ms = monotonic_ms()
                 self.on_behind(peer, statement.slot - 1)
             return
         self._process(envelope, statement, peer)
@@ -468,7 +470,10 @@ class Herder:
             for pending in self._parked:  # a tx set nobody had may be back (its node restarted)
                 for tx_set_hash in pending.missing:
                     self._fetch_tx_set(tx_set_hash, pending.peer)
-            if not self.misbehaviour.silent:
+            # Behind (peers vote on later slots): our votes for this slot are stale to them, and
+            # re-sending them only reads as a replay (it got restarted validators scored down).
+            behind = monotonic_ms() - self._behind_since_ms < 2 * STUCK_AFTER_MS
+            if not self.misbehaviour.silent and not behind:
                 signed = self._signed.get(slot, {})
                 for statement in self.scp.own_latest(slot):
                     envelope = signed.get(encode_statement(statement))
