@@ -114,7 +114,8 @@ class CatchUp:
             peers = self.transport.connected_peers()
             if not peers:
                 continue
-            peer = self._rng.choice(peers)
+            # our quorum's validators first: any other peer may leave us waiting out the timeout
+            peer = self._rng.choice([p for p in peers if p in self._trusted] or peers)
             try:
                 latest = decode_latest(await self.transport.request(peer, REQ_LATEST, b"", max_response=256,
                                                                     timeout_s=5))
