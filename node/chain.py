@@ -8,6 +8,7 @@ path means a ledger learnt from a peer is checked exactly like one this node vot
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections.abc import Sequence
@@ -93,8 +94,8 @@ class LedgerChain:
             self.metrics.ledger_close_interval.observe(now - self._last_close_s)
         self._last_close_s = now
         self.metrics.ledger_seq.set(header.seq)
-        for result in closed.results:
-            self.metrics.tx_applied.labels(result.code.value).inc()
+        for code, count in collections.Counter(r.code.value for r in closed.results).items():
+            self.metrics.tx_applied.labels(code).inc(count)
         included = {tx.hash for tx in tx_set.transactions}
         dropped = self.mempool.ledger_closed(self.store, header.seq + 1, included)
         self.metrics.mempool_size.set(len(self.mempool))
