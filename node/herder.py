@@ -143,6 +143,7 @@ class Herder:
         self.slot = chain.last.seq + 1
         self._nominating = False
         self._slot_started_ms = monotonic_ms()
+        self._marks: dict[str, int] = {}  # when this slot reached each phase (for the close log)
         self._last_close_ms = monotonic_ms()
         self._signed: dict[int, dict[bytes, SignedEnvelope]] = {}  # slot -> statement bytes -> envelope
         self._seen: OrderedDict[bytes, int] = OrderedDict()  # envelope hash -> slot
@@ -236,6 +237,7 @@ class Herder:
         self._nominating = False
         self._last_close_ms = monotonic_ms()
         self._slot_started_ms = self._last_close_ms
+        self._marks = {}
         self.scp.purge_slots_below(self.slot - 1)
         self._nominations.forget_below(self.slot - 1)
         self._persisted_tx_sets = {k for k in self._persisted_tx_sets if k[0] >= self.slot}
@@ -364,6 +366,7 @@ class Herder:
         self._apply(self.scp.timer_fired(slot, kind, generation, monotonic_ms()))
 
     def _emit(self, statement: Statement) -> None:
+        self._marks.setdefault(type(statement.pledge).__name__.lower(), monotonic_ms())
         if self.misbehaviour.silent:
             return
         raw = encode_statement(statement)
@@ -405,7 +408,10 @@ class Herder:
             log(logger, logging.ERROR, "externalized a value whose tx set is unknown", slot=slot)
             return
         proof = [e.encode() for e in self._proof(slot)]
-        self.metrics.consensus_seconds.observe((monotonic_ms() - self._slot_started_ms) / 1000)
+        now = monotonic_ms()
+        self.metrics.consensus_seconds.observe((now - self._slot_started_ms) / 1000)
+        log(logger, logging.DEBUG, "slot externalized", slot=slot, total_ms=now - self._slot_started_ms,
+            **{f"{phase}_ms": at - self._slot_started_ms for phase, at in self._marks.items()})
         try:
             closed = self.chain.close(tx_set, close_value, proof)
         except StorageError as exc:
@@ -518,6 +524,11 @@ class Herder:
                     continue
                 if tx_set.hash != tx_set_hash:
                     self._bad(peer, "bad_tx_set", "tx set does not match the requested hash")
+                    continue
+                if any(self.chain.mempool.signers_of(tx) is None for tx in tx_set.transactions):
+                    # A transaction's hash does not cover its signatures: a copy with a broken one
+                    # can only come from a dishonest proposer. Never vote for such a set.
+                    self._bad(peer, "bad_tx_set", "a transaction in the tx set carries a bad signature")
                     continue
                 self.chain.tx_sets.add(tx_set)
                 self._release(tx_set_hash)

@@ -13,6 +13,7 @@ from memnet import MemoryHub, TestNode, make_validators, start, stop
 
 from node.core import LedgerNode
 from protocol.keys import Keypair
+from protocol.ledger import make_tx_set
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Payment
 from protocol.transactions import Transaction, TransactionBody, build_transaction
 
@@ -106,4 +107,28 @@ async def test_crashed_validator_catches_up_and_partition_without_quorum_stalls(
         await _until(lambda: min(_seqs(validators)) > max(before), "network converges after heal")
         seq = min(_seqs(validators))
         assert len({v.node.chain.store.header(seq) for v in validators if v.node}) == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_tx_set_with_a_tampered_signature_is_never_taken(tmp_path: Path) -> None:
+    """A transaction's hash does not cover its signatures: a proposer could add a junk one to a
+    member's payment. Such a tx set is refused at fetch time and its sender is penalised."""
+    async with trio.open_nursery() as nursery:
+        hub = MemoryHub(nursery)
+        validators = make_validators(tmp_path, 4)
+        for v in validators:
+            await start(hub, v)
+        liar, honest = validators[0].node, validators[1].node
+        assert liar is not None
+        assert honest is not None
+        payer, junk = Keypair(nacl.utils.random(32)), Keypair(nacl.utils.random(32))
+        good = _tx(liar, payer, 1, Payment(junk.public_key, "HOUR", 1))
+        tampered = Transaction(good.body, good.body_bytes, good.hash,
+                               (*good.signatures, (junk.public_key, junk.sign(b"not the hash"))))
+        tx_set = make_tx_set(liar.chain.last.hash, [tampered])
+        liar.chain.tx_sets.add(tx_set)
+        with trio.fail_after(TIMEOUT_S):
+            await honest.herder._fetch_tx_set_task(tx_set.hash, validators[0].peer_id)
+        assert tx_set.hash not in honest.chain.tx_sets
+        assert (validators[0].peer_id, "bad_tx_set") in honest.transport.penalties  # type: ignore[attr-defined]
         nursery.cancel_scope.cancel()
