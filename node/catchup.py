@@ -186,7 +186,8 @@ class CatchUp:
         if value is None or not proof_is_valid(self.node_id, self.quorum_set, statements, header.seq,
                                                value.encode(), self._qset_of):
             raise BadLedgerError(f"ledger {header.seq}: its signatures are not from a quorum we trust")
-        self.chain.close(tx_set, value, blob.proof, expected_hash=header.hash)
+        if await self.chain.close(tx_set, value, blob.proof, expected_hash=header.hash) is None:
+            return  # consensus closed it meanwhile
         self.metrics.catchup_ledgers.inc()
         log(logger, logging.INFO, "caught up a ledger", seq=header.seq, peer=peer)
         self._advanced()

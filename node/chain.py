@@ -46,6 +46,7 @@ class LedgerChain:
         self._last_close_s: float | None = None
         self.write_failure: str | None = None  # set while the disk refuses ledgers
         self.closed_event = trio.Event()
+        self._closing = trio.Lock()
         self._recent_hashes: list[bytes] = [store.last_header.previous_hash, store.last_header.hash]
 
     @property
@@ -59,15 +60,35 @@ class LedgerChain:
         self.metrics.mempool_size.set(len(self.mempool))
         return admission
 
-    def close(self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes],
-              expected_hash: bytes | None = None) -> ClosedLedger:
+    async def close(self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes],
+                    expected_hash: bytes | None = None) -> ClosedLedger | None:
         """Apply ``tx_set`` as the next ledger and write it durably.
+
+        The apply and the synced write run in a worker thread: a ledger of a few thousand
+        payments takes 0.1-1 s, and meanwhile the event loop must keep answering peers (SCP
+        statements, tx-set requests), or every validator's next slot waits for the slowest
+        apply. One close at a time; the thread is never abandoned, so a stop waits for the
+        write to finish.
+
+        Returns None when the chain already moved past ``tx_set``'s previous ledger (consensus
+        and catch-up can race for the same ledger).
 
         Raises:
             LedgerMismatchError: ``expected_hash`` was given and the result differs.
             StorageError: the write failed; the chain is unchanged and the node unhealthy.
         """
-        started = time.perf_counter()
+        async with self._closing:
+            if tx_set.previous_hash != self.last.hash:
+                return None
+            started = time.perf_counter()
+            closed = await trio.to_thread.run_sync(self._apply_and_write, tx_set, value, proof, expected_hash)
+            self._after_close(closed, tx_set, started)
+            return closed
+
+    def _apply_and_write(self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes],
+                         expected_hash: bytes | None) -> ClosedLedger:
+        """The worker-thread part of ``close``: reads committed state and the mempool's
+        signature cache (entries are only removed by the event loop after the close)."""
         closed = close_ledger(self.store, self.store.accumulator, self.last, tx_set, value,
                               self.mempool.signers_of)
         if expected_hash is not None and closed.header.hash != expected_hash:
@@ -83,7 +104,6 @@ class LedgerChain:
             raise
         self.write_failure = None
         self.metrics.healthy.set(1)
-        self._after_close(closed, tx_set, started)
         return closed
 
     def _after_close(self, closed: ClosedLedger, tx_set: TxSet, started: float) -> None:

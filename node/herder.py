@@ -150,6 +150,7 @@ class Herder:
         self._future: list[tuple[SignedEnvelope, Statement, str]] = []
         self._parked: list[_Pending] = []
         self._fetching: set[bytes] = set()
+        self._closing: set[int] = set()  # slots whose ledger is being written
         self._nursery: trio.Nursery | None = None
         self.on_behind: Callable[[str, int], None] = lambda peer, seq: None  # set by the node (catch-up)
         self.misbehaviour = Misbehaviour(config.misbehave, config.network, config.keypair, config.quorum_set,
@@ -400,7 +401,7 @@ class Herder:
             self._persisted_tx_sets |= {(statement.slot, t.hash) for t in fresh}
 
     def _externalized(self, slot: int, value: bytes) -> None:
-        if slot != self.slot:
+        if slot != self.slot or slot in self._closing or self._nursery is None:
             return
         close_value = decode_close_value(value)
         tx_set = self.chain.tx_sets.get(close_value.tx_set_hash)
@@ -412,12 +413,21 @@ class Herder:
         self.metrics.consensus_seconds.observe((now - self._slot_started_ms) / 1000)
         log(logger, logging.DEBUG, "slot externalized", slot=slot, total_ms=now - self._slot_started_ms,
             **{f"{phase}_ms": at - self._slot_started_ms for phase, at in self._marks.items()})
+        self._closing.add(slot)
+        self._nursery.start_soon(self._close, slot, value, tx_set, close_value, proof)
+
+    async def _close(self, slot: int, value: bytes, tx_set: TxSet, close_value: CloseValue,
+                     proof: list[bytes]) -> None:
         try:
-            closed = self.chain.close(tx_set, close_value, proof)
+            closed = await self.chain.close(tx_set, close_value, proof)
         except StorageError as exc:
             log(logger, logging.ERROR, "ledger write failed; retrying in 1 s", slot=slot, error=str(exc))
             self.timers.set(("retry-close", slot), monotonic_ms() + 1000, lambda: self._externalized(slot, value))
             return
+        finally:
+            self._closing.discard(slot)
+        if closed is None:
+            return  # catch-up wrote this ledger first and already opened the next slot
         self.transport.broadcast(encode_ledger_closed_frame(closed.header.seq, closed.header.hash))
         with contextlib.suppress(NodeError):
             self.chain.store.prune_own_envelopes(slot)

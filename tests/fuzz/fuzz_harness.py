@@ -157,7 +157,7 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
         finally:
             await client.aclose()
             for v in validators:
-                memnet.stop(hub, v)
+                await memnet.stop(hub, v)
             nursery.cancel_scope.cancel()
 
 

@@ -117,6 +117,7 @@ class TestNode:
     node: LedgerNode | None = None
     store: LedgerStore | None = None
     scope: trio.CancelScope | None = None
+    stopped: trio.Event = field(default_factory=trio.Event)
 
     @property
     def peer_id(self) -> str:
@@ -147,23 +148,29 @@ async def start(hub: MemoryHub, test_node: TestNode) -> LedgerNode:
     hub.nodes[test_node.peer_id] = node
     scope = trio.CancelScope()
     test_node.scope = scope
+    stopped = test_node.stopped = trio.Event()
 
     async def run() -> None:
-        with scope:
-            await node.serve()
+        try:
+            with scope:
+                await node.serve()
+        finally:
+            stopped.set()
 
     hub.nursery.start_soon(run)
     await trio.lowlevel.checkpoint()
     return node
 
 
-def stop(hub: MemoryHub, test_node: TestNode) -> None:
-    """Simulate a crash: the node vanishes from the network, its tasks end, its database closes."""
+async def stop(hub: MemoryHub, test_node: TestNode) -> None:
+    """Simulate a crash: the node vanishes from the network and its tasks end; its database is
+    closed once a ledger write in progress (a worker thread) has finished, as on a real stop."""
     hub.nodes.pop(test_node.peer_id, None)
     for key in [k for k in hub.links if test_node.peer_id in k]:
         hub.links.pop(key).close()
     if test_node.scope is not None:
         test_node.scope.cancel()
+        await test_node.stopped.wait()
     if test_node.store is not None:
         test_node.store.close()
     test_node.node = None

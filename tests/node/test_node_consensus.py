@@ -84,7 +84,7 @@ async def test_crashed_validator_catches_up_and_partition_without_quorum_stalls(
         first = validators[0].node
         assert first is not None
         alice, bob = await _community(first)
-        stop(hub, validators[3])
+        await stop(hub, validators[3])
         payments = [_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 100)) for seq in range(1, 4)]
         first.submit(payments)
         await first.wait_for([p.hash for p in payments], TIMEOUT_S)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from node.chain import LedgerChain
 from node.errors import StorageError
@@ -23,7 +24,7 @@ NETWORK = network_id("Tally reliability test network")
 def _close_next(chain: LedgerChain) -> None:
     last = chain.last
     tx_set = make_tx_set(last.hash, [])
-    chain.close(tx_set, CloseValue(tx_set.hash, last.close_time_ms + 1000, ()), [])
+    trio.run(chain.close, tx_set, CloseValue(tx_set.hash, last.close_time_ms + 1000, ()), [])
 
 
 def _failure(chain: LedgerChain) -> str | None:
