@@ -317,7 +317,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if not ok:
                 break
             best = rate
-            rate = round(rate * 1.5)
+            rate = round(rate * args.step)
         result |= {"max_sustainable_tx_per_s": best, "steps": steps}
         return result
     finally:
@@ -334,6 +334,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=0, help="paying accounts (default: about the rate)")
     parser.add_argument("--dir", help="use the running testnet in this folder instead of starting one")
     parser.add_argument("--find-max", action="store_true", help="step the rate up until it is not sustained")
+    parser.add_argument("--step", type=float, default=1.25, help="--find-max: factor between rates")
     parser.add_argument("--idle", action="store_true",
                         help="measure idle validators' CPU and memory for --duration seconds instead")
     parser.add_argument("--seed", type=int, default=1)
