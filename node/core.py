@@ -225,7 +225,8 @@ class LedgerNode:
             return {"ok": True, "level": level}
         if action in misbehave.ADMIN_ACTIONS:  # test networks only (checked there)
             return misbehave.admin_action(self, action, params)
-        raise ValueError(f"unknown admin action {action!r} (known: log-level)")
+        raise ValueError(f"unknown admin action {action!r} (known: log-level; on test networks also "
+                         f"{', '.join(sorted(misbehave.ADMIN_ACTIONS))})")
 
     # -- NetHandlers (peers) -------------------------------------------------------------------
 
