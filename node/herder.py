@@ -22,7 +22,7 @@ import functools
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -511,13 +511,21 @@ class Herder:
             self.receive_envelope(envelope, peer)
 
     def _fetch_tx_set(self, tx_set_hash: bytes, first_peer: str) -> None:
-        if tx_set_hash in self._fetching or self._nursery is None:
+        self._fetch(tx_set_hash, self._fetch_tx_set_task, first_peer)
+
+    def _fetch(self, key: bytes, task: Callable[[bytes, str], Awaitable[None]], first_peer: str) -> None:
+        """Start fetching ``key`` (a tx set or quorum set hash) unless a fetch is already running."""
+        if key in self._fetching or self._nursery is None:
             return
-        self._fetching.add(tx_set_hash)
-        self._nursery.start_soon(self._fetch_tx_set_task, tx_set_hash, first_peer)
+        self._fetching.add(key)
+        self._nursery.start_soon(task, key, first_peer)
+
+    def _peers_from(self, first_peer: str) -> list[str]:
+        """Whom to ask: the peer that named the hash first, then every other connected peer."""
+        return [first_peer] + [p for p in self.transport.connected_peers() if p != first_peer]
 
     async def _fetch_tx_set_task(self, tx_set_hash: bytes, first_peer: str) -> None:
-        peers = [first_peer] + [p for p in self.transport.connected_peers() if p != first_peer]
+        peers = self._peers_from(first_peer)
         try:
             for peer in peers:
                 try:
@@ -590,13 +598,10 @@ class Herder:
                 self._process(pending.envelope, pending.statement, pending.peer)
 
     def _fetch_qset(self, qset_hash: bytes, peer: str) -> None:
-        if qset_hash in self._fetching or self._nursery is None:
-            return
-        self._fetching.add(qset_hash)
-        self._nursery.start_soon(self._fetch_qset_task, qset_hash, peer)
+        self._fetch(qset_hash, self._fetch_qset_task, peer)
 
     async def _fetch_qset_task(self, qset_hash: bytes, first_peer: str) -> None:
-        peers = [first_peer] + [p for p in self.transport.connected_peers() if p != first_peer]
+        peers = self._peers_from(first_peer)
         try:
             for peer in peers:
                 try:

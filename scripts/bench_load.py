@@ -20,8 +20,6 @@ import argparse
 import base64
 import itertools
 import json
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -34,6 +32,7 @@ import httpx
 import nacl.utils
 import psutil
 import trio
+from machine_info import machine
 from rich.console import Console
 
 from node import testnet as tn
@@ -68,18 +67,6 @@ def percentile(values: list[float], fraction: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def machine() -> dict[str, Any]:
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
 
 
 class Bench:

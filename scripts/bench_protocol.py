@@ -18,13 +18,14 @@ import argparse
 import cProfile
 import json
 import os
-import platform
 import pstats
 import random
 import statistics
 import sys
 import time
 from dataclasses import dataclass
+
+from machine_info import machine
 
 from protocol.apply import apply_transaction
 from protocol.hashing import blake2b256, network_id
@@ -139,19 +140,6 @@ def run_once(work: Workload, ledger_size: int) -> Run:
     cpu_seconds = time.process_time() - cpu_start
     t_apply += end - t0
     return Run(end - start, t_decode, t_verify, t_apply, failed, cpu_seconds)
-
-
-def machine() -> dict[str, object]:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
 
 
 def main(argv: list[str] | None = None) -> int:

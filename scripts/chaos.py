@@ -48,7 +48,8 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import Bench, Run, console, machine
+from bench_load import Bench, Run, console
+from machine_info import machine
 
 from node import testnet as tn
 from node.config import load_config
