@@ -29,6 +29,7 @@ from consensus._messages import (
     Nominate,
     Prepare,
     Statement,
+    committed_value,
     decode_statement,
     encode_statement,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Validity",
     "all_validators",
     "check_quorum_set_sane",
+    "committed_value",
     "decode_quorum_set",
     "decode_statement",
     "encode_statement",

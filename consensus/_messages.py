@@ -259,6 +259,17 @@ def working_ballot(p: BallotPledge) -> Ballot:
     return p.commit
 
 
+def committed_value(st: Statement) -> bytes | None:
+    """The value a statement accepts (CONFIRM) or confirms (EXTERNALIZE) commit of, if any:
+    what a ledger's proof is made of."""
+    p = st.pledge
+    if isinstance(p, Confirm):
+        return p.ballot.value
+    if isinstance(p, Externalize):
+        return p.commit.value
+    return None
+
+
 def statement_values(p: BallotPledge) -> list[bytes]:
     """Every value a ballot statement mentions (each is checked by the driver)."""
     if isinstance(p, Prepare):

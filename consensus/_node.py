@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from consensus._ballot import Phase
 from consensus._driver import CancelTimer, Driver, Effect, NeedQuorumSet, SetTimer, TimerKind
 from consensus._errors import ConsensusError, QuorumSetError
-from consensus._messages import Confirm, Externalize, Nominate, Statement
+from consensus._messages import Externalize, Nominate, Statement, committed_value
 from consensus._quorum import QuorumSet, check_quorum_set_sane, is_quorum, normalize_quorum_set
 from consensus._slot import Slot
 
@@ -207,14 +207,7 @@ class ScpNode:
 
 
 def _commits(st: Statement, slot: int, value: bytes) -> bool:
-    p = st.pledge
-    if st.slot != slot:
-        return False
-    if isinstance(p, Confirm):
-        return p.ballot.value == value
-    if isinstance(p, Externalize):
-        return p.commit.value == value
-    return False
+    return st.slot == slot and committed_value(st) == value
 
 
 def proof_is_valid(

@@ -26,6 +26,7 @@ from consensus._messages import (
     Nominate,
     Prepare,
     Statement,
+    committed_value,
 )
 from consensus._node import ScpNode
 from consensus._quorum import QuorumSet, organisation_weight
@@ -323,12 +324,8 @@ class Simulation:
     def _check_own_commit(self, n: SimNode, st: Statement) -> None:
         """An honest node never accepts commit of two different values for one slot (even across a
         restart): a violation here is a self-contradiction, counted as a safety violation."""
-        p = st.pledge
-        if isinstance(p, Confirm):
-            value = p.ballot.value
-        elif isinstance(p, Externalize):
-            value = p.commit.value
-        else:
+        value = committed_value(st)
+        if value is None:
             return
         seen = self.committed.setdefault((n.index, st.slot), value)
         if seen != value:

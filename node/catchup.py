@@ -17,12 +17,11 @@ from collections.abc import Callable
 import trio
 
 from consensus import (
-    Confirm,
     ConsensusError,
-    Externalize,
     QuorumSet,
     Statement,
     all_validators,
+    committed_value,
     decode_quorum_set,
     decode_statement,
     proof_is_valid,
@@ -218,12 +217,8 @@ class CatchUp:
 def _committed_value(statements: list[Statement], tx_set_hash: bytes, close_time_ms: int) -> CloseValue | None:
     """The committed value the proof speaks of, if it names this header's tx set and close time."""
     for statement in statements:
-        pledge = statement.pledge
-        if isinstance(pledge, Externalize):
-            raw = pledge.commit.value
-        elif isinstance(pledge, Confirm):
-            raw = pledge.ballot.value
-        else:
+        raw = committed_value(statement)
+        if raw is None:
             continue
         try:
             value = decode_close_value(raw)
