@@ -196,7 +196,11 @@ class BallotProtocol:
     def prepare_candidates(self, hint: BallotPledge) -> list[Ballot]:
         """Ballots worth trying to accept/confirm as prepared, highest first (CORE ``getPrepareCandidates``)."""
         if isinstance(hint, Prepare):
-            tops = {(x.counter, x.value) for x in (hint.ballot, hint.prepared, hint.prepared_prime) if x is not None}
+            tops = {
+                (x.counter, x.value)
+                for x in (hint.ballot, hint.prepared, hint.prepared_prime)
+                if x is not None
+            }
         elif isinstance(hint, Confirm):
             v = hint.ballot.value
             tops = {(hint.n_prepared, v), (INFINITE_COUNTER, v)}
@@ -246,15 +250,17 @@ class BallotProtocol:
                 self.pp = self.p
             self.p = ballot
             did = True
-        elif self.p > ballot and (
-            self.pp is None or (self.pp < ballot and not compatible(self.p, ballot))
-        ):
+        elif self.p > ballot and (self.pp is None or (self.pp < ballot and not compatible(self.p, ballot))):
             self.pp = ballot
             did = True
         # An accepted abort of h invalidates our commit vote (CORE setAcceptPrepared).
-        if self.c is not None and self.h is not None and (
-            (self.p is not None and less_and_incompatible(self.h, self.p))
-            or (self.pp is not None and less_and_incompatible(self.h, self.pp))
+        if (
+            self.c is not None
+            and self.h is not None
+            and (
+                (self.p is not None and less_and_incompatible(self.h, self.p))
+                or (self.pp is not None and less_and_incompatible(self.h, self.pp))
+            )
         ):
             if self.phase is not Phase.PREPARE:
                 raise InvariantViolation("commit vote cancelled outside PREPARE")
@@ -528,8 +534,11 @@ class BallotProtocol:
         """CORE ``createStatement`` for the current phase."""
         if self.phase is Phase.PREPARE:
             return Prepare(
-                self.b if self.b is not None else Ballot(0, b""), self.p, self.pp,
-                self.c.counter if self.c is not None else 0, self.h.counter if self.h is not None else 0,
+                self.b if self.b is not None else Ballot(0, b""),
+                self.p,
+                self.pp,
+                self.c.counter if self.c is not None else 0,
+                self.h.counter if self.h is not None else 0,
             )
         assert self.b is not None
         assert self.p is not None

@@ -134,7 +134,10 @@ def decode_statement(data: bytes) -> Statement:
 
 def _decode(data: bytes) -> Statement:
     obj = codec.unpack(
-        data, max_size=MAX_STATEMENT_BYTES, max_bin=MAX_STATEMENT_BYTES, max_array=MAX_NOMINATION_VALUES,
+        data,
+        max_size=MAX_STATEMENT_BYTES,
+        max_bin=MAX_STATEMENT_BYTES,
+        max_array=MAX_NOMINATION_VALUES,
         what="SCP statement",
     )
     f = codec.array(obj, 6, "SCP statement")
@@ -151,14 +154,19 @@ def _decode(data: bytes) -> Statement:
     elif kind == T_PREPARE:
         b = codec.array(body, 5, "PREPARE")
         pledge = Prepare(
-            _ballot(b[0], "PREPARE ballot"), _opt_ballot(b[1], "PREPARE prepared"),
-            _opt_ballot(b[2], "PREPARE prepared'"), _counter(b[3], "PREPARE nC"), _counter(b[4], "PREPARE nH"),
+            _ballot(b[0], "PREPARE ballot"),
+            _opt_ballot(b[1], "PREPARE prepared"),
+            _opt_ballot(b[2], "PREPARE prepared'"),
+            _counter(b[3], "PREPARE nC"),
+            _counter(b[4], "PREPARE nH"),
         )
     elif kind == T_CONFIRM:
         b = codec.array(body, 4, "CONFIRM")
         pledge = Confirm(
-            _ballot(b[0], "CONFIRM ballot"), _counter(b[1], "CONFIRM nPrepared"),
-            _counter(b[2], "CONFIRM nCommit"), _counter(b[3], "CONFIRM nH"),
+            _ballot(b[0], "CONFIRM ballot"),
+            _counter(b[1], "CONFIRM nPrepared"),
+            _counter(b[2], "CONFIRM nCommit"),
+            _counter(b[3], "CONFIRM nH"),
         )
     else:
         b = codec.array(body, 2, "EXTERNALIZE")

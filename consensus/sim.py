@@ -284,7 +284,9 @@ class Simulation:
             return
         copies = 2 if self.cfg.duplicate and self.rng.random() < self.cfg.duplicate else 1
         for _ in range(copies):
-            delay = self.cfg.latency_ms + (self.rng.randint(0, self.cfg.jitter_ms) if self.cfg.jitter_ms else 0)
+            delay = self.cfg.latency_ms + (
+                self.rng.randint(0, self.cfg.jitter_ms) if self.cfg.jitter_ms else 0
+            )
             self._push(self.now + delay, "msg", dst, st)
 
     def _broadcast(self, src: SimNode, st: Statement) -> None:
@@ -316,8 +318,10 @@ class Simulation:
             elif isinstance(e, NeedQuorumSet):
                 qset = self.qset_registry.get(e.qset_hash)
                 src = next((m.index for m in self.nodes if m.node_id == e.node_id), None)
-                if qset is not None and src is not None and not any(
-                    p.blocks(src, n.index, self.now) for p in self.cfg.partitions
+                if (
+                    qset is not None
+                    and src is not None
+                    and not any(p.blocks(src, n.index, self.now) for p in self.cfg.partitions)
                 ):
                     self._push(self.now + 2 * self.cfg.latency_ms, "qset", n.index, qset)
 
@@ -484,14 +488,24 @@ class Simulation:
                 by_all += 1
             per_slot.append(
                 SlotReport(
-                    slot, values[0].decode("ascii", "replace") if values else None, len(values),
-                    len(set(values)) <= 1, times[0] if times else None, times[-1] if times else None,
+                    slot,
+                    values[0].decode("ascii", "replace") if values else None,
+                    len(values),
+                    len(set(values)) <= 1,
+                    times[0] if times else None,
+                    times[-1] if times else None,
                 )
             )
         all_times.sort()
         return SimReport(
-            self.cfg, self.safety_violations, by_all, _percentile(all_times, 0.5), _percentile(all_times, 0.99),
-            self.messages, self.now, per_slot,
+            self.cfg,
+            self.safety_violations,
+            by_all,
+            _percentile(all_times, 0.5),
+            _percentile(all_times, 0.99),
+            self.messages,
+            self.now,
+            per_slot,
         )
 
     def trace_digest(self) -> str:
@@ -528,7 +542,9 @@ def _random_statement(rng: random.Random, n: SimNode, slot: int) -> Statement:
     kind = rng.randrange(4)
     pledge: Nominate | Prepare | Confirm | Externalize
     if kind == 0:
-        pledge = Nominate(tuple(sorted({value() for _ in range(rng.randint(0, 2))})), tuple(sorted({value()})))
+        pledge = Nominate(
+            tuple(sorted({value() for _ in range(rng.randint(0, 2))})), tuple(sorted({value()}))
+        )
     elif kind == 1:
         pledge = Prepare(
             ballot(), rng.choice([None, ballot()]), rng.choice([None, ballot()]), counter(), counter()
@@ -554,7 +570,7 @@ def parse_partition(text: str) -> Partition:
         start, end = (int(x) for x in window.split("-"))
         groups = tuple(frozenset(int(x) for x in g.split(",") if x.strip()) for g in groups_text.split("|"))
     except ValueError:
-        raise SimConfigError(f"bad --partition {text!r}: expected like \"0,1|2,3@1000-5000\"") from None
+        raise SimConfigError(f'bad --partition {text!r}: expected like "0,1|2,3@1000-5000"') from None
     if len(groups) < 2 or start < 0 or end <= start:
         raise SimConfigError(f"bad --partition {text!r}: need two groups and 0 <= from < to")
     return Partition(groups, start, end)
@@ -572,7 +588,7 @@ def parse_crash(text: str) -> Crash:
             return Crash(int(node_text), a, b)
         return Crash(int(node_text), int(when))
     except ValueError:
-        raise SimConfigError(f"bad --crash {text!r}: expected like \"3@2000\" or \"3@2000-9000\"") from None
+        raise SimConfigError(f'bad --crash {text!r}: expected like "3@2000" or "3@2000-9000"') from None
 
 
 __all__ = [

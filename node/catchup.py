@@ -60,10 +60,20 @@ class BadLedgerError(Exception):
 
 
 class CatchUp:
-    def __init__(self, *, network: bytes, node_id: bytes, quorum_set: QuorumSet, chain: LedgerChain,
-                 transport: Transport, metrics: NodeMetrics,
-                 qset_of: Callable[[bytes], QuorumSet | None], learn_qset: Callable[[QuorumSet], None],
-                 advanced: Callable[[], None], rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        network: bytes,
+        node_id: bytes,
+        quorum_set: QuorumSet,
+        chain: LedgerChain,
+        transport: Transport,
+        metrics: NodeMetrics,
+        qset_of: Callable[[bytes], QuorumSet | None],
+        learn_qset: Callable[[QuorumSet], None],
+        advanced: Callable[[], None],
+        rng: random.Random | None = None,
+    ) -> None:
         self.network = network
         self.node_id = node_id
         self.quorum_set = quorum_set
@@ -116,8 +126,9 @@ class CatchUp:
             # our quorum's validators first: any other peer may leave us waiting out the timeout
             peer = self._rng.choice([p for p in peers if p in self._trusted] or peers)
             try:
-                latest = decode_latest(await self.transport.request(peer, REQ_LATEST, b"", max_response=256,
-                                                                    timeout_s=5))
+                latest = decode_latest(
+                    await self.transport.request(peer, REQ_LATEST, b"", max_response=256, timeout_s=5)
+                )
             except NetError:
                 continue
             except DecodeError:
@@ -163,8 +174,13 @@ class CatchUp:
             if peer not in self._trusted:
                 self._untrusted_request = scope
             try:
-                raw = await self.transport.request(peer, REQ_LEDGERS, encode_range_request(first, count),
-                                                   max_response=MAX_LEDGERS_RESPONSE_BYTES + 4096, timeout_s=20)
+                raw = await self.transport.request(
+                    peer,
+                    REQ_LEDGERS,
+                    encode_range_request(first, count),
+                    max_response=MAX_LEDGERS_RESPONSE_BYTES + 4096,
+                    timeout_s=20,
+                )
             finally:
                 self._untrusted_request = None
         return raw
@@ -182,8 +198,9 @@ class CatchUp:
         statements = [self._verified_statement(raw) for raw in blob.proof]
         await self._learn_quorum_sets(statements, peer)
         value = _committed_value(statements, header.tx_set_hash, header.close_time_ms)
-        if value is None or not proof_is_valid(self.node_id, self.quorum_set, statements, header.seq,
-                                               value.encode(), self._qset_of):
+        if value is None or not proof_is_valid(
+            self.node_id, self.quorum_set, statements, header.seq, value.encode(), self._qset_of
+        ):
             raise BadLedgerError(f"ledger {header.seq}: its signatures are not from a quorum we trust")
         if await self.chain.close(tx_set, value, blob.proof, expected_hash=header.hash) is None:
             return  # consensus closed it meanwhile
@@ -204,8 +221,9 @@ class CatchUp:
             if self._qset_of(qset_hash) is not None:
                 continue
             try:
-                raw = await self.transport.request(peer, REQ_QSET, encode_hash_request(qset_hash),
-                                                   max_response=64 * 1024)
+                raw = await self.transport.request(
+                    peer, REQ_QSET, encode_hash_request(qset_hash), max_response=64 * 1024
+                )
             except NetError:
                 continue
             qset = decode_quorum_set(raw)
@@ -214,7 +232,9 @@ class CatchUp:
             self._learn_qset(qset)
 
 
-def _committed_value(statements: list[Statement], tx_set_hash: bytes, close_time_ms: int) -> CloseValue | None:
+def _committed_value(
+    statements: list[Statement], tx_set_hash: bytes, close_time_ms: int
+) -> CloseValue | None:
     """The committed value the proof speaks of, if it names this header's tx set and close time."""
     for statement in statements:
         raw = committed_value(statement)

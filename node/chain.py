@@ -60,8 +60,9 @@ class LedgerChain:
         self.metrics.mempool_size.set(len(self.mempool))
         return admission
 
-    async def close(self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes],
-                    expected_hash: bytes | None = None) -> ClosedLedger | None:
+    async def close(
+        self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes], expected_hash: bytes | None = None
+    ) -> ClosedLedger | None:
         """Apply ``tx_set`` as the next ledger and write it durably.
 
         The apply and the synced write run in a worker thread: a ledger of a few thousand
@@ -85,16 +86,19 @@ class LedgerChain:
             self._after_close(closed, tx_set, started)
             return closed
 
-    def _apply_and_write(self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes],
-                         expected_hash: bytes | None) -> ClosedLedger:
+    def _apply_and_write(
+        self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes], expected_hash: bytes | None
+    ) -> ClosedLedger:
         """The worker-thread part of ``close``: reads committed state and the mempool's
         signature cache (entries are only removed by the event loop after the close)."""
-        closed = close_ledger(self.store, self.store.accumulator, self.last, tx_set, value,
-                              self.mempool.signers_of)
+        closed = close_ledger(
+            self.store, self.store.accumulator, self.last, tx_set, value, self.mempool.signers_of
+        )
         if expected_hash is not None and closed.header.hash != expected_hash:
             raise LedgerMismatchError(
                 f"ledger {closed.header.seq} re-applied locally hashes to {closed.header.hash.hex()[:16]}…, "
-                f"the peer's signed header says {expected_hash.hex()[:16]}…")
+                f"the peer's signed header says {expected_hash.hex()[:16]}…"
+            )
         try:
             self.store.write_ledger(closed, tx_set, proof)
         except StorageError as exc:
@@ -119,22 +123,33 @@ class LedgerChain:
         included = {tx.hash for tx in tx_set.transactions}
         dropped = self.mempool.ledger_closed(self.store, header.seq + 1, included)
         self.metrics.mempool_size.set(len(self.mempool))
-        self._recent_hashes = [*self._recent_hashes[-(KEEP_TX_SETS_LEDGERS - 1):], header.hash]
+        self._recent_hashes = [*self._recent_hashes[-(KEEP_TX_SETS_LEDGERS - 1) :], header.hash]
         self.tx_sets.keep_only_built_on(set(self._recent_hashes))
         for tx_hash in [*included, *dropped]:
             for event in self._waiters.pop(tx_hash, ()):
                 event.set()
         self.closed_event.set()
         self.closed_event = trio.Event()
-        log(logger, logging.INFO, "ledger closed", seq=header.seq, txs=len(tx_set.transactions),
-            hash=header.hash.hex()[:16], apply_ms=round((now - started) * 1000, 1))
+        log(
+            logger,
+            logging.INFO,
+            "ledger closed",
+            seq=header.seq,
+            txs=len(tx_set.transactions),
+            hash=header.hash.hex()[:16],
+            apply_ms=round((now - started) * 1000, 1),
+        )
 
     def tx_status(self, tx_hash: bytes) -> TxStatus:
         location = self.store.tx_location(tx_hash)
         if location is not None:
             status = "applied" if location.code is ResultCode.OK else "failed"
-            return TxStatus(status, location.code.value, location.ledger,
-                            location.op_index if location.code is not ResultCode.OK else None)
+            return TxStatus(
+                status,
+                location.code.value,
+                location.ledger,
+                location.op_index if location.code is not ResultCode.OK else None,
+            )
         if tx_hash in self.mempool:
             return TxStatus("pending")
         refused = self.mempool.refused_code(tx_hash)

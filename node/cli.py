@@ -22,12 +22,18 @@ _err = Console(stderr=True)
 def init(
     folder: Path = typer.Option(..., "--dir", help="Folder for node.toml, keys and data (created)."),
     validator: bool = typer.Option(False, "--validator", help="Vote in consensus (default: watcher)."),
-    passphrase: str = typer.Option("Tally local network", "--network-passphrase",
-                                   help="Network passphrase; every node of a network uses the same."),
+    passphrase: str = typer.Option(
+        "Tally local network",
+        "--network-passphrase",
+        help="Network passphrase; every node of a network uses the same.",
+    ),
     peers: list[str] = typer.Option([], "--peer", help="Bootstrap peer multiaddr with /p2p/ID (repeatable)."),
-    quorum: list[str] = typer.Option([], "--quorum",
-                                     help="Validator id (tlyv1…) to trust (repeatable); default: this node alone."),
-    threshold: int = typer.Option(0, "--threshold", help="How many of --quorum must agree (default ⌊2n/3⌋+1)."),
+    quorum: list[str] = typer.Option(
+        [], "--quorum", help="Validator id (tlyv1…) to trust (repeatable); default: this node alone."
+    ),
+    threshold: int = typer.Option(
+        0, "--threshold", help="How many of --quorum must agree (default ⌊2n/3⌋+1)."
+    ),
     p2p_port: int = typer.Option(0, "--p2p-port", help="Peer-to-peer TCP port (0: any free port)."),
     api_port: int = typer.Option(8080, "--api-port", help="HTTP API port on 127.0.0.1."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -62,19 +68,31 @@ def init(
             _fail(2, f"--threshold must be between 1 and {len(members)}")
     elif not validator:
         _fail(2, "a watcher needs --quorum: the validators whose signatures it trusts")
-    spec = NodeSpec(role="validator" if validator else "watcher", network_passphrase=passphrase,
-                    p2p_port=p2p_port, api_port=api_port, bootstrap=tuple(peers), quorum_set=qset)
+    spec = NodeSpec(
+        role="validator" if validator else "watcher",
+        network_passphrase=passphrase,
+        p2p_port=p2p_port,
+        api_port=api_port,
+        bootstrap=tuple(peers),
+        quorum_set=qset,
+    )
     try:
         config_path = init_node(folder, spec, keypair)
     except NodeError as exc:
         _fail(2, str(exc))
-    result = {"config": str(config_path), "node_id": own, "peer_id": peer_id_for(keypair.public_key),
-              "role": spec.role}
+    result = {
+        "config": str(config_path),
+        "node_id": own,
+        "peer_id": peer_id_for(keypair.public_key),
+        "role": spec.role,
+    }
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        typer.echo(f"Node folder ready: {config_path}\n  validator id: {own}\n  peer id: {result['peer_id']}\n"
-                   f"Start it with: tally node run --config {config_path}")
+        typer.echo(
+            f"Node folder ready: {config_path}\n  validator id: {own}\n  peer id: {result['peer_id']}\n"
+            f"Start it with: tally node run --config {config_path}"
+        )
 
 
 @node_app.command("run")

@@ -61,11 +61,21 @@ class NodeConfig:
 
 # section -> key -> (type, required)
 _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
-    "node": {"role": (str, True), "network_passphrase": (str, True), "data_dir": (str, True),
-             "key_file": (str, True), "log_level": (str, False), "log_format": (str, False)},
+    "node": {
+        "role": (str, True),
+        "network_passphrase": (str, True),
+        "data_dir": (str, True),
+        "key_file": (str, True),
+        "log_level": (str, False),
+        "log_format": (str, False),
+    },
     "network": {"listen": (str, False), "bootstrap": (list, False)},
-    "consensus": {"close_interval_ms": (int, False), "heartbeat_interval_ms": (int, False),
-                  "max_tx_set_size": (int, False), "quorum_set": (dict, False)},
+    "consensus": {
+        "close_interval_ms": (int, False),
+        "heartbeat_interval_ms": (int, False),
+        "max_tx_set_size": (int, False),
+        "quorum_set": (dict, False),
+    },
     "api": {"listen": (str, False), "admin_token_file": (str, False)},
     "testing": {"misbehave": (str, False)},
 }
@@ -93,26 +103,37 @@ def load_config(path: Path) -> NodeConfig:
         listen=values["network"].get("listen", "/ip4/127.0.0.1/tcp/0"),
         bootstrap=tuple(_strings(values["network"].get("bootstrap", []), "[network] bootstrap")),
         quorum_set=_quorum_set(values["consensus"].get("quorum_set"), "[consensus.quorum_set]"),
-        close_interval_ms=_int_range(values["consensus"].get("close_interval_ms", 1000),
-                                     "[consensus] close_interval_ms", 50, 600_000),
-        heartbeat_interval_ms=_int_range(values["consensus"].get("heartbeat_interval_ms", 60_000),
-                                         "[consensus] heartbeat_interval_ms", 100, 3_600_000),
-        max_tx_set_size=_int_range(values["consensus"].get("max_tx_set_size", 10_000),
-                                   "[consensus] max_tx_set_size", 1, 100_000),
+        close_interval_ms=_int_range(
+            values["consensus"].get("close_interval_ms", 1000), "[consensus] close_interval_ms", 50, 600_000
+        ),
+        heartbeat_interval_ms=_int_range(
+            values["consensus"].get("heartbeat_interval_ms", 60_000),
+            "[consensus] heartbeat_interval_ms",
+            100,
+            3_600_000,
+        ),
+        max_tx_set_size=_int_range(
+            values["consensus"].get("max_tx_set_size", 10_000), "[consensus] max_tx_set_size", 1, 100_000
+        ),
         api_listen=_host_port(values["api"].get("listen", "127.0.0.1:8080"), "[api] listen"),
-        admin_token_file=(base / values["api"]["admin_token_file"]) if "admin_token_file" in values["api"] else None,
+        admin_token_file=(base / values["api"]["admin_token_file"])
+        if "admin_token_file" in values["api"]
+        else None,
         misbehave=_choice(values["testing"].get("misbehave", "none"), MISBEHAVIOURS, "[testing] misbehave"),
     )
     if config.is_validator and config.quorum_set is None:
         raise ConfigError("[consensus.quorum_set] is required for a validator")
     if config.quorum_set is None:
-        raise ConfigError("[consensus.quorum_set] is required: a watcher trusts the same quorum to "
-                          "verify ledgers")
+        raise ConfigError(
+            "[consensus.quorum_set] is required: a watcher trusts the same quorum to verify ledgers"
+        )
     if config.heartbeat_interval_ms < config.close_interval_ms:
         raise ConfigError("[consensus] heartbeat_interval_ms must be at least close_interval_ms")
     if config.misbehave != "none" and not config.is_test_network:
-        raise ConfigError("[testing] misbehave is refused on this network: it is only allowed when the "
-                          "network passphrase marks a test network (contains 'test', 'local' or 'dev')")
+        raise ConfigError(
+            "[testing] misbehave is refused on this network: it is only allowed when the "
+            "network passphrase marks a test network (contains 'test', 'local' or 'dev')"
+        )
     return config
 
 
@@ -147,7 +168,9 @@ def _quorum_set(table: Any, where: str, depth: int = 0) -> QuorumSet | None:
         raise ConfigError(f"{where}: expected a table with threshold, validators, inner_sets")
     unknown = set(table) - {"threshold", "validators", "inner_sets"}
     if unknown:
-        raise ConfigError(f"{where} {sorted(unknown)[0]}: unknown key (known: threshold, validators, inner_sets)")
+        raise ConfigError(
+            f"{where} {sorted(unknown)[0]}: unknown key (known: threshold, validators, inner_sets)"
+        )
     threshold = table.get("threshold")
     if not isinstance(threshold, int) or isinstance(threshold, bool):
         raise ConfigError(f"{where} threshold: expected an integer")

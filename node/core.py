@@ -60,25 +60,47 @@ class NodeIdentity:
     network_id: bytes
 
 
-def assemble_node(*, config: NodeConfig, keypair: Keypair, store: LedgerStore, transport: Transport,
-                  metrics: NodeMetrics) -> LedgerNode:
+def assemble_node(
+    *, config: NodeConfig, keypair: Keypair, store: LedgerStore, transport: Transport, metrics: NodeMetrics
+) -> LedgerNode:
     """Wire chain, herder and catch-up into a node (used by the runtime and by tests)."""
     assert config.quorum_set is not None  # load_config guarantees it
     chain = LedgerChain(store, metrics)
     metrics.ledger_seq.set(store.last_header.seq)
     metrics.healthy.set(1)
     timers = TimerService()
-    herder = Herder(HerderConfig(config.network_id, keypair, config.quorum_set, config.is_validator,
-                                 config.close_interval_ms, config.heartbeat_interval_ms,
-                                 config.max_tx_set_size, config.misbehave),
-                    chain, transport, timers, metrics, qset_store=lambda q: store.save_quorum_set(q.hash, q.encode()))
-    identity = NodeIdentity(config.role, encode_validator(keypair.public_key), config.network_passphrase,
-                            config.network_id)
+    herder = Herder(
+        HerderConfig(
+            config.network_id,
+            keypair,
+            config.quorum_set,
+            config.is_validator,
+            config.close_interval_ms,
+            config.heartbeat_interval_ms,
+            config.max_tx_set_size,
+            config.misbehave,
+        ),
+        chain,
+        transport,
+        timers,
+        metrics,
+        qset_store=lambda q: store.save_quorum_set(q.hash, q.encode()),
+    )
+    identity = NodeIdentity(
+        config.role, encode_validator(keypair.public_key), config.network_passphrase, config.network_id
+    )
     holder: list[LedgerNode] = []
-    catchup = CatchUp(network=config.network_id, node_id=keypair.public_key, quorum_set=config.quorum_set,
-                      chain=chain, transport=transport, metrics=metrics,
-                      qset_of=lambda h: holder[0].quorum_set(h), learn_qset=lambda q: holder[0].learn_quorum_set(q),
-                      advanced=herder.ledger_advanced)
+    catchup = CatchUp(
+        network=config.network_id,
+        node_id=keypair.public_key,
+        quorum_set=config.quorum_set,
+        chain=chain,
+        transport=transport,
+        metrics=metrics,
+        qset_of=lambda h: holder[0].quorum_set(h),
+        learn_qset=lambda q: holder[0].learn_quorum_set(q),
+        advanced=herder.ledger_advanced,
+    )
     herder.on_behind = catchup.peer_is_at
     node = LedgerNode(identity, chain, herder, catchup, transport, timers, metrics)
     holder.append(node)
@@ -86,8 +108,16 @@ def assemble_node(*, config: NodeConfig, keypair: Keypair, store: LedgerStore, t
 
 
 class LedgerNode:
-    def __init__(self, identity: NodeIdentity, chain: LedgerChain, herder: Herder, catchup: CatchUp,
-                 transport: Transport, timers: TimerService, metrics: NodeMetrics) -> None:
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        chain: LedgerChain,
+        herder: Herder,
+        catchup: CatchUp,
+        transport: Transport,
+        timers: TimerService,
+        metrics: NodeMetrics,
+    ) -> None:
         self.identity = identity
         self.network_id = identity.network_id
         self.chain = chain
@@ -132,8 +162,11 @@ class LedgerNode:
             while self._outgoing:
                 batch: list[bytes] = []
                 size = 0
-                while self._outgoing and len(batch) < wire.MAX_TX_BATCH and \
-                        size + len(self._outgoing[0]) < wire.MAX_TX_BATCH_BYTES - 1024:
+                while (
+                    self._outgoing
+                    and len(batch) < wire.MAX_TX_BATCH
+                    and size + len(self._outgoing[0]) < wire.MAX_TX_BATCH_BYTES - 1024
+                ):
                     size += len(self._outgoing[0])
                     batch.append(self._outgoing.pop(0))
                 self.transport.publish(wire.encode_tx_batch(batch))
@@ -159,14 +192,18 @@ class LedgerNode:
 
     def account_state(self, account: bytes) -> tuple[Account, list[Holding], int]:
         state = StateOverlay(self.chain.store)
-        return state.account(account), self.chain.store.holdings(account), \
-            self.chain.mempool.pending_sequence(account)
+        return (
+            state.account(account),
+            self.chain.store.holdings(account),
+            self.chain.mempool.pending_sequence(account),
+        )
 
     def currency(self, code: str) -> Currency | None:
         return StateOverlay(self.chain.store).currency(code)
 
-    def history(self, account: bytes, limit: int, before: tuple[int, int] | None
-                ) -> list[tuple[int, int, Transaction, str, int]]:
+    def history(
+        self, account: bytes, limit: int, before: tuple[int, int] | None
+    ) -> list[tuple[int, int, Transaction, str, int]]:
         items = []
         for ledger, index, tx_hash in self.chain.store.account_history(account, limit=limit, before=before):
             tx_set = self._tx_set_of(ledger)
@@ -174,7 +211,9 @@ class LedgerNode:
             header = self.chain.store.header(ledger)
             if tx_set is None or location is None or header is None or index >= len(tx_set.transactions):
                 continue
-            items.append((ledger, index, tx_set.transactions[index], location.code.value, header.close_time_ms))
+            items.append(
+                (ledger, index, tx_set.transactions[index], location.code.value, header.close_time_ms)
+            )
         return items
 
     def ledger(self, seq: int | None) -> tuple[LedgerHeader, list[tuple[str, str]]] | None:
@@ -190,15 +229,26 @@ class LedgerNode:
     def info(self) -> dict[str, Any]:
         last = self.chain.last
         return {
-            "node_id": self.identity.node_id, "role": self.identity.role, "peer_id": self.peer_id,
-            "listen": self.listen_addrs, "api": self.api_url,
-            "network_passphrase": self.identity.network_passphrase, "network_id": self.network_id.hex(),
-            "ledger": {"seq": last.seq, "hash": last.hash.hex(), "state_hash": last.state_hash.hex(),
-                       "close_time_ms": last.close_time_ms,
-                       "age_s": round(max(0, wall_ms() - last.close_time_ms) / 1000, 3) if last.seq > 1 else None,
-                       "max_tx_set_size": last.params.max_tx_set_size},
-            "mempool": len(self.chain.mempool), "slot": self.herder.slot, "consensus": self.herder.describe(),
-            "peers": len(self.transport.connected_peers()), "catching_up": self.catchup.running,
+            "node_id": self.identity.node_id,
+            "role": self.identity.role,
+            "peer_id": self.peer_id,
+            "listen": self.listen_addrs,
+            "api": self.api_url,
+            "network_passphrase": self.identity.network_passphrase,
+            "network_id": self.network_id.hex(),
+            "ledger": {
+                "seq": last.seq,
+                "hash": last.hash.hex(),
+                "state_hash": last.state_hash.hex(),
+                "close_time_ms": last.close_time_ms,
+                "age_s": round(max(0, wall_ms() - last.close_time_ms) / 1000, 3) if last.seq > 1 else None,
+                "max_tx_set_size": last.params.max_tx_set_size,
+            },
+            "mempool": len(self.chain.mempool),
+            "slot": self.herder.slot,
+            "consensus": self.herder.describe(),
+            "peers": len(self.transport.connected_peers()),
+            "catching_up": self.catchup.running,
             "uptime_s": round(time.time() - self.started_s, 1),
         }
 
@@ -207,8 +257,11 @@ class LedgerNode:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         failure = self.chain.write_failure
-        details: dict[str, Any] = {"ledger": self.chain.last.seq, "peers": len(self.transport.connected_peers()),
-                   "catching_up": self.catchup.running}
+        details: dict[str, Any] = {
+            "ledger": self.chain.last.seq,
+            "peers": len(self.transport.connected_peers()),
+            "catching_up": self.catchup.running,
+        }
         if failure is not None:
             details["error"] = f"cannot write ledgers: {failure}"
         return failure is None, details
@@ -225,8 +278,10 @@ class LedgerNode:
             return {"ok": True, "level": level}
         if action in misbehave.ADMIN_ACTIONS:  # test networks only (checked there)
             return misbehave.admin_action(self, action, params)
-        raise ValueError(f"unknown admin action {action!r} (known: log-level; on test networks also "
-                         f"{', '.join(sorted(misbehave.ADMIN_ACTIONS))})")
+        raise ValueError(
+            f"unknown admin action {action!r} (known: log-level; on test networks also "
+            f"{', '.join(sorted(misbehave.ADMIN_ACTIONS))})"
+        )
 
     # -- NetHandlers (peers) -------------------------------------------------------------------
 
@@ -252,8 +307,14 @@ class LedgerNode:
             self.herder.transactions_arrived()
         if forged:
             self.metrics.invalid_messages.labels("bad_tx_signature").inc()
-            log(logger, logging.INFO, "invalid tx batch", peer=peer, reason="bad_tx_signature",
-                error=f"{forged} of {len(transactions)} transactions carry a signature that does not verify")
+            log(
+                logger,
+                logging.INFO,
+                "invalid tx batch",
+                peer=peer,
+                reason="bad_tx_signature",
+                error=f"{forged} of {len(transactions)} transactions carry a signature that does not verify",
+            )
             return False  # not relayed; the forwarder is penalized
         return True
 
@@ -273,7 +334,9 @@ class LedgerNode:
             self.catchup.peer_is_at(peer, frame.seq)
         elif frame.seq == last + 1:  # our own vote may finish any moment; look again shortly
             seq = frame.seq
-            self.timers.set(("behind", peer), monotonic_ms() + 2000, lambda: self.catchup.peer_is_at(peer, seq))
+            self.timers.set(
+                ("behind", peer), monotonic_ms() + 2000, lambda: self.catchup.peer_is_at(peer, seq)
+            )
 
     async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
         try:
@@ -328,7 +391,9 @@ class LedgerNode:
             record = self.chain.store.ledger_record(seq)
             if record is None:
                 break
-            size += len(record.header) + len(record.tx_set) + len(record.results) + sum(map(len, record.proof))
+            size += (
+                len(record.header) + len(record.tx_set) + len(record.results) + sum(map(len, record.proof))
+            )
             if blobs and size > wire.MAX_LEDGERS_RESPONSE_BYTES - 64 * 1024:
                 break
             blobs.append(wire.LedgerBlob(record.header, record.tx_set, record.results, record.proof))

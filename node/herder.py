@@ -128,8 +128,15 @@ class _Pending:
 
 
 class Herder:
-    def __init__(self, config: HerderConfig, chain: LedgerChain, transport: Transport, timers: TimerService,
-                 metrics: NodeMetrics, qset_store: Callable[[QuorumSet], None]) -> None:
+    def __init__(
+        self,
+        config: HerderConfig,
+        chain: LedgerChain,
+        transport: Transport,
+        timers: TimerService,
+        metrics: NodeMetrics,
+        qset_store: Callable[[QuorumSet], None],
+    ) -> None:
         self.config = config
         self.chain = chain
         self.transport = transport
@@ -139,7 +146,8 @@ class Herder:
         self.node_id = config.keypair.public_key
         self.scp = ScpNode(self.node_id, config.quorum_set, self, is_validator=config.is_validator)
         self.validator_peers = {peer_id_for(v) for v in all_validators(config.quorum_set)} - {
-            peer_id_for(self.node_id)}
+            peer_id_for(self.node_id)
+        }
         self.slot = chain.last.seq + 1
         self._nominating = False
         self._slot_started_ms = monotonic_ms()
@@ -153,8 +161,9 @@ class Herder:
         self._closing: set[int] = set()  # slots whose ledger is being written
         self._nursery: trio.Nursery | None = None
         self.on_behind: Callable[[str, int], None] = lambda peer, seq: None  # set by the node (catch-up)
-        self.misbehaviour = Misbehaviour(config.misbehave, config.network, config.keypair, config.quorum_set,
-                                         transport, chain)  # test networks only (node.config)
+        self.misbehaviour = Misbehaviour(
+            config.misbehave, config.network, config.keypair, config.quorum_set, transport, chain
+        )  # test networks only (node.config)
         self._nominations = NominationWatch()
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
@@ -183,7 +192,9 @@ class Herder:
             self.scp.restore(restored)
             self._nominating = any(isinstance(s.pledge, Nominate) for s in restored)
             for statement in restored:
-                self.transport.broadcast(encode_envelope_frame(self._signed[self.slot][encode_statement(statement)]))
+                self.transport.broadcast(
+                    encode_envelope_frame(self._signed[self.slot][encode_statement(statement)])
+                )
             log(logger, logging.INFO, "consensus state restored", slot=self.slot, statements=len(restored))
         self._schedule_nomination()
         self._arm_stuck_timer()
@@ -259,12 +270,23 @@ class Herder:
         statements = []
         for statement in self.scp.latest_statements(self.slot):
             pledge = statement.pledge
-            statements.append({"node": peer_id_for(statement.node_id)[-8:], "type": type(pledge).__name__.lower(),
-                               "counter": getattr(getattr(pledge, "ballot", None), "counter", None)})
-        return {"slot": self.slot, "nominating": self._nominating, "parked": len(self._parked),
-                "waiting_for_tx_sets": sorted({h.hex()[:16] for p in self._parked for h in p.missing}),
-                "fetching": len(self._fetching), "future": len(self._future), "statements": statements,
-                "externalized": self.scp.externalized_value(self.slot) is not None}
+            statements.append(
+                {
+                    "node": peer_id_for(statement.node_id)[-8:],
+                    "type": type(pledge).__name__.lower(),
+                    "counter": getattr(getattr(pledge, "ballot", None), "counter", None),
+                }
+            )
+        return {
+            "slot": self.slot,
+            "nominating": self._nominating,
+            "parked": len(self._parked),
+            "waiting_for_tx_sets": sorted({h.hex()[:16] for p in self._parked for h in p.missing}),
+            "fetching": len(self._fetching),
+            "future": len(self._future),
+            "statements": statements,
+            "externalized": self.scp.externalized_value(self.slot) is not None,
+        }
 
     # -- requests peers make -------------------------------------------------------------------
 
@@ -354,8 +376,11 @@ class Herder:
             if isinstance(effect, Emit):
                 self._emit(effect.statement)
             elif isinstance(effect, SetTimer):
-                self.timers.set(("scp", effect.slot, effect.kind), monotonic_ms() + effect.delay_ms,
-                                functools.partial(self._timer_fired, effect.slot, effect.kind, effect.generation))
+                self.timers.set(
+                    ("scp", effect.slot, effect.kind),
+                    monotonic_ms() + effect.delay_ms,
+                    functools.partial(self._timer_fired, effect.slot, effect.kind, effect.generation),
+                )
             elif isinstance(effect, CancelTimer):
                 self.timers.cancel(("scp", effect.slot, effect.kind))
             elif isinstance(effect, Externalized):
@@ -374,7 +399,9 @@ class Herder:
         envelope = sign_envelope(self.config.network, raw, self.config.keypair)
         self._signed.setdefault(statement.slot, {})[raw] = envelope
         self._remember(envelope.hash, statement.slot)
-        own = [self._signed[statement.slot].get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)]
+        own = [
+            self._signed[statement.slot].get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)
+        ]
         try:  # persisted before it leaves: after a crash we must never contradict what we said,
             # and must still be able to serve the tx sets we named (peers park our statements
             # until they have them: a tx set lost with a crash stalled the slot for good)
@@ -411,18 +438,27 @@ class Herder:
         proof = [e.encode() for e in self._proof(slot)]
         now = monotonic_ms()
         self.metrics.consensus_seconds.observe((now - self._slot_started_ms) / 1000)
-        log(logger, logging.DEBUG, "slot externalized", slot=slot, total_ms=now - self._slot_started_ms,
-            **{f"{phase}_ms": at - self._slot_started_ms for phase, at in self._marks.items()})
+        log(
+            logger,
+            logging.DEBUG,
+            "slot externalized",
+            slot=slot,
+            total_ms=now - self._slot_started_ms,
+            **{f"{phase}_ms": at - self._slot_started_ms for phase, at in self._marks.items()},
+        )
         self._closing.add(slot)
         self._nursery.start_soon(self._close, slot, value, tx_set, close_value, proof)
 
-    async def _close(self, slot: int, value: bytes, tx_set: TxSet, close_value: CloseValue,
-                     proof: list[bytes]) -> None:
+    async def _close(
+        self, slot: int, value: bytes, tx_set: TxSet, close_value: CloseValue, proof: list[bytes]
+    ) -> None:
         try:
             closed = await self.chain.close(tx_set, close_value, proof)
         except StorageError as exc:
             log(logger, logging.ERROR, "ledger write failed; retrying in 1 s", slot=slot, error=str(exc))
-            self.timers.set(("retry-close", slot), monotonic_ms() + 1000, lambda: self._externalized(slot, value))
+            self.timers.set(
+                ("retry-close", slot), monotonic_ms() + 1000, lambda: self._externalized(slot, value)
+            )
             return
         finally:
             self._closing.discard(slot)
@@ -451,7 +487,10 @@ class Herder:
     def _nomination_due(self) -> None:
         if self._nominating:
             return
-        if not len(self.chain.mempool) and monotonic_ms() < self._last_close_ms + self.config.heartbeat_interval_ms:
+        if (
+            not len(self.chain.mempool)
+            and monotonic_ms() < self._last_close_ms + self.config.heartbeat_interval_ms
+        ):
             self._schedule_nomination()
             return
         self._start_nomination()
@@ -499,8 +538,9 @@ class Herder:
 
     async def _pull_state(self, peer: str, slot: int) -> None:
         try:
-            raw = await self.transport.request(peer, REQ_SCP_STATE, encode_slot_request(slot),
-                                               max_response=4 * 1024 * 1024, timeout_s=5)
+            raw = await self.transport.request(
+                peer, REQ_SCP_STATE, encode_slot_request(slot), max_response=4 * 1024 * 1024, timeout_s=5
+            )
             envelopes = decode_envelope_list(raw)
         except NetError:
             return
@@ -531,8 +571,12 @@ class Herder:
                 try:
                     tx_set = await self._fetch_compact(peer, tx_set_hash)
                     if tx_set is None:  # our copies differ (e.g. other signatures): take it whole
-                        raw = await self.transport.request(peer, REQ_TX_SET, encode_hash_request(tx_set_hash),
-                                                           max_response=MAX_TX_SET_BYTES + 1024)
+                        raw = await self.transport.request(
+                            peer,
+                            REQ_TX_SET,
+                            encode_hash_request(tx_set_hash),
+                            max_response=MAX_TX_SET_BYTES + 1024,
+                        )
                         tx_set = decode_tx_set(raw, self.config.network)
                 except NetError as exc:
                     log(logger, logging.DEBUG, "tx set request failed", peer=peer, error=str(exc))
@@ -561,8 +605,9 @@ class Herder:
         Returns None when the rebuilt set does not hash right (a transaction we hold carries
         other signatures than the proposer's copy). Raises NetError / DecodeError.
         """
-        raw = await self.transport.request(peer, REQ_TX_IDS, encode_hash_request(tx_set_hash),
-                                           max_response=MAX_TX_IDS * 35 + 64)
+        raw = await self.transport.request(
+            peer, REQ_TX_IDS, encode_hash_request(tx_set_hash), max_response=MAX_TX_IDS * 35 + 64
+        )
         previous, hashes = decode_tx_ids(raw)
         known: dict[bytes, Transaction] = {}
         for tx_hash in hashes:
@@ -571,9 +616,10 @@ class Herder:
                 known[tx_hash] = tx
         missing = [h for h in hashes if h not in known]
         for start in range(0, len(missing), TXS_PER_REQUEST):
-            chunk = missing[start:start + TXS_PER_REQUEST]
-            answer = await self.transport.request(peer, REQ_TXS, encode_txs_request(tx_set_hash, chunk),
-                                                  max_response=MAX_TX_BATCH_BYTES + 1024)
+            chunk = missing[start : start + TXS_PER_REQUEST]
+            answer = await self.transport.request(
+                peer, REQ_TXS, encode_txs_request(tx_set_hash, chunk), max_response=MAX_TX_BATCH_BYTES + 1024
+            )
             for wanted, raw_tx in zip(chunk, decode_tx_batch(answer), strict=False):
                 tx = decode_transaction(raw_tx, self.config.network)
                 if tx.hash != wanted:
@@ -605,8 +651,9 @@ class Herder:
         try:
             for peer in peers:
                 try:
-                    raw = await self.transport.request(peer, REQ_QSET, encode_hash_request(qset_hash),
-                                                       max_response=64 * 1024)
+                    raw = await self.transport.request(
+                        peer, REQ_QSET, encode_hash_request(qset_hash), max_response=64 * 1024
+                    )
                     qset = decode_quorum_set(raw)
                 except (NetError, ConsensusError):
                     continue

@@ -46,7 +46,9 @@ def read_admin_token(path: Path) -> str:
         mode = path.stat().st_mode
         text = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read admin token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise ConfigError(
+            f"cannot read admin token file {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"admin token file {path} is readable by other users; run: chmod 600 {path}")
     if not text:

@@ -30,8 +30,11 @@ class _TextFormatter(logging.Formatter):
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": record.created, "level": record.levelname.lower(), "logger": record.name,
-            "msg": record.getMessage(), **getattr(record, "fields", {}),
+            "ts": record.created,
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **getattr(record, "fields", {}),
         }
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)

@@ -41,9 +41,16 @@ class Admission:
 
 
 class Mempool:
-    def __init__(self, state: StateReader, next_ledger: int, *, max_total: int = 50_000,
-                 max_per_account: int = 200, max_future_per_account: int = 16, remember_refused: int = 20_000
-                 ) -> None:
+    def __init__(
+        self,
+        state: StateReader,
+        next_ledger: int,
+        *,
+        max_total: int = 50_000,
+        max_per_account: int = 200,
+        max_future_per_account: int = 16,
+        remember_refused: int = 20_000,
+    ) -> None:
         self._state = state
         self._next_ledger = next_ledger
         self.max_total = max_total
@@ -143,8 +150,10 @@ class Mempool:
         self._pending, self._signers, self._per_account = {}, {}, {}
         dropped = []
         for tx in survivors:
-            if tx.body.seq != self._overlay.account(tx.body.source).seq + 1 or not self._try_apply(
-                    tx, signers[tx.hash]).accepted:
+            if (
+                tx.body.seq != self._overlay.account(tx.body.source).seq + 1
+                or not self._try_apply(tx, signers[tx.hash]).accepted
+            ):
                 dropped.append(tx.hash)
                 self._remember_refusal(tx.hash, self._refused.get(tx.hash, ResultCode.BAD_SEQ.value))
         for account in list(self._future):

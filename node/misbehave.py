@@ -70,8 +70,15 @@ def is_test_network(passphrase: str) -> bool:
 class Misbehaviour:
     """One validator's misbehaviour (``mode`` is one of node.config.MISBEHAVIOURS)."""
 
-    def __init__(self, mode: str, network: bytes, keypair: Keypair, quorum_set: QuorumSet,
-                 transport: Transport, chain: LedgerChain) -> None:
+    def __init__(
+        self,
+        mode: str,
+        network: bytes,
+        keypair: Keypair,
+        quorum_set: QuorumSet,
+        transport: Transport,
+        chain: LedgerChain,
+    ) -> None:
         self.mode = mode
         self.network = network
         self.keypair = keypair
@@ -125,9 +132,12 @@ class Misbehaviour:
         if base is None:
             return
         for peer in self.transport.connected_peers():
-            forged = CloseValue(base.tx_set_hash, base.close_time_ms + self._rng.randrange(1, 5_000),
-                                base.upgrades).encode()
-            variant = Statement(statement.node_id, statement.slot, statement.qset_hash, Nominate((forged,), ()))
+            forged = CloseValue(
+                base.tx_set_hash, base.close_time_ms + self._rng.randrange(1, 5_000), base.upgrades
+            ).encode()
+            variant = Statement(
+                statement.node_id, statement.slot, statement.qset_hash, Nominate((forged,), ())
+            )
             self.transport.send(peer, encode_envelope_frame(self._sign(variant)))
 
     async def _garbage(self) -> None:
@@ -149,6 +159,7 @@ class Misbehaviour:
 
         from node.net.framing import LENGTH
         from node.net.p2p import FRAME_PROTOCOL
+
         try:
             with trio.move_on_after(2):
                 stream = await host.new_stream(ID.from_base58(peer), [FRAME_PROTOCOL])
@@ -164,6 +175,7 @@ class Misbehaviour:
             return
         from libp2p.peer.id import ID
         from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
+
         try:
             with trio.move_on_after(2):
                 stream = await host.new_stream(ID.from_base58(peer), [PROTOCOL_ID_V11])
@@ -201,6 +213,7 @@ class Misbehaviour:
 
 def _slot_of(envelope: SignedEnvelope) -> int | None:
     from consensus import ConsensusError, decode_statement
+
     try:
         return decode_statement(envelope.statement).slot
     except ConsensusError:
@@ -243,7 +256,8 @@ def admin_action(node: LedgerNode, action: str, params: dict[str, Any]) -> dict[
             raise ValueError('expected {"block": [peer ids]}')
         blocked = frozenset(block)
         set_filter: Callable[[Callable[[str], bool] | None], None] | None = getattr(
-            node.transport, "set_peer_filter", None)
+            node.transport, "set_peer_filter", None
+        )
         if set_filter is None:
             raise ValueError("this transport has no peer filter")
         set_filter((lambda peer: peer not in blocked) if blocked else None)

@@ -51,9 +51,17 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         # The network needs the node's handlers and the node needs the network: the handler
         # object forwards to the node once it exists.
         handlers = _LateHandlers()
-        net = P2PNetwork(NetConfig(seed=keypair.seed, listen=config.listen, bootstrap=config.bootstrap,
-                                   topic=topic_for(config.network_id),
-                                   max_request=MAX_PEER_REQUEST_BYTES), handlers, metrics)
+        net = P2PNetwork(
+            NetConfig(
+                seed=keypair.seed,
+                listen=config.listen,
+                bootstrap=config.bootstrap,
+                topic=topic_for(config.network_id),
+                max_request=MAX_PEER_REQUEST_BYTES,
+            ),
+            handlers,
+            metrics,
+        )
         node = assemble_node(config=config, keypair=keypair, store=store, transport=net, metrics=metrics)
         handlers.target = node
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
@@ -71,8 +79,16 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
             await nursery.start(node.serve)
             node.api_url = await nursery.start(_serve_api, app, api_config)
             _write_run_info(run_info, node)
-            log(logger, logging.INFO, "node running", role=config.role, node_id=node.identity.node_id,
-                ledger=store.last_header.seq, api=node.api_url, p2p=",".join(node.listen_addrs))
+            log(
+                logger,
+                logging.INFO,
+                "node running",
+                role=config.role,
+                node_id=node.identity.node_id,
+                ledger=store.last_header.seq,
+                api=node.api_url,
+                p2p=",".join(node.listen_addrs),
+            )
             if ready is not None:
                 ready.set()
     finally:
@@ -96,8 +112,9 @@ class _LateHandlers:
         return await self.target.on_request(name, payload, peer)
 
 
-async def _serve_api(app: object, api_config: HypercornConfig, *,
-                     task_status: TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+async def _serve_api(
+    app: object, api_config: HypercornConfig, *, task_status: TaskStatus[str] = trio.TASK_STATUS_IGNORED
+) -> None:
     bound_urls: list[str] = []
 
     class _Started:
@@ -117,8 +134,14 @@ async def _stop_on_signal(scope: trio.CancelScope) -> None:
 
 
 def _write_run_info(path: Path, node: LedgerNode) -> None:
-    info = {"pid": os.getpid(), "peer_id": node.peer_id, "p2p": node.listen_addrs, "api": node.api_url,
-            "node_id": node.identity.node_id, "role": node.identity.role}
+    info = {
+        "pid": os.getpid(),
+        "peer_id": node.peer_id,
+        "p2p": node.listen_addrs,
+        "api": node.api_url,
+        "node_id": node.identity.node_id,
+        "role": node.identity.role,
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, indent=2) + "\n")
     tmp.replace(path)

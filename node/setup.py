@@ -87,8 +87,11 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
         f"heartbeat_interval_ms = {spec.heartbeat_interval_ms}             # an idle network still closes one ledger this often",
     ]
     if quorum is not None:
-        lines += ["", "# Whom this node trusts: a ledger is final once `threshold` of these (and of each inner set) agree.",
-                  "# Every two quorums of the network must intersect; check with `tally check-quorum`."]
+        lines += [
+            "",
+            "# Whom this node trusts: a ledger is final once `threshold` of these (and of each inner set) agree.",
+            "# Every two quorums of the network must intersect; check with `tally check-quorum`.",
+        ]
         lines += _render_qset(quorum, "consensus.quorum_set")
     lines += [
         "",

@@ -71,8 +71,12 @@ class Testnet:
     demo: dict[str, Any] | None = None
 
     def save(self) -> None:
-        body = {"threshold": self.threshold, "seeded": self.seeded, "demo": self.demo,
-                "nodes": [asdict(n) for n in self.nodes]}
+        body = {
+            "threshold": self.threshold,
+            "seeded": self.seeded,
+            "demo": self.demo,
+            "nodes": [asdict(n) for n in self.nodes],
+        }
         tmp = self.folder / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(body, indent=2) + "\n")
         tmp.replace(self.folder / STATE_FILE)
@@ -82,19 +86,33 @@ class Testnet:
         path = folder / STATE_FILE
         try:
             body = json.loads(path.read_text())
-            return cls(folder, [NodeEntry(**n) for n in body["nodes"]], body["threshold"], body.get("seeded", False),
-                       body.get("demo"))
+            return cls(
+                folder,
+                [NodeEntry(**n) for n in body["nodes"]],
+                body["threshold"],
+                body.get("seeded", False),
+                body.get("demo"),
+            )
         except FileNotFoundError:
             raise TestnetError(f"no testnet in {folder}; start one with `tally testnet up`") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise TestnetError(f"{path} is damaged ({exc}); start over with `tally testnet up --reset`") from None
+            raise TestnetError(
+                f"{path} is damaged ({exc}); start over with `tally testnet up --reset`"
+            ) from None
 
     def running(self) -> list[NodeEntry]:
         return [n for n in self.nodes if n.pid is not None and pid_alive(n.pid)]
 
 
-def create(folder: Path, *, validators: int, watchers: int, threshold: int | None,
-           close_interval_ms: int = 1000, heartbeat_interval_ms: int = 10_000) -> Testnet:
+def create(
+    folder: Path,
+    *,
+    validators: int,
+    watchers: int,
+    threshold: int | None,
+    close_interval_ms: int = 1000,
+    heartbeat_interval_ms: int = 10_000,
+) -> Testnet:
     """Generate keys and configs for a fresh testnet in ``folder`` (which must not hold one)."""
     if validators < 1:
         raise TestnetError("a testnet needs at least one validator")
@@ -108,15 +126,31 @@ def create(folder: Path, *, validators: int, watchers: int, threshold: int | Non
     for index, keypair in enumerate(keys):
         role = "validator" if index < validators else "watcher"
         name = f"v{index}" if role == "validator" else f"w{index - validators}"
-        entries.append(NodeEntry(name, role, str(folder / name), encode_validator(keypair.public_key),
-                                 peer_id_for(keypair.public_key), ports[2 * index], ports[2 * index + 1]))
+        entries.append(
+            NodeEntry(
+                name,
+                role,
+                str(folder / name),
+                encode_validator(keypair.public_key),
+                peer_id_for(keypair.public_key),
+                ports[2 * index],
+                ports[2 * index + 1],
+            )
+        )
     qset = QuorumSetSpec(chosen, tuple(e.node_id for e in entries[:validators]))
     for entry, keypair in zip(entries, keys, strict=True):
         bootstrap = tuple(e.multiaddr for e in entries[:validators] if e is not entry)
-        spec = NodeSpec(role=entry.role, network_passphrase=PASSPHRASE, p2p_port=entry.p2p_port,
-                        api_port=entry.api_port, bootstrap=bootstrap, quorum_set=qset,
-                        close_interval_ms=close_interval_ms, heartbeat_interval_ms=heartbeat_interval_ms,
-                        log_format="json")
+        spec = NodeSpec(
+            role=entry.role,
+            network_passphrase=PASSPHRASE,
+            p2p_port=entry.p2p_port,
+            api_port=entry.api_port,
+            bootstrap=bootstrap,
+            quorum_set=qset,
+            close_interval_ms=close_interval_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            log_format="json",
+        )
         init_node(Path(entry.folder), spec, keypair)
     testnet = Testnet(folder, entries, chosen)
     testnet.save()
@@ -133,8 +167,12 @@ def start(testnet: Testnet) -> list[NodeEntry]:
         log_file = (folder / LOG_NAME).open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "node", "run", "--config", str(folder / CONFIG_NAME)],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=folder)
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=folder,
+        )
         log_file.close()
         entry.pid = process.pid
         started.append(entry)
@@ -151,7 +189,9 @@ def wait_ready(testnet: Testnet, timeout_s: float = 60.0) -> None:
         while pending:
             for entry in list(pending):
                 if entry.pid is not None and not pid_alive(entry.pid):
-                    raise TestnetError(f"node {entry.name} exited at start; see {Path(entry.folder) / LOG_NAME}")
+                    raise TestnetError(
+                        f"node {entry.name} exited at start; see {Path(entry.folder) / LOG_NAME}"
+                    )
                 try:
                     info = client.get(f"{entry.api}/node").json()
                 except (httpx.HTTPError, ValueError):
@@ -163,8 +203,10 @@ def wait_ready(testnet: Testnet, timeout_s: float = 60.0) -> None:
                 return
             if time.monotonic() > deadline:
                 names = ", ".join(e.name for e in pending)
-                raise TestnetError(f"nodes {names} did not become ready within {timeout_s:.0f} s; "
-                                   f"see their node.log files in {testnet.folder}")
+                raise TestnetError(
+                    f"nodes {names} did not become ready within {timeout_s:.0f} s; "
+                    f"see their node.log files in {testnet.folder}"
+                )
             time.sleep(0.2)
 
 
@@ -173,15 +215,27 @@ def status(testnet: Testnet) -> list[dict[str, Any]]:
     with httpx.Client(timeout=2.0) as client:
         for entry in testnet.nodes:
             alive = entry.pid is not None and pid_alive(entry.pid)
-            row: dict[str, Any] = {"name": entry.name, "role": entry.role, "api": entry.api, "pid": entry.pid,
-                                   "alive": alive, "ledger": None, "state_hash": None, "peers": None,
-                                   "last_close_age_s": None}
+            row: dict[str, Any] = {
+                "name": entry.name,
+                "role": entry.role,
+                "api": entry.api,
+                "pid": entry.pid,
+                "alive": alive,
+                "ledger": None,
+                "state_hash": None,
+                "peers": None,
+                "last_close_age_s": None,
+            }
             if alive:
                 try:
                     info = client.get(f"{entry.api}/node").json()
                     ledger = info["ledger"]
-                    row.update(ledger=ledger["seq"], state_hash=ledger["state_hash"], peers=info["peers"],
-                               last_close_age_s=ledger.get("age_s"))
+                    row.update(
+                        ledger=ledger["seq"],
+                        state_hash=ledger["state_hash"],
+                        peers=info["peers"],
+                        last_close_age_s=ledger.get("age_s"),
+                    )
                 except (httpx.HTTPError, ValueError, KeyError, TypeError):
                     row["error"] = "API not answering"
             rows.append(row)

@@ -20,8 +20,9 @@ class Transport(Protocol):
     def send(self, peer: str, frame: bytes) -> None:
         """Send a direct frame to one peer (best effort, never blocks)."""
 
-    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
-                      timeout_s: float = 10.0) -> bytes:
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
         """Ask ``peer``; raises ``NetError`` on timeout, oversize answer or remote error."""
 
     def connected_peers(self) -> list[str]: ...

@@ -63,8 +63,10 @@ def envelope_signature_valid(network: bytes, node_id: bytes, envelope: SignedEnv
 def decode_envelope_object(obj: object) -> SignedEnvelope:
     version, statement, signature = codec.array(obj, 3, "scp envelope")
     codec.tag(version, ENVELOPE_V1, "scp envelope")
-    return SignedEnvelope(codec.blob(statement, "scp statement", max_len=MAX_STATEMENT_BYTES),
-                          codec.blob(signature, "scp signature", size=SIGNATURE_SIZE))
+    return SignedEnvelope(
+        codec.blob(statement, "scp statement", max_len=MAX_STATEMENT_BYTES),
+        codec.blob(signature, "scp signature", size=SIGNATURE_SIZE),
+    )
 
 
 def decode_envelope(data: bytes) -> SignedEnvelope:
@@ -72,6 +74,7 @@ def decode_envelope(data: bytes) -> SignedEnvelope:
 
 
 # -- direct frames ---------------------------------------------------------------------------
+
 
 def encode_envelope_frame(envelope: SignedEnvelope) -> bytes:
     return codec.pack((FRAME_ENVELOPE, (ENVELOPE_V1, envelope.statement, envelope.signature)))
@@ -95,12 +98,15 @@ def decode_frame(data: bytes) -> SignedEnvelope | LedgerClosed:
         return decode_envelope_object(envelope)
     if type(obj) is tuple and obj and obj[0] == FRAME_LEDGER_CLOSED and type(obj[0]) is int:
         _, seq, ledger_hash = codec.array(obj, 3, "ledger-closed frame")
-        return LedgerClosed(codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
-                            codec.blob(ledger_hash, "ledger hash", size=HASH_SIZE))
+        return LedgerClosed(
+            codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
+            codec.blob(ledger_hash, "ledger hash", size=HASH_SIZE),
+        )
     raise DecodeError("frame: unknown frame kind")
 
 
 # -- tx batches (gossip) ---------------------------------------------------------------------
+
 
 def encode_tx_batch(transactions: list[bytes]) -> bytes:
     """Transactions travel in batches: one gossip message costs far more CPU than its bytes."""
@@ -111,14 +117,17 @@ def decode_tx_batch(data: bytes) -> tuple[bytes, ...]:
     obj = codec.unpack(data, max_size=MAX_TX_BATCH_BYTES, max_array=MAX_TX_BATCH, what="tx batch")
     version, items = codec.array(obj, 2, "tx batch")
     codec.tag(version, 1, "tx batch")
-    return tuple(codec.blob(item, "batched transaction", max_len=32 * 1024)
-                 for item in codec.seq(items, "tx batch", min_len=1, max_len=MAX_TX_BATCH))
+    return tuple(
+        codec.blob(item, "batched transaction", max_len=32 * 1024)
+        for item in codec.seq(items, "tx batch", min_len=1, max_len=MAX_TX_BATCH)
+    )
 
 
 # -- compact tx sets -------------------------------------------------------------------------
 # A tx set of 5,000 payments is ~1.2 MB, yet every validator already received almost all of
 # them by gossip. Sending 32-byte hashes instead (~160 KB, one yamux window) and fetching only
 # the missing transactions keeps slot times short under load.
+
 
 def encode_tx_ids(previous_hash: bytes, tx_hashes: list[bytes]) -> bytes:
     return codec.pack((1, previous_hash, tuple(tx_hashes)))
@@ -128,8 +137,12 @@ def decode_tx_ids(data: bytes) -> tuple[bytes, tuple[bytes, ...]]:
     obj = codec.unpack(data, max_size=MAX_TX_IDS * 35 + 64, max_array=MAX_TX_IDS, what="tx ids")
     version, previous, hashes = codec.array(obj, 3, "tx ids")
     codec.tag(version, 1, "tx ids")
-    return (codec.blob(previous, "previous hash", size=HASH_SIZE),
-            tuple(codec.blob(h, "tx hash", size=HASH_SIZE) for h in codec.seq(hashes, "tx ids", max_len=MAX_TX_IDS)))
+    return (
+        codec.blob(previous, "previous hash", size=HASH_SIZE),
+        tuple(
+            codec.blob(h, "tx hash", size=HASH_SIZE) for h in codec.seq(hashes, "tx ids", max_len=MAX_TX_IDS)
+        ),
+    )
 
 
 def encode_txs_request(tx_set_hash: bytes, tx_hashes: list[bytes]) -> bytes:
@@ -140,12 +153,17 @@ def decode_txs_request(data: bytes) -> tuple[bytes, tuple[bytes, ...]]:
     obj = codec.unpack(data, max_size=MAX_TX_BATCH * 35 + 128, max_array=MAX_TX_BATCH, what="txs request")
     version, tx_set_hash, hashes = codec.array(obj, 3, "txs request")
     codec.tag(version, 1, "txs request")
-    return (codec.blob(tx_set_hash, "tx set hash", size=HASH_SIZE),
-            tuple(codec.blob(h, "tx hash", size=HASH_SIZE)
-                  for h in codec.seq(hashes, "txs request", min_len=1, max_len=MAX_TX_BATCH)))
+    return (
+        codec.blob(tx_set_hash, "tx set hash", size=HASH_SIZE),
+        tuple(
+            codec.blob(h, "tx hash", size=HASH_SIZE)
+            for h in codec.seq(hashes, "txs request", min_len=1, max_len=MAX_TX_BATCH)
+        ),
+    )
 
 
 # -- requests --------------------------------------------------------------------------------
+
 
 def encode_hash_request(value: bytes) -> bytes:
     return codec.pack((1, value))
@@ -164,8 +182,10 @@ def encode_range_request(first: int, count: int) -> bytes:
 def decode_range_request(data: bytes) -> tuple[int, int]:
     version, first, count = codec.array(codec.unpack(data, max_size=64, what="request"), 3, "request")
     codec.tag(version, 1, "request")
-    return (codec.integer(first, "first ledger", lo=1, hi=UINT32_MAX),
-            codec.integer(count, "ledger count", lo=1, hi=MAX_LEDGERS_PER_REQUEST))
+    return (
+        codec.integer(first, "first ledger", lo=1, hi=UINT32_MAX),
+        codec.integer(count, "ledger count", lo=1, hi=MAX_LEDGERS_PER_REQUEST),
+    )
 
 
 def encode_slot_request(slot: int) -> bytes:
@@ -191,8 +211,10 @@ def encode_latest(latest: LatestLedger) -> bytes:
 def decode_latest(data: bytes) -> LatestLedger:
     version, seq, ledger_hash = codec.array(codec.unpack(data, max_size=128, what="latest"), 3, "latest")
     codec.tag(version, 1, "latest")
-    return LatestLedger(codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
-                        codec.blob(ledger_hash, "ledger hash", size=HASH_SIZE))
+    return LatestLedger(
+        codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
+        codec.blob(ledger_hash, "ledger hash", size=HASH_SIZE),
+    )
 
 
 def encode_envelope_list(envelopes: list[SignedEnvelope]) -> bytes:
@@ -224,17 +246,27 @@ def encode_ledgers(ledgers: list[LedgerBlob]) -> bytes:
 
 
 def decode_ledgers(data: bytes) -> tuple[LedgerBlob, ...]:
-    obj = codec.unpack(data, max_size=MAX_LEDGERS_RESPONSE_BYTES + 1024, max_bin=MAX_LEDGERS_RESPONSE_BYTES,
-                       max_array=1000, what="ledgers")
+    obj = codec.unpack(
+        data,
+        max_size=MAX_LEDGERS_RESPONSE_BYTES + 1024,
+        max_bin=MAX_LEDGERS_RESPONSE_BYTES,
+        max_array=1000,
+        what="ledgers",
+    )
     version, items = codec.array(obj, 2, "ledgers")
     codec.tag(version, 1, "ledgers")
     found = []
     for item in codec.seq(items, "ledgers", max_len=MAX_LEDGERS_PER_REQUEST):
         header, tx_set, results, proof = codec.array(item, 4, "ledger")
-        found.append(LedgerBlob(
-            codec.blob(header, "ledger header", max_len=1024),
-            codec.blob(tx_set, "ledger tx set", max_len=MAX_LEDGERS_RESPONSE_BYTES),
-            codec.blob(results, "ledger results", max_len=MAX_LEDGERS_RESPONSE_BYTES),
-            tuple(codec.blob(e, "proof envelope", max_len=MAX_ENVELOPE_BYTES)
-                  for e in codec.seq(proof, "ledger proof", max_len=1000))))
+        found.append(
+            LedgerBlob(
+                codec.blob(header, "ledger header", max_len=1024),
+                codec.blob(tx_set, "ledger tx set", max_len=MAX_LEDGERS_RESPONSE_BYTES),
+                codec.blob(results, "ledger results", max_len=MAX_LEDGERS_RESPONSE_BYTES),
+                tuple(
+                    codec.blob(e, "proof envelope", max_len=MAX_ENVELOPE_BYTES)
+                    for e in codec.seq(proof, "ledger proof", max_len=1000)
+                ),
+            )
+        )
     return tuple(found)

@@ -78,9 +78,7 @@ def _decode(text: str, prefix: str) -> bytes:
         raise AddressError(f"{cleaned!r} is not {wanted}: it should start with {prefix}1")
     for position, char in enumerate(lowered[separator + 1 :], start=separator + 2):
         if char not in CHARSET:
-            raise AddressError(
-                f"character {position} ({char!r}) never appears in {wanted}: is it mistyped?"
-            )
+            raise AddressError(f"character {position} ({char!r}) never appears in {wanted}: is it mistyped?")
     try:
         _hrp, data, spec = bech32_decode(lowered)
     except DecodeError:

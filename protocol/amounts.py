@@ -30,7 +30,9 @@ def parse_amount(text: str, decimals: int, *, allow_zero: bool = False, allow_ne
     sign, whole, fraction = match.group(1), match.group(2) or "0", match.group(3) or ""
     fraction = fraction.rstrip("0")
     if len(fraction) > decimals:
-        places = "no decimals" if decimals == 0 else f"at most {decimals} decimal{'s' if decimals > 1 else ''}"
+        places = (
+            "no decimals" if decimals == 0 else f"at most {decimals} decimal{'s' if decimals > 1 else ''}"
+        )
         raise AmountError(f"{text!r} has too many decimals: this currency allows {places}")
     value = int(whole) * _scale(decimals) + int(fraction.ljust(decimals, "0") or "0")
     if sign == "-":

@@ -82,7 +82,9 @@ def apply_transaction(
     return result
 
 
-def _apply_operation(state: StateOverlay, op: Operation, source: bytes, signers: frozenset[bytes]) -> ResultCode:
+def _apply_operation(
+    state: StateOverlay, op: Operation, source: bytes, signers: frozenset[bytes]
+) -> ResultCode:
     match op:
         case Payment():
             return _payment(state, op, source)
@@ -124,12 +126,18 @@ def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
     if _over_ceiling(currency, new_payee_balance):
         return R.OVER_MAX_BALANCE
     # Direct construction rather than dataclasses.replace: this is the hot path of every payment.
-    new_payer = Holding(payer.account, payer.currency, payer.balance - op.amount, payer.credit_limit, payer.member)
+    new_payer = Holding(
+        payer.account, payer.currency, payer.balance - op.amount, payer.credit_limit, payer.member
+    )
     new_payee = Holding(payee.account, payee.currency, new_payee_balance, payee.credit_limit, payee.member)
     if currency.kind.is_mutual_credit:
         # supply of mutual credit = money in circulation = the sum of positive balances
-        delta = (_positive(new_payer.balance) - _positive(payer.balance)
-                 + _positive(new_payee.balance) - _positive(payee.balance))
+        delta = (
+            _positive(new_payer.balance)
+            - _positive(payer.balance)
+            + _positive(new_payee.balance)
+            - _positive(payee.balance)
+        )
         if delta:
             if currency.supply + delta > INT64_MAX:
                 # circulation past what the currency entry can store (huge credit limits)
@@ -145,8 +153,21 @@ def _create_currency(state: StateOverlay, op: CreateCurrency, source: bytes) -> 
         return R.UNSUPPORTED
     if state.currency(op.code) is not None:
         return R.CURRENCY_EXISTS
-    state.put(Currency(op.code, op.kind, op.decimals, source, op.stewards, op.steward_threshold,
-                       op.default_credit_limit, op.max_balance, op.demurrage_ppm, supply=0, members=0))
+    state.put(
+        Currency(
+            op.code,
+            op.kind,
+            op.decimals,
+            source,
+            op.stewards,
+            op.steward_threshold,
+            op.default_credit_limit,
+            op.max_balance,
+            op.demurrage_ppm,
+            supply=0,
+            members=0,
+        )
+    )
     return R.OK
 
 
@@ -233,8 +254,19 @@ def _over_ceiling(currency: Currency, balance: int) -> bool:
 
 def _with_supply(c: Currency, supply: int) -> Currency:
     """``replace(c, supply=supply)`` without its cost (most payments change the supply)."""
-    return Currency(c.code, c.kind, c.decimals, c.issuer, c.stewards, c.steward_threshold, c.default_credit_limit,
-                    c.max_balance, c.demurrage_ppm, supply, c.members)
+    return Currency(
+        c.code,
+        c.kind,
+        c.decimals,
+        c.issuer,
+        c.stewards,
+        c.steward_threshold,
+        c.default_credit_limit,
+        c.max_balance,
+        c.demurrage_ppm,
+        supply,
+        c.members,
+    )
 
 
 def _positive(balance: int) -> int:

@@ -67,8 +67,10 @@ def unpack(
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise DecodeError(f"{what}: malformed msgpack ({exc})") from None
     if not _plain(obj):
-        raise DecodeError(f"{what}: only arrays (at most {MAX_DEPTH} deep) of integers, bytes, text, "
-                          "booleans and nil are allowed")
+        raise DecodeError(
+            f"{what}: only arrays (at most {MAX_DEPTH} deep) of integers, bytes, text, "
+            "booleans and nil are allowed"
+        )
     if pack(obj) != data:
         raise DecodeError(f"{what}: not the canonical encoding")
     return obj

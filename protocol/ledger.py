@@ -68,8 +68,18 @@ class LedgerHeader:
     params: LedgerParams
 
     def encode(self) -> bytes:
-        return codec.pack((self.version, self.seq, self.previous_hash, self.close_time_ms, self.tx_set_hash,
-                           self.results_hash, self.state_hash, (self.params.max_tx_set_size,)))
+        return codec.pack(
+            (
+                self.version,
+                self.seq,
+                self.previous_hash,
+                self.close_time_ms,
+                self.tx_set_hash,
+                self.results_hash,
+                self.state_hash,
+                (self.params.max_tx_set_size,),
+            )
+        )
 
     @property
     def hash(self) -> bytes:
@@ -79,13 +89,18 @@ class LedgerHeader:
 def decode_header(data: bytes) -> LedgerHeader:
     fields = codec.unpack(data, max_size=1024, what="ledger header")
     version, seq, previous, close_time, tx_set_hash, results_hash, state_hash, params = codec.array(
-        fields, 8, "ledger header")
+        fields, 8, "ledger header"
+    )
     codec.tag(version, HEADER_V1, "ledger header")
     (max_size,) = codec.array(params, 1, "ledger params")
     return LedgerHeader(
-        HEADER_V1, codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX), _hash(previous, "previous hash"),
-        codec.integer(close_time, "close time", hi=INT64_MAX), _hash(tx_set_hash, "tx set hash"),
-        _hash(results_hash, "results hash"), _hash(state_hash, "state hash"),
+        HEADER_V1,
+        codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
+        _hash(previous, "previous hash"),
+        codec.integer(close_time, "close time", hi=INT64_MAX),
+        _hash(tx_set_hash, "tx set hash"),
+        _hash(results_hash, "results hash"),
+        _hash(state_hash, "state hash"),
         LedgerParams(codec.integer(max_size, "max tx set size", lo=1, hi=MAX_TX_SET_SIZE_LIMIT)),
     )
 
@@ -99,8 +114,13 @@ class TxSet:
     transactions: tuple[Transaction, ...]
 
     def encode(self) -> bytes:
-        return codec.pack((TX_SET_V1, self.previous_hash,
-                           tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures) for tx in self.transactions)))
+        return codec.pack(
+            (
+                TX_SET_V1,
+                self.previous_hash,
+                tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures) for tx in self.transactions),
+            )
+        )
 
     @property
     def hash(self) -> bytes:
@@ -110,8 +130,10 @@ class TxSet:
         """The order transactions apply in: each account's transactions by sequence, accounts in
         an order shuffled per ledger (by a hash with the previous ledger), so no account is
         always first."""
-        return sorted(self.transactions,
-                      key=lambda tx: (blake2b256(self.previous_hash + tx.body.source), tx.body.seq, tx.hash))
+        return sorted(
+            self.transactions,
+            key=lambda tx: (blake2b256(self.previous_hash + tx.body.source), tx.body.seq, tx.hash),
+        )
 
 
 def make_tx_set(previous_hash: bytes, transactions: Iterable[Transaction]) -> TxSet:
@@ -124,12 +146,19 @@ def make_tx_set(previous_hash: bytes, transactions: Iterable[Transaction]) -> Tx
 
 def decode_tx_set(data: bytes, network: bytes, *, max_transactions: int = MAX_TX_SET_SIZE_LIMIT) -> TxSet:
     """Strictly decode a tx set, including every transaction, and check canonical order."""
-    fields = codec.unpack(data, max_size=MAX_TX_SET_BYTES, max_bin=MAX_TX_BYTES,
-                          max_array=max(max_transactions, 100), what="tx set")
+    fields = codec.unpack(
+        data,
+        max_size=MAX_TX_SET_BYTES,
+        max_bin=MAX_TX_BYTES,
+        max_array=max(max_transactions, 100),
+        what="tx set",
+    )
     version, previous, envelopes = codec.array(fields, 3, "tx set")
     codec.tag(version, TX_SET_V1, "tx set")
-    transactions = tuple(decode_transaction_object(env, network)
-                         for env in codec.seq(envelopes, "tx set transactions", max_len=max_transactions))
+    transactions = tuple(
+        decode_transaction_object(env, network)
+        for env in codec.seq(envelopes, "tx set transactions", max_len=max_transactions)
+    )
     hashes = [tx.hash for tx in transactions]
     if any(a >= b for a, b in itertools.pairwise(hashes)):
         raise DecodeError("tx set: transactions are not in canonical order or repeat")
@@ -156,9 +185,12 @@ def decode_close_value(data: bytes) -> CloseValue:
     fields = codec.unpack(data, max_size=512, what="close value")
     version, tx_set_hash, close_time, upgrades = codec.array(fields, 4, "close value")
     codec.tag(version, VALUE_V1, "close value")
-    pairs = tuple((codec.text(name, "upgrade name", max_len=32), codec.integer(value, "upgrade value"))
-                  for name, value in (codec.array(u, 2, "upgrade")
-                                      for u in codec.seq(upgrades, "upgrades", max_len=MAX_UPGRADES)))
+    pairs = tuple(
+        (codec.text(name, "upgrade name", max_len=32), codec.integer(value, "upgrade value"))
+        for name, value in (
+            codec.array(u, 2, "upgrade") for u in codec.seq(upgrades, "upgrades", max_len=MAX_UPGRADES)
+        )
+    )
     names = [name for name, _ in pairs]
     if names != sorted(set(names)):
         raise DecodeError("close value: upgrades must be sorted by name without repeats")
@@ -168,8 +200,9 @@ def decode_close_value(data: bytes) -> CloseValue:
             raise DecodeError(f"close value: unknown upgrade {name!r}")
         if not bounds[0] <= value <= bounds[1]:
             raise DecodeError(f"close value: upgrade {name}={value} is outside {bounds[0]}..{bounds[1]}")
-    return CloseValue(_hash(tx_set_hash, "tx set hash"), codec.integer(close_time, "close time", hi=INT64_MAX),
-                      pairs)
+    return CloseValue(
+        _hash(tx_set_hash, "tx set hash"), codec.integer(close_time, "close time", hi=INT64_MAX), pairs
+    )
 
 
 def results_hash(results: Iterable[TxResult]) -> bytes:
@@ -181,8 +214,9 @@ def encode_results(results: Iterable[TxResult]) -> bytes:
 
 
 def decode_results(data: bytes) -> tuple[TxResult, ...]:
-    fields = codec.unpack(data, max_size=MAX_TX_SET_SIZE_LIMIT * 64 + 64, max_array=MAX_TX_SET_SIZE_LIMIT,
-                          what="results")
+    fields = codec.unpack(
+        data, max_size=MAX_TX_SET_SIZE_LIMIT * 64 + 64, max_array=MAX_TX_SET_SIZE_LIMIT, what="results"
+    )
     version, items = codec.array(fields, 2, "results")
     codec.tag(version, RESULTS_V1, "results")
     return tuple(decode_result(r) for r in codec.seq(items, "results", max_len=MAX_TX_SET_SIZE_LIMIT))
@@ -191,8 +225,16 @@ def decode_results(data: bytes) -> tuple[TxResult, ...]:
 def genesis_header(network: bytes) -> LedgerHeader:
     """Ledger 1 of a network: empty state, chained to the network ID."""
     empty = TxSet(network, ())
-    return LedgerHeader(HEADER_V1, GENESIS_SEQ, network, 0, empty.hash, results_hash(()),
-                        StateAccumulator().digest(), LedgerParams())
+    return LedgerHeader(
+        HEADER_V1,
+        GENESIS_SEQ,
+        network,
+        0,
+        empty.hash,
+        results_hash(()),
+        StateAccumulator().digest(),
+        LedgerParams(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +273,21 @@ def close_ledger(
             params = replace(params, max_tx_set_size=setting)
     seq = previous.seq + 1
     overlay = StateOverlay(state)
-    results = tuple(apply_transaction(overlay, tx, ledger_seq=seq, signers=signers_of(tx))
-                    for tx in tx_set.apply_order())
+    results = tuple(
+        apply_transaction(overlay, tx, ledger_seq=seq, signers=signers_of(tx)) for tx in tx_set.apply_order()
+    )
     changes = overlay.changes()
     accumulator = accumulator.updated(changes)
-    header = LedgerHeader(HEADER_V1, seq, previous.hash, value.close_time_ms, tx_set.hash, results_hash(results),
-                          accumulator.digest(), params)
+    header = LedgerHeader(
+        HEADER_V1,
+        seq,
+        previous.hash,
+        value.close_time_ms,
+        tx_set.hash,
+        results_hash(results),
+        accumulator.digest(),
+        params,
+    )
     return ClosedLedger(header, results, changes, accumulator)
 
 

@@ -123,7 +123,9 @@ class SetSigners:
 
 Operation = Payment | CreateCurrency | AdmitMember | SetCreditLimit | Mint | Redeem | SetSigners
 
-OP_PAYMENT, OP_CREATE_CURRENCY, OP_ADMIT_MEMBER, OP_SET_CREDIT_LIMIT, OP_MINT, OP_REDEEM, OP_SET_SIGNERS = range(7)
+OP_PAYMENT, OP_CREATE_CURRENCY, OP_ADMIT_MEMBER, OP_SET_CREDIT_LIMIT, OP_MINT, OP_REDEEM, OP_SET_SIGNERS = (
+    range(7)
+)
 
 
 def encode_operation(op: Operation) -> tuple[object, ...]:
@@ -132,8 +134,17 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
         case Payment(destination, currency, amount):
             return (OP_PAYMENT, destination, currency, amount)
         case CreateCurrency(code, kind, decimals, stewards, threshold, limit, max_balance, demurrage):
-            return (OP_CREATE_CURRENCY, code, _KIND_CODES[kind], decimals, stewards, threshold, limit,
-                    max_balance, demurrage)
+            return (
+                OP_CREATE_CURRENCY,
+                code,
+                _KIND_CODES[kind],
+                decimals,
+                stewards,
+                threshold,
+                limit,
+                max_balance,
+                demurrage,
+            )
         case AdmitMember(currency, member, limit):
             return (OP_ADMIT_MEMBER, currency, member, limit)
         case SetCreditLimit(currency, member, limit):
@@ -158,20 +169,26 @@ def decode_operation(obj: object) -> Operation:
         return Payment(_key(dest, "payment destination"), _code(cur), _amount(amount, "payment amount"))
     if code == OP_CREATE_CURRENCY and type(code) is int:
         _, cur, kind, decimals, stewards, threshold, limit, max_balance, demurrage = codec.array(
-            obj, 9, "create_currency")
+            obj, 9, "create_currency"
+        )
         kind_code = codec.integer(kind, "currency kind", hi=255)
         if kind_code not in _KIND_BY_CODE:
             raise DecodeError(f"currency kind: unknown kind {kind_code}")
         return CreateCurrency(
-            _code(cur), _KIND_BY_CODE[kind_code], codec.integer(decimals, "decimals", hi=255),
+            _code(cur),
+            _KIND_BY_CODE[kind_code],
+            codec.integer(decimals, "decimals", hi=255),
             tuple(_key(k, "steward") for k in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)),
             codec.integer(threshold, "steward threshold", hi=255),
-            _amount(limit, "default credit limit"), _amount(max_balance, "max balance"),
-            codec.integer(demurrage, "demurrage rate", hi=1_000_000))
+            _amount(limit, "default credit limit"),
+            _amount(max_balance, "max balance"),
+            codec.integer(demurrage, "demurrage rate", hi=1_000_000),
+        )
     if code == OP_ADMIT_MEMBER and type(code) is int:
         _, cur, member, limit = codec.array(obj, 4, "admit_member")
-        return AdmitMember(_code(cur), _key(member, "member"),
-                           None if limit is None else _amount(limit, "credit limit"))
+        return AdmitMember(
+            _code(cur), _key(member, "member"), None if limit is None else _amount(limit, "credit limit")
+        )
     if code == OP_SET_CREDIT_LIMIT and type(code) is int:
         _, cur, member, limit = codec.array(obj, 4, "set_credit_limit")
         return SetCreditLimit(_code(cur), _key(member, "member"), _amount(limit, "credit limit"))
@@ -185,7 +202,9 @@ def decode_operation(obj: object) -> Operation:
         _, signers, threshold = codec.array(obj, 3, "set_signers")
         pairs = tuple(
             (_key(pair[0], "signer key"), codec.integer(pair[1], "signer weight", hi=255))
-            for pair in (codec.array(p, 2, "signer") for p in codec.seq(signers, "signers", max_len=MAX_SIGNERS))
+            for pair in (
+                codec.array(p, 2, "signer") for p in codec.seq(signers, "signers", max_len=MAX_SIGNERS)
+            )
         )
         return SetSigners(pairs, codec.integer(threshold, "signing threshold", hi=255))
     raise DecodeError(f"operation: unknown operation code {code!r}")
@@ -238,7 +257,9 @@ def signers_are_valid(signers: tuple[tuple[bytes, int], ...], threshold: int) ->
 
 
 def _currency_well_formed(op: CreateCurrency) -> bool:
-    decimals_ok = op.decimals == TIME_DECIMALS if op.kind is CurrencyKind.TIME else op.decimals <= MAX_DECIMALS
+    decimals_ok = (
+        op.decimals == TIME_DECIMALS if op.kind is CurrencyKind.TIME else op.decimals <= MAX_DECIMALS
+    )
     limit_ok = op.default_credit_limit == 0 if op.kind is CurrencyKind.ISSUED else True
     return (
         valid_code(op.code)

@@ -92,5 +92,8 @@ def decode_result(obj: object) -> TxResult:
     code = _CODE_BY_NAME.get(codec.text(name, "result code", max_len=64))
     if code is None:
         raise DecodeError(f"result: unknown result code {name!r}")
-    return TxResult(codec.blob(tx_hash, "result tx hash", size=HASH_SIZE), code,
-                    codec.integer(op_index, "operation index", lo=-1, hi=1000))
+    return TxResult(
+        codec.blob(tx_hash, "result tx hash", size=HASH_SIZE),
+        code,
+        codec.integer(op_index, "operation index", lo=-1, hi=1000),
+    )

@@ -115,8 +115,21 @@ def encode_entry(entry: Entry) -> bytes:
             return codec.pack((ENTRY_V1, seq, threshold, signers))
         case Currency():
             e = entry
-            return codec.pack((ENTRY_V1, e.kind.value, e.decimals, e.issuer, e.stewards, e.steward_threshold,
-                               e.default_credit_limit, e.max_balance, e.demurrage_ppm, e.supply, e.members))
+            return codec.pack(
+                (
+                    ENTRY_V1,
+                    e.kind.value,
+                    e.decimals,
+                    e.issuer,
+                    e.stewards,
+                    e.steward_threshold,
+                    e.default_credit_limit,
+                    e.max_balance,
+                    e.demurrage_ppm,
+                    e.supply,
+                    e.members,
+                )
+            )
         case Holding(_, _, balance, credit_limit, member):
             return codec.pack((ENTRY_V1, balance, credit_limit, member))
 
@@ -128,29 +141,60 @@ def decode_entry(key: bytes, raw: bytes) -> Entry:
     if prefix == ACCOUNT_PREFIX and len(rest) == 32:
         version, seq, threshold, signers = codec.array(fields, 4, "account")
         codec.tag(version, ENTRY_V1, "account")
-        return Account(rest, codec.integer(seq, "sequence"), codec.integer(threshold, "threshold", hi=255),
-                       tuple((codec.blob(k, "signer", size=32), codec.integer(w, "weight", hi=255))
-                             for k, w in (codec.array(s, 2, "signer") for s in
-                                          codec.seq(signers, "signers", max_len=MAX_SIGNERS))))
+        return Account(
+            rest,
+            codec.integer(seq, "sequence"),
+            codec.integer(threshold, "threshold", hi=255),
+            tuple(
+                (codec.blob(k, "signer", size=32), codec.integer(w, "weight", hi=255))
+                for k, w in (
+                    codec.array(s, 2, "signer") for s in codec.seq(signers, "signers", max_len=MAX_SIGNERS)
+                )
+            ),
+        )
     if prefix == CURRENCY_PREFIX and 0 < len(rest) <= MAX_CODE_LEN:
-        (version, kind, decimals, issuer, stewards, threshold, limit, max_balance, demurrage, supply,
-         members) = codec.array(fields, 11, "currency")
+        (
+            version,
+            kind,
+            decimals,
+            issuer,
+            stewards,
+            threshold,
+            limit,
+            max_balance,
+            demurrage,
+            supply,
+            members,
+        ) = codec.array(fields, 11, "currency")
         codec.tag(version, ENTRY_V1, "currency")
         if kind not in _KINDS:
             raise DecodeError(f"currency: unknown kind {kind!r}")
-        return Currency(_key_code(rest), _KINDS[kind], codec.integer(decimals, "decimals", hi=255),
-                        codec.blob(issuer, "issuer", size=32),
-                        tuple(codec.blob(s, "steward", size=32)
-                              for s in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)),
-                        codec.integer(threshold, "threshold", hi=255), codec.integer(limit, "limit"),
-                        codec.integer(max_balance, "max balance"), codec.integer(demurrage, "demurrage"),
-                        codec.integer(supply, "supply"), codec.integer(members, "members"))
+        return Currency(
+            _key_code(rest),
+            _KINDS[kind],
+            codec.integer(decimals, "decimals", hi=255),
+            codec.blob(issuer, "issuer", size=32),
+            tuple(
+                codec.blob(s, "steward", size=32)
+                for s in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)
+            ),
+            codec.integer(threshold, "threshold", hi=255),
+            codec.integer(limit, "limit"),
+            codec.integer(max_balance, "max balance"),
+            codec.integer(demurrage, "demurrage"),
+            codec.integer(supply, "supply"),
+            codec.integer(members, "members"),
+        )
     if prefix == HOLDING_PREFIX and 32 < len(rest) <= 32 + MAX_CODE_LEN:
         version, balance, limit, member = codec.array(fields, 4, "holding")
         codec.tag(version, ENTRY_V1, "holding")
-        return Holding(rest[:32], _key_code(rest[32:]),
-                       codec.integer(balance, "balance", lo=-INT64_MAX), codec.integer(limit, "credit limit"),
-                       codec.boolean(member, "member"))
+        return Holding(
+            rest[:32],
+            _key_code(rest[32:]),
+            codec.integer(balance, "balance", lo=-INT64_MAX),
+            codec.integer(limit, "credit limit"),
+            codec.boolean(member, "member"),
+        )
     raise DecodeError(f"state entry: unknown key {key[:8].hex()}…")
 
 
@@ -304,5 +348,7 @@ class StateAccumulator:
 
 
 def _entry_term(key: bytes, raw: bytes) -> int:
-    digest = hashlib.blake2b(len(key).to_bytes(2, "big") + key + raw, digest_size=64, person=b"tally.state").digest()
+    digest = hashlib.blake2b(
+        len(key).to_bytes(2, "big") + key + raw, digest_size=64, person=b"tally.state"
+    ).digest()
     return int.from_bytes(digest, "big")

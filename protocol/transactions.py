@@ -85,10 +85,16 @@ def transaction_hash(network: bytes, body_bytes: bytes) -> bytes:
 
 
 def encode_body(body: TransactionBody) -> bytes:
-    return codec.pack((
-        BODY_V1, body.source, body.seq, body.last_valid_ledger, body.memo,
-        tuple(encode_operation(op) for op in body.operations),
-    ))
+    return codec.pack(
+        (
+            BODY_V1,
+            body.source,
+            body.seq,
+            body.last_valid_ledger,
+            body.memo,
+            tuple(encode_operation(op) for op in body.operations),
+        )
+    )
 
 
 def build_transaction(network: bytes, body: TransactionBody, signers: Iterable[Keypair] = ()) -> Transaction:
@@ -134,7 +140,10 @@ def decode_transaction_object(envelope: object, network: bytes) -> Transaction:
     body_bytes = codec.blob(body_bytes, "transaction body", max_len=MAX_TX_BYTES)
     pairs = codec.seq(signature_list, "signatures", min_len=1, max_len=MAX_SIGNATURES)
     signatures = tuple(
-        (codec.blob(key, "signer key", size=PUBLIC_KEY_SIZE), codec.blob(sig, "signature", size=SIGNATURE_SIZE))
+        (
+            codec.blob(key, "signer key", size=PUBLIC_KEY_SIZE),
+            codec.blob(sig, "signature", size=SIGNATURE_SIZE),
+        )
         for key, sig in (codec.array(pair, 2, "signature") for pair in pairs)
     )
     if len({key for key, _ in signatures}) != len(signatures):
@@ -144,7 +153,9 @@ def decode_transaction_object(envelope: object, network: bytes) -> Transaction:
 
 
 def _decode_body(body_bytes: bytes) -> TransactionBody:
-    fields = codec.unpack(body_bytes, max_size=MAX_TX_BYTES, max_array=MAX_OPERATIONS, what="transaction body")
+    fields = codec.unpack(
+        body_bytes, max_size=MAX_TX_BYTES, max_array=MAX_OPERATIONS, what="transaction body"
+    )
     version, source, seq, last_valid, memo, operations = codec.array(fields, 6, "transaction body")
     codec.tag(version, BODY_V1, "transaction body")
     return TransactionBody(
@@ -153,6 +164,7 @@ def _decode_body(body_bytes: bytes) -> TransactionBody:
         last_valid_ledger=codec.integer(last_valid, "last valid ledger", hi=UINT32_MAX),
         memo=codec.blob(memo, "memo", max_len=MAX_MEMO_BYTES),
         operations=tuple(
-            decode_operation(op) for op in codec.seq(operations, "operations", min_len=1, max_len=MAX_OPERATIONS)
+            decode_operation(op)
+            for op in codec.seq(operations, "operations", min_len=1, max_len=MAX_OPERATIONS)
         ),
     )

@@ -80,8 +80,9 @@ class Bench:
 
     async def submit(self, api: str, txs: list[Transaction], wait: float = 0.0) -> list[dict[str, Any]]:
         params = {"wait": wait} if wait else None
-        response = await self.http.post(f"{api}/tx", params=params,
-                                        json={"txs": [base64.b64encode(t.encode()).decode() for t in txs]})
+        response = await self.http.post(
+            f"{api}/tx", params=params, json={"txs": [base64.b64encode(t.encode()).decode() for t in txs]}
+        )
         response.raise_for_status()
         results: list[dict[str, Any]] = response.json()["results"]
         return results
@@ -90,16 +91,20 @@ class Bench:
         """Create a time and a mutual currency with huge limits and admit every account."""
         steward = Keypair(nacl.utils.random(32))
         time_code, mutual_code = f"T{tag}", f"M{tag}"
-        ops: list[list[Operation]] = [[
-            CreateCurrency(time_code, CurrencyKind.TIME, 2, (steward.public_key,), 1, 10**9),
-            CreateCurrency(mutual_code, CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10**9)]]
-        admits: list[Operation] = [AdmitMember(code, a.public_key, None) for a in accounts
-                                   for code in (time_code, mutual_code)]
-        ops += [admits[i:i + ADMITS_PER_TX] for i in range(0, len(admits), ADMITS_PER_TX)]
+        ops: list[list[Operation]] = [
+            [
+                CreateCurrency(time_code, CurrencyKind.TIME, 2, (steward.public_key,), 1, 10**9),
+                CreateCurrency(mutual_code, CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10**9),
+            ]
+        ]
+        admits: list[Operation] = [
+            AdmitMember(code, a.public_key, None) for a in accounts for code in (time_code, mutual_code)
+        ]
+        ops += [admits[i : i + ADMITS_PER_TX] for i in range(0, len(admits), ADMITS_PER_TX)]
         seq = 1
         for start in range(0, len(ops), 10):  # the mempool holds 16 future txs per account
             chunk = []
-            for operations in ops[start:start + 10]:
+            for operations in ops[start : start + 10]:
                 body = TransactionBody(steward.public_key, seq, 10**6, b"bench setup", tuple(operations))
                 chunk.append(build_transaction(self.network, body, (steward,)))
                 seq += 1
@@ -109,8 +114,9 @@ class Bench:
                 raise SystemExit(f"bench setup failed: {bad[0]}")
         return time_code, mutual_code
 
-    def presign(self, accounts: list[Keypair], codes: tuple[str, str], total: int, seed: int
-                ) -> list[list[Transaction]]:
+    def presign(
+        self, accounts: list[Keypair], codes: tuple[str, str], total: int, seed: int
+    ) -> list[list[Transaction]]:
         """Per account, its payments in sequence order (the generator's whole workload)."""
         rng = random.Random(seed)
         per_account = -(-total // len(accounts))
@@ -230,22 +236,36 @@ class Bench:
         latencies = [(run.applied_at[h] - run.submitted_at[h]) * 1000 for h in run.applied_at]
         closes = sorted(run.close_times_ms)
         intervals = [float(b - a) for a, b in itertools.pairwise(closes)]
-        cpu = {name: round(100 * ((cpu_after[name].user + cpu_after[name].system)
-                                  - (cpu_before[name].user + cpu_before[name].system)) / wall_window, 1)
-               for name in processes}
+        cpu = {
+            name: round(
+                100
+                * (
+                    (cpu_after[name].user + cpu_after[name].system)
+                    - (cpu_before[name].user + cpu_before[name].system)
+                )
+                / wall_window,
+                1,
+            )
+            for name in processes
+        }
         return {
             "offered_tx_per_s": round(run.offered / wall_window, 1),
             "applied_tx_per_s": round(applied_in_window / wall_window, 1),
-            "offered": run.offered, "accepted": len(run.accepted), "applied": len(run.applied_at),
+            "offered": run.offered,
+            "accepted": len(run.accepted),
+            "applied": len(run.applied_at),
             "rejected": run.rejected,
             "lost": len(run.accepted - set(run.applied_at)),
             "duplicates": sum(1 for c in run.seen_count.values() if c > 1),
             "ledgers": len(closes),
-            "close_interval_ms_p50": percentile(intervals, 0.5), "close_interval_ms_p99": percentile(intervals, 0.99),
-            "latency_ms_p50": _round(percentile(latencies, 0.5)), "latency_ms_p99": _round(percentile(latencies, 0.99)),
+            "close_interval_ms_p50": percentile(intervals, 0.5),
+            "close_interval_ms_p99": percentile(intervals, 0.99),
+            "latency_ms_p50": _round(percentile(latencies, 0.5)),
+            "latency_ms_p99": _round(percentile(latencies, 0.99)),
             "state_hashes_agree": agree,
             "nodes": {name: {"cpu_percent": cpu[name], "rss_mb": round(rss[name], 1)} for name in processes},
-            "duration_s": round(wall_window, 2), "accounts": accounts,
+            "duration_s": round(wall_window, 2),
+            "accounts": accounts,
         }
 
 
@@ -259,8 +279,10 @@ async def idle_usage(pids: dict[str, int], duration: float) -> dict[str, Any]:
     for name, process in processes.items():
         after = process.cpu_times()
         used = (after.user + after.system) - (before[name].user + before[name].system)
-        nodes[name] = {"cpu_percent": round(100 * used / duration, 2),
-                       "rss_mb": round(process.memory_info().rss / 2**20, 1)}
+        nodes[name] = {
+            "cpu_percent": round(100 * used / duration, 2),
+            "rss_mb": round(process.memory_info().rss / 2**20, 1),
+        }
     return {"idle_s": duration, "nodes": nodes}
 
 
@@ -273,8 +295,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tally-bench-"))
     if owned:
         console.print(f"starting {args.validators} validators in {folder} …")
-        net = tn.create(folder, validators=args.validators, watchers=0, threshold=None,
-                        heartbeat_interval_ms=60_000 if args.idle else 10_000)
+        net = tn.create(
+            folder,
+            validators=args.validators,
+            watchers=0,
+            threshold=None,
+            heartbeat_interval_ms=60_000 if args.idle else 10_000,
+        )
         tn.start(net)
     else:
         net = tn.Testnet.load(folder)
@@ -295,12 +322,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         rate = args.rate
         best = None
         while True:
-            step = await bench.measure(rate, args.duration, max(50, min(2000, int(rate))), args.seed + len(steps))
+            step = await bench.measure(
+                rate, args.duration, max(50, min(2000, int(rate))), args.seed + len(steps)
+            )
             steps.append({"rate": rate, **step})
             p99 = step["latency_ms_p99"]
-            ok = p99 is not None and p99 <= 3000 and step["applied_tx_per_s"] >= 0.95 * step["offered_tx_per_s"]
-            console.print(f"rate {rate:g}: applied {step['applied_tx_per_s']} tx/s, p99 {p99} ms -> "
-                          f"{'sustained' if ok else 'over the limit'}")
+            ok = (
+                p99 is not None
+                and p99 <= 3000
+                and step["applied_tx_per_s"] >= 0.95 * step["offered_tx_per_s"]
+            )
+            console.print(
+                f"rate {rate:g}: applied {step['applied_tx_per_s']} tx/s, p99 {p99} ms -> "
+                f"{'sustained' if ok else 'over the limit'}"
+            )
             if not ok:
                 break
             best = rate
@@ -313,8 +348,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--rate", type=float, default=200.0, help="offered payments per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of offered load")
@@ -322,8 +358,11 @@ def main() -> None:
     parser.add_argument("--dir", help="use the running testnet in this folder instead of starting one")
     parser.add_argument("--find-max", action="store_true", help="step the rate up until it is not sustained")
     parser.add_argument("--step", type=float, default=1.25, help="--find-max: factor between rates")
-    parser.add_argument("--idle", action="store_true",
-                        help="measure idle validators' CPU and memory for --duration seconds instead")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="measure idle validators' CPU and memory for --duration seconds instead",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -80,13 +80,16 @@ def build_workload(n: int, accounts: int, seed: int) -> Workload:
         accumulator = accumulator.updated(changes)
 
     currencies = ("LETS", "HOURS")
-    setup(steward, [
-        CreateCurrency("LETS", CurrencyKind.MUTUAL, 0, (steward.public_key,), 1, CREDIT_LIMIT),
-        CreateCurrency("HOURS", CurrencyKind.TIME, 2, (steward.public_key,), 1, CREDIT_LIMIT),
-    ])
+    setup(
+        steward,
+        [
+            CreateCurrency("LETS", CurrencyKind.MUTUAL, 0, (steward.public_key,), 1, CREDIT_LIMIT),
+            CreateCurrency("HOURS", CurrencyKind.TIME, 2, (steward.public_key,), 1, CREDIT_LIMIT),
+        ],
+    )
     for code in currencies:
         for start in range(0, accounts, 100):
-            setup(steward, [AdmitMember(code, k.public_key) for k in keys[start:start + 100]])
+            setup(steward, [AdmitMember(code, k.public_key) for k in keys[start : start + 100]])
 
     stream = []
     for i in range(n):
@@ -143,12 +146,18 @@ def run_once(work: Workload, ledger_size: int) -> Run:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--transactions", type=int, default=20_000, help="payments per run (20000)")
     parser.add_argument("-r", "--repeats", type=int, default=5, help="runs; the median is reported (5)")
     parser.add_argument("--accounts", type=int, default=2_000, help="member accounts (2000)")
-    parser.add_argument("--ledger-size", type=int, default=DEFAULT_MAX_TX_SET_SIZE,
-                        help=f"transactions per ledger (the default max tx set size, {DEFAULT_MAX_TX_SET_SIZE})")
+    parser.add_argument(
+        "--ledger-size",
+        type=int,
+        default=DEFAULT_MAX_TX_SET_SIZE,
+        help=f"transactions per ledger (the default max tx set size, {DEFAULT_MAX_TX_SET_SIZE})",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", action="store_true", help="profile one run with cProfile")
@@ -164,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         pinned = cpu
 
     if not args.json:
-        print(f"building {args.transactions} signed payments between {args.accounts} accounts…", file=sys.stderr)
+        print(
+            f"building {args.transactions} signed payments between {args.accounts} accounts…", file=sys.stderr
+        )
     work = build_workload(args.transactions, args.accounts, args.seed)
 
     if args.profile:
@@ -182,10 +193,18 @@ def main(argv: list[str] | None = None) -> int:
         "tx_per_s": round(statistics.median(rates), 1),
         # CPU time of the process: less sensitive than wall time to other load on the machine
         "cpu_tx_per_s": round(statistics.median(n / r.cpu_seconds for r in runs), 1),
-        "runs": [{"tx_per_s": round(n / r.seconds, 1), "seconds": round(r.seconds, 4),
-                  "cpu_seconds": round(r.cpu_seconds, 4),
-                  "decode_us": round(r.decode / n * 1e6, 2), "verify_us": round(r.verify / n * 1e6, 2),
-                  "apply_us": round(r.apply / n * 1e6, 2), "failed": r.failed} for r in runs],
+        "runs": [
+            {
+                "tx_per_s": round(n / r.seconds, 1),
+                "seconds": round(r.seconds, 4),
+                "cpu_seconds": round(r.cpu_seconds, 4),
+                "decode_us": round(r.decode / n * 1e6, 2),
+                "verify_us": round(r.verify / n * 1e6, 2),
+                "apply_us": round(r.apply / n * 1e6, 2),
+                "failed": r.failed,
+            }
+            for r in runs
+        ],
         "decode_us": round(statistics.median(r.decode for r in runs) / n * 1e6, 2),
         "verify_us": round(statistics.median(r.verify for r in runs) / n * 1e6, 2),
         "apply_us": round(statistics.median(r.apply for r in runs) / n * 1e6, 2),
@@ -206,10 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"protocol pipeline, one core ({m['cpu_model']}, {m['cores']} cores, Python {m['python']})")
     print(f"  {n} payments × {args.repeats} runs, {args.accounts} accounts, ledgers of {args.ledger_size}")
     print(f"  median  {report['tx_per_s']:>10,.0f} tx/s   (target ≥ 8,000)")
-    print(f"  runs    {', '.join(f'{rate:,.0f}' for rate in rates)} tx/s "
-          f"(by CPU time: median {report['cpu_tx_per_s']:,.0f} tx/s)")
-    print(f"  per tx  decode {report['decode_us']} µs · verify {report['verify_us']} µs · "
-          f"apply {report['apply_us']} µs")
+    print(
+        f"  runs    {', '.join(f'{rate:,.0f}' for rate in rates)} tx/s "
+        f"(by CPU time: median {report['cpu_tx_per_s']:,.0f} tx/s)"
+    )
+    print(
+        f"  per tx  decode {report['decode_us']} µs · verify {report['verify_us']} µs · "
+        f"apply {report['apply_us']} µs"
+    )
     return 0
 
 

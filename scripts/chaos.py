@@ -119,7 +119,9 @@ class ChaosBench(Bench):
                     continue
                 keypair = self.accounts[queue[0].body.source][1]
                 try:
-                    info = (await self.control.get(f"{up[0]}/accounts/{encode_account(keypair.public_key)}")).json()
+                    info = (
+                        await self.control.get(f"{up[0]}/accounts/{encode_account(keypair.public_key)}")
+                    ).json()
                     next_seq = int(info["pending_sequence"]) + 1
                 except (httpx.HTTPError, ValueError, KeyError):
                     self.dirty.add(index)
@@ -140,9 +142,11 @@ class ChaosBench(Bench):
                 continue
             try:
                 response = await self.http.post(
-                    f"{self.apis[index]}/tx", params={"wait": SUBMIT_WAIT_S},
+                    f"{self.apis[index]}/tx",
+                    params={"wait": SUBMIT_WAIT_S},
                     json={"txs": [base64.b64encode(t.encode()).decode() for t in txs]},
-                    timeout=SUBMIT_WAIT_S + 15)
+                    timeout=SUBMIT_WAIT_S + 15,
+                )
                 response.raise_for_status()
                 results: list[dict[str, Any]] = response.json()["results"]
             except (httpx.HTTPError, ValueError, KeyError):
@@ -180,8 +184,14 @@ async def _network_seq(client: httpx.AsyncClient, net: tn.Testnet, skip: set[int
     return max((s for s in seqs if s is not None), default=0)
 
 
-async def killer(net: tn.Testnet, chaos: Chaos, args: argparse.Namespace, stop: trio.Event,
-                 client: httpx.AsyncClient, rng: random.Random) -> None:
+async def killer(
+    net: tn.Testnet,
+    chaos: Chaos,
+    args: argparse.Namespace,
+    stop: trio.Event,
+    client: httpx.AsyncClient,
+    rng: random.Random,
+) -> None:
     validators = [i for i, n in enumerate(net.nodes) if n.role == "validator"]
     async with trio.open_nursery() as nursery:
         while True:
@@ -208,8 +218,9 @@ async def killer(net: tn.Testnet, chaos: Chaos, args: argparse.Namespace, stop: 
     # restarts still pending finish inside the nursery before we return
 
 
-async def restart_later(net: tn.Testnet, chaos: Chaos, index: int, delay: float,
-                        client: httpx.AsyncClient) -> None:
+async def restart_later(
+    net: tn.Testnet, chaos: Chaos, index: int, delay: float, client: httpx.AsyncClient
+) -> None:
     await trio.sleep(delay)
     entry = net.nodes[index]
     with trio.fail_after(10):
@@ -307,10 +318,16 @@ async def audit(client: httpx.AsyncClient, net: tn.Testnet, acknowledged: set[by
     closes = [close_times[seq] for seq in sorted(close_times) if seq > 2]  # after the setup ledgers
     closes.append(int(time.time() * 1000))  # a network stalled at the end shows here too
     gaps = [(b - a) / 1000 for a, b in itertools.pairwise(closes)]
-    return {"ledgers": top, "lost": len(lost), "duplicated": len(duplicated),
-            "divergent_ledgers": len(divergent), "divergent_seqs": divergent[:20],
-            "state_hashes_agree": len(state_at_top) == 1 and None not in state_at_top,
-            "final_seqs": latest, "max_close_gap_s": round(max(gaps), 1) if gaps else None}
+    return {
+        "ledgers": top,
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+        "divergent_ledgers": len(divergent),
+        "divergent_seqs": divergent[:20],
+        "state_hashes_agree": len(state_at_top) == 1 and None not in state_at_top,
+        "final_seqs": latest,
+        "max_close_gap_s": round(max(gaps), 1) if gaps else None,
+    }
 
 
 async def invalid_messages(client: httpx.AsyncClient, net: tn.Testnet) -> dict[str, float]:
@@ -351,9 +368,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     tn.start(net)
     chaos = Chaos()
     rng = random.Random(args.seed)
-    result: dict[str, Any] = {"validators": args.validators, "threshold": net.threshold, "rate": args.rate,
-                              "duration": args.duration, "kill_every": args.kill_every,
-                              "machine": machine(), "folder": str(folder)}
+    result: dict[str, Any] = {
+        "validators": args.validators,
+        "threshold": net.threshold,
+        "rate": args.rate,
+        "duration": args.duration,
+        "kill_every": args.kill_every,
+        "machine": machine(),
+        "folder": str(folder),
+    }
     try:
         await trio.to_thread.run_sync(tn.wait_ready, net)
         apis = [n.api for n in net.nodes]
@@ -368,7 +391,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         bench.workload(keys, queues)
         run = Run(args.rate, args.duration)
         stop = trio.Event()
-        console.print(f"offering {args.rate:g} tx/s for {args.duration:g} s, SIGKILL every {args.kill_every:g} s …")
+        console.print(
+            f"offering {args.rate:g} tx/s for {args.duration:g} s, SIGKILL every {args.kill_every:g} s …"
+        )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(killer, net, chaos, args, stop, bench.control, rng)
             nursery.start_soon(watchdog, net, chaos, stop)
@@ -379,10 +404,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             stop.set()
         console.print("load stopped; waiting for every node to drain and catch up …")
         drained = await drain(bench.control, net)
-        result |= {"kills": chaos.kills, "restarts": chaos.restarts, "offered": run.offered,
-                   "accepted": len(run.accepted), "acknowledged": len(chaos.acknowledged),
-                   "rejected": run.rejected, "submit_errors": chaos.submit_errors, "resyncs": chaos.resyncs,
-                   "drained": drained}
+        result |= {
+            "kills": chaos.kills,
+            "restarts": chaos.restarts,
+            "offered": run.offered,
+            "accepted": len(run.accepted),
+            "acknowledged": len(chaos.acknowledged),
+            "rejected": run.rejected,
+            "submit_errors": chaos.submit_errors,
+            "resyncs": chaos.resyncs,
+            "drained": drained,
+        }
         result |= await audit(bench.control, net, chaos.acknowledged)
         result["invalid_messages"] = await invalid_messages(bench.control, net)
         result["max_catchup_s"] = round(max(chaos.catchup_s), 2) if chaos.catchup_s else None
@@ -392,7 +424,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await bench.control.aclose()
     finally:
         still_alive = {n.name for n in net.running()}
-        missing = [n.name for n in net.nodes if n.name not in still_alive and n.name not in chaos.unexpected_deaths]
+        missing = [
+            n.name for n in net.nodes if n.name not in still_alive and n.name not in chaos.unexpected_deaths
+        ]
         chaos.unexpected_deaths.extend(missing)
         tn.stop(net)
     result["unexpected_deaths"] = chaos.unexpected_deaths
@@ -406,25 +440,41 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def passed(result: dict[str, Any], max_stall_s: float) -> bool:
     """Safety (nothing lost, duplicated or forked) and liveness (no stall over ``max_stall_s``)."""
     gap = result.get("max_close_gap_s")
-    return (result.get("lost") == 0 and gap is not None and gap <= max_stall_s and result.get("duplicated") == 0 and result.get("divergent_ledgers") == 0
-            and bool(result.get("state_hashes_agree")) and bool(result.get("databases_reopen"))
-            and not result.get("unexpected_deaths") and bool(result.get("drained")))
+    return (
+        result.get("lost") == 0
+        and gap is not None
+        and gap <= max_stall_s
+        and result.get("duplicated") == 0
+        and result.get("divergent_ledgers") == 0
+        and bool(result.get("state_hashes_agree"))
+        and bool(result.get("databases_reopen"))
+        and not result.get("unexpected_deaths")
+        and bool(result.get("drained"))
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--rate", type=float, default=300.0, help="offered payments per second")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of offered load")
     parser.add_argument("--kill-every", type=float, default=10.0, help="seconds between SIGKILLs")
     parser.add_argument("--restart-after", type=float, default=3.0, help="seconds a killed node stays down")
-    parser.add_argument("--allow-quorum-loss", action="store_true",
-                        help="kill even when the remaining validators lack a quorum")
+    parser.add_argument(
+        "--allow-quorum-loss",
+        action="store_true",
+        help="kill even when the remaining validators lack a quorum",
+    )
     parser.add_argument("--accounts", type=int, default=0, help="paying accounts (default: about the rate)")
     parser.add_argument("--dir", help="testnet folder (default: a new temporary folder)")
-    parser.add_argument("--max-stall", type=float, default=60.0,
-                        help="fail when two consecutive ledgers close further apart than this (s)")
+    parser.add_argument(
+        "--max-stall",
+        type=float,
+        default=60.0,
+        help="fail when two consecutive ledgers close further apart than this (s)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

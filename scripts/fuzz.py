@@ -27,16 +27,24 @@ import fuzz_harness  # noqa: E402
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/fuzz", description=__doc__)
-    parser.add_argument("--examples", type=int, default=20_000,
-                        help="Hypothesis examples over all targets (split by weight)")
-    parser.add_argument("--random-examples", type=int, default=0,
-                        help="extra inputs from the fast random mutator (same operators and corpus; "
-                             "every target that takes bytes, i.e. all but http and on_request:*)")
+    parser.add_argument(
+        "--examples", type=int, default=20_000, help="Hypothesis examples over all targets (split by weight)"
+    )
+    parser.add_argument(
+        "--random-examples",
+        type=int,
+        default=0,
+        help="extra inputs from the fast random mutator (same operators and corpus; "
+        "every target that takes bytes, i.e. all but http and on_request:*)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each its own 4-node network)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed (each worker and target derives its own)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="base seed (each worker and target derives its own)"
+    )
     parser.add_argument("--targets", default="", help="comma-separated target name prefixes (default: all)")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="passes over all targets (RSS is traced after each pass)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="passes over all targets (RSS is traced after each pass)"
+    )
     parser.add_argument("--chunk", type=int, default=5_000, help="examples per Hypothesis run")
     parser.add_argument("--max-rss-growth-mb", type=float, default=200.0)
     parser.add_argument("--json", action="store_true", help="print only the JSON report")
@@ -63,9 +71,16 @@ def _run_one(args: argparse.Namespace, quiet: bool) -> dict[str, Any]:
 
     async def main() -> fuzz_harness.FuzzReport:
         with tempfile.TemporaryDirectory(prefix="tally-fuzz-") as folder:
-            return await fuzz_harness.run_fuzz(Path(folder), args.examples, targets=_targets(args.targets),
-                                               seed_base=args.seed, progress=progress, chunk=args.chunk,
-                                               random_examples=args.random_examples, rounds=args.rounds)
+            return await fuzz_harness.run_fuzz(
+                Path(folder),
+                args.examples,
+                targets=_targets(args.targets),
+                seed_base=args.seed,
+                progress=progress,
+                chunk=args.chunk,
+                random_examples=args.random_examples,
+                rounds=args.rounds,
+            )
 
     return trio.run(main).as_json()
 
@@ -74,18 +89,30 @@ def _merge(reports: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
     per_target: dict[str, dict[str, Any]] = {}
     for report in reports:
         for name, stats in report["per_target"].items():
-            merged = per_target.setdefault(name, {"examples": 0, "hypothesis": 0, "random": 0, "crashes": 0,
-                                                  "hypothesis_per_s": 0.0, "random_per_s": 0.0})
+            merged = per_target.setdefault(
+                name,
+                {
+                    "examples": 0,
+                    "hypothesis": 0,
+                    "random": 0,
+                    "crashes": 0,
+                    "hypothesis_per_s": 0.0,
+                    "random_per_s": 0.0,
+                },
+            )
             for key in ("examples", "hypothesis", "random", "crashes"):
                 merged[key] += stats[key]
             for key in ("hypothesis_per_s", "random_per_s"):  # per worker process
                 merged[key] = round(max(merged[key], stats[key]), 1)
     examples = sum(r["examples"] for r in reports)
     return {
-        "examples": examples, "crashes": sum(r["crashes"] for r in reports), "jobs": len(reports),
+        "examples": examples,
+        "crashes": sum(r["crashes"] for r in reports),
+        "jobs": len(reports),
         "hypothesis_examples": sum(r["hypothesis_examples"] for r in reports),
         "random_examples": sum(r["random_examples"] for r in reports),
-        "wall_s": round(wall_s, 1), "examples_per_s": round(examples / wall_s, 1) if wall_s else 0.0,
+        "wall_s": round(wall_s, 1),
+        "examples_per_s": round(examples / wall_s, 1) if wall_s else 0.0,
         "rss_mb_start": max(r["rss_mb_start"] for r in reports),
         "rss_mb_end": max(r["rss_mb_end"] for r in reports),
         "rss_mb_peak": max(r["rss_mb_peak"] for r in reports),
@@ -115,9 +142,21 @@ def main(argv: list[str] | None = None) -> int:
         random_share = -(-args.random_examples // args.jobs)
         procs = []
         for job in range(args.jobs):
-            cmd = [sys.executable, __file__, "--worker", "--examples", str(share),
-                   "--random-examples", str(random_share), "--rounds", str(args.rounds), "--seed",
-                   str(args.seed * 100 + job), "--chunk", str(args.chunk)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                "--examples",
+                str(share),
+                "--random-examples",
+                str(random_share),
+                "--rounds",
+                str(args.rounds),
+                "--seed",
+                str(args.seed * 100 + job),
+                "--chunk",
+                str(args.chunk),
+            ]
             if args.targets:
                 cmd += ["--targets", args.targets]
             procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))

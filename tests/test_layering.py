@@ -12,8 +12,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"trio", "libp2p", "plyvel", "starlette", "hypercorn", "httpx", "anyio", "node", "wallet",
-             "socket", "asyncio", "threading", "subprocess", "multiprocessing", "time", "datetime"}
+FORBIDDEN = {
+    "trio",
+    "libp2p",
+    "plyvel",
+    "starlette",
+    "hypercorn",
+    "httpx",
+    "anyio",
+    "node",
+    "wallet",
+    "socket",
+    "asyncio",
+    "threading",
+    "subprocess",
+    "multiprocessing",
+    "time",
+    "datetime",
+}
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -31,9 +47,7 @@ def _imported_roots(path: Path) -> set[str]:
 def test_pure_package_imports_no_io_library(package: str) -> None:
     files = sorted((ROOT / package).rglob("*.py"))
     assert files, f"{package}/ has no Python files"
-    offenders = {
-        str(path.relative_to(ROOT)): sorted(_imported_roots(path) & FORBIDDEN) for path in files
-    }
+    offenders = {str(path.relative_to(ROOT)): sorted(_imported_roots(path) & FORBIDDEN) for path in files}
     assert {name: bad for name, bad in offenders.items() if bad} == {}
 
 
@@ -44,8 +58,12 @@ def _global_random_uses(path: Path) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "random":
             uses += [f"from random import {a.name}" for a in node.names if a.name != "Random"]
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-              and node.value.id == "random" and node.attr != "Random"):
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "random"
+            and node.attr != "Random"
+        ):
             uses.append(f"random.{node.attr} (line {node.lineno})")
     return uses
 

@@ -45,12 +45,24 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
         steward, issuer = keys["steward"], keys["brx-issuer"]
         members = [keys[name].public_key for name in MEMBERS]
         steps: list[tuple[Keypair, list[Operation], bytes]] = [
-            (steward, [CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
-                       CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000)],
-             b"demo: a time bank and a LETS"),
-            (steward, [AdmitMember(code, member, None) for code in ("HOUR", "LETS") for member in members],
-             b"demo: welcome"),
-            (issuer, [CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0)], b"demo: BRX"),
+            (
+                steward,
+                [
+                    CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
+                    CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000),
+                ],
+                b"demo: a time bank and a LETS",
+            ),
+            (
+                steward,
+                [AdmitMember(code, member, None) for code in ("HOUR", "LETS") for member in members],
+                b"demo: welcome",
+            ),
+            (
+                issuer,
+                [CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0)],
+                b"demo: BRX",
+            ),
             (issuer, [Mint("BRX", member, 5000) for member in members], b"demo: BRX for everyone"),
             (keys["alice"], [Payment(keys["bob"].public_key, "HOUR", 150)], b"gardening"),
         ]
@@ -63,14 +75,22 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             body = TransactionBody(source.public_key, seq, latest + 1000, memo, tuple(operations))
             result = client.submit(build_transaction(network, body, (source,)), wait_s=WAIT_S)
             if result.get("status") != "applied":
-                raise Refused(f"demo step {memo.decode()!r} was not applied: {result.get('status')} "
-                              f"{result.get('code')} {result.get('explanation') or ''}".strip())
+                raise Refused(
+                    f"demo step {memo.decode()!r} was not applied: {result.get('status')} "
+                    f"{result.get('code')} {result.get('explanation') or ''}".strip()
+                )
             results.append(result)
     finally:
         client.close()
     return {
         "wallets": {name: encode_account(k.public_key) for name, k in keys.items()},
         "currencies": ["HOUR", "LETS", "BRX"],
-        "demo_payment": {"from": "alice", "to": "bob", "amount": "1.50 h", "memo": "gardening",
-                         "hash": results[-1]["hash"], "ledger": results[-1]["ledger"]},
+        "demo_payment": {
+            "from": "alice",
+            "to": "bob",
+            "amount": "1.50 h",
+            "memo": "gardening",
+            "hash": results[-1]["hash"],
+            "ledger": results[-1]["ledger"],
+        },
     }

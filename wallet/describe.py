@@ -40,7 +40,9 @@ def default_namer(key: bytes) -> str:
     return encode_account(key)
 
 
-def describe_operation(op: Operation, currencies: dict[str, dict[str, Any]], name: Namer = default_namer) -> str:
+def describe_operation(
+    op: Operation, currencies: dict[str, dict[str, Any]], name: Namer = default_namer
+) -> str:
     def amount(value: int, code: str) -> str:
         text = units_for(value, code, currencies)
         return text if text.endswith(code) else f"{text} of {code}"
@@ -52,8 +54,10 @@ def describe_operation(op: Operation, currencies: dict[str, dict[str, Any]], nam
             stewards = ", ".join(name(s) for s in op.stewards)
             info = {op.code: {"kind": op.kind.value, "decimals": op.decimals}}
             limit = units_for(op.default_credit_limit, op.code, info)
-            words = (f"create the {op.kind.value} currency {op.code} ({op.decimals} decimals); stewards {stewards}, "
-                     f"{op.steward_threshold} of them must sign")
+            words = (
+                f"create the {op.kind.value} currency {op.code} ({op.decimals} decimals); stewards {stewards}, "
+                f"{op.steward_threshold} of them must sign"
+            )
             if op.kind.is_mutual_credit:
                 words += f"; default credit limit {limit}"
             if op.max_balance:
@@ -75,6 +79,7 @@ def describe_operation(op: Operation, currencies: dict[str, dict[str, Any]], nam
             assert_never(op)
 
 
-def describe_body(body: TransactionBody, currencies: dict[str, dict[str, Any]],
-                  name: Namer = default_namer) -> list[str]:
+def describe_body(
+    body: TransactionBody, currencies: dict[str, dict[str, Any]], name: Namer = default_namer
+) -> list[str]:
     return [describe_operation(op, currencies, name) for op in body.operations]

@@ -32,8 +32,10 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 
 def check_name(name: str, what: str = "wallet") -> str:
     if not _NAME.fullmatch(name) or looks_like_address(name) or name.lower().startswith(("tly1", "tlys1")):
-        raise BadInput(f"{name!r} is not a usable {what} name: use 1-32 letters, digits, '-', '_' or '.'",
-                       code="bad_name")
+        raise BadInput(
+            f"{name!r} is not a usable {what} name: use 1-32 letters, digits, '-', '_' or '.'",
+            code="bad_name",
+        )
     return name
 
 
@@ -84,8 +86,11 @@ class Home:
 
     def config(self) -> dict[str, dict[str, str]]:
         raw = self._read_toml("config.toml")
-        return {table: {k: str(v) for k, v in values.items()} for table, values in raw.items()
-                if isinstance(values, dict)}
+        return {
+            table: {k: str(v) for k, v in values.items()}
+            for table, values in raw.items()
+            if isinstance(values, dict)
+        }
 
     def set_config(self, table: str, key: str, value: str | None) -> None:
         config = self.config()
@@ -101,7 +106,12 @@ class Home:
 
     def node_url(self, explicit: str | None = None) -> str:
         """``--node``, else ``$TALLY_NODE``, else config.toml ``[node] url``, else the local default."""
-        url = explicit or os.environ.get(NODE_ENV) or self.config().get("node", {}).get("url") or DEFAULT_NODE_URL
+        url = (
+            explicit
+            or os.environ.get(NODE_ENV)
+            or self.config().get("node", {}).get("url")
+            or DEFAULT_NODE_URL
+        )
         return url.rstrip("/")
 
     # -- wallets ---------------------------------------------------------------------------------
@@ -140,8 +150,10 @@ class Home:
             return names[0]
         if not names:
             raise BadInput("no wallet yet: create one with `tally wallet create NAME`", code="no_wallet")
-        raise BadInput("several wallets and no default: pass --wallet NAME or run `tally wallet use NAME`",
-                       code="no_wallet")
+        raise BadInput(
+            "several wallets and no default: pass --wallet NAME or run `tally wallet use NAME`",
+            code="no_wallet",
+        )
 
     # -- contacts --------------------------------------------------------------------------------
 
@@ -173,7 +185,9 @@ class Home:
         contact = self.contacts().get(cleaned)
         if contact is not None:
             return parse_address(contact)
-        raise BadInput(f"{text!r} is neither an address (tly1…) nor a wallet or contact name", code="unknown_name")
+        raise BadInput(
+            f"{text!r} is neither an address (tly1…) nor a wallet or contact name", code="unknown_name"
+        )
 
     def name_of(self, public_key: bytes) -> str | None:
         """A wallet or contact name for an address, for friendlier output."""

@@ -69,9 +69,16 @@ class Keystore:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": VERSION, "kdf": KDF, "opslimit": self.opslimit, "memlimit": self.memlimit,
-            "salt": self.salt.hex(), "cipher": CIPHER, "nonce": self.nonce.hex(),
-            "ciphertext": self.ciphertext.hex(), "address": self.address, "created": self.created,
+            "version": VERSION,
+            "kdf": KDF,
+            "opslimit": self.opslimit,
+            "memlimit": self.memlimit,
+            "salt": self.salt.hex(),
+            "cipher": CIPHER,
+            "nonce": self.nonce.hex(),
+            "ciphertext": self.ciphertext.hex(),
+            "address": self.address,
+            "created": self.created,
         }
 
 
@@ -83,8 +90,15 @@ def default_cost() -> tuple[int, int]:
 
 
 def _derive_key(password: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
-    return bytes(argon2id.kdf(nacl.secret.SecretBox.KEY_SIZE, password.encode("utf-8"), salt,
-                              opslimit=opslimit, memlimit=memlimit))
+    return bytes(
+        argon2id.kdf(
+            nacl.secret.SecretBox.KEY_SIZE,
+            password.encode("utf-8"),
+            salt,
+            opslimit=opslimit,
+            memlimit=memlimit,
+        )
+    )
 
 
 def encrypt_seed(seed: bytes, password: str) -> Keystore:
@@ -99,8 +113,9 @@ def encrypt_seed(seed: bytes, password: str) -> Keystore:
     box = nacl.secret.SecretBox(_derive_key(password, salt, opslimit, memlimit))
     ciphertext = box.encrypt(seed, nonce).ciphertext
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Keystore(encode_account(Keypair(seed).public_key), opslimit, memlimit, salt, nonce,
-                    bytes(ciphertext), created)
+    return Keystore(
+        encode_account(Keypair(seed).public_key), opslimit, memlimit, salt, nonce, bytes(ciphertext), created
+    )
 
 
 def decrypt_seed(store: Keystore, password: str) -> bytes:
@@ -119,15 +134,19 @@ def parse_keystore(data: Any, where: str) -> Keystore:
     if not isinstance(data, dict):
         raise KeystoreError(f"{where}: not a keystore (expected a JSON object)")
     if data.get("version") != VERSION:
-        raise KeystoreError(f"{where}: unknown keystore version {data.get('version')!r} (this wallet reads {VERSION})")
+        raise KeystoreError(
+            f"{where}: unknown keystore version {data.get('version')!r} (this wallet reads {VERSION})"
+        )
     if data.get("kdf") != KDF or data.get("cipher", CIPHER) != CIPHER:
         raise KeystoreError(f"{where}: unsupported key derivation or cipher")
     try:
         opslimit, memlimit = data["opslimit"], data["memlimit"]
         if not (isinstance(opslimit, int) and isinstance(memlimit, int)):
             raise TypeError
-        if not (argon2id.OPSLIMIT_MIN <= opslimit <= MAX_OPSLIMIT
-                and argon2id.MEMLIMIT_MIN <= memlimit <= MAX_MEMLIMIT):
+        if not (
+            argon2id.OPSLIMIT_MIN <= opslimit <= MAX_OPSLIMIT
+            and argon2id.MEMLIMIT_MIN <= memlimit <= MAX_MEMLIMIT
+        ):
             raise KeystoreError(f"{where}: key derivation cost out of range")
         salt, nonce = bytes.fromhex(data["salt"]), bytes.fromhex(data["nonce"])
         ciphertext = bytes.fromhex(data["ciphertext"])

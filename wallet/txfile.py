@@ -43,15 +43,22 @@ class TxFile:
 
     def to_json(self, summary: list[str]) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": VERSION, "network_id": self.network_id.hex(), "hash": self.tx.hash.hex(),
+            "format": FORMAT,
+            "version": VERSION,
+            "network_id": self.network_id.hex(),
+            "hash": self.tx.hash.hex(),
             "body": base64.b64encode(self.tx.body_bytes).decode(),
-            "signatures": [{"address": encode_account(k), "signature": s.hex()} for k, s in self.tx.signatures],
-            "currencies": self.currencies, "summary": summary,
+            "signatures": [
+                {"address": encode_account(k), "signature": s.hex()} for k, s in self.tx.signatures
+            ],
+            "currencies": self.currencies,
+            "summary": summary,
         }
 
 
-def transaction_from_body(network_id: bytes, body_bytes: bytes,
-                          signatures: tuple[tuple[bytes, bytes], ...]) -> Transaction:
+def transaction_from_body(
+    network_id: bytes, body_bytes: bytes, signatures: tuple[tuple[bytes, bytes], ...]
+) -> Transaction:
     """Decode a body (strictly) and attach ``signatures`` (which may be none)."""
     # decode_transaction_object wants at least one signature; decode with a placeholder and drop it.
     placeholder = ((b"\x00" * PUBLIC_KEY_SIZE, b"\x00" * SIGNATURE_SIZE),)
@@ -63,12 +70,15 @@ def parse_txfile(data: Any, where: str) -> TxFile:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadInput(f"{where} is not a Tally transaction file (format {FORMAT!r})", code="bad_tx_file")
     if data.get("version") != VERSION:
-        raise BadInput(f"{where}: unknown transaction file version {data.get('version')!r}", code="bad_tx_file")
+        raise BadInput(
+            f"{where}: unknown transaction file version {data.get('version')!r}", code="bad_tx_file"
+        )
     try:
         network = bytes.fromhex(data["network_id"])
         body = base64.b64decode(data["body"], validate=True)
-        signatures = tuple((decode_account(s["address"]), bytes.fromhex(s["signature"]))
-                           for s in data.get("signatures", []))
+        signatures = tuple(
+            (decode_account(s["address"]), bytes.fromhex(s["signature"])) for s in data.get("signatures", [])
+        )
         currencies = data.get("currencies", {})
         if not isinstance(currencies, dict) or len(network) != 32:
             raise ValueError("bad currencies or network id")

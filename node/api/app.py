@@ -60,8 +60,9 @@ class NodeFacade(Protocol):
     def tx_status(self, tx_hash: bytes) -> TxStatus: ...
     def account_state(self, account: bytes) -> tuple[Account, list[Holding], int]: ...
     def currency(self, code: str) -> Currency | None: ...
-    def history(self, account: bytes, limit: int, before: tuple[int, int] | None
-                ) -> list[tuple[int, int, Transaction, str, int]]: ...
+    def history(
+        self, account: bytes, limit: int, before: tuple[int, int] | None
+    ) -> list[tuple[int, int, Transaction, str, int]]: ...
     def ledger(self, seq: int | None) -> tuple[LedgerHeader, list[tuple[str, str]]] | None: ...
     def info(self) -> dict[str, Any]: ...
     def peers_info(self) -> list[dict[str, Any]]: ...
@@ -76,8 +77,13 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def create_app(node: NodeFacade, *, admin_token: str | None = None,
-               submit_limiter: RateLimiter | None = None, request_limiter: RateLimiter | None = None) -> Starlette:
+def create_app(
+    node: NodeFacade,
+    *,
+    admin_token: str | None = None,
+    submit_limiter: RateLimiter | None = None,
+    request_limiter: RateLimiter | None = None,
+) -> Starlette:
     limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)  # transactions per client
     requests = request_limiter or RateLimiter(rate=REQUESTS_PER_S, burst=2 * REQUESTS_PER_S)  # any request
     usable_token = (admin_token or "").strip()
@@ -96,6 +102,7 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
             except Exception:  # a bug must not take the node down; log it and answer 500
                 logger.exception("api handler failed", extra={"fields": {"path": request.url.path}})
                 return _error(500, "internal", "the node hit an internal error; see its log")
+
         return wrapped
 
     async def submit(request: Request) -> Response:
@@ -111,8 +118,13 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
             try:
                 decoded.append((index, decode_transaction(_b64(text), node.network_id)))
             except (DecodeError, ApiError) as exc:
-                results[index] = {"hash": None, "status": "rejected", "code": "malformed",
-                                  "explanation": f"cannot decode the transaction: {exc}", "ledger": None}
+                results[index] = {
+                    "hash": None,
+                    "status": "rejected",
+                    "code": "malformed",
+                    "explanation": f"cannot decode the transaction: {exc}",
+                    "ledger": None,
+                }
         admissions = node.submit([tx for _, tx in decoded])
         accepted = [tx.hash for (_, tx), adm in zip(decoded, admissions, strict=True) if adm.accepted]
         if wait > 0 and accepted:
@@ -127,7 +139,9 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
     async def tx_status(request: Request) -> Response:
         tx_hash = _hex32(request.path_params["tx_hash"], "transaction hash")
         status = node.tx_status(tx_hash)
-        return JSONResponse(_status_json(tx_hash, status), status_code=404 if status.status == "unknown" else 200)
+        return JSONResponse(
+            _status_json(tx_hash, status), status_code=404 if status.status == "unknown" else 200
+        )
 
     async def account(request: Request) -> Response:
         key = _address(request.path_params["address"])
@@ -144,8 +158,15 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
         page = items[:limit]
         body = []
         for ledger, index, tx, code, close_time in page:
-            body.append({**transaction_json(tx), "ledger": ledger, "index": index, "code": code,
-                         "close_time_ms": close_time})
+            body.append(
+                {
+                    **transaction_json(tx),
+                    "ledger": ledger,
+                    "index": index,
+                    "code": code,
+                    "close_time_ms": close_time,
+                }
+            )
         next_cursor = f"{page[-1][0]}.{page[-1][1]}" if len(items) > limit else None
         return JSONResponse({"items": body, "next": next_cursor})
 
@@ -177,7 +198,9 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
 
     async def health(request: Request) -> Response:
         ok, details = node.health()
-        return JSONResponse({"status": "ok" if ok else "unhealthy", **details}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unhealthy", **details}, status_code=200 if ok else 503
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(node.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -216,9 +239,14 @@ def create_app(node: NodeFacade, *, admin_token: str | None = None,
 
 
 def _status_json(tx_hash: bytes, status: TxStatus) -> dict[str, Any]:
-    return {"hash": tx_hash.hex(), "status": status.status, "code": status.code,
-            "explanation": _EXPLAIN.get(status.code) if status.code else None,
-            "ledger": status.ledger, "op_index": status.op_index}
+    return {
+        "hash": tx_hash.hex(),
+        "status": status.status,
+        "code": status.code,
+        "explanation": _EXPLAIN.get(status.code) if status.code else None,
+        "ledger": status.ledger,
+        "op_index": status.op_index,
+    }
 
 
 async def _json_body(request: Request) -> Any:
@@ -299,8 +327,13 @@ def _cursor(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     ledger, _, index = text.partition(".")
-    if not (_digits(ledger) and _digits(index) and len(text) <= 24
-            and int(ledger) <= UINT32_MAX and int(index) <= UINT32_MAX):
+    if not (
+        _digits(ledger)
+        and _digits(index)
+        and len(text) <= 24
+        and int(ledger) <= UINT32_MAX
+        and int(index) <= UINT32_MAX
+    ):
         raise ApiError(400, "bad_request", "?before must be a cursor from a previous page (LEDGER.INDEX)")
     return int(ledger), int(index)
 

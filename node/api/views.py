@@ -23,10 +23,15 @@ from protocol.transactions import Transaction
 
 def header_json(header: LedgerHeader, tx_count: int | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "seq": header.seq, "hash": header.hash.hex(), "previous_hash": header.previous_hash.hex(),
-        "close_time_ms": header.close_time_ms, "tx_set_hash": header.tx_set_hash.hex(),
-        "results_hash": header.results_hash.hex(), "state_hash": header.state_hash.hex(),
-        "version": header.version, "max_tx_set_size": header.params.max_tx_set_size,
+        "seq": header.seq,
+        "hash": header.hash.hex(),
+        "previous_hash": header.previous_hash.hex(),
+        "close_time_ms": header.close_time_ms,
+        "tx_set_hash": header.tx_set_hash.hex(),
+        "results_hash": header.results_hash.hex(),
+        "state_hash": header.state_hash.hex(),
+        "version": header.version,
+        "max_tx_set_size": header.params.max_tx_set_size,
     }
     if tx_count is not None:
         body["tx_count"] = tx_count
@@ -35,10 +40,16 @@ def header_json(header: LedgerHeader, tx_count: int | None = None) -> dict[str, 
 
 def currency_json(currency: Currency) -> dict[str, Any]:
     return {
-        "code": currency.code, "kind": currency.kind.value, "decimals": currency.decimals,
-        "issuer": encode_account(currency.issuer), "stewards": [encode_account(s) for s in currency.stewards],
-        "steward_threshold": currency.steward_threshold, "default_credit_limit": currency.default_credit_limit,
-        "max_balance": currency.max_balance, "supply": currency.supply, "members": currency.members,
+        "code": currency.code,
+        "kind": currency.kind.value,
+        "decimals": currency.decimals,
+        "issuer": encode_account(currency.issuer),
+        "stewards": [encode_account(s) for s in currency.stewards],
+        "steward_threshold": currency.steward_threshold,
+        "default_credit_limit": currency.default_credit_limit,
+        "max_balance": currency.max_balance,
+        "supply": currency.supply,
+        "members": currency.members,
         "demurrage_ppm": currency.demurrage_ppm,
     }
 
@@ -46,53 +57,85 @@ def currency_json(currency: Currency) -> dict[str, Any]:
 def balance_json(holding: Holding, currency: Currency | None) -> dict[str, Any]:
     mutual = currency is not None and currency.kind.is_mutual_credit
     return {
-        "currency": holding.currency, "kind": currency.kind.value if currency else None,
-        "decimals": currency.decimals if currency else 0, "balance": holding.balance,
+        "currency": holding.currency,
+        "kind": currency.kind.value if currency else None,
+        "decimals": currency.decimals if currency else 0,
+        "balance": holding.balance,
         "credit_limit": holding.credit_limit if mutual else 0,
         "available": holding.available if mutual else max(holding.balance, 0),
         "member": holding.member,
     }
 
 
-def account_json(account: Account, balances: list[dict[str, Any]], pending_sequence: int, ledger: int
-                 ) -> dict[str, Any]:
+def account_json(
+    account: Account, balances: list[dict[str, Any]], pending_sequence: int, ledger: int
+) -> dict[str, Any]:
     return {
-        "address": encode_account(account.id), "sequence": account.seq,
-        "pending_sequence": max(pending_sequence, account.seq), "threshold": account.threshold,
+        "address": encode_account(account.id),
+        "sequence": account.seq,
+        "pending_sequence": max(pending_sequence, account.seq),
+        "threshold": account.threshold,
         "signers": [{"address": encode_account(key), "weight": weight} for key, weight in account.signers],
-        "balances": balances, "ledger": ledger,
+        "balances": balances,
+        "ledger": ledger,
     }
 
 
 def operation_json(op: Operation, source: bytes) -> dict[str, Any]:
     match op:
         case Payment(destination, currency, amount):
-            return {"type": "payment", "from": encode_account(source), "to": encode_account(destination),
-                    "currency": currency, "amount": amount}
+            return {
+                "type": "payment",
+                "from": encode_account(source),
+                "to": encode_account(destination),
+                "currency": currency,
+                "amount": amount,
+            }
         case CreateCurrency():
-            return {"type": "create_currency", "code": op.code, "kind": op.kind.value, "decimals": op.decimals,
-                    "stewards": [encode_account(s) for s in op.stewards], "steward_threshold": op.steward_threshold,
-                    "default_credit_limit": op.default_credit_limit, "max_balance": op.max_balance}
+            return {
+                "type": "create_currency",
+                "code": op.code,
+                "kind": op.kind.value,
+                "decimals": op.decimals,
+                "stewards": [encode_account(s) for s in op.stewards],
+                "steward_threshold": op.steward_threshold,
+                "default_credit_limit": op.default_credit_limit,
+                "max_balance": op.max_balance,
+            }
         case AdmitMember(currency, member, limit):
-            return {"type": "admit_member", "currency": currency, "member": encode_account(member),
-                    "credit_limit": limit}
+            return {
+                "type": "admit_member",
+                "currency": currency,
+                "member": encode_account(member),
+                "credit_limit": limit,
+            }
         case SetCreditLimit(currency, member, limit):
-            return {"type": "set_credit_limit", "currency": currency, "member": encode_account(member),
-                    "credit_limit": limit}
+            return {
+                "type": "set_credit_limit",
+                "currency": currency,
+                "member": encode_account(member),
+                "credit_limit": limit,
+            }
         case Mint(currency, destination, amount):
             return {"type": "mint", "currency": currency, "to": encode_account(destination), "amount": amount}
         case Redeem(currency, amount):
             return {"type": "redeem", "currency": currency, "amount": amount}
         case SetSigners(signers, threshold):
-            return {"type": "set_signers", "threshold": threshold,
-                    "signers": [{"address": encode_account(k), "weight": w} for k, w in signers]}
+            return {
+                "type": "set_signers",
+                "threshold": threshold,
+                "signers": [{"address": encode_account(k), "weight": w} for k, w in signers],
+            }
         case _:
             assert_never(op)
 
 
 def transaction_json(tx: Transaction) -> dict[str, Any]:
     return {
-        "hash": tx.hash.hex(), "source": encode_account(tx.body.source), "seq": tx.body.seq,
-        "last_valid_ledger": tx.body.last_valid_ledger, "memo": tx.body.memo.decode("utf-8", "replace"),
+        "hash": tx.hash.hex(),
+        "source": encode_account(tx.body.source),
+        "seq": tx.body.seq,
+        "last_valid_ledger": tx.body.last_valid_ledger,
+        "memo": tx.body.memo.decode("utf-8", "replace"),
         "operations": [operation_json(op, tx.body.source) for op in tx.body.operations],
     }

@@ -63,8 +63,10 @@ class BenchHandlers:
 
 def _stats(samples: list[float]) -> dict[str, float]:
     samples = sorted(samples)
-    return {"median_ms": round(statistics.median(samples) * 1000, 2),
-            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000, 2)}
+    return {
+        "median_ms": round(statistics.median(samples) * 1000, 2),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000, 2),
+    }
 
 
 async def _start(nursery: trio.Nursery, n: int) -> list[tuple[P2PNetwork, BenchHandlers]]:
@@ -72,8 +74,9 @@ async def _start(nursery: trio.Nursery, n: int) -> list[tuple[P2PNetwork, BenchH
     for i in range(n):
         h = BenchHandlers()
         boot = tuple(net.listen_addrs[0] for net, _ in nodes)
-        net = P2PNetwork(NetConfig(seed=hashlib.sha256(b"bench%d" % i).digest(), bootstrap=boot,
-                                   topic=TOPIC), h)
+        net = P2PNetwork(
+            NetConfig(seed=hashlib.sha256(b"bench%d" % i).digest(), bootstrap=boot, topic=TOPIC), h
+        )
         h.net = net
         await nursery.start(net.serve)
         nodes.append((net, h))
@@ -201,7 +204,9 @@ async def bench_two_process(addr: str, child_pid: int) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--two-process", action="store_true")
     parser.add_argument("--echo-node", action="store_true", help=argparse.SUPPRESS)
@@ -211,8 +216,9 @@ def main() -> None:
         return
     for _ in range(args.runs):
         if args.two_process:
-            with subprocess.Popen([sys.executable, "-m", "node.net.bench", "--echo-node"],
-                                  stdout=subprocess.PIPE, text=True) as child:
+            with subprocess.Popen(
+                [sys.executable, "-m", "node.net.bench", "--echo-node"], stdout=subprocess.PIPE, text=True
+            ) as child:
                 assert child.stdout is not None
                 addr = child.stdout.readline().strip()
                 try:

@@ -68,8 +68,8 @@ class FrameReader:
         if size == 0:
             raise FrameError("empty_frame")
         await self._fill(LENGTH.size + size)
-        frame = bytes(self._buf[LENGTH.size:LENGTH.size + size])
-        del self._buf[:LENGTH.size + size]
+        frame = bytes(self._buf[LENGTH.size : LENGTH.size + size])
+        del self._buf[: LENGTH.size + size]
         return frame
 
 
@@ -79,22 +79,36 @@ def encode_frame(body: bytes) -> bytes:
 
 # -- request / response envelope -----------------------------------------------------------------
 
+
 def encode_request(name: str, payload: bytes) -> bytes:
     return msgpack.packb([name, payload], use_bin_type=True)  # type: ignore[no-any-return]
 
 
 def _unpack(data: bytes, what: str) -> Any:
     try:
-        return msgpack.unpackb(data, raw=False, max_str_len=len(data), max_bin_len=len(data),
-                               max_array_len=2, max_map_len=0, max_ext_len=0, strict_map_key=True)
+        return msgpack.unpackb(
+            data,
+            raw=False,
+            max_str_len=len(data),
+            max_bin_len=len(data),
+            max_array_len=2,
+            max_map_len=0,
+            max_ext_len=0,
+            strict_map_key=True,
+        )
     except Exception as exc:  # msgpack raises a zoo of exception types on junk
         raise FrameError(f"bad_{what}", str(exc)) from None
 
 
 def decode_request(data: bytes) -> tuple[str, bytes]:
     obj = _unpack(data, "request")
-    if (not isinstance(obj, list) or len(obj) != 2 or type(obj[0]) is not str
-            or type(obj[1]) is not bytes or not 0 < len(obj[0]) <= MAX_REQUEST_NAME):
+    if (
+        not isinstance(obj, list)
+        or len(obj) != 2
+        or type(obj[0]) is not str
+        or type(obj[1]) is not bytes
+        or not 0 < len(obj[0]) <= MAX_REQUEST_NAME
+    ):
         raise FrameError("bad_request", "expected [name, payload]")
     return obj[0], obj[1]
 

@@ -77,51 +77,51 @@ FRAME_PROTOCOL = TProtocol("/tally/frame/1.0.0")
 REQUEST_PROTOCOL = TProtocol("/tally/req/1.0.0")
 
 MAX_FRAME_DEFAULT = 8 * 1024 * 1024
-RESPONSE_OVERHEAD = 16              # msgpack [true, bin32 header] around a response payload
+RESPONSE_OVERHEAD = 16  # msgpack [true, bin32 header] around a response payload
 
-RECONNECT_INTERVAL = 2.0            # seconds between dials to a bootstrap peer that is not connected
+RECONNECT_INTERVAL = 2.0  # seconds between dials to a bootstrap peer that is not connected
 DIAL_TIMEOUT = 5.0
 STREAM_OPEN_TIMEOUT = 10.0
-FRAME_WRITE_TIMEOUT = 10.0          # a write stuck this long (peer not reading) resets the stream
-PEER_SEND_QUEUE = 1024              # frames waiting for one peer; more are dropped (never blocks)
-WRITE_BATCH_BYTES = 256 * 1024      # queued frames for one peer are coalesced into one write
-PUBLISH_QUEUE = 1024                # tx batches waiting to be published on gossip
-GOSSIP_PACE_HIGH = 256              # wait before publishing while a peer's gossip queue is this long
-GOSSIP_PACE_MAX_WAIT = 2.0          # ... but never longer than this (a dead peer must not stall us)
+FRAME_WRITE_TIMEOUT = 10.0  # a write stuck this long (peer not reading) resets the stream
+PEER_SEND_QUEUE = 1024  # frames waiting for one peer; more are dropped (never blocks)
+WRITE_BATCH_BYTES = 256 * 1024  # queued frames for one peer are coalesced into one write
+PUBLISH_QUEUE = 1024  # tx batches waiting to be published on gossip
+GOSSIP_PACE_HIGH = 256  # wait before publishing while a peer's gossip queue is this long
+GOSSIP_PACE_MAX_WAIT = 2.0  # ... but never longer than this (a dead peer must not stall us)
 
 # GossipSub queue sizes (process-wide: py-libp2p creates these objects internally).
-RPC_QUEUE_SIZE = 4096               # default 32 RPCs per peer, dropped silently when full
-SUBSCRIPTION_CHANNEL_SIZE = 1024    # default 32 messages, dropped with a raw stderr warning
+RPC_QUEUE_SIZE = 4096  # default 32 RPCs per peer, dropped silently when full
+SUBSCRIPTION_CHANNEL_SIZE = 1024  # default 32 messages, dropped with a raw stderr warning
 
 SCORE_START = 0.0
-SCORE_BAN = -100.0                  # at or below: disconnect and ban
-SCORE_RECOVERY_PER_S = 0.5          # penalties fade: a peer is forgiven 100 points in 200 s
+SCORE_BAN = -100.0  # at or below: disconnect and ban
+SCORE_RECOVERY_PER_S = 0.5  # penalties fade: a peer is forgiven 100 points in 200 s
 BAN_SECONDS = 300.0
 PENALTY_DEFAULT = 10.0
-REQUEST_RATE_PER_S = 100.0          # requests one peer may make per second (sustained) ...
-REQUEST_BURST = 400.0               # ... and in a burst; beyond that it is answered "rate limited"
+REQUEST_RATE_PER_S = 100.0  # requests one peer may make per second (sustained) ...
+REQUEST_BURST = 400.0  # ... and in a burst; beyond that it is answered "rate limited"
 # Concurrent inbound streams per peer: each may buffer a frame up to its cap while it arrives, and
 # py-libp2p's yamux has no stream limit, so without these a peer could pin memory without bound.
-MAX_INBOUND_FRAME_STREAMS = 4       # an honest peer keeps one (reopened after a failure)
+MAX_INBOUND_FRAME_STREAMS = 4  # an honest peer keeps one (reopened after a failure)
 MAX_INBOUND_REQUEST_STREAMS = 16
-PENALTIES = {                       # by reason; anything else costs PENALTY_DEFAULT
+PENALTIES = {  # by reason; anything else costs PENALTY_DEFAULT
     "frame_oversize": 50.0,
     "request_oversize": 50.0,
     "response_oversize": 25.0,
-    "replay": 2.0,                  # a restarted peer legitimately re-sends a few old envelopes
+    "replay": 2.0,  # a restarted peer legitimately re-sends a few old envelopes
 }
 
 
 @dataclass(frozen=True)
 class NetConfig:
-    seed: bytes                                   # 32-byte Ed25519 seed: the validator key is the peer identity
+    seed: bytes  # 32-byte Ed25519 seed: the validator key is the peer identity
     listen: str = "/ip4/127.0.0.1/tcp/0"
-    bootstrap: tuple[str, ...] = ()               # full multiaddrs ending in /p2p/<peer id>
-    topic: str = "tally/txs"                      # the caller passes tally/txs/<network hex prefix>
+    bootstrap: tuple[str, ...] = ()  # full multiaddrs ending in /p2p/<peer id>
+    topic: str = "tally/txs"  # the caller passes tally/txs/<network hex prefix>
     max_frame: int = MAX_FRAME_DEFAULT
-    request_rate: float = REQUEST_RATE_PER_S      # per-peer request limit (token bucket)
+    request_rate: float = REQUEST_RATE_PER_S  # per-peer request limit (token bucket)
     request_burst: float = REQUEST_BURST
-    max_request: int = MAX_FRAME_DEFAULT          # cap on an inbound request frame (the node's are tiny)
+    max_request: int = MAX_FRAME_DEFAULT  # cap on an inbound request frame (the node's are tiny)
 
 
 class NetHandlers(Protocol):
@@ -169,8 +169,8 @@ def _tune_pubsub_globals(max_frame: int) -> None:
     global _tuned_max_message
     limit = max(max_frame + 64 * 1024, _tuned_max_message)
     if limit != _tuned_max_message:
-        setattr(pubsub_module, "RpcQueue",  # noqa: B010 - patching a module global on purpose
-                functools.partial(RpcQueue, max_size=RPC_QUEUE_SIZE, max_message_size=limit))
+        tuned_queue = functools.partial(RpcQueue, max_size=RPC_QUEUE_SIZE, max_message_size=limit)
+        setattr(pubsub_module, "RpcQueue", tuned_queue)  # noqa: B010 - patching a module global on purpose
         _tuned_max_message = limit
     setattr(pubsub_module, "SUBSCRIPTION_CHANNEL_SIZE", SUBSCRIPTION_CHANNEL_SIZE)  # noqa: B010
 
@@ -246,8 +246,9 @@ class P2PNetwork:
             try:
                 self._bootstrap.append(info_from_p2p_addr(multiaddr.Multiaddr(addr)))
             except Exception as exc:
-                raise ConfigError(f"bootstrap: {addr!r} is not a multiaddr ending in /p2p/<peer id> "
-                                  f"({exc})") from None
+                raise ConfigError(
+                    f"bootstrap: {addr!r} is not a multiaddr ending in /p2p/<peer id> ({exc})"
+                ) from None
         _quiet_libp2p()
         _tune_pubsub_globals(config.max_frame)
         self._config = config
@@ -259,8 +260,9 @@ class P2PNetwork:
             key_pair=key_pair,
             # Noise only: the default list also offers TLS, secio and /plaintext/2.0.0, and a
             # default host accepts a peer that offers only plaintext.
-            sec_opt={NOISE_PROTOCOL_ID: NoiseTransport(key_pair,
-                                                       noise_privkey=new_x25519_key_pair().private_key)},
+            sec_opt={
+                NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=new_x25519_key_pair().private_key)
+            },
             # yamux: 4-6x the stream throughput of mplex here (mplex is only the fallback).
             muxer_preference="YAMUX",
             connection_config=ConnectionConfig(
@@ -278,8 +280,10 @@ class P2PNetwork:
         # and peers we only heard of. We dial our bootstrap peers ourselves (_keep_connected).
         connector = getattr(self._host.get_network(), "auto_connector", None)
         if connector is not None:
+
             async def _no_auto_connect() -> None:
                 return None
+
             setattr(connector, "maybe_connect", _no_auto_connect)  # noqa: B010
         self._my_id = self._host.get_id()
         self.peer_id: str = self._my_id.to_base58()
@@ -289,7 +293,9 @@ class P2PNetwork:
             # meshsub 1.2 sends an IDONTWANT RPC per message to every mesh peer with no size
             # threshold: 2.5-3x the CPU. 1.1 is what we measured as usable.
             protocols=[MESHSUB_V11, MESHSUB_V10],
-            degree=6, degree_low=4, degree_high=12,
+            degree=6,
+            degree_low=4,
+            degree_high=12,
             # Default 120 s: mesh repair and IHAVE gossip would take minutes.
             heartbeat_interval=1,
             heartbeat_initial_delay=0.1,
@@ -303,7 +309,8 @@ class P2PNetwork:
             eclipse_protection_enabled=False,
         )
         self._pubsub = Pubsub(
-            self._host, self._router,
+            self._host,
+            self._router,
             msg_id_constructor=_content_message_id,
             # Kept on although transactions carry their own signatures: pubsub marks a message seen
             # *before* dropping one that claims to come from us, so without origin signatures a peer
@@ -348,15 +355,19 @@ class P2PNetwork:
         # The other nesting intermittently raised "RuntimeError: Nursery is closed to new arrivals"
         # when peers still had gossip in flight (3 of 10 runs in the research).
         _check_port_free(self._listen)
-        async with (background_trio_service(self._pubsub), background_trio_service(self._router),
-                    self._host.run(listen_addrs=[self._listen])):
+        async with (
+            background_trio_service(self._pubsub),
+            background_trio_service(self._router),
+            self._host.run(listen_addrs=[self._listen]),
+        ):
             await self._pubsub.wait_until_ready()
             subscription = await self._pubsub.subscribe(self._config.topic)
             self.listen_addrs = [str(a) for a in self._host.get_addrs()]
             if not self.listen_addrs:
                 # host.run() logs a failed listen (port in use, address not local) and carries on.
-                raise ConfigError(f"listen: cannot listen on {self._config.listen} "
-                                  "(address in use or not local)")
+                raise ConfigError(
+                    f"listen: cannot listen on {self._config.listen} (address in use or not local)"
+                )
             try:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
@@ -365,8 +376,14 @@ class P2PNetwork:
                     for info in self._bootstrap:
                         if info.peer_id != self._my_id:
                             nursery.start_soon(self._keep_connected, info)
-                    log(logger, logging.INFO, "p2p network listening", peer_id=self.peer_id,
-                        addrs=",".join(self.listen_addrs), topic=self._config.topic)
+                    log(
+                        logger,
+                        logging.INFO,
+                        "p2p network listening",
+                        peer_id=self.peer_id,
+                        addrs=",".join(self.listen_addrs),
+                        topic=self._config.topic,
+                    )
                     task_status.started()
                     await trio.sleep_forever()
             finally:
@@ -548,16 +565,18 @@ class P2PNetwork:
         out = []
         for peer in sorted(connected | bootstrap | set(self._peers)):
             state = self._peers.get(peer)
-            out.append({
-                "peer_id": peer,
-                "addrs": list(state.addrs) if state else [],
-                "direction": (state.direction if state else "") if peer in connected else "",
-                "score": round(self._score(state), 2) if state else SCORE_START,
-                "connected": peer in connected,
-                "bootstrap": peer in bootstrap,
-                "banned_for_s": round(max(0.0, state.banned_until - now), 1) if state else 0.0,
-                "allowed": self._allowed(peer),
-            })
+            out.append(
+                {
+                    "peer_id": peer,
+                    "addrs": list(state.addrs) if state else [],
+                    "direction": (state.direction if state else "") if peer in connected else "",
+                    "score": round(self._score(state), 2) if state else SCORE_START,
+                    "connected": peer in connected,
+                    "bootstrap": peer in bootstrap,
+                    "banned_for_s": round(max(0.0, state.banned_until - now), 1) if state else 0.0,
+                    "allowed": self._allowed(peer),
+                }
+            )
         return out
 
     # ------------------------------------------------------------------ gossip
@@ -720,8 +739,14 @@ class P2PNetwork:
                 with trio.fail_after(FRAME_WRITE_TIMEOUT):
                     await link.stream.write(data)
             except Exception as exc:
-                log(logger, logging.DEBUG, "frame stream failed", peer=link.peer, attempt=attempt,
-                    error=repr(exc))
+                log(
+                    logger,
+                    logging.DEBUG,
+                    "frame stream failed",
+                    peer=link.peer,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
                 if link.stream is not None:
                     await _reset_quietly(link.stream)
                     link.stream = None
@@ -800,8 +825,9 @@ class P2PNetwork:
 
     # ------------------------------------------------------------------ requests
 
-    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
-                      timeout_s: float = 10.0) -> bytes:
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
         """Ask ``peer``; raise NetError (with .peer and .reason) on any failure."""
         try:
             self._request_checks(peer, name)
@@ -829,8 +855,9 @@ class P2PNetwork:
             raise self._request_failed(peer, "timeout", f"{name}: no answer in {timeout_s} s") from None
         except FrameTooLarge as exc:
             self.penalize(peer, "response_oversize")
-            raise self._request_failed(peer, "oversize",
-                                       f"{name}: response of {exc.size} bytes, limit {max_response}") from None
+            raise self._request_failed(
+                peer, "oversize", f"{name}: response of {exc.size} bytes, limit {max_response}"
+            ) from None
         except FrameError as exc:
             self._bad_input(peer, f"response_{exc.reason}", exc)
             raise self._request_failed(peer, "protocol", f"{name}: {exc}") from None

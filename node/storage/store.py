@@ -84,8 +84,10 @@ class LedgerStore:
             self._initialise(network)
         elif stored != network:
             self._db.close()
-            raise StorageError(f"the database at {path} belongs to another network (its ID is {stored.hex()[:16]}…); "
-                               "use another data_dir or the matching network_passphrase")
+            raise StorageError(
+                f"the database at {path} belongs to another network (its ID is {stored.hex()[:16]}…); "
+                "use another data_dir or the matching network_passphrase"
+            )
         seq_bytes = self._db.get(_META_LCL)
         acc_bytes = self._db.get(_META_ACC)
         if seq_bytes is None or acc_bytes is None:
@@ -123,7 +125,7 @@ class LedgerStore:
         prefix = _STATE + HOLDING_PREFIX + account
         found = []
         for key, raw in self._db.iterator(prefix=prefix):
-            entry = decode_entry(key[len(_STATE):], raw)
+            entry = decode_entry(key[len(_STATE) :], raw)
             if isinstance(entry, Holding):
                 found.append(entry)
         return found
@@ -162,8 +164,10 @@ class LedgerStore:
                 by_hash = {tx.hash: tx for tx in tx_set.transactions}
                 for result in closed.results:
                     index = order[result.tx_hash]
-                    batch.put(b"t:" + result.tx_hash,
-                              codec.pack((header.seq, index, result.code.value, result.op_index)))
+                    batch.put(
+                        b"t:" + result.tx_hash,
+                        codec.pack((header.seq, index, result.code.value, result.op_index)),
+                    )
                     for account in involved_accounts(by_hash[result.tx_hash]):
                         batch.put(b"x:" + account + seq + _U32.pack(index), result.tx_hash)
                 batch.put(_META_ACC, closed.accumulator.to_bytes())
@@ -192,8 +196,9 @@ class LedgerStore:
         ledger, index, code, op_index = codec.unpack(raw, max_size=256, what="tx index")
         return TxLocation(ledger, index, _CODES[code], op_index)
 
-    def account_history(self, account: bytes, *, limit: int, before: tuple[int, int] | None = None
-                        ) -> list[tuple[int, int, bytes]]:
+    def account_history(
+        self, account: bytes, *, limit: int, before: tuple[int, int] | None = None
+    ) -> list[tuple[int, int, bytes]]:
         """Up to ``limit`` (ledger, index, tx hash) of the account's transactions, newest first,
         strictly before the ``(ledger, index)`` cursor when given."""
         prefix = b"x:" + account
@@ -220,7 +225,9 @@ class LedgerStore:
     def own_envelopes(self, min_slot: int) -> dict[int, tuple[bytes, ...]]:
         found = {}
         for key, raw in self._db.iterator(start=b"o:" + _U64.pack(min_slot), stop=_prefix_end(b"o:")):
-            found[_U64.unpack_from(key, 2)[0]] = tuple(codec.unpack(raw, max_size=1 << 20, what="own envelopes"))
+            found[_U64.unpack_from(key, 2)[0]] = tuple(
+                codec.unpack(raw, max_size=1 << 20, what="own envelopes")
+            )
         return found
 
     def save_own_tx_sets(self, slot: int, tx_sets: Sequence[bytes]) -> None:
@@ -239,9 +246,13 @@ class LedgerStore:
 
     def prune_own_envelopes(self, below_slot: int) -> None:
         with self._db.write_batch() as batch:
-            for key in self._db.iterator(start=b"o:", stop=b"o:" + _U64.pack(below_slot), include_value=False):
+            for key in self._db.iterator(
+                start=b"o:", stop=b"o:" + _U64.pack(below_slot), include_value=False
+            ):
                 batch.delete(key)
-            for key in self._db.iterator(start=b"ot:", stop=b"ot:" + _U64.pack(below_slot), include_value=False):
+            for key in self._db.iterator(
+                start=b"ot:", stop=b"ot:" + _U64.pack(below_slot), include_value=False
+            ):
                 batch.delete(key)
 
     def save_quorum_set(self, qset_hash: bytes, encoded: bytes) -> None:

@@ -69,7 +69,11 @@ class Harness:
     """v0 plus recorders: ``envs`` (emitted statements), ``externalized``, ``timers``."""
 
     def __init__(
-        self, qset: QuorumSet = CORE5, node_id: bytes = v0, *, is_validator: bool = True,
+        self,
+        qset: QuorumSet = CORE5,
+        node_id: bytes = v0,
+        *,
+        is_validator: bool = True,
         driver: RecordingDriver | None = None,
     ) -> None:
         self.driver = driver or RecordingDriver()
@@ -143,8 +147,13 @@ class Harness:
             assert len(self.envs) == n + 1
 
     def recv_quorum(
-        self, gen: Callable[[bytes], Statement], *, checks: bool = True, delayed: bool = False,
-        check_upcoming: bool = False, min_quorum: bool = False,
+        self,
+        gen: Callable[[bytes], Statement],
+        *,
+        checks: bool = True,
+        delayed: bool = False,
+        check_upcoming: bool = False,
+        min_quorum: bool = False,
     ) -> None:
         """v1..v3 complete a quorum with v0 (one statement after v3); v4's extra vote changes nothing."""
         self.bump_timer_offset()
@@ -168,13 +177,24 @@ class Harness:
             assert self.has_ballot_timer_upcoming()
 
 
-def statement(node: bytes, pledge: Prepare | Confirm | Externalize | Nominate, slot: int = 0,
-              qset_hash: bytes | None = None) -> Statement:
+def statement(
+    node: bytes,
+    pledge: Prepare | Confirm | Externalize | Nominate,
+    slot: int = 0,
+    qset_hash: bytes | None = None,
+) -> Statement:
     return Statement(node, slot, qset_hash if qset_hash is not None else CORE5.hash, pledge)
 
 
-def prepare(node: bytes, b: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0,
-            pp: Ballot | None = None, slot: int = 0) -> Statement:
+def prepare(
+    node: bytes,
+    b: Ballot,
+    p: Ballot | None = None,
+    nc: int = 0,
+    nh: int = 0,
+    pp: Ballot | None = None,
+    slot: int = 0,
+) -> Statement:
     return statement(node, Prepare(b, p, pp, nc, nh), slot)
 
 
@@ -190,8 +210,9 @@ def nominate(node: bytes, votes: Sequence[bytes], accepted: Sequence[bytes] = ()
     return statement(node, Nominate(tuple(sorted(votes)), tuple(sorted(accepted))), slot)
 
 
-def prepare_gen(b: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0,
-                pp: Ballot | None = None) -> Callable[[bytes], Statement]:
+def prepare_gen(
+    b: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0, pp: Ballot | None = None
+) -> Callable[[bytes], Statement]:
     return lambda node: prepare(node, b, p, nc, nh, pp)
 
 
@@ -207,8 +228,9 @@ def nominate_gen(votes: Sequence[bytes], accepted: Sequence[bytes] = ()) -> Call
     return lambda node: nominate(node, votes, accepted)
 
 
-def is_prepare(st: Statement, b: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0,
-               pp: Ballot | None = None) -> bool:
+def is_prepare(
+    st: Statement, b: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0, pp: Ballot | None = None
+) -> bool:
     return st.node_id == v0 and st.pledge == Prepare(b, p, pp, nc, nh)
 
 

@@ -734,8 +734,9 @@ def test_core3_prepared_b1_then_quorum_bumps_to_a1() -> None:
     a, b = Z, X
     a1, a2, b1 = Ballot(1, a), Ballot(2, a), Ballot(1, b)
 
-    def prep(node: bytes, bal: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0,
-             pp: Ballot | None = None) -> Statement:
+    def prep(
+        node: bytes, bal: Ballot, p: Ballot | None = None, nc: int = 0, nh: int = 0, pp: Ballot | None = None
+    ) -> Statement:
         return Statement(node, 0, q.hash, Prepare(bal, p, pp, nc, nh))
 
     assert h.bump_state(a)

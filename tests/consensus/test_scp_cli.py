@@ -26,8 +26,26 @@ def _app() -> typer.Typer:
 
 
 APP = _app()
-EXAMPLE = ["sim", "--nodes", "7", "--threshold", "5", "--byzantine", "2", "--byzantine-mode", "equivocate",
-           "--latency-ms", "20", "--drop", "0.05", "--slots", "8", "--seed", "7", "--json"]
+EXAMPLE = [
+    "sim",
+    "--nodes",
+    "7",
+    "--threshold",
+    "5",
+    "--byzantine",
+    "2",
+    "--byzantine-mode",
+    "equivocate",
+    "--latency-ms",
+    "20",
+    "--drop",
+    "0.05",
+    "--slots",
+    "8",
+    "--seed",
+    "7",
+    "--json",
+]
 
 
 def test_sim_json_is_deterministic_and_complete() -> None:
@@ -36,8 +54,15 @@ def test_sim_json_is_deterministic_and_complete() -> None:
     assert first.exit_code == 0, first.output
     assert first.output == second.output
     data = json.loads(first.output)
-    for key in ("slots", "safety_violations", "slots_externalized_by_all_honest", "externalize_ms_p50",
-                "externalize_ms_p99", "messages_per_slot", "seed"):
+    for key in (
+        "slots",
+        "safety_violations",
+        "slots_externalized_by_all_honest",
+        "externalize_ms_p50",
+        "externalize_ms_p99",
+        "messages_per_slot",
+        "seed",
+    ):
         assert key in data
     assert data["slots"] == 8
     assert data["seed"] == 7
@@ -46,7 +71,9 @@ def test_sim_json_is_deterministic_and_complete() -> None:
 
 
 def test_sim_human_output_has_a_table_and_summary() -> None:
-    r = runner.invoke(APP, ["sim", "--nodes", "4", "--slots", "2", "--partition", "0|1,2,3@0-500", "--crash", "3@10000"])
+    r = runner.invoke(
+        APP, ["sim", "--nodes", "4", "--slots", "2", "--partition", "0|1,2,3@0-500", "--crash", "3@10000"]
+    )
     assert r.exit_code == 0, r.output
     assert "slot" in r.output
     assert "2/2 slots externalized" in r.output
@@ -54,15 +81,33 @@ def test_sim_human_output_has_a_table_and_summary() -> None:
 
 def test_sim_exit_1_on_safety_violation() -> None:
     """2-of-4 quorums need not intersect: split {0,1} | {2,3} and each side decides on its own."""
-    r = runner.invoke(APP, ["sim", "--nodes", "4", "--threshold", "2", "--partition", "0,1|2,3@0-10000",
-                            "--slots", "3", "--json"])
+    r = runner.invoke(
+        APP,
+        [
+            "sim",
+            "--nodes",
+            "4",
+            "--threshold",
+            "2",
+            "--partition",
+            "0,1|2,3@0-10000",
+            "--slots",
+            "3",
+            "--json",
+        ],
+    )
     assert r.exit_code == 1
     assert json.loads(r.output)["safety_violations"] > 0
 
 
 def test_sim_exit_2_on_bad_options() -> None:
-    for args in (["--topology", "ring"], ["--byzantine-mode", "loud"], ["--partition", "0,1"],
-                 ["--crash", "9@100"], ["--nodes", "4", "--threshold", "9"]):
+    for args in (
+        ["--topology", "ring"],
+        ["--byzantine-mode", "loud"],
+        ["--partition", "0,1"],
+        ["--crash", "9@100"],
+        ["--nodes", "4", "--threshold", "9"],
+    ):
         r = runner.invoke(APP, ["sim", *args])
         assert r.exit_code == 2, (args, r.output)
 
@@ -85,8 +130,12 @@ def test_check_quorum_intersecting(tmp_path: Path) -> None:
 
 
 def test_check_quorum_split_prints_two_disjoint_quorums(tmp_path: Path) -> None:
-    nodes = [_node("A", 2, ["A", "B"]), _node("B", 2, ["A", "B"]), _node("C", 2, ["C", "D"]),
-             {"node": "D", "qset": {"t": 2, "v": ["C", "D"]}}]
+    nodes = [
+        _node("A", 2, ["A", "B"]),
+        _node("B", 2, ["A", "B"]),
+        _node("C", 2, ["C", "D"]),
+        {"node": "D", "qset": {"t": 2, "v": ["C", "D"]}},
+    ]
     f = _write(tmp_path, "split.json", {"nodes": nodes})
     r = runner.invoke(APP, ["check-quorum", str(f), "--json"])
     assert r.exit_code == 1

@@ -46,7 +46,11 @@ pledges = st.one_of(
     st.builds(Externalize, ballots, counters),
 )
 statements = st.builds(
-    Statement, st.binary(min_size=32, max_size=32), st.integers(0, (1 << 63) - 1), st.binary(min_size=32, max_size=32), pledges
+    Statement,
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, (1 << 63) - 1),
+    st.binary(min_size=32, max_size=32),
+    pledges,
 )
 
 
@@ -68,7 +72,9 @@ def test_decode_random_bytes_raises_only_statement_decode_error(data: bytes) -> 
 
 @settings(max_examples=300, deadline=None)
 @given(statements, st.integers(0, 200), st.integers(0, 255))
-def test_decode_mutated_statement_raises_only_statement_decode_error(s: Statement, pos: int, byte: int) -> None:
+def test_decode_mutated_statement_raises_only_statement_decode_error(
+    s: Statement, pos: int, byte: int
+) -> None:
     data = bytearray(encode_statement(s))
     data[pos % len(data)] = byte
     with contextlib.suppress(StatementDecodeError):
@@ -87,7 +93,9 @@ def test_rejects_non_canonical_wrong_version_and_oversize() -> None:
     with pytest.raises(StatementDecodeError):
         decode_statement(codec.pack((1, NODE[:31], 1, QH, 3, ((b"a",), ()))))
     with pytest.raises(StatementDecodeError, match="limit"):
-        decode_statement(encode_statement(Statement(NODE, 1, QH, Nominate((b"v" * MAX_STATEMENT_BYTES,), ()))))
+        decode_statement(
+            encode_statement(Statement(NODE, 1, QH, Nominate((b"v" * MAX_STATEMENT_BYTES,), ())))
+        )
     # a non-minimal integer encoding (uint16 for 1) is refused
     non_canonical = data.replace(b"\x01", b"\xcd\x00\x01", 1)
     with pytest.raises(StatementDecodeError):

@@ -119,5 +119,7 @@ sane_steps = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(sane_steps, st.booleans())
-def test_random_sane_statements_never_break_the_node(seq: list[tuple[object, object]], start_ballot: bool) -> None:
+def test_random_sane_statements_never_break_the_node(
+    seq: list[tuple[object, object]], start_ballot: bool
+) -> None:
     test_random_statements_never_break_the_node.hypothesis.inner_test(seq, start_ballot)  # type: ignore[attr-defined]

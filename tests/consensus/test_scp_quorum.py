@@ -73,7 +73,9 @@ def test_1000_validators_ok_1001_too_big() -> None:
     check_quorum_set_sane(QuorumSet(1, tuple(_nid(i) for i in range(1000))))
     with pytest.raises(QuorumSetError, match="1000"):
         check_quorum_set_sane(QuorumSet(1, tuple(_nid(i) for i in range(1001))))
-    spread = QuorumSet(1, (), tuple(QuorumSet(1, tuple(_nid(j * 100 + i) for i in range(100))) for j in range(11)))
+    spread = QuorumSet(
+        1, (), tuple(QuorumSet(1, tuple(_nid(j * 100 + i) for i in range(100))) for j in range(11))
+    )
     with pytest.raises(QuorumSetError, match="1000"):
         check_quorum_set_sane(spread)
 

@@ -33,7 +33,9 @@ def _brute(net: dict[bytes, QuorumSet | None]) -> tuple[bool, bool]:
     return all(a & b for a, b in itertools.combinations(quorums, 2)), bool(quorums)
 
 
-def _assert_split_valid(net: dict[bytes, QuorumSet | None], split: tuple[frozenset[bytes], frozenset[bytes]]) -> None:
+def _assert_split_valid(
+    net: dict[bytes, QuorumSet | None], split: tuple[frozenset[bytes], frozenset[bytes]]
+) -> None:
     a, b = split
     assert a
     assert b
@@ -139,7 +141,7 @@ def symmetric_networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
     names = list("ABCDEFG")
     draw(st.randoms()).shuffle(names)
     top_v = names[: draw(st.integers(0, 3))]
-    rest = names[len(top_v):]
+    rest = names[len(top_v) :]
     inner: list[QuorumSet] = []
     while rest and len(inner) < 2:
         k = draw(st.integers(1, min(3, len(rest))))

@@ -30,7 +30,9 @@ def _run(**kw: object) -> Simulation:
 
 
 def test_same_seed_same_trace_and_report() -> None:
-    cfg = SimConfig(nodes=5, byzantine=1, byzantine_mode="equivocate", drop=0.05, jitter_ms=10, slots=5, seed=3)
+    cfg = SimConfig(
+        nodes=5, byzantine=1, byzantine_mode="equivocate", drop=0.05, jitter_ms=10, slots=5, seed=3
+    )
     a, b = Simulation(cfg), Simulation(cfg)
     ra, rb = a.run(), b.run()
     assert ra.to_json() == rb.to_json()
@@ -53,7 +55,16 @@ def test_honest_4_nodes_p99_within_200ms() -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_byzantine_minority_safe_and_live(mode: str, seed: int) -> None:
     r = run_simulation(
-        SimConfig(nodes=7, threshold=5, byzantine=2, byzantine_mode=mode, latency_ms=20, drop=0.05, slots=6, seed=seed)
+        SimConfig(
+            nodes=7,
+            threshold=5,
+            byzantine=2,
+            byzantine_mode=mode,
+            latency_ms=20,
+            drop=0.05,
+            slots=6,
+            seed=seed,
+        )
     )
     assert r.safety_violations == 0
     assert r.slots_externalized_by_all_honest == 6
@@ -84,7 +95,9 @@ def test_one_crashed_node_of_four_does_not_stop_progress() -> None:
 
 
 def test_two_crashed_nodes_of_four_halt_without_timers_then_recover() -> None:
-    halted = Simulation(SimConfig(nodes=4, crashes=(Crash(2, 0), Crash(3, 0)), slots=2, seed=1, max_sim_ms=30_000))
+    halted = Simulation(
+        SimConfig(nodes=4, crashes=(Crash(2, 0), Crash(3, 0)), slots=2, seed=1, max_sim_ms=30_000)
+    )
     r = halted.run()
     assert r.slots_externalized_by_all_honest == 0
     assert all(not n.externalized for n in halted.nodes)
@@ -146,14 +159,27 @@ def schedules(draw: st.DrawFn) -> SimConfig:
     byz = draw(st.integers(0, 1))
     heal = draw(st.integers(0, 6_000))
     split = draw(st.integers(1, nodes - 1))
-    parts = () if heal == 0 else (Partition((frozenset(range(split)), frozenset(range(split, nodes))), 0, heal),)
+    parts = (
+        () if heal == 0 else (Partition((frozenset(range(split)), frozenset(range(split, nodes))), 0, heal),)
+    )
     crash_node = draw(st.none() | st.integers(0, nodes - 1 - byz))
-    crashes = () if crash_node is None else (Crash(crash_node, draw(st.integers(0, 3_000)), draw(st.integers(3_001, 8_000))),)
+    crashes = (
+        ()
+        if crash_node is None
+        else (Crash(crash_node, draw(st.integers(0, 3_000)), draw(st.integers(3_001, 8_000))),)
+    )
     return SimConfig(
-        nodes=nodes, byzantine=byz, byzantine_mode=draw(st.sampled_from(["equivocate", "garbage", "silent"])),
-        latency_ms=draw(st.integers(1, 50)), jitter_ms=draw(st.integers(0, 40)),
-        drop=draw(st.sampled_from([0.0, 0.05, 0.2])), duplicate=draw(st.sampled_from([0.0, 0.1])),
-        partitions=parts, crashes=crashes, slots=2, seed=draw(st.integers(0, 2**16)),
+        nodes=nodes,
+        byzantine=byz,
+        byzantine_mode=draw(st.sampled_from(["equivocate", "garbage", "silent"])),
+        latency_ms=draw(st.integers(1, 50)),
+        jitter_ms=draw(st.integers(0, 40)),
+        drop=draw(st.sampled_from([0.0, 0.05, 0.2])),
+        duplicate=draw(st.sampled_from([0.0, 0.1])),
+        partitions=parts,
+        crashes=crashes,
+        slots=2,
+        seed=draw(st.integers(0, 2**16)),
     )
 
 
@@ -181,8 +207,20 @@ def test_repeated_restarts_never_contradict_own_commits(seed: int) -> None:
 def test_restarted_node_does_not_revote_decided_slots() -> None:
     """Regression: a node restarted after deciding slots 1-2 got slot-1 statements again and, having
     forgotten the slot, voted anew. Hosts purge decided slots on restart (as the node does)."""
-    cfg = SimConfig(nodes=8, topology="orgs", byzantine=2, byzantine_mode="garbage", latency_ms=51, jitter_ms=44,
-                    drop=0.02, duplicate=0.1, crashes=(Crash(2, 1571, 8201),), slots=4, seed=1337, max_sim_ms=20_000)
+    cfg = SimConfig(
+        nodes=8,
+        topology="orgs",
+        byzantine=2,
+        byzantine_mode="garbage",
+        latency_ms=51,
+        jitter_ms=44,
+        drop=0.02,
+        duplicate=0.1,
+        crashes=(Crash(2, 1571, 8201),),
+        slots=4,
+        seed=1337,
+        max_sim_ms=20_000,
+    )
     sim = Simulation(cfg)
     sim.run()
     assert sim.self_contradictions == 0

@@ -92,6 +92,7 @@ Corpus = dict[str, list[bytes]]
 
 # -- the network under test -------------------------------------------------------------------
 
+
 @dataclass
 class FuzzNetwork:
     hub: Any  # memnet.MemoryHub
@@ -137,18 +138,33 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
         setattr(node.transport, "penalties", collections.deque(maxlen=1000))  # noqa: B010
         steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
         nid = node.network_id
-        txs = [_tx(nid, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000,
-                                                   0, 0)),
-               _tx(nid, steward, 2, AdmitMember("HOUR", alice.public_key, None),
-                   AdmitMember("HOUR", bob.public_key, None))]
+        txs = [
+            _tx(
+                nid,
+                steward,
+                1,
+                CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000, 0, 0),
+            ),
+            _tx(
+                nid,
+                steward,
+                2,
+                AdmitMember("HOUR", alice.public_key, None),
+                AdmitMember("HOUR", bob.public_key, None),
+            ),
+        ]
         txs += [_tx(nid, alice, s, Payment(bob.public_key, "HOUR", 25)) for s in range(1, 4)]
         for tx in txs:
             assert node.submit([tx])[0].accepted
             await node.wait_for([tx.hash], 60)
         await wait_ledgers_for(node, 2)
         corpus = harvest(node, txs)
-        app = create_app(node, admin_token=ADMIN_TOKEN, submit_limiter=RateLimiter(rate=1e9, burst=1e9),
-                         request_limiter=RateLimiter(rate=1e9, burst=1e9))
+        app = create_app(
+            node,
+            admin_token=ADMIN_TOKEN,
+            submit_limiter=RateLimiter(rate=1e9, burst=1e9),
+            request_limiter=RateLimiter(rate=1e9, burst=1e9),
+        )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
         addresses = [encode_account(k.public_key) for k in (steward, alice, bob)]
         net = FuzzNetwork(hub, validators, node, corpus, addresses, [t.hash.hex() for t in txs], client)
@@ -169,12 +185,35 @@ async def wait_ledgers_for(node: LedgerNode, count: int) -> None:
 
 
 def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
-    c: Corpus = {k: [] for k in ("transaction", "tx_set", "header", "results", "envelope", "statement",
-                                 "close_value", "qset", "frame", "tx_batch", "hash_request", "range_request",
-                                 "slot_request", "latest", "envelope_list", "ledgers", "request", "response",
-                                 "stream")}
+    c: Corpus = {
+        k: []
+        for k in (
+            "transaction",
+            "tx_set",
+            "header",
+            "results",
+            "envelope",
+            "statement",
+            "close_value",
+            "qset",
+            "frame",
+            "tx_batch",
+            "hash_request",
+            "range_request",
+            "slot_request",
+            "latest",
+            "envelope_list",
+            "ledgers",
+            "request",
+            "response",
+            "stream",
+        )
+    }
     c["transaction"] = [tx.encode() for tx in txs]
-    c["tx_batch"] = [wire.encode_tx_batch([tx.encode() for tx in txs]), wire.encode_tx_batch([txs[0].encode()])]
+    c["tx_batch"] = [
+        wire.encode_tx_batch([tx.encode() for tx in txs]),
+        wire.encode_tx_batch([txs[0].encode()]),
+    ]
     last = node.chain.last.seq
     for seq in range(max(1, last - 12), last + 1):
         record = node.chain.store.ledger_record(seq)
@@ -208,12 +247,21 @@ def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
     envelopes = [wire.decode_envelope(e) for e in c["envelope"][:4]]
     c["envelope_list"] = [wire.encode_envelope_list(envelopes), wire.encode_envelope_list([])]
     c["ledgers"] = [node._answer(wire.REQ_LEDGERS, wire.encode_range_request(max(1, last - 2), 2))]
-    c["request"] = [encode_request(name, payload) for name, payload in (
-        (wire.REQ_LEDGERS, c["range_request"][0]), (wire.REQ_QSET, c["hash_request"][-1]),
-        (wire.REQ_LATEST, b""), (wire.REQ_SCP_STATE, c["slot_request"][0]))]
+    c["request"] = [
+        encode_request(name, payload)
+        for name, payload in (
+            (wire.REQ_LEDGERS, c["range_request"][0]),
+            (wire.REQ_QSET, c["hash_request"][-1]),
+            (wire.REQ_LATEST, b""),
+            (wire.REQ_SCP_STATE, c["slot_request"][0]),
+        )
+    ]
     c["response"] = [encode_response(True, c["latest"][0]), encode_response(False, "not found")]
-    c["stream"] = [b"".join(encode_frame(x) for x in c["request"]), encode_frame(c["frame"][0]) * 3,
-                   encode_frame(c["response"][0])]
+    c["stream"] = [
+        b"".join(encode_frame(x) for x in c["request"]),
+        encode_frame(c["frame"][0]) * 3,
+        encode_frame(c["response"][0]),
+    ]
     c["close_value"] = list(dict.fromkeys(c["close_value"]))[:16]
     for key, items in c.items():
         assert items, f"corpus {key} is empty"
@@ -222,14 +270,39 @@ def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
 
 # -- inputs -----------------------------------------------------------------------------------
 
-INTERESTING_INTS = (0, 1, -1, 2, 127, 128, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1, 2**32,
-                    2**63 - 1, -(2**63), 2**64 - 1, -32, -33)
+INTERESTING_INTS = (
+    0,
+    1,
+    -1,
+    2,
+    127,
+    128,
+    255,
+    256,
+    65535,
+    65536,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**63 - 1,
+    -(2**63),
+    2**64 - 1,
+    -32,
+    -33,
+)
 
 
 def _leaf() -> st.SearchStrategy[Any]:
-    return st.one_of(st.sampled_from(INTERESTING_INTS), st.integers(-(2**63), 2**64 - 1), st.booleans(),
-                     st.none(), st.binary(max_size=40), st.text(max_size=12),
-                     st.sampled_from([b"\x00" * 32, b"\xff" * 32, b"\x00" * 64, b"", "", ()]))
+    return st.one_of(
+        st.sampled_from(INTERESTING_INTS),
+        st.integers(-(2**63), 2**64 - 1),
+        st.booleans(),
+        st.none(),
+        st.binary(max_size=40),
+        st.text(max_size=12),
+        st.sampled_from([b"\x00" * 32, b"\xff" * 32, b"\x00" * 64, b"", "", ()]),
+    )
 
 
 def _paths(obj: Any, prefix: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
@@ -267,11 +340,13 @@ def tree_mutation(draw: st.DrawFn, seed_bytes: bytes) -> bytes:
         path = draw(st.sampled_from(paths))
         target = _get(obj, path)
         op = draw(st.sampled_from(("replace", "swap", "drop", "dup", "inner", "wrap")))
-        if op == "replace" or (op in ("drop", "dup") and (not path or not isinstance(_get(obj, path[:-1]), tuple))):
+        if op == "replace" or (
+            op in ("drop", "dup") and (not path or not isinstance(_get(obj, path[:-1]), tuple))
+        ):
             obj = _set(obj, path, draw(_leaf()))
         elif op == "swap" and len(paths) > 1:
             other = draw(st.sampled_from(paths))
-            if other[:len(path)] != path and path[:len(other)] != other:
+            if other[: len(path)] != path and path[: len(other)] != other:
                 a, b = _get(obj, path), _get(obj, other)
                 obj = _set(_set(obj, path, b), other, a)
         elif op in ("drop", "dup"):
@@ -303,11 +378,33 @@ def byte_mutation(draw: st.DrawFn, data: bytes) -> bytes:
             i = draw(st.integers(0, n - 1))
             out[i] ^= 1 << draw(st.integers(0, 7))
         elif op == "set" and n:
-            out[draw(st.integers(0, n - 1))] = draw(st.sampled_from((0x00, 0xff, 0x7f, 0x80, 0xc0, 0xc1, 0xcc,
-                                                                     0xcf, 0xd3, 0xdc, 0xdd, 0xc4, 0xc6,
-                                                                     0x90, 0x9f, 0xca, 0xcb, 0x81, 0xd4)))
+            out[draw(st.integers(0, n - 1))] = draw(
+                st.sampled_from(
+                    (
+                        0x00,
+                        0xFF,
+                        0x7F,
+                        0x80,
+                        0xC0,
+                        0xC1,
+                        0xCC,
+                        0xCF,
+                        0xD3,
+                        0xDC,
+                        0xDD,
+                        0xC4,
+                        0xC6,
+                        0x90,
+                        0x9F,
+                        0xCA,
+                        0xCB,
+                        0x81,
+                        0xD4,
+                    )
+                )
+            )
         elif op == "truncate" and n:
-            del out[draw(st.integers(0, n - 1)):]
+            del out[draw(st.integers(0, n - 1)) :]
         elif op == "extend":
             out += draw(st.binary(min_size=1, max_size=64))
         elif op == "insert":
@@ -315,12 +412,12 @@ def byte_mutation(draw: st.DrawFn, data: bytes) -> bytes:
             out[i:i] = draw(st.binary(min_size=1, max_size=16))
         elif op == "delete" and n:
             i = draw(st.integers(0, n - 1))
-            del out[i:i + draw(st.integers(1, 16))]
+            del out[i : i + draw(st.integers(1, 16))]
         elif op == "swap" and n > 2:
             i, j = sorted((draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
             k = draw(st.integers(1, max(1, min(8, j - i))))
             if i + k <= j:
-                out[i:i + k], out[j:j + k] = out[j:j + k], out[i:i + k]
+                out[i : i + k], out[j : j + k] = out[j : j + k], out[i : i + k]
     return bytes(out)
 
 
@@ -343,6 +440,7 @@ def payloads(corpus: Corpus, keys: tuple[str, ...]) -> st.SearchStrategy[bytes]:
 
 # -- targets ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Crash:
     target: str
@@ -355,20 +453,26 @@ class Crash:
 class Target:
     name: str
     strategy: Callable[[FuzzNetwork], st.SearchStrategy[Any]]
-    run: Callable[[FuzzNetwork, Any], None]   # raises on a crash; called in the worker thread
+    run: Callable[[FuzzNetwork, Any], None]  # raises on a crash; called in the worker thread
     weight: float = 1.0
     # for the fast random engine: corpus keys of its seeds, and how mutated bytes become its input
     keys: tuple[str, ...] = ()
     prepare: Callable[[FuzzNetwork, bytes], Any] | None = None
 
 
-def _decoder(name: str, fn: Callable[[bytes], object], allowed: tuple[type[BaseException], ...],
-             keys: tuple[str, ...], weight: float = 1.0) -> Target:
+def _decoder(
+    name: str,
+    fn: Callable[[bytes], object],
+    allowed: tuple[type[BaseException], ...],
+    keys: tuple[str, ...],
+    weight: float = 1.0,
+) -> Target:
     def run(net: FuzzNetwork, data: bytes) -> None:
         try:
             fn(data)
         except allowed:
             return
+
     return Target(name, lambda net: payloads(net.corpus, keys), run, weight, keys)
 
 
@@ -383,6 +487,7 @@ def _request_target(name: str, keys: tuple[str, ...]) -> Target:
         except NotFoundError:
             return
         assert isinstance(answer, bytes)
+
     return Target(f"on_request:{name}", lambda net: payloads(net.corpus, keys), run, keys=keys)
 
 
@@ -396,16 +501,21 @@ def _signed_frames(net: FuzzNetwork) -> st.SearchStrategy[bytes]:
     signer = net.validators[1].keypair
     nid = net.node.network_id
     statements = st.sampled_from(net.corpus["statement"])
-    mutated = st.one_of(statements.flatmap(tree_mutation), statements.flatmap(tree_mutation),
-                        statements.flatmap(byte_mutation))
-    return mutated.map(lambda s: wire.encode_envelope_frame(wire.sign_envelope(
-        nid, _claim(s, signer.public_key), signer)))
+    mutated = st.one_of(
+        statements.flatmap(tree_mutation),
+        statements.flatmap(tree_mutation),
+        statements.flatmap(byte_mutation),
+    )
+    return mutated.map(
+        lambda s: wire.encode_envelope_frame(wire.sign_envelope(nid, _claim(s, signer.public_key), signer))
+    )
 
 
 def _sign_as_validator(net: FuzzNetwork, statement: bytes) -> bytes:
     signer = net.validators[1].keypair
-    return wire.encode_envelope_frame(wire.sign_envelope(net.node.network_id, _claim(statement, signer.public_key),
-                                                         signer))
+    return wire.encode_envelope_frame(
+        wire.sign_envelope(net.node.network_id, _claim(statement, signer.public_key), signer)
+    )
 
 
 def _claim(statement: bytes, node_id: bytes) -> bytes:
@@ -424,8 +534,12 @@ def _on_tx_batch(net: FuzzNetwork, data: bytes) -> None:
 
 
 def _request_names() -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from((wire.REQ_TX_SET, wire.REQ_QSET, wire.REQ_LEDGERS, wire.REQ_LATEST,
-                                      wire.REQ_SCP_STATE)), st.text(max_size=70))
+    return st.one_of(
+        st.sampled_from(
+            (wire.REQ_TX_SET, wire.REQ_QSET, wire.REQ_LEDGERS, wire.REQ_LATEST, wire.REQ_SCP_STATE)
+        ),
+        st.text(max_size=70),
+    )
 
 
 def _any_request(net: FuzzNetwork, item: tuple[str, bytes]) -> None:
@@ -450,6 +564,7 @@ class _BytesStream:
 
 def read_frames(data: bytes) -> None:
     """Read length-prefixed frames (cap 4 KiB) until the bytes run out; raises FrameError/EOFError."""
+
     async def read_all() -> None:
         reader = FrameReader(_BytesStream(data))
         for _ in range(len(data) + 1):
@@ -499,21 +614,34 @@ def decoder_targets() -> list[Target]:
 
 def handler_targets() -> list[Target]:
     return [
-        Target("on_frame", lambda net: payloads(net.corpus, ("frame", "envelope")), _on_frame, 2.0,
-               ("frame", "envelope")),
+        Target(
+            "on_frame",
+            lambda net: payloads(net.corpus, ("frame", "envelope")),
+            _on_frame,
+            2.0,
+            ("frame", "envelope"),
+        ),
         Target("on_frame:signed", _signed_frames, _on_frame, 2.0, ("statement",), _sign_as_validator),
-        Target("on_tx_batch", lambda net: payloads(net.corpus, ("tx_batch",)), _on_tx_batch, keys=("tx_batch",)),
+        Target(
+            "on_tx_batch", lambda net: payloads(net.corpus, ("tx_batch",)), _on_tx_batch, keys=("tx_batch",)
+        ),
         _request_target(wire.REQ_TX_SET, ("hash_request",)),
         _request_target(wire.REQ_QSET, ("hash_request",)),
         _request_target(wire.REQ_LEDGERS, ("range_request",)),
         _request_target(wire.REQ_LATEST, ("latest", "slot_request")),
         _request_target(wire.REQ_SCP_STATE, ("slot_request",)),
-        Target("on_request:*", lambda net: st.tuples(_request_names(), payloads(
-            net.corpus, ("hash_request", "range_request", "slot_request"))), _any_request),
+        Target(
+            "on_request:*",
+            lambda net: st.tuples(
+                _request_names(), payloads(net.corpus, ("hash_request", "range_request", "slot_request"))
+            ),
+            _any_request,
+        ),
     ]
 
 
 # -- HTTP -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class HttpCase:
@@ -528,43 +656,87 @@ DIGITISH = "0123456789\u00b2\u00b3\u00b9\u0661\u0662\u06f3\u0967\uff11\u2460.-+_
 
 
 def _numberish() -> st.SearchStrategy[str]:
-    return st.one_of(st.text(alphabet=DIGITISH, max_size=26),
-                     st.text(alphabet=DIGITISH[:-6], min_size=1, max_size=8),  # str.isdigit() is true
-                     st.text(alphabet=DIGITISH[:-5], min_size=3, max_size=14),  # with a dot: cursors
-                     st.integers(0, 2**70).map(str),
-                     st.tuples(st.integers(0, 2**70), st.integers(0, 2**40)).map(lambda p: f"{p[0]}.{p[1]}"))
+    return st.one_of(
+        st.text(alphabet=DIGITISH, max_size=26),
+        st.text(alphabet=DIGITISH[:-6], min_size=1, max_size=8),  # str.isdigit() is true
+        st.text(alphabet=DIGITISH[:-5], min_size=3, max_size=14),  # with a dot: cursors
+        st.integers(0, 2**70).map(str),
+        st.tuples(st.integers(0, 2**70), st.integers(0, 2**40)).map(lambda p: f"{p[0]}.{p[1]}"),
+    )
 
 
 def _segment(valid: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(valid),
         _numberish(),
-        st.sampled_from(valid).flatmap(lambda v: byte_mutation(v.encode()).map(
-            lambda b: b.decode("utf-8", "replace"))),
+        st.sampled_from(valid).flatmap(
+            lambda v: byte_mutation(v.encode()).map(lambda b: b.decode("utf-8", "replace"))
+        ),
         st.text(max_size=80),
-        st.sampled_from(["", "0", "-1", "latest", "1e3", "99999999999999999999", "%00", "..", "%2e%2e",
-                         "\u0661\u0662", "\u00b2", "NaN", "inf", "a" * 5000]),
+        st.sampled_from(
+            [
+                "",
+                "0",
+                "-1",
+                "latest",
+                "1e3",
+                "99999999999999999999",
+                "%00",
+                "..",
+                "%2e%2e",
+                "\u0661\u0662",
+                "\u00b2",
+                "NaN",
+                "inf",
+                "a" * 5000,
+            ]
+        ),
     )
 
 
 def _query() -> st.SearchStrategy[str]:
     names = st.sampled_from(["wait", "limit", "before", "x"])
-    values = st.one_of(st.sampled_from(["0", "0.5", "1", "-1", "nan", "inf", "1e308", "200", "201", "1.0",
-                                        "5.3", "1.2.3", "", "99999999999999999999999", "\u0661"]),
-                       st.text(max_size=20), _numberish())
+    values = st.one_of(
+        st.sampled_from(
+            [
+                "0",
+                "0.5",
+                "1",
+                "-1",
+                "nan",
+                "inf",
+                "1e308",
+                "200",
+                "201",
+                "1.0",
+                "5.3",
+                "1.2.3",
+                "",
+                "99999999999999999999999",
+                "\u0661",
+            ]
+        ),
+        st.text(max_size=20),
+        _numberish(),
+    )
     return st.lists(st.tuples(names, values), max_size=3).map(
-        lambda items: ("?" + "&".join(f"{httpx.QueryParams({k: v})}" for k, v in items)) if items else "")
+        lambda items: ("?" + "&".join(f"{httpx.QueryParams({k: v})}" for k, v in items)) if items else ""
+    )
 
 
 def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
     txs = net.corpus["transaction"]
-    tx_b64 = st.one_of(st.sampled_from(txs), st.sampled_from(txs).flatmap(byte_mutation),
-                       st.sampled_from(txs).flatmap(tree_mutation), st.binary(max_size=200)).map(
-        lambda b: base64.b64encode(b).decode())
-    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-                               | st.text(max_size=20),
-                               lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-                                   st.text(max_size=6), inner, max_size=4), max_leaves=12)
+    tx_b64 = st.one_of(
+        st.sampled_from(txs),
+        st.sampled_from(txs).flatmap(byte_mutation),
+        st.sampled_from(txs).flatmap(tree_mutation),
+        st.binary(max_size=200),
+    ).map(lambda b: base64.b64encode(b).decode())
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+        max_leaves=12,
+    )
     tx_bodies = st.one_of(
         tx_b64.map(lambda t: {"tx": t}),
         st.lists(tx_b64, min_size=0, max_size=5).map(lambda ts: {"txs": ts}),
@@ -572,9 +744,22 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
         st.fixed_dictionaries({"txs": json_values}),
         json_values,
     ).map(lambda obj: json.dumps(obj).encode())
-    bodies = st.one_of(st.none(), tx_bodies, st.binary(max_size=200),
-                       st.sampled_from([b"{", b"null", b"[]", b"\xff\xfe", b'{"level": "debug"}',
-                                        b'{"level": 5}', b'{"tx": "' + b"A" * 70000 + b'"}']))
+    bodies = st.one_of(
+        st.none(),
+        tx_bodies,
+        st.binary(max_size=200),
+        st.sampled_from(
+            [
+                b"{",
+                b"null",
+                b"[]",
+                b"\xff\xfe",
+                b'{"level": "debug"}',
+                b'{"level": 5}',
+                b'{"tx": "' + b"A" * 70000 + b'"}',
+            ]
+        ),
+    )
     seg_addr = _segment(net.addresses)
     seg_hash = _segment(net.tx_hashes)
     seg_seq = _segment(["1", "2", "latest", str(net.ledger_seq())])
@@ -586,28 +771,52 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
         seg_addr.map(lambda s: f"/accounts/{_quote(s)}/history"),
         seg_code.map(lambda s: f"/currencies/{_quote(s)}"),
         seg_seq.map(lambda s: f"/ledgers/{_quote(s)}"),
-        st.sampled_from(["/node", "/peers", "/health", "/metrics", "/admin/log-level", "/admin/x", "/",
-                         "/admin/", "/tx/", "/accounts//history", "/ledgers/"]),
+        st.sampled_from(
+            [
+                "/node",
+                "/peers",
+                "/health",
+                "/metrics",
+                "/admin/log-level",
+                "/admin/x",
+                "/",
+                "/admin/",
+                "/tx/",
+                "/accounts//history",
+                "/ledgers/",
+            ]
+        ),
         st.text(max_size=30).map(lambda s: "/" + _quote(s)),
     )
-    auth = st.sampled_from([(), (("authorization", f"Bearer {ADMIN_TOKEN}"),), (("authorization", "Bearer x"),),
-                            (("authorization", "Bearer "),), (("authorization", ADMIN_TOKEN),),
-                            (("content-type", "application/json"),)])
+    auth = st.sampled_from(
+        [
+            (),
+            (("authorization", f"Bearer {ADMIN_TOKEN}"),),
+            (("authorization", "Bearer x"),),
+            (("authorization", "Bearer "),),
+            (("authorization", ADMIN_TOKEN),),
+            (("content-type", "application/json"),),
+        ]
+    )
     methods = st.sampled_from(["GET"] * 6 + ["POST"] * 3 + ["PUT", "DELETE", "HEAD", "OPTIONS"])
-    return st.builds(HttpCase, methods,
-                     st.tuples(paths, _query()).map(lambda pq: pq[0] + pq[1]), auth, bodies)
+    return st.builds(
+        HttpCase, methods, st.tuples(paths, _query()).map(lambda pq: pq[0] + pq[1]), auth, bodies
+    )
 
 
 def _quote(text: str) -> str:
     from urllib.parse import quote
+
     return quote(text, safe="")
 
 
 def _http_run(net: FuzzNetwork, case: HttpCase) -> None:
     async def go() -> httpx.Response:
         with trio.fail_after(30):
-            return await net.client.request(case.method, case.path, headers=dict(case.headers),
-                                             content=case.body)
+            return await net.client.request(
+                case.method, case.path, headers=dict(case.headers), content=case.body
+            )
+
     response: httpx.Response = _on_loop(net, go)
     status = response.status_code
     if 300 <= status < 400:  # Starlette redirects /tx/ to /tx
@@ -639,12 +848,13 @@ def all_targets() -> list[Target]:
 
 # -- the runner -------------------------------------------------------------------------------
 
+
 @dataclass
 class TargetStats:
-    examples: int = 0          # Hypothesis examples
+    examples: int = 0  # Hypothesis examples
     crashes: int = 0
     seconds: float = 0.0
-    random_examples: int = 0   # inputs from the fast random mutator
+    random_examples: int = 0  # inputs from the fast random mutator
     random_seconds: float = 0.0
 
 
@@ -667,22 +877,32 @@ class FuzzReport:
     def as_json(self) -> dict[str, Any]:
         seconds = sum(s.seconds + s.random_seconds for s in self.per_target.values())
         return {
-            "examples": self.examples, "crashes": sum(s.crashes for s in self.per_target.values()),
+            "examples": self.examples,
+            "crashes": sum(s.crashes for s in self.per_target.values()),
             "hypothesis_examples": sum(s.examples for s in self.per_target.values()),
             "random_examples": sum(s.random_examples for s in self.per_target.values()),
             "seconds": round(seconds, 1),
             "examples_per_s": round(self.examples / seconds, 1) if seconds else 0.0,
-            "rss_mb_start": round(self.rss_mb_start, 1), "rss_mb_end": round(self.rss_mb_end, 1),
+            "rss_mb_start": round(self.rss_mb_start, 1),
+            "rss_mb_end": round(self.rss_mb_end, 1),
             "rss_mb_peak": round(self.rss_mb_peak, 1),
-            "ledger_before": self.ledger_before, "ledger_after": self.ledger_after,
+            "ledger_before": self.ledger_before,
+            "ledger_after": self.ledger_after,
             "node_closed_ledgers_after_s": round(self.seconds_to_next_ledgers, 2),
             "rss_trace": [[name, done, round(mb, 1)] for name, done, mb in self.rss_trace],
-            "per_target": {name: {"examples": s.examples + s.random_examples, "hypothesis": s.examples,
-                                  "random": s.random_examples, "crashes": s.crashes,
-                                  "hypothesis_per_s": round(s.examples / s.seconds, 1) if s.seconds else 0.0,
-                                  "random_per_s": round(s.random_examples / s.random_seconds, 1)
-                                  if s.random_seconds else 0.0}
-                           for name, s in self.per_target.items()},
+            "per_target": {
+                name: {
+                    "examples": s.examples + s.random_examples,
+                    "hypothesis": s.examples,
+                    "random": s.random_examples,
+                    "crashes": s.crashes,
+                    "hypothesis_per_s": round(s.examples / s.seconds, 1) if s.seconds else 0.0,
+                    "random_per_s": round(s.random_examples / s.random_seconds, 1)
+                    if s.random_seconds
+                    else 0.0,
+                }
+                for name, s in self.per_target.items()
+            },
             "crash_details": [c.__dict__ for c in self.crashes[:20]],
         }
 
@@ -691,8 +911,16 @@ def rss_mb() -> float:
     return float(psutil.Process(os.getpid()).memory_info().rss) / (1024 * 1024)
 
 
-def fuzz_target(net: FuzzNetwork, target: Target, examples: int, report: FuzzReport, *, chunk: int = 2_000,
-                seed_base: int = 0, max_crashes: int = 50) -> None:
+def fuzz_target(
+    net: FuzzNetwork,
+    target: Target,
+    examples: int,
+    report: FuzzReport,
+    *,
+    chunk: int = 2_000,
+    seed_base: int = 0,
+    max_crashes: int = 50,
+) -> None:
     """Run ``examples`` Hypothesis examples against ``target`` (in a worker thread), in chunks with
     fresh seeds so Hypothesis's own bookkeeping stays bounded."""
     stats = report.per_target.setdefault(target.name, TargetStats())
@@ -705,8 +933,15 @@ def fuzz_target(net: FuzzNetwork, target: Target, examples: int, report: FuzzRep
         before = count[0]
 
         @seed(seed_base * 1_000_003 + round_no)
-        @settings(max_examples=size, database=None, deadline=None, derandomize=False,
-                  phases=[Phase.generate], suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+        @settings(
+            max_examples=size,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+        )
         @given(strategy)
         def prop(value: Any) -> None:
             count[0] += 1
@@ -716,8 +951,14 @@ def fuzz_target(net: FuzzNetwork, target: Target, examples: int, report: FuzzRep
                 stats.crashes += 1
                 if len(report.crashes) < max_crashes:
                     shown = value.hex() if isinstance(value, bytes) else repr(value)
-                    report.crashes.append(Crash(target.name, f"{type(exc).__name__}: {exc}"[:500], shown[:2000],
-                                                "".join(traceback.format_exception(exc))[-3000:]))
+                    report.crashes.append(
+                        Crash(
+                            target.name,
+                            f"{type(exc).__name__}: {exc}"[:500],
+                            shown[:2000],
+                            "".join(traceback.format_exception(exc))[-3000:],
+                        )
+                    )
 
         began = time.perf_counter()
         prop()
@@ -731,6 +972,7 @@ def fuzz_target(net: FuzzNetwork, target: Target, examples: int, report: FuzzRep
 # -- the fast random engine (long runs) -----------------------------------------------------------
 # The same mutation operators as the Hypothesis strategies above, drawn from random.Random: about
 # 10-50x cheaper per input than Hypothesis's generation, so long runs reach millions of inputs.
+
 
 def _rand_leaf(rng: random.Random) -> Any:
     choice = rng.randrange(8)
@@ -757,10 +999,31 @@ def rand_byte_mutation(rng: random.Random, data: bytes) -> bytes:
         if op == 0 and n:
             out[rng.randrange(n)] ^= 1 << rng.randrange(8)
         elif op == 1 and n:
-            out[rng.randrange(n)] = rng.choice((0x00, 0xff, 0x7f, 0x80, 0xc0, 0xc1, 0xcc, 0xcf, 0xd3, 0xdc,
-                                                0xdd, 0xc4, 0xc6, 0x90, 0x9f, 0xca, 0xcb, 0x81, 0xd4))
+            out[rng.randrange(n)] = rng.choice(
+                (
+                    0x00,
+                    0xFF,
+                    0x7F,
+                    0x80,
+                    0xC0,
+                    0xC1,
+                    0xCC,
+                    0xCF,
+                    0xD3,
+                    0xDC,
+                    0xDD,
+                    0xC4,
+                    0xC6,
+                    0x90,
+                    0x9F,
+                    0xCA,
+                    0xCB,
+                    0x81,
+                    0xD4,
+                )
+            )
         elif op == 2 and n:
-            del out[rng.randrange(n):]
+            del out[rng.randrange(n) :]
         elif op == 3:
             out += rng.randbytes(rng.randint(1, 64))
         elif op == 4:
@@ -768,12 +1031,12 @@ def rand_byte_mutation(rng: random.Random, data: bytes) -> bytes:
             out[i:i] = rng.randbytes(rng.randint(1, 16))
         elif op == 5 and n:
             i = rng.randrange(n)
-            del out[i:i + rng.randint(1, 16)]
+            del out[i : i + rng.randint(1, 16)]
         elif op == 6 and n > 2:
             i, j = sorted((rng.randrange(n), rng.randrange(n)))
             k = rng.randint(1, max(1, min(8, j - i)))
             if i + k <= j:
-                out[i:i + k], out[j:j + k] = out[j:j + k], out[i:i + k]
+                out[i : i + k], out[j : j + k] = out[j : j + k], out[i : i + k]
     return bytes(out)
 
 
@@ -792,7 +1055,7 @@ def rand_tree_mutation(rng: random.Random, data: bytes) -> bytes:
             obj = _set(obj, path, _rand_leaf(rng))
         elif op == 1 and len(paths) > 1:
             other = rng.choice(paths)
-            if other[:len(path)] != path and path[:len(other)] != other:
+            if other[: len(path)] != path and path[: len(other)] != other:
                 a, b = _get(obj, path), _get(obj, other)
                 obj = _set(_set(obj, path, b), other, a)
         elif op in (2, 3):
@@ -825,8 +1088,15 @@ def rand_input(rng: random.Random, seeds: list[bytes]) -> bytes:
     return rand_tree_mutation(rng, rng.choice(seeds))
 
 
-def fuzz_target_random(net: FuzzNetwork, target: Target, examples: int, report: FuzzReport, *, seed_value: int,
-                       max_crashes: int = 50) -> None:
+def fuzz_target_random(
+    net: FuzzNetwork,
+    target: Target,
+    examples: int,
+    report: FuzzReport,
+    *,
+    seed_value: int,
+    max_crashes: int = 50,
+) -> None:
     """Run ``examples`` inputs from the random engine against a bytes target (worker thread)."""
     stats = report.per_target.setdefault(target.name, TargetStats())
     rng = random.Random(seed_value)
@@ -839,17 +1109,31 @@ def fuzz_target_random(net: FuzzNetwork, target: Target, examples: int, report: 
         except Exception as exc:
             stats.crashes += 1
             if len(report.crashes) < max_crashes:
-                report.crashes.append(Crash(target.name, f"{type(exc).__name__}: {exc}"[:500], data.hex()[:2000],
-                                            "".join(traceback.format_exception(exc))[-3000:]))
+                report.crashes.append(
+                    Crash(
+                        target.name,
+                        f"{type(exc).__name__}: {exc}"[:500],
+                        data.hex()[:2000],
+                        "".join(traceback.format_exception(exc))[-3000:],
+                    )
+                )
         if index % 20_000 == 19_999:
             report.rss_mb_peak = max(report.rss_mb_peak, rss_mb())
     stats.random_examples += examples
     stats.random_seconds += time.perf_counter() - began
 
 
-async def run_fuzz(root: Path, examples: int, *, targets: list[Target] | None = None, seed_base: int = 0,
-                   progress: Callable[[str], None] | None = None, chunk: int = 2_000,
-                   random_examples: int = 0, rounds: int = 1) -> FuzzReport:
+async def run_fuzz(
+    root: Path,
+    examples: int,
+    *,
+    targets: list[Target] | None = None,
+    seed_base: int = 0,
+    progress: Callable[[str], None] | None = None,
+    chunk: int = 2_000,
+    random_examples: int = 0,
+    rounds: int = 1,
+) -> FuzzReport:
     """Start the network, fuzz ``examples`` Hypothesis inputs split over the targets by weight (and
     ``random_examples`` inputs from the random engine over the targets that take bytes), in
     ``rounds`` passes over all targets (RSS is traced after each, to show it levels off), check
@@ -866,17 +1150,27 @@ async def run_fuzz(root: Path, examples: int, *, targets: list[Target] | None = 
                 seed_value = (seed_base * 1000 + index) * 1000 + round_no
                 share = max(1, round(examples * target.weight / total_weight / rounds)) if examples else 0
                 if share:
-                    await trio.to_thread.run_sync(lambda t=target, n=share, v=seed_value: fuzz_target(
-                        net, t, n, report, seed_base=v, chunk=chunk))
-                random_share = round(random_examples * target.weight / random_weight / rounds) if target.keys else 0
+                    await trio.to_thread.run_sync(
+                        lambda t=target, n=share, v=seed_value: fuzz_target(
+                            net, t, n, report, seed_base=v, chunk=chunk
+                        )
+                    )
+                random_share = (
+                    round(random_examples * target.weight / random_weight / rounds) if target.keys else 0
+                )
                 if random_share:
-                    await trio.to_thread.run_sync(lambda t=target, n=random_share, v=seed_value: fuzz_target_random(
-                        net, t, n, report, seed_value=v))
+                    await trio.to_thread.run_sync(
+                        lambda t=target, n=random_share, v=seed_value: fuzz_target_random(
+                            net, t, n, report, seed_value=v
+                        )
+                    )
                 if progress is not None and target.name in report.per_target:
                     s = report.per_target[target.name]
-                    progress(f"round {round_no + 1}/{rounds} {target.name}: {s.examples} hypothesis + "
-                             f"{s.random_examples} random inputs, {s.crashes} crashes, rss {rss_mb():.0f} MB, "
-                             f"ledger {net.ledger_seq()}")
+                    progress(
+                        f"round {round_no + 1}/{rounds} {target.name}: {s.examples} hypothesis + "
+                        f"{s.random_examples} random inputs, {s.crashes} crashes, rss {rss_mb():.0f} MB, "
+                        f"ledger {net.ledger_seq()}"
+                    )
             report.rss_trace.append((f"round {round_no + 1}", report.examples, rss_mb()))
         report.rss_mb_end = rss_mb()
         report.ledger_after = net.ledger_seq()

@@ -73,8 +73,9 @@ class Recorder:
 
 
 class Node:
-    def __init__(self, index: int, net: P2PNetwork, rec: Recorder, scope: trio.CancelScope,
-                 metrics: NodeMetrics) -> None:
+    def __init__(
+        self, index: int, net: P2PNetwork, rec: Recorder, scope: trio.CancelScope, metrics: NodeMetrics
+    ) -> None:
         self.metrics = metrics
         self.index = index
         self.net = net
@@ -93,8 +94,9 @@ class Node:
         return [data for data, p in self.rec.frames if p == peer]
 
     def dropped(self, kind: str, reason: str) -> float:
-        value = self.metrics.registry.get_sample_value("tally_net_messages_dropped_total",
-                                                       {"type": kind, "reason": reason})
+        value = self.metrics.registry.get_sample_value(
+            "tally_net_messages_dropped_total", {"type": kind, "reason": reason}
+        )
         return value or 0.0
 
     def has_batch(self, data: bytes) -> Callable[[], bool]:
@@ -107,12 +109,14 @@ class Node:
         return lambda: data in self.frames_from(peer)
 
 
-async def start_node(nursery: trio.Nursery, index: int, bootstrap: tuple[str, ...] = (),
-                     listen: str = "/ip4/127.0.0.1/tcp/0") -> Node:
+async def start_node(
+    nursery: trio.Nursery, index: int, bootstrap: tuple[str, ...] = (), listen: str = "/ip4/127.0.0.1/tcp/0"
+) -> Node:
     rec = Recorder()
     metrics = NodeMetrics()
-    net = P2PNetwork(NetConfig(seed=seed(index), listen=listen, bootstrap=bootstrap, topic=TOPIC), rec,
-                     metrics)
+    net = P2PNetwork(
+        NetConfig(seed=seed(index), listen=listen, bootstrap=bootstrap, topic=TOPIC), rec, metrics
+    )
     node = Node(index, net, rec, trio.CancelScope(), metrics)
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -209,9 +213,11 @@ async def test_a_stalled_peer_does_not_hold_up_the_others() -> None:
         async with cluster(3) as (a, b, c):
             a.net.send(b.peer, b"block")  # b's frame handler hangs on this one
             await b.rec.wait(b.has_frame(a.peer, b"block"))
-            frames = [b"%06d" % i + b"." * 12_000 for i in range(2000)]  # 24 MB, past yamux's 16 MB max window
+            frames = [
+                b"%06d" % i + b"." * 12_000 for i in range(2000)
+            ]  # 24 MB, past yamux's 16 MB max window
             for i in range(0, len(frames), 250):  # paced by c (a's queue per peer is bounded)
-                for frame in frames[i:i + 250]:
+                for frame in frames[i : i + 250]:
                     a.net.broadcast(frame)
                 await c.rec.wait(c.has_frames(a.peer, i + 250))
             assert c.frames_from(a.peer) == frames
@@ -258,8 +264,10 @@ async def test_request_response_and_its_failures() -> None:
             assert err.value.detail == "internal error"
             assert await a.net.request(b.peer, "echo", b"again", max_response=100) == b"echo:again"
             # large payloads both ways (several MiB: partial reads must be looped)
-            assert await a.net.request(b.peer, "echo", b"q" * 6_000_000, max_response=7_000_000) == \
-                b"echo:" + b"q" * 6_000_000
+            assert (
+                await a.net.request(b.peer, "echo", b"q" * 6_000_000, max_response=7_000_000)
+                == b"echo:" + b"q" * 6_000_000
+            )
             a.net.send(b.peer, b"F" * 7_000_000)
             await b.rec.wait(b.has_frame(a.peer, b"F" * 7_000_000))
             with pytest.raises(NetError) as err:  # refused before sending
@@ -304,7 +312,9 @@ async def test_peer_filter_partitions_and_heals() -> None:
             assert b.peer not in a.net.connected_peers()
             a.net.broadcast(b"part-a")
             b.net.broadcast(b"part-b")
-            await c.rec.wait(lambda: b"part-a" in c.frames_from(a.peer) and b"part-b" in c.frames_from(b.peer))
+            await c.rec.wait(
+                lambda: b"part-a" in c.frames_from(a.peer) and b"part-b" in c.frames_from(b.peer)
+            )
             with pytest.raises(NetError) as err:
                 await a.net.request(b.peer, "echo", b"x", max_response=100)
             assert err.value.reason == "filtered"
@@ -345,12 +355,12 @@ async def test_garbage_on_raw_streams_does_not_crash_the_receiver() -> None:
             host = a.net._host  # raw libp2p streams, bypassing P2PNetwork's framing
             b_id = ID.from_base58(b.peer)
             junk = [
-                b"\x00\x00\x00\x10abc",                   # truncated, then EOF (no penalty)
-                encode_frame(b"\xc1\xc1 not msgpack"),    # junk body
+                b"\x00\x00\x00\x10abc",  # truncated, then EOF (no penalty)
+                encode_frame(b"\xc1\xc1 not msgpack"),  # junk body
                 encode_frame(encode_request("echo", b"x")[:-1]),
-                encode_frame(b"\x93\x01\x02\x03"),        # wrong shape
-                b"\x00\x00\x00\x00",                      # empty frame
-                b"\xff\xff\xff\xff" + b"junk" * 10,       # absurd length
+                encode_frame(b"\x93\x01\x02\x03"),  # wrong shape
+                b"\x00\x00\x00\x00",  # empty frame
+                b"\xff\xff\xff\xff" + b"junk" * 10,  # absurd length
             ]
             for protocol in (FRAME_PROTOCOL, REQUEST_PROTOCOL):
                 for data in junk:
@@ -362,7 +372,9 @@ async def test_garbage_on_raw_streams_does_not_crash_the_receiver() -> None:
                         pass  # b may already have banned a and dropped the connection
             # junk framing got a penalized and then banned (the junk *bodies* on the frame
             # protocol are the node's to decode, so they were handed over)
-            await wait_until(lambda: {p["peer_id"]: p for p in b.net.peers_info()}[a.peer]["banned_for_s"] > 0)
+            await wait_until(
+                lambda: {p["peer_id"]: p for p in b.net.peers_info()}[a.peer]["banned_for_s"] > 0
+            )
             assert [d for d, p in b.rec.frames if p == a.peer] == [junk[i][4:] for i in (1, 2, 3)]
             with pytest.raises(NetError):
                 await a.net.request(b.peer, "echo", b"x", max_response=100, timeout_s=10)

@@ -37,7 +37,9 @@ class MemoryHub:
         return a in self.nodes and b in self.nodes and frozenset((a, b)) not in self.blocked
 
     def partition(self, *groups: Collection[str]) -> None:
-        self.blocked = {frozenset((a, b)) for g1 in groups for g2 in groups if g1 is not g2 for a in g1 for b in g2}
+        self.blocked = {
+            frozenset((a, b)) for g1 in groups for g2 in groups if g1 is not g2 for a in g1 for b in g2
+        }
 
     def heal(self) -> None:
         self.blocked = set()
@@ -52,7 +54,9 @@ class MemoryHub:
             self.nursery.start_soon(self._pump, source, target, receive)
         link.send_nowait((kind, data))
 
-    async def _pump(self, source: str, target: str, receive: trio.MemoryReceiveChannel[tuple[str, bytes]]) -> None:
+    async def _pump(
+        self, source: str, target: str, receive: trio.MemoryReceiveChannel[tuple[str, bytes]]
+    ) -> None:
         async for kind, data in receive:
             node = self.nodes.get(target)
             if node is None or not self.allowed(source, target):
@@ -81,8 +85,9 @@ class MemoryTransport:
     def send(self, peer: str, frame: bytes) -> None:
         self.hub.deliver(self.peer_id, peer, "frame", frame)
 
-    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
-                      timeout_s: float = 10.0) -> bytes:
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
         if not self.hub.allowed(self.peer_id, peer):
             raise NetError(peer, "unreachable")
         await trio.lowlevel.checkpoint()
@@ -124,16 +129,29 @@ class TestNode:
         return peer_id_for(self.keypair.public_key)
 
 
-def make_validators(root: Path, count: int, threshold: int | None = None, *, close_interval_ms: int = 100,
-                    heartbeat_interval_ms: int = 60_000) -> list[TestNode]:
+def make_validators(
+    root: Path,
+    count: int,
+    threshold: int | None = None,
+    *,
+    close_interval_ms: int = 100,
+    heartbeat_interval_ms: int = 60_000,
+) -> list[TestNode]:
     keys = [Keypair(nacl.utils.random(32)) for _ in range(count)]
     qset = QuorumSet(threshold or (2 * count) // 3 + 1, tuple(k.public_key for k in keys))
     nodes = []
     for index, keypair in enumerate(keys):
         folder = root / f"v{index}"
-        config = NodeConfig(path=folder / "node.toml", role="validator", network_passphrase=PASSPHRASE,
-                            data_dir=folder / "data", key_file=folder / "node.key", quorum_set=qset,
-                            close_interval_ms=close_interval_ms, heartbeat_interval_ms=heartbeat_interval_ms)
+        config = NodeConfig(
+            path=folder / "node.toml",
+            role="validator",
+            network_passphrase=PASSPHRASE,
+            data_dir=folder / "data",
+            key_file=folder / "node.key",
+            quorum_set=qset,
+            close_interval_ms=close_interval_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+        )
         nodes.append(TestNode(keypair, folder, config))
     return nodes
 
@@ -142,8 +160,13 @@ async def start(hub: MemoryHub, test_node: TestNode) -> LedgerNode:
     """Open the node's database and run it inside the hub's nursery (until ``stop``)."""
     store = LedgerStore(test_node.config.data_dir, test_node.config.network_id)
     transport = MemoryTransport(hub, test_node.peer_id)
-    node = assemble_node(config=test_node.config, keypair=test_node.keypair, store=store, transport=transport,
-                         metrics=NodeMetrics())
+    node = assemble_node(
+        config=test_node.config,
+        keypair=test_node.keypair,
+        store=store,
+        transport=transport,
+        metrics=NodeMetrics(),
+    )
     test_node.node, test_node.store = node, store
     hub.nodes[test_node.peer_id] = node
     scope = trio.CancelScope()

@@ -99,7 +99,9 @@ class InProcessNet:
     async def seq(self, entry: NodeEntry) -> int:
         return int((await self.get(entry, "/node"))["ledger"]["seq"])
 
-    async def submit(self, entry: NodeEntry, txs: list[Transaction], wait_s: float = 0) -> list[dict[str, Any]]:
+    async def submit(
+        self, entry: NodeEntry, txs: list[Transaction], wait_s: float = 0
+    ) -> list[dict[str, Any]]:
         body = {"txs": [base64.b64encode(t.encode()).decode() for t in txs]}
         url = entry.api + "/tx" + (f"?wait={wait_s}" if wait_s else "")
         response = await self.client.post(url, json=body, timeout=wait_s + 10)
@@ -126,8 +128,9 @@ class InProcessNet:
     async def metric(self, entry: NodeEntry, name: str, labels: dict[str, str] | None = None) -> float:
         """One Prometheus sample from /metrics (0 if absent)."""
         text = (await self.client.get(entry.api + "/metrics")).text
-        wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted((labels or {}).items())) + "}"
-                         if labels else "")
+        wanted = name + (
+            "{" + ",".join(f'{k}="{v}"' for k, v in sorted((labels or {}).items())) + "}" if labels else ""
+        )
         for line in text.splitlines():
             if line.startswith("#"):
                 continue

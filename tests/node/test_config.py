@@ -51,17 +51,25 @@ def test_watcher_needs_a_quorum(tmp_path: Path) -> None:
     assert bad.exit_code == 2
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace("[api]", "[api]\nlisten_port = 1"), "[api] listen_port: unknown key"),
-    (lambda t: t.replace("[node]", "[nodes]\n[node]"), "[nodes]: unknown section"),
-    (lambda t: t.replace('role = "validator"', 'role = "leader"'), "[node] role: 'leader' is not one of"),
-    (lambda t: t.replace("close_interval_ms = 1000", "close_interval_ms = 5"), "close_interval_ms: 5 is outside"),
-    (lambda t: t.replace("close_interval_ms = 1000", 'close_interval_ms = "fast"'),
-     "close_interval_ms: expected an integer"),
-    (lambda t: t.replace("threshold = 1", "threshold = 2"), "[consensus.quorum_set]"),
-    (lambda t: t + "\n[testing]\nmisbehave = \"silent\"\n", "only allowed when the network passphrase"),
-    (lambda t: t.replace('listen = "127.0.0.1:', 'listen = "127.0.0.1'), "expected HOST:PORT"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("[api]", "[api]\nlisten_port = 1"), "[api] listen_port: unknown key"),
+        (lambda t: t.replace("[node]", "[nodes]\n[node]"), "[nodes]: unknown section"),
+        (lambda t: t.replace('role = "validator"', 'role = "leader"'), "[node] role: 'leader' is not one of"),
+        (
+            lambda t: t.replace("close_interval_ms = 1000", "close_interval_ms = 5"),
+            "close_interval_ms: 5 is outside",
+        ),
+        (
+            lambda t: t.replace("close_interval_ms = 1000", 'close_interval_ms = "fast"'),
+            "close_interval_ms: expected an integer",
+        ),
+        (lambda t: t.replace("threshold = 1", "threshold = 2"), "[consensus.quorum_set]"),
+        (lambda t: t + '\n[testing]\nmisbehave = "silent"\n', "only allowed when the network passphrase"),
+        (lambda t: t.replace('listen = "127.0.0.1:', 'listen = "127.0.0.1'), "expected HOST:PORT"),
+    ],
+)
 def test_bad_config_is_refused_naming_the_key(tmp_path: Path, edit: object, message: str) -> None:
     created = _init(tmp_path / "n", "--validator", "--network-passphrase", "Community of Riverside")
     path = Path(created["config"])

@@ -80,10 +80,17 @@ def records() -> Iterator[Records]:
         tally.setLevel(old_level)
 
 
-async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_path: Path,
-                                                                         records: Records) -> None:
-    testnet = tn.create(tmp_path / "net", validators=4, watchers=0, threshold=3, close_interval_ms=200,
-                        heartbeat_interval_ms=60_000)
+async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(
+    tmp_path: Path, records: Records
+) -> None:
+    testnet = tn.create(
+        tmp_path / "net",
+        validators=4,
+        watchers=0,
+        threshold=3,
+        close_interval_ms=200,
+        heartbeat_interval_ms=60_000,
+    )
     with trio.fail_after(LIMIT_S):
         async with httpx.AsyncClient(timeout=10) as client, trio.open_nursery() as nursery:
             net = InProcessNet(nursery, testnet, client)
@@ -100,7 +107,12 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
 
             # A ledger closes meanwhile; the attacker hears v1's SCP envelopes (to replay them).
             steward = Keypair(nacl.utils.random(32))
-            create = tx(network, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 10))
+            create = tx(
+                network,
+                steward,
+                1,
+                CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 10),
+            )
             assert (await net.submit(v0, [create], wait_s=LIMIT_S))[0]["status"] == "applied"
             await until_async(lambda: _async(_envelopes_from(handlers, v1.peer_id)))
             v1_envelope = _envelopes_from(handlers, v1.peer_id)[0]
@@ -116,8 +128,9 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             await expect("bad_frame", "invalid frame")
             # a frame well within the stream cap but over the envelope size limit
             statement = v1_envelope.statement
-            big = codec.pack((wire.FRAME_ENVELOPE, (wire.ENVELOPE_V1, b"x" * (wire.MAX_ENVELOPE_BYTES + 10),
-                                                         b"s" * 64)))
+            big = codec.pack(
+                (wire.FRAME_ENVELOPE, (wire.ENVELOPE_V1, b"x" * (wire.MAX_ENVELOPE_BYTES + 10), b"s" * 64))
+            )
             before = await net.metric(v0, "tally_invalid_messages_total", {"reason": "bad_frame"})
             attacker.send(v0.peer_id, big)
             await until_async(lambda: _above(net, v0, "bad_frame", before))
@@ -132,8 +145,12 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             await until_async(lambda: _above(net, v0, "bad_signature", before))
             # replayed: v1's genuine envelope of a slot long closed (a few more ledgers first)
             for seq in range(2, 6):
-                filler = tx(network, steward, seq, CreateCurrency(f"F{seq}", CurrencyKind.TIME, 2,
-                                                                  (steward.public_key,), 1, 10))
+                filler = tx(
+                    network,
+                    steward,
+                    seq,
+                    CreateCurrency(f"F{seq}", CurrencyKind.TIME, 2, (steward.public_key,), 1, 10),
+                )
                 assert (await net.submit(v0, [filler], wait_s=LIMIT_S))[0]["status"] == "applied"
             assert decode_statement(v1_envelope.statement).slot < await net.seq(v0) - 3
             attacker.send(v0.peer_id, wire.encode_envelope_frame(v1_envelope))
@@ -147,8 +164,12 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             await until_async(lambda: _above(net, v0, "bad_tx_batch", before))
             # a batch with a wrong-network transaction (its signature cannot verify here)
             stranger = Keypair(nacl.utils.random(32))
-            foreign = tx(network_id("Another test network"), stranger, 1,
-                         CreateCurrency("EVIL", CurrencyKind.TIME, 2, (stranger.public_key,), 1, 10))
+            foreign = tx(
+                network_id("Another test network"),
+                stranger,
+                1,
+                CreateCurrency("EVIL", CurrencyKind.TIME, 2, (stranger.public_key,), 1, 10),
+            )
             gossiper.publish(wire.encode_tx_batch([foreign.encode()]))
             await expect("bad_tx_signature")
             status = (await client.get(f"{v0.api}/tx/{foreign.hash.hex()}")).json()["status"]
@@ -177,7 +198,12 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             assert any(r.getMessage() == "peer banned" for r in records.records)
 
             # The validators were never disturbed: a payment-free ledger still closes everywhere.
-            more = tx(network, steward, 6, CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10))
+            more = tx(
+                network,
+                steward,
+                6,
+                CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10),
+            )
             result = (await net.submit(v0, [more], wait_s=LIMIT_S))[0]
             assert result["status"] == "applied", result
             await net.until_all_reach(net.validators, result["ledger"])
@@ -187,10 +213,14 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(tmp_pat
             nursery.cancel_scope.cancel()
 
 
-async def _start_peer(nursery: trio.Nursery, handlers: Attacker, bootstrap: tuple[str, ...],
-                      network: bytes) -> P2PNetwork:
-    peer = P2PNetwork(NetConfig(seed=nacl.utils.random(32), bootstrap=bootstrap, topic=topic_for(network)),
-                      handlers, NodeMetrics())
+async def _start_peer(
+    nursery: trio.Nursery, handlers: Attacker, bootstrap: tuple[str, ...], network: bytes
+) -> P2PNetwork:
+    peer = P2PNetwork(
+        NetConfig(seed=nacl.utils.random(32), bootstrap=bootstrap, topic=topic_for(network)),
+        handlers,
+        NodeMetrics(),
+    )
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await peer.serve(task_status=task_status)
@@ -232,8 +262,14 @@ class Liar(Attacker):
 
 
 async def test_a_peer_lying_about_its_ledger_does_not_stall_catch_up(tmp_path: Path) -> None:
-    testnet = tn.create(tmp_path / "net", validators=4, watchers=0, threshold=3, close_interval_ms=200,
-                        heartbeat_interval_ms=60_000)
+    testnet = tn.create(
+        tmp_path / "net",
+        validators=4,
+        watchers=0,
+        threshold=3,
+        close_interval_ms=200,
+        heartbeat_interval_ms=60_000,
+    )
     with trio.fail_after(LIMIT_S):
         async with httpx.AsyncClient(timeout=10) as client, trio.open_nursery() as nursery:
             net = InProcessNet(nursery, testnet, client)
@@ -243,8 +279,12 @@ async def test_a_peer_lying_about_its_ledger_does_not_stall_catch_up(tmp_path: P
             await net.stop(v3.name)
             steward = Keypair(nacl.utils.random(32))
             for seq in range(1, 4):
-                made = tx(network, steward, seq, CreateCurrency(f"C{seq}", CurrencyKind.TIME, 2,
-                                                                (steward.public_key,), 1, 10))
+                made = tx(
+                    network,
+                    steward,
+                    seq,
+                    CreateCurrency(f"C{seq}", CurrencyKind.TIME, 2, (steward.public_key,), 1, 10),
+                )
                 assert (await net.submit(v0, [made], wait_s=LIMIT_S))[0]["status"] == "applied"
             top = await net.seq(v0)
             liar = await _start_peer(nursery, Liar(), (v3.multiaddr,), network)

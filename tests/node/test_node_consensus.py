@@ -20,7 +20,9 @@ from protocol.transactions import Transaction, TransactionBody, build_transactio
 TIMEOUT_S = 60
 
 
-def _tx(node: LedgerNode, source: Keypair, seq: int, *ops: object, signers: tuple[Keypair, ...] = ()) -> Transaction:
+def _tx(
+    node: LedgerNode, source: Keypair, seq: int, *ops: object, signers: tuple[Keypair, ...] = ()
+) -> Transaction:
     body = TransactionBody(source.public_key, seq, 10_000, b"", tuple(ops))  # type: ignore[arg-type]
     return build_transaction(node.network_id, body, (source, *signers))
 
@@ -39,10 +41,16 @@ def _seqs(nodes: list[TestNode]) -> list[int]:
 async def _community(node: LedgerNode) -> tuple[Keypair, Keypair]:
     """A time bank with two members; returns (alice, bob) who are admitted with 10 h credit."""
     steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
-    create = _tx(node, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000,
-                                                  0, 0))
-    admit = _tx(node, steward, 2, AdmitMember("HOUR", alice.public_key, None),
-                AdmitMember("HOUR", bob.public_key, None))
+    create = _tx(
+        node, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000, 0, 0)
+    )
+    admit = _tx(
+        node,
+        steward,
+        2,
+        AdmitMember("HOUR", alice.public_key, None),
+        AdmitMember("HOUR", bob.public_key, None),
+    )
     assert all(a.accepted for a in node.submit([create, admit])), node.submit([create, admit])
     await node.wait_for([create.hash, admit.hash], TIMEOUT_S)
     assert node.tx_status(admit.hash).status == "applied", node.tx_status(admit.hash)
@@ -123,8 +131,12 @@ async def test_a_tx_set_with_a_tampered_signature_is_never_taken(tmp_path: Path)
         assert honest is not None
         payer, junk = Keypair(nacl.utils.random(32)), Keypair(nacl.utils.random(32))
         good = _tx(liar, payer, 1, Payment(junk.public_key, "HOUR", 1))
-        tampered = Transaction(good.body, good.body_bytes, good.hash,
-                               (*good.signatures, (junk.public_key, junk.sign(b"not the hash"))))
+        tampered = Transaction(
+            good.body,
+            good.body_bytes,
+            good.hash,
+            (*good.signatures, (junk.public_key, junk.sign(b"not the hash"))),
+        )
         tx_set = make_tx_set(liar.chain.last.hash, [tampered])
         liar.chain.tx_sets.add(tx_set)
         with trio.fail_after(TIMEOUT_S):

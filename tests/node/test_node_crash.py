@@ -25,8 +25,14 @@ BATCH = 20
 
 
 async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
-    testnet = tn.create(tmp_path / "net", validators=4, watchers=0, threshold=3, close_interval_ms=200,
-                        heartbeat_interval_ms=60_000)
+    testnet = tn.create(
+        tmp_path / "net",
+        validators=4,
+        watchers=0,
+        threshold=3,
+        close_interval_ms=200,
+        heartbeat_interval_ms=60_000,
+    )
     try:
         with trio.fail_after(LIMIT_S):
             tn.start(testnet)
@@ -37,10 +43,19 @@ async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
                 network = bytes.fromhex((await net.get(v0, "/node"))["network_id"])
                 steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
                 setup = [
-                    tx(network, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1,
-                                                           1_000_000)),
-                    tx(network, steward, 2, AdmitMember("HOUR", alice.public_key, None),
-                       AdmitMember("HOUR", bob.public_key, None)),
+                    tx(
+                        network,
+                        steward,
+                        1,
+                        CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1_000_000),
+                    ),
+                    tx(
+                        network,
+                        steward,
+                        2,
+                        AdmitMember("HOUR", alice.public_key, None),
+                        AdmitMember("HOUR", bob.public_key, None),
+                    ),
                 ]
                 results = await net.submit(v0, setup, wait_s=60)
                 assert [r["status"] for r in results] == ["applied"] * 2, results
@@ -59,14 +74,22 @@ async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
                         batch = []
                         for _ in range(BATCH):
                             seqs[payer.public_key] += 1
-                            batch.append(tx(network, payer, seqs[payer.public_key],
-                                            Payment(payee.public_key, "HOUR", 1)))
+                            batch.append(
+                                tx(
+                                    network,
+                                    payer,
+                                    seqs[payer.public_key],
+                                    Payment(payee.public_key, "HOUR", 1),
+                                )
+                            )
                         answers = await net.submit(target, batch)
                         if any(a["status"] == "rejected" for a in answers):
                             # refused (e.g. a full mempool): resynchronise with the ledger
                             account = await net.get(target, "/accounts/" + _address(payer))
                             seqs[payer.public_key] = max(account["sequence"], account["pending_sequence"])
-                        submitted.extend(bytes.fromhex(a["hash"]) for a in answers if a["status"] != "rejected")
+                        submitted.extend(
+                            bytes.fromhex(a["hash"]) for a in answers if a["status"] != "rejected"
+                        )
                         await trio.sleep(0.05)
 
                 nursery.start_soon(load)
@@ -97,8 +120,10 @@ async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
                 await net.agree_at(net.validators, top)
                 for seq in range(2, closed_before + 1):  # what v3 had before the kill is unchanged
                     await net.agree_at([v0, v3], seq)
-                print(f"v3 killed at ledger {closed_before}, network at {top}, "
-                      f"{len(submitted)} payments, restarted node caught up in {catch_up_s:.2f} s")
+                print(
+                    f"v3 killed at ledger {closed_before}, network at {top}, "
+                    f"{len(submitted)} payments, restarted node caught up in {catch_up_s:.2f} s"
+                )
                 nursery.cancel_scope.cancel()
     finally:
         tn.stop(testnet, timeout_s=15)
@@ -106,6 +131,7 @@ async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
 
 def _address(keypair: Keypair) -> str:
     from protocol.addresses import encode_account
+
     return encode_account(keypair.public_key)
 
 

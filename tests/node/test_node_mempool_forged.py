@@ -17,15 +17,22 @@ NETWORK = network_id("Tally mempool test network")
 
 
 def _create(network: bytes, source: Keypair, seq: int, code: str) -> Transaction:
-    body = TransactionBody(source.public_key, seq, 1000, b"",
-                           (CreateCurrency(code, CurrencyKind.TIME, 2, (source.public_key,), 1, 10),))
+    body = TransactionBody(
+        source.public_key,
+        seq,
+        1000,
+        b"",
+        (CreateCurrency(code, CurrencyKind.TIME, 2, (source.public_key,), 1, 10),),
+    )
     return build_transaction(network, body, (source,))
 
 
 def test_a_forged_future_transaction_is_refused_and_does_not_squat_the_sequence() -> None:
     owner = Keypair(nacl.utils.random(32))
     mempool = Mempool(MemoryState(), 2)
-    forged = decode_transaction(_create(network_id("Another test network"), owner, 2, "EVIL").encode(), NETWORK)
+    forged = decode_transaction(
+        _create(network_id("Another test network"), owner, 2, "EVIL").encode(), NETWORK
+    )
     admission = mempool.add(forged)
     assert not admission.accepted
     assert admission.code == "bad_auth"

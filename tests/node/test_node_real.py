@@ -26,8 +26,14 @@ def _key() -> Keypair:
 
 
 async def test_four_validators_and_a_watcher_on_libp2p(tmp_path: Path) -> None:
-    testnet = tn.create(tmp_path / "net", validators=4, watchers=1, threshold=3, close_interval_ms=200,
-                        heartbeat_interval_ms=60_000)
+    testnet = tn.create(
+        tmp_path / "net",
+        validators=4,
+        watchers=1,
+        threshold=3,
+        close_interval_ms=200,
+        heartbeat_interval_ms=60_000,
+    )
     with trio.fail_after(LIMIT_S):
         async with httpx.AsyncClient(timeout=10) as client, trio.open_nursery() as nursery:
             net = InProcessNet(nursery, testnet, client)
@@ -44,10 +50,22 @@ async def test_four_validators_and_a_watcher_on_libp2p(tmp_path: Path) -> None:
             steward, issuer, alice, bob = (_key() for _ in range(4))
             members = (alice.public_key, bob.public_key)
             setup = [
-                tx(network, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
-                   CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000)),
-                tx(network, steward, 2, *(AdmitMember(c, m, None) for c in ("HOUR", "LETS") for m in members)),
-                tx(network, issuer, 1, CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0)),
+                tx(
+                    network,
+                    steward,
+                    1,
+                    CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
+                    CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000),
+                ),
+                tx(
+                    network, steward, 2, *(AdmitMember(c, m, None) for c in ("HOUR", "LETS") for m in members)
+                ),
+                tx(
+                    network,
+                    issuer,
+                    1,
+                    CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0),
+                ),
                 tx(network, issuer, 2, *(Mint("BRX", m, 5000) for m in members)),
             ]
             # Submitted to different validators: transactions gossip to whoever nominates.
@@ -69,7 +87,10 @@ async def test_four_validators_and_a_watcher_on_libp2p(tmp_path: Path) -> None:
             account = await net.get(watcher, f"/accounts/{encode_account(bob.public_key)}")
             assert account["sequence"] == 1
             assert {b["currency"]: b["balance"] for b in account["balances"]} == {
-                "HOUR": 150, "LETS": 2500, "BRX": 3800}
+                "HOUR": 150,
+                "LETS": 2500,
+                "BRX": 3800,
+            }
             kinds = {b["currency"]: b["kind"] for b in account["balances"]}
             assert kinds == {"HOUR": "time", "LETS": "mutual", "BRX": "issued"}
             brx = await net.get(v3, "/currencies/BRX")

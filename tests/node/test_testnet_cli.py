@@ -17,13 +17,19 @@ TALLY = [sys.executable, "-c", "from wallet.cli.app import main; main()"]
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TALLY, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [*TALLY, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.mark.slow
 def test_testnet_up_demo_payment_status_and_down(tmp_path: Path) -> None:
-    env = {**os.environ, "TALLY_HOME": str(tmp_path / "home"), "TALLY_PASSWORD": "tally-testnet-only",
-           "TALLY_INSECURE_FAST_KDF": "1"}
+    env = {
+        **os.environ,
+        "TALLY_HOME": str(tmp_path / "home"),
+        "TALLY_PASSWORD": "tally-testnet-only",
+        "TALLY_INSECURE_FAST_KDF": "1",
+    }
     folder = tmp_path / "net"
     up = _run(["testnet", "up", "--validators", "4", "--dir", str(folder), "--json"], env)
     try:
@@ -70,12 +76,29 @@ def test_bench_smoke_reports_every_figure(tmp_path: Path) -> None:
     """Keeps scripts/bench working; the figures themselves are never asserted."""
     result = subprocess.run(
         [str(REPO / "scripts" / "bench"), "--validators", "3", "--rate", "40", "--duration", "3", "--json"],
-        capture_output=True, text=True, timeout=240, check=False, env={**os.environ, "TMPDIR": str(tmp_path)})
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    for key in ("offered_tx_per_s", "applied_tx_per_s", "accepted", "applied", "lost", "duplicates",
-                "close_interval_ms_p50", "close_interval_ms_p99", "latency_ms_p50", "latency_ms_p99",
-                "state_hashes_agree", "nodes", "machine"):
+    for key in (
+        "offered_tx_per_s",
+        "applied_tx_per_s",
+        "accepted",
+        "applied",
+        "lost",
+        "duplicates",
+        "close_interval_ms_p50",
+        "close_interval_ms_p99",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "state_hashes_agree",
+        "nodes",
+        "machine",
+    ):
         assert key in report, key
     assert set(report["nodes"]) == {"v0", "v1", "v2"}
     assert all({"cpu_percent", "rss_mb"} <= set(n) for n in report["nodes"].values())

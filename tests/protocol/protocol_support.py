@@ -143,16 +143,25 @@ def check_invariants(state: MemoryState, accumulator: StateAccumulator | None = 
         assert scratch.digest() == accumulator.digest(), "incremental state hash != from-scratch"
 
 
-def mutual_currency(code: str, stewards: Sequence[Keypair], *, threshold: int = 1, limit: int = 1000,
-                    kind: CurrencyKind = CurrencyKind.MUTUAL, max_balance: int = 0) -> CreateCurrency:
+def mutual_currency(
+    code: str,
+    stewards: Sequence[Keypair],
+    *,
+    threshold: int = 1,
+    limit: int = 1000,
+    kind: CurrencyKind = CurrencyKind.MUTUAL,
+    max_balance: int = 0,
+) -> CreateCurrency:
     decimals = 2 if kind is CurrencyKind.TIME else 0
-    return CreateCurrency(code, kind, decimals, tuple(k.public_key for k in stewards), threshold, limit,
-                          max_balance)
+    return CreateCurrency(
+        code, kind, decimals, tuple(k.public_key for k in stewards), threshold, limit, max_balance
+    )
 
 
 def issued_currency(code: str, stewards: Sequence[Keypair], *, max_balance: int = 0) -> CreateCurrency:
-    return CreateCurrency(code, CurrencyKind.ISSUED, 2, tuple(k.public_key for k in stewards), 1, 0,
-                          max_balance)
+    return CreateCurrency(
+        code, CurrencyKind.ISSUED, 2, tuple(k.public_key for k in stewards), 1, 0, max_balance
+    )
 
 
 def admit(code: str, *members: Keypair, limit: int | None = None) -> list[Operation]:

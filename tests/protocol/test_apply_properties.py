@@ -63,33 +63,53 @@ def _community() -> Ledger:
     CAST[0] and CAST[1] hold EURO."""
     ledger = Ledger(LEDGER_SEQ)
     stewards = [STEWARD_A, STEWARD_B]
-    assert ledger.run(ISSUER, [mutual_currency("LETS", stewards, threshold=2, limit=1000),
-                               mutual_currency("HOURS", stewards, kind=CurrencyKind.TIME, limit=500),
-                               issued_currency("EURO", [STEWARD_A], max_balance=1_000_000),
-                               mutual_currency("BIG", [STEWARD_A], limit=INT64_MAX)]).ok
-    assert ledger.run(STEWARD_A, [*admit("LETS", *CAST[:4]), *admit("HOURS", *CAST[:4]), *admit("BIG", *CAST[:4])],
-                      signers=stewards).ok
-    assert ledger.run(ISSUER, [Mint("EURO", CAST[0].public_key, 5000), Mint("EURO", CAST[1].public_key, 700)]).ok
+    assert ledger.run(
+        ISSUER,
+        [
+            mutual_currency("LETS", stewards, threshold=2, limit=1000),
+            mutual_currency("HOURS", stewards, kind=CurrencyKind.TIME, limit=500),
+            issued_currency("EURO", [STEWARD_A], max_balance=1_000_000),
+            mutual_currency("BIG", [STEWARD_A], limit=INT64_MAX),
+        ],
+    ).ok
+    assert ledger.run(
+        STEWARD_A,
+        [*admit("LETS", *CAST[:4]), *admit("HOURS", *CAST[:4]), *admit("BIG", *CAST[:4])],
+        signers=stewards,
+    ).ok
+    assert ledger.run(
+        ISSUER, [Mint("EURO", CAST[0].public_key, 5000), Mint("EURO", CAST[1].public_key, 700)]
+    ).ok
     return ledger
 
 
 @st.composite
 def operations(draw: st.DrawFn) -> Operation:
-    kind = draw(st.sampled_from(["pay", "pay", "pay", "pay", "create", "admit", "limit", "mint", "redeem",
-                                 "signers"]))
+    kind = draw(
+        st.sampled_from(["pay", "pay", "pay", "pay", "create", "admit", "limit", "mint", "redeem", "signers"])
+    )
     code = draw(codes)
     if kind == "pay":
         return Payment(draw(members).public_key, code, draw(amounts))
     if kind == "create":
         currency_kind = draw(st.sampled_from(CurrencyKind))
-        stewards = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique_by=lambda k: k.public_key))
+        stewards = draw(
+            st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique_by=lambda k: k.public_key)
+        )
         if draw(st.integers(min_value=0, max_value=9)) == 0:
             stewards = []  # malformed
         decimals = draw(st.sampled_from([0, 2, 2, 2, 9]))
         limit = 0 if currency_kind is CurrencyKind.ISSUED and draw(st.booleans()) else draw(limits)
-        return CreateCurrency(code, currency_kind, decimals, tuple(k.public_key for k in stewards),
-                              draw(st.sampled_from([1, 1, 1, 2, 3, 0])), limit,
-                              draw(st.sampled_from([0, 0, 2000, INT64_MAX])), draw(st.sampled_from([0, 0, 10])))
+        return CreateCurrency(
+            code,
+            currency_kind,
+            decimals,
+            tuple(k.public_key for k in stewards),
+            draw(st.sampled_from([1, 1, 1, 2, 3, 0])),
+            limit,
+            draw(st.sampled_from([0, 0, 2000, INT64_MAX])),
+            draw(st.sampled_from([0, 0, 10])),
+        )
     if kind == "admit":
         return AdmitMember(code, draw(members).public_key, draw(st.none() | limits))
     if kind == "limit":
@@ -98,9 +118,15 @@ def operations(draw: st.DrawFn) -> Operation:
         return Mint(code, draw(members).public_key, draw(amounts))
     if kind == "redeem":
         return Redeem(code, draw(amounts))
-    signers = draw(st.lists(st.tuples(st.sampled_from(KEYS).map(lambda k: k.public_key),
-                                      st.integers(min_value=0, max_value=3)),
-                            min_size=0, max_size=3))
+    signers = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(KEYS).map(lambda k: k.public_key), st.integers(min_value=0, max_value=3)
+            ),
+            min_size=0,
+            max_size=3,
+        )
+    )
     return SetSigners(tuple(signers), draw(st.integers(min_value=0, max_value=5)))
 
 
@@ -123,18 +149,30 @@ def steps(draw: st.DrawFn) -> Step:
     extra = draw(st.lists(st.sampled_from(KEYS), max_size=3))
     own = draw(st.sampled_from([True] * 6 + [False]))
     signers = list({k.public_key: k for k in ([source] if own else []) + extra}.values()) or [KEYS[11]]
-    return Step(source, ops, seq_offset, signers, draw(st.sampled_from([False] * 15 + [True])),
-                draw(st.sampled_from([False] * 20 + [True])))
+    return Step(
+        source,
+        ops,
+        seq_offset,
+        signers,
+        draw(st.sampled_from([False] * 15 + [True])),
+        draw(st.sampled_from([False] * 20 + [True])),
+    )
 
 
 def _build(ledger: Ledger, step: Step) -> Transaction:
     seq = max(1, ledger.seq_of(step.source) + step.seq_offset)  # sequence 0 cannot even be encoded
-    tx = make_tx(step.source, seq, step.ops, signers=step.signers,
-                 last_valid_ledger=LEDGER_SEQ - 1 if step.expired else LEDGER_SEQ + 5)
+    tx = make_tx(
+        step.source,
+        seq,
+        step.ops,
+        signers=step.signers,
+        last_valid_ledger=LEDGER_SEQ - 1 if step.expired else LEDGER_SEQ + 5,
+    )
     if step.broken_signature:
         (key, signature), *rest = tx.signatures
-        tx = Transaction(tx.body, tx.body_bytes, tx.hash, ((key, bytes([signature[0] ^ 1]) + signature[1:]),
-                                                           *rest))
+        tx = Transaction(
+            tx.body, tx.body_bytes, tx.hash, ((key, bytes([signature[0] ^ 1]) + signature[1:]), *rest)
+        )
     return tx
 
 
@@ -146,8 +184,9 @@ def _signed_weight(account: Account, tx: Transaction) -> int:
 
 
 def _holdings(entries: dict[bytes, bytes]) -> dict[bytes, Holding]:
-    return {key: entry for key, raw in entries.items()
-            if isinstance(entry := decode_entry(key, raw), Holding)}
+    return {
+        key: entry for key, raw in entries.items() if isinstance(entry := decode_entry(key, raw), Holding)
+    }
 
 
 def _check_step(ledger: Ledger, step: Step) -> None:
@@ -171,8 +210,10 @@ def _check_step(ledger: Ledger, step: Step) -> None:
         if result.code is not R.OK:
             assert changed == {source_key}, f"{result.code.value} changed more than the sequence"
             assert 0 <= result.op_index < len(step.ops)
-            assert (account_after.signers, account_after.threshold) == (account_before.signers,
-                                                                         account_before.threshold)
+            assert (account_after.signers, account_after.threshold) == (
+                account_before.signers,
+                account_before.threshold,
+            )
     right_seq = tx.body.seq == account_before.seq + 1
     if not right_seq:
         assert result.code in {R.BAD_SEQ, R.MALFORMED, R.TOO_LATE}
@@ -201,14 +242,19 @@ def _check_step(ledger: Ledger, step: Step) -> None:
     # one successful payment moves exactly its amount
     if result.ok and len(step.ops) == 1 and isinstance(op := step.ops[0], Payment):
         payer = account_key(step.source.public_key)
-        pay_key, get_key = b"h" + payer[1:] + op.currency.encode(), b"h" + op.destination + op.currency.encode()
+        pay_key, get_key = (
+            b"h" + payer[1:] + op.currency.encode(),
+            b"h" + op.destination + op.currency.encode(),
+        )
         assert new[pay_key].balance == old[pay_key].balance - op.amount
         assert new[get_key].balance == (old[get_key].balance if get_key in old else 0) + op.amount
 
     check_invariants(ledger.state)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(sequence=st.lists(steps(), min_size=5, max_size=30))
 def test_random_transactions_keep_every_invariant(sequence: list[Step]) -> None:
     ledger = _community()
@@ -217,12 +263,21 @@ def test_random_transactions_keep_every_invariant(sequence: list[Step]) -> None:
     check_invariants(ledger.state, ledger.accumulator)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(payments=st.lists(st.tuples(st.sampled_from(CAST[:4]), st.sampled_from(CAST[:4]),
-                                   st.sampled_from(["LETS", "HOURS", "BIG"]),
-                                   st.integers(min_value=1, max_value=1200)
-                                   | st.sampled_from([1 << 62, (1 << 62) + 1, INT64_MAX])),
-                         min_size=1, max_size=40))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(
+    payments=st.lists(
+        st.tuples(
+            st.sampled_from(CAST[:4]),
+            st.sampled_from(CAST[:4]),
+            st.sampled_from(["LETS", "HOURS", "BIG"]),
+            st.integers(min_value=1, max_value=1200) | st.sampled_from([1 << 62, (1 << 62) + 1, INT64_MAX]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_mutual_credit_payments_stay_zero_sum(payments: list[tuple[Keypair, Keypair, str, int]]) -> None:
     ledger = _community()
     for payer, payee, code, amount in payments:
@@ -230,10 +285,14 @@ def test_mutual_credit_payments_stay_zero_sum(payments: list[tuple[Keypair, Keyp
     check_invariants(ledger.state, ledger.accumulator)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(weights=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
-       threshold=st.integers(min_value=1, max_value=16),
-       subsets=st.lists(st.lists(st.integers(min_value=0, max_value=3), max_size=4), min_size=1, max_size=6))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
+    threshold=st.integers(min_value=1, max_value=16),
+    subsets=st.lists(st.lists(st.integers(min_value=0, max_value=3), max_size=4), min_size=1, max_size=6),
+)
 def test_multisig_thresholds(weights: list[int], threshold: int, subsets: list[list[int]]) -> None:
     ledger = _community()
     owner = CAST[0]
@@ -256,7 +315,9 @@ def test_multisig_thresholds(weights: list[int], threshold: int, subsets: list[l
     check_invariants(ledger.state, ledger.accumulator)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(ledgers=st.lists(st.lists(steps(), min_size=0, max_size=12), min_size=1, max_size=4))
 def test_random_tx_sets_close_identically_on_two_nodes(ledgers: list[list[Step]]) -> None:
     """Each node closes the same random tx sets from its own copy of the state, one from the tx
@@ -266,21 +327,30 @@ def test_random_tx_sets_close_identically_on_two_nodes(ledgers: list[list[Step]]
     node_a, node_b = MemoryState(), MemoryState()
     node_a.entries, node_b.entries = dict(setup.state.entries), dict(setup.state.entries)
     acc_a = acc_b = setup.accumulator
-    previous = LedgerHeader(1, LEDGER_SEQ - 1, bytes(32), 0, bytes(32), bytes(32), acc_a.digest(), LedgerParams())
+    previous = LedgerHeader(
+        1, LEDGER_SEQ - 1, bytes(32), 0, bytes(32), bytes(32), acc_a.digest(), LedgerParams()
+    )
     for number, steps_in_ledger in enumerate(ledgers):
         planned: dict[bytes, int] = {}
         txs = []
         for step in steps_in_ledger:
             key = step.source.public_key
             planned[key] = planned.get(key, StateOverlay(node_a).account(key).seq) + 1
-            txs.append(make_tx(step.source, max(1, planned[key] + step.seq_offset - 1), step.ops,
-                               signers=step.signers,
-                               last_valid_ledger=previous.seq + (0 if step.expired else 3)))
+            txs.append(
+                make_tx(
+                    step.source,
+                    max(1, planned[key] + step.seq_offset - 1),
+                    step.ops,
+                    signers=step.signers,
+                    last_valid_ledger=previous.seq + (0 if step.expired else 3),
+                )
+            )
         tx_set = make_tx_set(previous.hash, txs)
         value = CloseValue(tx_set.hash, 1000 * (number + 1))
         one = close_ledger(node_a, acc_a, previous, tx_set, value, lambda tx: tx.signers())
-        two = close_ledger(node_b, acc_b, previous, decode_tx_set(tx_set.encode(), NETWORK),
-                           value, lambda tx: tx.signers())
+        two = close_ledger(
+            node_b, acc_b, previous, decode_tx_set(tx_set.encode(), NETWORK), value, lambda tx: tx.signers()
+        )
         assert one.header == two.header
         assert one.results == two.results
         assert one.changes == two.changes
@@ -290,4 +360,3 @@ def test_random_tx_sets_close_identically_on_two_nodes(ledgers: list[list[Step]]
         previous = one.header
         check_invariants(node_a, acc_a)
     assert node_a.entries == node_b.entries
-

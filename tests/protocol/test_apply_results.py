@@ -40,11 +40,17 @@ def _community() -> Ledger:
     """A mutual currency LETS (steward STEWARD, limit 1000), a time bank HOURS, and an issued
     currency EUROK minted by ISSUER; ALICE and BOB are members of LETS and HOURS."""
     ledger = Ledger()
-    assert ledger.run(ISSUER, [mutual_currency("LETS", [STEWARD]),
-                               mutual_currency("HOURS", [STEWARD], kind=CurrencyKind.TIME, limit=2000),
-                               issued_currency("EUROK", [STEWARD], max_balance=10_000)]).ok
-    assert ledger.run(ALICE, [*admit("LETS", ALICE, BOB), *admit("HOURS", ALICE, BOB)],
-                      signers=[ALICE, STEWARD]).ok
+    assert ledger.run(
+        ISSUER,
+        [
+            mutual_currency("LETS", [STEWARD]),
+            mutual_currency("HOURS", [STEWARD], kind=CurrencyKind.TIME, limit=2000),
+            issued_currency("EUROK", [STEWARD], max_balance=10_000),
+        ],
+    ).ok
+    assert ledger.run(
+        ALICE, [*admit("LETS", ALICE, BOB), *admit("HOURS", ALICE, BOB)], signers=[ALICE, STEWARD]
+    ).ok
     assert ledger.run(ISSUER, [Mint("EUROK", ALICE.public_key, 500)]).ok
     check_invariants(ledger.state, ledger.accumulator)
     return ledger
@@ -218,8 +224,9 @@ def test_replaying_a_transaction_is_bad_seq() -> None:
 
 def test_a_transaction_signed_for_another_network_fails_here() -> None:
     ledger = _community()
-    body = TransactionBody(ALICE.public_key, ledger.next_seq(ALICE), 1_000_000, b"",
-                           (Payment(BOB.public_key, "LETS", 10),))
+    body = TransactionBody(
+        ALICE.public_key, ledger.next_seq(ALICE), 1_000_000, b"", (Payment(BOB.public_key, "LETS", 10),)
+    )
     elsewhere = build_transaction(OTHER_NETWORK, body, [ALICE])
     here = build_transaction(NETWORK, body, [])
     assert elsewhere.body_bytes == here.body_bytes

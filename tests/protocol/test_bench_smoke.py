@@ -13,9 +13,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_protocol_json_keys() -> None:
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_protocol.py"), "--json", "-n", "40", "-r", "2",
-         "--accounts", "10", "--ledger-size", "7", "--no-pin"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, check=True,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_protocol.py"),
+            "--json",
+            "-n",
+            "40",
+            "-r",
+            "2",
+            "--accounts",
+            "10",
+            "--ledger-size",
+            "7",
+            "--no-pin",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=True,
     )
     report = json.loads(completed.stdout)
     for key in ("tx_per_s", "runs", "decode_us", "verify_us", "apply_us", "machine"):

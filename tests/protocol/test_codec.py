@@ -64,8 +64,12 @@ from protocol.transactions import (
     encode_body,
 )
 
-FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+FEW = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 INT64_MAX = codec.INT64_MAX
 
 # ---------------------------------------------------------------------------------------------
@@ -78,9 +82,17 @@ small = st.integers(min_value=0, max_value=255)
 
 operations: st.SearchStrategy[Operation] = st.one_of(
     st.builds(Payment, keys32, codes, amounts),
-    st.builds(CreateCurrency, codes, st.sampled_from(CurrencyKind), small,
-              st.lists(keys32, max_size=20).map(tuple), small, amounts, amounts,
-              st.integers(min_value=0, max_value=1_000_000)),
+    st.builds(
+        CreateCurrency,
+        codes,
+        st.sampled_from(CurrencyKind),
+        small,
+        st.lists(keys32, max_size=20).map(tuple),
+        small,
+        amounts,
+        amounts,
+        st.integers(min_value=0, max_value=1_000_000),
+    ),
     st.builds(AdmitMember, codes, keys32, st.none() | amounts),
     st.builds(SetCreditLimit, codes, keys32, amounts),
     st.builds(Mint, codes, keys32, amounts),
@@ -104,26 +116,56 @@ def transactions(draw: st.DrawFn) -> Transaction:
 
 hashes = st.binary(min_size=HASH_SIZE, max_size=HASH_SIZE)
 headers = st.builds(
-    LedgerHeader, st.just(1), st.integers(min_value=1, max_value=codec.UINT32_MAX), hashes,
-    st.integers(min_value=0, max_value=INT64_MAX), hashes, hashes, hashes,
-    st.builds(LedgerParams, st.integers(min_value=1, max_value=100_000)))
+    LedgerHeader,
+    st.just(1),
+    st.integers(min_value=1, max_value=codec.UINT32_MAX),
+    hashes,
+    st.integers(min_value=0, max_value=INT64_MAX),
+    hashes,
+    hashes,
+    hashes,
+    st.builds(LedgerParams, st.integers(min_value=1, max_value=100_000)),
+)
 close_values = st.builds(
-    CloseValue, hashes, st.integers(min_value=0, max_value=INT64_MAX),
-    st.lists(st.tuples(st.just("max_tx_set_size"), st.integers(min_value=1, max_value=100_000)),
-             max_size=1).map(tuple))
+    CloseValue,
+    hashes,
+    st.integers(min_value=0, max_value=INT64_MAX),
+    st.lists(
+        st.tuples(st.just("max_tx_set_size"), st.integers(min_value=1, max_value=100_000)), max_size=1
+    ).map(tuple),
+)
 results = st.builds(TxResult, hashes, st.sampled_from(ResultCode), st.integers(min_value=-1, max_value=99))
 entries: st.SearchStrategy[Account | Currency | Holding] = st.one_of(
     st.builds(Account, keys32, amounts, small, st.lists(st.tuples(keys32, small), max_size=20).map(tuple)),
-    st.builds(Currency, codes, st.sampled_from(CurrencyKind), small, keys32,
-              st.lists(keys32, max_size=20).map(tuple), small, amounts, amounts, amounts, amounts, amounts),
-    st.builds(Holding, keys32, codes, st.integers(min_value=-INT64_MAX, max_value=INT64_MAX), amounts,
-              st.booleans()),
+    st.builds(
+        Currency,
+        codes,
+        st.sampled_from(CurrencyKind),
+        small,
+        keys32,
+        st.lists(keys32, max_size=20).map(tuple),
+        small,
+        amounts,
+        amounts,
+        amounts,
+        amounts,
+        amounts,
+    ),
+    st.builds(
+        Holding, keys32, codes, st.integers(min_value=-INT64_MAX, max_value=INT64_MAX), amounts, st.booleans()
+    ),
 )
 
 # msgpack-able trees (the only shapes the codec produces), to get past the msgpack layer and into
 # the typed decoders.
-leaves = st.one_of(st.integers(min_value=-(1 << 63), max_value=(1 << 64) - 1), st.binary(max_size=40),
-                   st.text(max_size=14), st.booleans(), st.none(), small)
+leaves = st.one_of(
+    st.integers(min_value=-(1 << 63), max_value=(1 << 64) - 1),
+    st.binary(max_size=40),
+    st.text(max_size=14),
+    st.booleans(),
+    st.none(),
+    small,
+)
 trees = st.recursive(leaves, lambda inner: st.lists(inner, max_size=12).map(tuple), max_leaves=40)
 
 # ---------------------------------------------------------------------------------------------
@@ -182,9 +224,13 @@ def test_random_msgpack_trees_raise_only_decode_error(name: str, tree: Any) -> N
 
 
 @FEW
-@given(tx=transactions(), flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)),
-                                         min_size=1, max_size=3))
-def test_corrupted_valid_encodings_raise_only_decode_error(tx: Transaction, flips: list[tuple[int, int]]) -> None:
+@given(
+    tx=transactions(),
+    flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), min_size=1, max_size=3),
+)
+def test_corrupted_valid_encodings_raise_only_decode_error(
+    tx: Transaction, flips: list[tuple[int, int]]
+) -> None:
     for name, (data, decoder) in _valid_encodings(tx).items():
         corrupted = bytearray(data)
         for position, byte in flips:
@@ -194,7 +240,9 @@ def test_corrupted_valid_encodings_raise_only_decode_error(tx: Transaction, flip
         assert name
 
 
-@pytest.mark.parametrize("key", [b"c\xff\xfe", b"h" + bytes(32) + b"\xff", b"cL\x00", b"cl", b"a" + bytes(31)])
+@pytest.mark.parametrize(
+    "key", [b"c\xff\xfe", b"h" + bytes(32) + b"\xff", b"cL\x00", b"cl", b"a" + bytes(31)]
+)
 def test_entry_with_a_bad_key_is_a_decode_error(key: bytes) -> None:
     currency = Currency("LETS", CurrencyKind.MUTUAL, 0, bytes(32), (bytes(32),), 1, 0, 0, 0, 0, 0)
     holding = Holding(bytes(32), "LETS", 0, 0, True)
@@ -207,26 +255,29 @@ def test_entry_with_a_bad_key_is_a_decode_error(key: bytes) -> None:
 # codec.unpack: only arrays of plain scalars, canonical, complete
 
 
-@pytest.mark.parametrize(("name", "data"), [
-    ("empty map", b"\x80"),
-    ("map in array", b"\x92\x01\x80"),
-    ("float64", b"\xcb" + struct.pack(">d", 1.5)),
-    ("float32", b"\xca" + struct.pack(">f", 1.5)),
-    ("empty ext", b"\xc7\x00\x05"),
-    ("fixext", b"\xd4\x05\x00"),
-    ("timestamp", b"\xd6\xff\x00\x00\x00\x01"),
-    ("str as bytes (str8 of 3)", b"\xd9\x03abc"),
-    ("wide int", b"\xcc\x01"),
-    ("wide array", b"\xdc\x00\x01\x01"),
-    ("wide bin", b"\xc5\x00\x01a"),
-    ("trailing byte", b"\x01\x00"),
-    ("truncated", b"\x92\x01"),
-    ("nothing", b""),
-    ("deep nesting", b"\x91" * 5000 + b"\x00"),
-    ("nesting just under msgpack's limit", b"\x91" * 1000 + b"\x80"),
-    ("invalid utf-8", b"\xa2\xff\xfe"),
-    ("reserved byte", b"\xc1"),
-])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("empty map", b"\x80"),
+        ("map in array", b"\x92\x01\x80"),
+        ("float64", b"\xcb" + struct.pack(">d", 1.5)),
+        ("float32", b"\xca" + struct.pack(">f", 1.5)),
+        ("empty ext", b"\xc7\x00\x05"),
+        ("fixext", b"\xd4\x05\x00"),
+        ("timestamp", b"\xd6\xff\x00\x00\x00\x01"),
+        ("str as bytes (str8 of 3)", b"\xd9\x03abc"),
+        ("wide int", b"\xcc\x01"),
+        ("wide array", b"\xdc\x00\x01\x01"),
+        ("wide bin", b"\xc5\x00\x01a"),
+        ("trailing byte", b"\x01\x00"),
+        ("truncated", b"\x92\x01"),
+        ("nothing", b""),
+        ("deep nesting", b"\x91" * 5000 + b"\x00"),
+        ("nesting just under msgpack's limit", b"\x91" * 1000 + b"\x80"),
+        ("invalid utf-8", b"\xa2\xff\xfe"),
+        ("reserved byte", b"\xc1"),
+    ],
+)
 def test_unpack_rejects(name: str, data: bytes) -> None:
     with pytest.raises(DecodeError):
         codec.unpack(data, max_size=1 << 16)
@@ -347,7 +398,7 @@ def _wide(obj: Any, target: int, counter: list[int]) -> bytes:
     counter[0] += 1
     widen = index == target
     if type(obj) is tuple:
-        head = (struct.pack(">BH", 0xDC, len(obj)) if widen or len(obj) >= 16 else bytes([0x90 | len(obj)]))
+        head = struct.pack(">BH", 0xDC, len(obj)) if widen or len(obj) >= 16 else bytes([0x90 | len(obj)])
         if len(obj) >= 1 << 16:
             raise AssertionError("not needed here")
         return head + b"".join(_wide(item, target, counter) for item in obj)
@@ -382,8 +433,10 @@ def _valid_encodings(tx: Transaction) -> dict[str, tuple[bytes, Callable[[bytes]
         "tx set": (make_tx_set(header.hash, [tx]).encode(), lambda b: decode_tx_set(b, NETWORK)),
         "close value": (CloseValue(bytes(32), 5, (("max_tx_set_size", 7),)).encode(), decode_close_value),
         "results": (encode_results([TxResult(tx.hash, ResultCode.OK, -1)]), decode_results),
-        "account entry": (encode_entry(Account(bytes(32), 3, 1, ((bytes(32), 1),))),
-                          lambda b: decode_entry(b"a" + bytes(32), b)),
+        "account entry": (
+            encode_entry(Account(bytes(32), 3, 1, ((bytes(32), 1),))),
+            lambda b: decode_entry(b"a" + bytes(32), b),
+        ),
     }
 
 
@@ -438,7 +491,9 @@ def test_unknown_versions_are_rejected(tx: Transaction, version: int) -> None:
             decoder(codec.pack((version, *obj[1:])))
     body = codec.unpack(tx.body_bytes, max_size=1 << 16)
     with pytest.raises(DecodeError):
-        decode_transaction(codec.pack((ENVELOPE_V1, codec.pack((version, *body[1:])), tx.signatures)), NETWORK)
+        decode_transaction(
+            codec.pack((ENVELOPE_V1, codec.pack((version, *body[1:])), tx.signatures)), NETWORK
+        )
 
 
 @pytest.mark.parametrize("op_code", [7, 8, 127, 255, 1 << 40, -1, True, "0", b"\x00", None])
@@ -459,24 +514,27 @@ def _envelope(source: bytes, seq: int, memo: bytes, ops: tuple[object, ...], sig
 PAY = (0, bytes(32), "LETS", 5)
 
 
-@pytest.mark.parametrize(("name", "data"), [
-    ("memo too long", _envelope(bytes(32), 1, bytes(MAX_MEMO_BYTES + 1), (PAY,))),
-    ("too many operations", _envelope(bytes(32), 1, b"", (PAY,) * (MAX_OPERATIONS + 1))),
-    ("no operations", _envelope(bytes(32), 1, b"", ())),
-    ("too many signatures", _envelope(bytes(32), 1, b"", (PAY,), sigs=MAX_SIGNATURES + 1)),
-    ("no signatures", _envelope(bytes(32), 1, b"", (PAY,), sigs=0)),
-    ("currency code too long", _envelope(bytes(32), 1, b"", ((0, bytes(32), "A" * 13, 5),))),
-    ("short key", _envelope(bytes(32), 1, b"", ((0, bytes(31), "LETS", 5),))),
-    ("short source", _envelope(bytes(31), 1, b"", (PAY,))),
-    ("sequence zero", _envelope(bytes(32), 0, b"", (PAY,))),
-    ("negative amount", _envelope(bytes(32), 1, b"", ((0, bytes(32), "LETS", -5),))),
-    ("amount over int64", _envelope(bytes(32), 1, b"", ((0, bytes(32), "LETS", 1 << 63),))),
-    ("too many stewards", _envelope(bytes(32), 1, b"", ((1, "X", 0, 0, (bytes(32),) * 21, 1, 0, 0, 0),))),
-    ("unknown kind", _envelope(bytes(32), 1, b"", ((1, "X", 3, 0, (bytes(32),), 1, 0, 0, 0),))),
-    ("too many signers", _envelope(bytes(32), 1, b"", ((6, ((bytes(32), 1),) * 21, 1),))),
-    ("bool amount", _envelope(bytes(32), 1, b"", ((0, bytes(32), "LETS", True),))),
-    ("huge", b"\xc5\xff\xff" + bytes(65535)),
-])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("memo too long", _envelope(bytes(32), 1, bytes(MAX_MEMO_BYTES + 1), (PAY,))),
+        ("too many operations", _envelope(bytes(32), 1, b"", (PAY,) * (MAX_OPERATIONS + 1))),
+        ("no operations", _envelope(bytes(32), 1, b"", ())),
+        ("too many signatures", _envelope(bytes(32), 1, b"", (PAY,), sigs=MAX_SIGNATURES + 1)),
+        ("no signatures", _envelope(bytes(32), 1, b"", (PAY,), sigs=0)),
+        ("currency code too long", _envelope(bytes(32), 1, b"", ((0, bytes(32), "A" * 13, 5),))),
+        ("short key", _envelope(bytes(32), 1, b"", ((0, bytes(31), "LETS", 5),))),
+        ("short source", _envelope(bytes(31), 1, b"", (PAY,))),
+        ("sequence zero", _envelope(bytes(32), 0, b"", (PAY,))),
+        ("negative amount", _envelope(bytes(32), 1, b"", ((0, bytes(32), "LETS", -5),))),
+        ("amount over int64", _envelope(bytes(32), 1, b"", ((0, bytes(32), "LETS", 1 << 63),))),
+        ("too many stewards", _envelope(bytes(32), 1, b"", ((1, "X", 0, 0, (bytes(32),) * 21, 1, 0, 0, 0),))),
+        ("unknown kind", _envelope(bytes(32), 1, b"", ((1, "X", 3, 0, (bytes(32),), 1, 0, 0, 0),))),
+        ("too many signers", _envelope(bytes(32), 1, b"", ((6, ((bytes(32), 1),) * 21, 1),))),
+        ("bool amount", _envelope(bytes(32), 1, b"", ((0, bytes(32), "LETS", True),))),
+        ("huge", b"\xc5\xff\xff" + bytes(65535)),
+    ],
+)
 def test_oversize_and_out_of_range_fields_are_rejected(name: str, data: bytes) -> None:
     with pytest.raises(DecodeError):
         decode_transaction(data, NETWORK)
@@ -494,20 +552,35 @@ def test_tx_set_bounds_and_order() -> None:
     tx_set = make_tx_set(bytes(32), txs)
     with pytest.raises(DecodeError, match="tx set"):
         decode_tx_set(tx_set.encode(), NETWORK, max_transactions=2)
-    reordered = codec.pack((1, bytes(32), tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures)
-                                                 for tx in reversed(tx_set.transactions))))
+    reordered = codec.pack(
+        (
+            1,
+            bytes(32),
+            tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures) for tx in reversed(tx_set.transactions)),
+        )
+    )
     with pytest.raises(DecodeError, match="canonical order"):
         decode_tx_set(reordered, NETWORK)
-    repeated = codec.pack((1, bytes(32), tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures)
-                                                for tx in (tx_set.transactions[0],) * 2)))
+    repeated = codec.pack(
+        (
+            1,
+            bytes(32),
+            tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures) for tx in (tx_set.transactions[0],) * 2),
+        )
+    )
     with pytest.raises(DecodeError, match="canonical order"):
         decode_tx_set(repeated, NETWORK)
 
 
-@pytest.mark.parametrize("upgrades", [
-    (("max_tx_set_size", 0),), (("max_tx_set_size", 100_001),), (("bogus", 1),),
-    (("max_tx_set_size", 5), ("max_tx_set_size", 6)),
-])
+@pytest.mark.parametrize(
+    "upgrades",
+    [
+        (("max_tx_set_size", 0),),
+        (("max_tx_set_size", 100_001),),
+        (("bogus", 1),),
+        (("max_tx_set_size", 5), ("max_tx_set_size", 6)),
+    ],
+)
 def test_close_value_upgrades_are_checked(upgrades: tuple[tuple[str, int], ...]) -> None:
     with pytest.raises(DecodeError, match="upgrade"):
         decode_close_value(CloseValue(bytes(32), 1, upgrades).encode())
@@ -524,9 +597,17 @@ def test_body_encoding_is_what_is_hashed() -> None:
     assert encode_body(tx.body) == tx.body_bytes
 
 
-@pytest.mark.parametrize(("seq", "amount", "last_valid"), [
-    (0, 5, 10), (1, -5, 10), (1, 1 << 64, 10), (1 << 63, 5, 10), (1, 5, 1 << 32), (1, 5, -1),
-])
+@pytest.mark.parametrize(
+    ("seq", "amount", "last_valid"),
+    [
+        (0, 5, 10),
+        (1, -5, 10),
+        (1, 1 << 64, 10),
+        (1 << 63, 5, 10),
+        (1, 5, 1 << 32),
+        (1, 5, -1),
+    ],
+)
 def test_build_transaction_refuses_what_no_node_could_decode(seq: int, amount: int, last_valid: int) -> None:
     # Regression: build_transaction signed bodies with sequence 0 or a negative amount, which
     # every node then refused to decode.

@@ -40,9 +40,10 @@ CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 # addresses
 
 
-@pytest.mark.parametrize(("encode", "decode"), [(encode_account, decode_account),
-                                                (encode_validator, decode_validator),
-                                                (encode_secret, decode_secret)])
+@pytest.mark.parametrize(
+    ("encode", "decode"),
+    [(encode_account, decode_account), (encode_validator, decode_validator), (encode_secret, decode_secret)],
+)
 def test_every_single_character_substitution_is_caught(encode, decode) -> None:  # type: ignore[no-untyped-def]
     key = KEYS[3].public_key
     text = encode(key)
@@ -50,7 +51,7 @@ def test_every_single_character_substitution_is_caught(encode, decode) -> None: 
     separator = text.rfind("1")
     for position in range(len(text)):
         for replacement in sorted(set(CHARSET + "1bio" + text[position].upper()) - {text[position]}):
-            typo = text[:position] + replacement + text[position + 1:]
+            typo = text[:position] + replacement + text[position + 1 :]
             with pytest.raises(AddressError) as caught:
                 decode(typo)
             message = str(caught.value)
@@ -106,33 +107,48 @@ def test_random_text_raises_only_address_error(text: str) -> None:
 def test_slip10_matches_the_published_vector() -> None:
     # SLIP-0010 test vector 1 for ed25519 (seed 000102…0f): m, m/0', m/0'/1', m/0'/1'/2'
     seed = bytes(range(16))
-    assert _slip10_ed25519(seed, ()).hex() == "2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7"
-    assert _slip10_ed25519(seed, (0,)).hex() == "68e0fe46dfb67e368c75379acec591dad19df3cde26e63b93a8e704f1dade7a3"
+    assert (
+        _slip10_ed25519(seed, ()).hex() == "2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7"
+    )
+    assert (
+        _slip10_ed25519(seed, (0,)).hex()
+        == "68e0fe46dfb67e368c75379acec591dad19df3cde26e63b93a8e704f1dade7a3"
+    )
     assert _slip10_ed25519(seed, (0, 1, 2)).hex() == (
-        "92a5b23c0b8a99e37d07df3fb9966917f5d06e02ddbd909c7e184371463e9fc9")
+        "92a5b23c0b8a99e37d07df3fb9966917f5d06e02ddbd909c7e184371463e9fc9"
+    )
 
 
 def test_mnemonic_derivation_vectors() -> None:
     """Fixed phrase → fixed key and address (BIP-39 seed, empty passphrase, then SLIP-0010
     m/44'/1729'/0'; see protocol/keys.py). Changing any of these breaks every wallet."""
     phrase = "abandon " * 23 + "art"
-    assert seed_from_mnemonic(phrase).hex() == "3488798b61d7ccebec400e556503731408681a69f0593b1a33423893efbe19a7"
+    assert (
+        seed_from_mnemonic(phrase).hex() == "3488798b61d7ccebec400e556503731408681a69f0593b1a33423893efbe19a7"
+    )
     assert encode_account(keypair_from_mnemonic(phrase).public_key) == (
-        "tly17qgwq952taxq83ty97ztqckalu06sncjydrym033pcjd9k4f8rkseqmg7s")
+        "tly17qgwq952taxq83ty97ztqckalu06sncjydrym033pcjd9k4f8rkseqmg7s"
+    )
     phrase2 = mnemonic_from_entropy(bytes(range(32)))
-    assert phrase2 == ("abandon amount liar amount expire adjust cage candy arch gather drum bullet absurd math "
-                       "era live bid rhythm alien crouch range attend journey unaware")
+    assert phrase2 == (
+        "abandon amount liar amount expire adjust cage candy arch gather drum bullet absurd math "
+        "era live bid rhythm alien crouch range attend journey unaware"
+    )
     assert encode_account(keypair_from_mnemonic(phrase2).public_key) == (
-        "tly10c8gqhfmjv0g8jkcpe078848cxl8640gvk4sfqjr3hglcrgycg3qpa78pk")
+        "tly10c8gqhfmjv0g8jkcpe078848cxl8640gvk4sfqjr3hglcrgycg3qpa78pk"
+    )
     # case and spacing do not matter
     assert seed_from_mnemonic("  " + phrase.upper().replace(" ", "   ") + "\n") == seed_from_mnemonic(phrase)
 
 
-@pytest.mark.parametrize(("phrase", "message"), [
-    ("abandon " * 23, "24 words"),
-    ("abandon " * 24, "checksum"),
-    ("abandon " * 22 + "tallyx art", "word 23"),
-])
+@pytest.mark.parametrize(
+    ("phrase", "message"),
+    [
+        ("abandon " * 23, "24 words"),
+        ("abandon " * 24, "checksum"),
+        ("abandon " * 22 + "tallyx art", "word 23"),
+    ],
+)
 def test_bad_mnemonics_are_reported(phrase: str, message: str) -> None:
     with pytest.raises(MnemonicError, match=message):
         normalize_mnemonic(phrase)
@@ -185,17 +201,36 @@ def test_signature_list_replaces_a_signer() -> None:
 # amounts
 
 
-@pytest.mark.parametrize(("text", "decimals", "value"), [
-    ("1.5", 2, 150), ("1.50", 2, 150), ("12", 0, 12), ("0.01", 2, 1), ("1_000", 0, 1000), (" 3.000 ", 2, 300),
-])
+@pytest.mark.parametrize(
+    ("text", "decimals", "value"),
+    [
+        ("1.5", 2, 150),
+        ("1.50", 2, 150),
+        ("12", 0, 12),
+        ("0.01", 2, 1),
+        ("1_000", 0, 1000),
+        (" 3.000 ", 2, 300),
+    ],
+)
 def test_parse_amount(text: str, decimals: int, value: int) -> None:
     assert parse_amount(text, decimals) == value
 
 
-@pytest.mark.parametrize(("text", "decimals"), [
-    ("1.499", 2), ("1.5", 0), ("", 2), ("abc", 2), ("-1", 2), ("0", 2), ("1e3", 2), ("99999999999999999999", 0),
-    (".", 2), ("1.2.3", 2),
-])
+@pytest.mark.parametrize(
+    ("text", "decimals"),
+    [
+        ("1.499", 2),
+        ("1.5", 0),
+        ("", 2),
+        ("abc", 2),
+        ("-1", 2),
+        ("0", 2),
+        ("1e3", 2),
+        ("99999999999999999999", 0),
+        (".", 2),
+        ("1.2.3", 2),
+    ],
+)
 def test_parse_amount_refuses(text: str, decimals: int) -> None:
     with pytest.raises(AmountError):
         parse_amount(text, decimals)
@@ -204,7 +239,9 @@ def test_parse_amount_refuses(text: str, decimals: int) -> None:
 @settings(max_examples=100, deadline=None)
 @given(value=st.integers(min_value=-(2**63 - 1), max_value=2**63 - 1), decimals=st.integers(0, 8))
 def test_format_parse_round_trip(value: int, decimals: int) -> None:
-    assert parse_amount(format_amount(value, decimals), decimals, allow_zero=True, allow_negative=True) == value
+    assert (
+        parse_amount(format_amount(value, decimals), decimals, allow_zero=True, allow_negative=True) == value
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -215,9 +252,12 @@ def test_random_amount_text_raises_only_amount_error(text: str) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(text=st.text(max_size=200)
-       | st.lists(st.sampled_from(["abandon", "art", "zoo", "wrong", "ability", "Able"]), min_size=23,
-                  max_size=25).map(" ".join))
+@given(
+    text=st.text(max_size=200)
+    | st.lists(
+        st.sampled_from(["abandon", "art", "zoo", "wrong", "ability", "Able"]), min_size=23, max_size=25
+    ).map(" ".join)
+)
 def test_random_phrases_raise_only_mnemonic_error(text: str) -> None:
     with contextlib.suppress(MnemonicError):
         assert len(seed_from_mnemonic(text)) == 32

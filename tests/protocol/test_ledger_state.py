@@ -54,8 +54,10 @@ def _holding_changes(values: list[tuple[int, int]]) -> list[Change]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(values=st.lists(st.tuples(st.integers(-1000, 1000), st.integers(0, 1000)), min_size=1, max_size=30),
-       seed=st.integers(0, 1 << 32))
+@given(
+    values=st.lists(st.tuples(st.integers(-1000, 1000), st.integers(0, 1000)), min_size=1, max_size=30),
+    seed=st.integers(0, 1 << 32),
+)
 def test_state_hash_ignores_the_order_of_changes(values: list[tuple[int, int]], seed: int) -> None:
     changes = _holding_changes(values)
     shuffled = changes[:]
@@ -69,21 +71,27 @@ def test_state_hash_ignores_the_order_of_changes(values: list[tuple[int, int]], 
 
 
 @settings(max_examples=60, deadline=None)
-@given(first=st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 9)), min_size=1, max_size=12),
-       second=st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 9)), min_size=1, max_size=12))
-def test_incremental_state_hash_equals_from_scratch(first: list[tuple[int, int]],
-                                                    second: list[tuple[int, int]]) -> None:
+@given(
+    first=st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 9)), min_size=1, max_size=12),
+    second=st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 9)), min_size=1, max_size=12),
+)
+def test_incremental_state_hash_equals_from_scratch(
+    first: list[tuple[int, int]], second: list[tuple[int, int]]
+) -> None:
     state = MemoryState()
     accumulator = StateAccumulator()
     for values in (first, second):
         new = _holding_changes(values)
         # a key seen twice in one batch: keep the last value, against the committed old one
         last = {c.key: c for c in new}
-        updates = [Change(k, state.get_raw(k), c.new, c.entry) for k, c in last.items() if state.get_raw(k) != c.new]
+        updates = [
+            Change(k, state.get_raw(k), c.new, c.entry) for k, c in last.items() if state.get_raw(k) != c.new
+        ]
         state.apply(updates)
         accumulator = accumulator.updated(updates)
-    scratch = StateAccumulator().updated(Change(k, None, raw, Account(bytes(32), 0, 1, ()))
-                                         for k, raw in state.entries.items())
+    scratch = StateAccumulator().updated(
+        Change(k, None, raw, Account(bytes(32), 0, 1, ())) for k, raw in state.entries.items()
+    )
     assert scratch.digest() == accumulator.digest()
     assert StateAccumulator.from_bytes(accumulator.to_bytes()).digest() == accumulator.digest()
 
@@ -193,10 +201,19 @@ def _genesis_state() -> tuple[MemoryState, StateAccumulator, LedgerHeader]:
     """Ledger 2 holds a currency LETS with members ALICE, BOB and CAROL."""
     state = MemoryState()
     genesis = genesis_header(NETWORK)
-    setup = make_tx_set(genesis.hash, [
-        make_tx(STEWARD, 1, [mutual_currency("LETS", [STEWARD], kind=CurrencyKind.MUTUAL, limit=100),
-                             *admit("LETS", ALICE, BOB, CAROL)]),
-    ])
+    setup = make_tx_set(
+        genesis.hash,
+        [
+            make_tx(
+                STEWARD,
+                1,
+                [
+                    mutual_currency("LETS", [STEWARD], kind=CurrencyKind.MUTUAL, limit=100),
+                    *admit("LETS", ALICE, BOB, CAROL),
+                ],
+            ),
+        ],
+    )
     closed = close_ledger(state, StateAccumulator(), genesis, setup, CloseValue(setup.hash, 1000), _signers)
     assert [r.code for r in closed.results] == [ResultCode.OK]
     state.apply(closed.changes)
@@ -231,8 +248,9 @@ def test_two_independent_closes_give_the_same_header() -> None:
     # and the state hash in the header is the from-scratch hash of the resulting state
     after = _copy(state)
     after.apply(one.changes)
-    scratch = StateAccumulator().updated(Change(k, None, raw, Account(bytes(32), 0, 1, ()))
-                                         for k, raw in after.entries.items())
+    scratch = StateAccumulator().updated(
+        Change(k, None, raw, Account(bytes(32), 0, 1, ())) for k, raw in after.entries.items()
+    )
     assert scratch.digest() == one.header.state_hash
 
 
@@ -249,7 +267,9 @@ def test_close_refuses_a_mismatched_tx_set_or_value() -> None:
     state, accumulator, previous = _genesis_state()
     tx_set = make_tx_set(previous.hash, _payments(1))
     with pytest.raises(LedgerError, match="previous"):
-        close_ledger(state, accumulator, previous, make_tx_set(bytes(32), []), CloseValue(bytes(32), 1), _signers)
+        close_ledger(
+            state, accumulator, previous, make_tx_set(bytes(32), []), CloseValue(bytes(32), 1), _signers
+        )
     with pytest.raises(LedgerError, match="agreed value"):
         close_ledger(state, accumulator, previous, tx_set, CloseValue(bytes(32), 1), _signers)
 
@@ -257,8 +277,9 @@ def test_close_refuses_a_mismatched_tx_set_or_value() -> None:
 def test_upgrades_change_the_params() -> None:
     state, accumulator, previous = _genesis_state()
     tx_set = make_tx_set(previous.hash, [])
-    closed = close_ledger(state, accumulator, previous, tx_set,
-                          CloseValue(tx_set.hash, 5, (("max_tx_set_size", 50),)), _signers)
+    closed = close_ledger(
+        state, accumulator, previous, tx_set, CloseValue(tx_set.hash, 5, (("max_tx_set_size", 50),)), _signers
+    )
     assert closed.header.params.max_tx_set_size == 50
     assert closed.header.state_hash == previous.state_hash  # an empty ledger changes no state
 

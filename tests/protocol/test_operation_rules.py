@@ -112,9 +112,14 @@ def test_set_signers_can_hand_an_account_to_other_keys() -> None:
 
 def _currencies() -> Ledger:
     ledger = Ledger()
-    assert ledger.run(STEWARD, [mutual_currency("LETS", [STEWARD], limit=100, max_balance=150),
-                                mutual_currency("HOURS", [STEWARD], kind=CurrencyKind.TIME, limit=1000),
-                                issued_currency("EURO", [STEWARD])]).ok
+    assert ledger.run(
+        STEWARD,
+        [
+            mutual_currency("LETS", [STEWARD], limit=100, max_balance=150),
+            mutual_currency("HOURS", [STEWARD], kind=CurrencyKind.TIME, limit=1000),
+            issued_currency("EURO", [STEWARD]),
+        ],
+    ).ok
     return ledger
 
 
@@ -160,8 +165,11 @@ def test_time_and_issued_kinds() -> None:
 
 def test_create_and_use_a_currency_in_one_transaction() -> None:
     ledger = Ledger()
-    ops: list[Operation] = [mutual_currency("NEW", [STEWARD], limit=10), *admit("NEW", ALICE, BOB),
-                            Payment(B, "NEW", 10)]
+    ops: list[Operation] = [
+        mutual_currency("NEW", [STEWARD], limit=10),
+        *admit("NEW", ALICE, BOB),
+        Payment(B, "NEW", 10),
+    ]
     assert ledger.run(ALICE, ops, signers=[ALICE, STEWARD]).ok
     currency = ledger.currency("NEW")
     assert currency is not None

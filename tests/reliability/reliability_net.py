@@ -21,10 +21,23 @@ POLL_S = 0.1
 
 
 class ProcNet:
-    def __init__(self, folder: Path, *, validators: int = 4, misbehave: dict[str, str] | None = None,
-                 close_interval_ms: int = 200, heartbeat_interval_ms: int = 400) -> None:
-        self.net = tn.create(folder, validators=validators, watchers=0, threshold=None,
-                             close_interval_ms=close_interval_ms, heartbeat_interval_ms=heartbeat_interval_ms)
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        validators: int = 4,
+        misbehave: dict[str, str] | None = None,
+        close_interval_ms: int = 200,
+        heartbeat_interval_ms: int = 400,
+    ) -> None:
+        self.net = tn.create(
+            folder,
+            validators=validators,
+            watchers=0,
+            threshold=None,
+            close_interval_ms=close_interval_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+        )
         for name, mode in (misbehave or {}).items():
             config = Path(self.entry(name).folder) / CONFIG_NAME
             config.write_text(config.read_text() + f'\n[testing]\nmisbehave = "{mode}"\n')
@@ -55,8 +68,9 @@ class ProcNet:
 
     async def admin(self, entry: tn.NodeEntry, action: str, body: dict[str, Any]) -> httpx.Response:
         token = (Path(entry.folder) / TOKEN_NAME).read_text().strip()
-        return await self.client.post(f"{entry.api}/admin/{action}", json=body,
-                                      headers={"Authorization": f"Bearer {token}"})
+        return await self.client.post(
+            f"{entry.api}/admin/{action}", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
 
     async def block(self, entry: tn.NodeEntry, others: list[tn.NodeEntry]) -> None:
         response = await self.admin(entry, "peer-filter", {"block": [o.peer_id for o in others]})
@@ -65,12 +79,15 @@ class ProcNet:
     async def until_all_reach(self, entries: list[tn.NodeEntry], seq: int) -> None:
         async def reached() -> bool:
             return all([await self.seq(e) >= seq for e in entries])
+
         await until(reached)
 
     async def agree_up_to(self, entries: list[tn.NodeEntry], top: int, first: int = 1) -> None:
         """Same header (hash and state hash) for every seq in first..top on every entry."""
         for seq in range(first, top + 1):
-            found = {(h["hash"], h["state_hash"]) for h in [await self.get(e, f"/ledgers/{seq}") for e in entries]}
+            found = {
+                (h["hash"], h["state_hash"]) for h in [await self.get(e, f"/ledgers/{seq}") for e in entries]
+            }
             assert len(found) == 1, (seq, found)
 
     async def metric(self, entry: tn.NodeEntry, name: str, labels: dict[str, str] | None = None) -> float:

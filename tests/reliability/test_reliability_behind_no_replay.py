@@ -34,8 +34,9 @@ class _Recorder:
 
     def send(self, peer: str, frame: bytes) -> None: ...
 
-    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
-                      timeout_s: float = 10.0) -> bytes:
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
         raise NetError(peer, "unreachable", "no peers here")
 
     def connected_peers(self) -> list[str]:
@@ -50,12 +51,21 @@ class _Recorder:
 async def test_stale_own_votes_are_not_resent_while_behind(tmp_path: Path) -> None:
     keys = [Keypair(nacl.utils.random(32)) for _ in range(4)]
     qset = QuorumSet(3, tuple(k.public_key for k in keys))
-    config = NodeConfig(path=tmp_path / "node.toml", role="validator", network_passphrase="Tally test network",
-                        data_dir=tmp_path / "data", key_file=tmp_path / "node.key", quorum_set=qset,
-                        close_interval_ms=100, heartbeat_interval_ms=60_000)
+    config = NodeConfig(
+        path=tmp_path / "node.toml",
+        role="validator",
+        network_passphrase="Tally test network",
+        data_dir=tmp_path / "data",
+        key_file=tmp_path / "node.key",
+        quorum_set=qset,
+        close_interval_ms=100,
+        heartbeat_interval_ms=60_000,
+    )
     store = LedgerStore(config.data_dir, config.network_id)
     transport = _Recorder()
-    node = assemble_node(config=config, keypair=keys[0], store=store, transport=transport, metrics=NodeMetrics())
+    node = assemble_node(
+        config=config, keypair=keys[0], store=store, transport=transport, metrics=NodeMetrics()
+    )
     herder = node.herder
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:

@@ -40,13 +40,16 @@ async def test_three_honest_validators_outlast_one_misbehaving(tmp_path: Path, m
                 reason, penalty = expected
 
                 async def detected() -> bool:
-                    counts = [await net.metric(e, "tally_invalid_messages_total", {"reason": reason})
-                              for e in honest]
+                    counts = [
+                        await net.metric(e, "tally_invalid_messages_total", {"reason": reason})
+                        for e in honest
+                    ]
                     return sum(counts) > 0
 
                 await until(detected)
-                penalties = [await net.metric(e, "tally_peer_penalties_total", {"reason": penalty})
-                             for e in honest]
+                penalties = [
+                    await net.metric(e, "tally_peer_penalties_total", {"reason": penalty}) for e in honest
+                ]
                 assert sum(penalties) > 0, penalties
                 views = [await net.peer_view(e, bad.peer_id) for e in honest]
                 assert any(v["score"] < 0 or v["banned_for_s"] > 0 for v in views), views
@@ -57,8 +60,10 @@ async def test_three_honest_validators_outlast_one_misbehaving(tmp_path: Path, m
                 assert sum(bans) > 0, bans
                 # regression: a gossip RPC that is not protobuf crashed the whole node (py-libp2p
                 # let the DecodeError escape its pubsub stream handler)
-                malformed = [await net.metric(e, "tally_invalid_messages_total", {"reason": "gossip_malformed"})
-                             for e in honest]
+                malformed = [
+                    await net.metric(e, "tally_invalid_messages_total", {"reason": "gossip_malformed"})
+                    for e in honest
+                ]
                 assert sum(malformed) > 0, malformed
                 assert all(e.pid is not None and tn.pid_alive(e.pid) for e in honest)
     finally:

@@ -14,16 +14,42 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = ("kills", "restarts", "acknowledged", "lost", "duplicated", "divergent_ledgers", "state_hashes_agree",
-        "max_catchup_s", "applied_tx_per_s")
+KEYS = (
+    "kills",
+    "restarts",
+    "acknowledged",
+    "lost",
+    "duplicated",
+    "divergent_ledgers",
+    "state_hashes_agree",
+    "max_catchup_s",
+    "applied_tx_per_s",
+)
 
 
 def test_chaos_short_run_loses_nothing(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "chaos.py"), "--rate", "40", "--duration", "10",
-         "--kill-every", "4", "--restart-after", "1", "--accounts", "40", "--dir", str(tmp_path / "net"),
-         "--json"],
-        capture_output=True, text=True, timeout=150, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "chaos.py"),
+            "--rate",
+            "40",
+            "--duration",
+            "10",
+            "--kill-every",
+            "4",
+            "--restart-after",
+            "1",
+            "--accounts",
+            "40",
+            "--dir",
+            str(tmp_path / "net"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=ROOT,
     )
     assert completed.stdout, completed.stderr[-3000:]
     report = json.loads(completed.stdout)

@@ -33,7 +33,12 @@ def test_the_largest_txs_request_fits_the_peer_request_cap() -> None:
 
 
 def test_every_other_request_is_tiny() -> None:
-    for name, payload in [(REQ_TX_SET, encode_hash_request(HASH)), (REQ_TX_IDS, encode_hash_request(HASH)),
-                          (REQ_QSET, encode_hash_request(HASH)), (REQ_LATEST, b""),
-                          (REQ_SCP_STATE, encode_slot_request(2**40)), (REQ_LEDGERS, encode_range_request(2**40, 64))]:
+    for name, payload in [
+        (REQ_TX_SET, encode_hash_request(HASH)),
+        (REQ_TX_IDS, encode_hash_request(HASH)),
+        (REQ_QSET, encode_hash_request(HASH)),
+        (REQ_LATEST, b""),
+        (REQ_SCP_STATE, encode_slot_request(2**40)),
+        (REQ_LEDGERS, encode_range_request(2**40, 64)),
+    ]:
         assert len(encode_request(name, payload)) < 1024, name

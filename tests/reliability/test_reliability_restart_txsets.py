@@ -31,8 +31,9 @@ class _Alone:
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None: ...
     def send(self, peer: str, frame: bytes) -> None: ...
 
-    async def request(self, peer: str, name: str, payload: bytes, *, max_response: int,
-                      timeout_s: float = 10.0) -> bytes:
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
         raise NetError(peer, "unreachable", "no peers here")
 
     def connected_peers(self) -> list[str]:
@@ -46,7 +47,9 @@ class _Alone:
 
 async def _run(config: NodeConfig, keypair: Keypair, nursery: trio.Nursery) -> tuple[LedgerNode, LedgerStore]:
     store = LedgerStore(config.data_dir, config.network_id)
-    node = assemble_node(config=config, keypair=keypair, store=store, transport=_Alone(), metrics=NodeMetrics())
+    node = assemble_node(
+        config=config, keypair=keypair, store=store, transport=_Alone(), metrics=NodeMetrics()
+    )
     await nursery.start(node.serve)
     return node, store
 
@@ -54,10 +57,16 @@ async def _run(config: NodeConfig, keypair: Keypair, nursery: trio.Nursery) -> t
 async def test_a_restarted_validator_can_still_serve_the_tx_sets_its_statements_name(tmp_path: Path) -> None:
     keys = [Keypair(nacl.utils.random(32)) for _ in range(4)]
     qset = QuorumSet(3, tuple(k.public_key for k in keys))
-    config = NodeConfig(path=tmp_path / "node.toml", role="validator", network_passphrase="Tally test network",
-                        data_dir=tmp_path / "data", key_file=tmp_path / "node.key",
-                        quorum_set=qset, close_interval_ms=100,
-                        heartbeat_interval_ms=60_000)
+    config = NodeConfig(
+        path=tmp_path / "node.toml",
+        role="validator",
+        network_passphrase="Tally test network",
+        data_dir=tmp_path / "data",
+        key_file=tmp_path / "node.key",
+        quorum_set=qset,
+        close_interval_ms=100,
+        heartbeat_interval_ms=60_000,
+    )
     with trio.fail_after(20):
         async with trio.open_nursery() as first:
             node, store = await _run(config, keys[0], first)

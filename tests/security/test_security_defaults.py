@@ -56,19 +56,28 @@ class FakeNode:
 
 
 def _client(app: Any, host: str = "203.0.113.7") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url="http://node")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url="http://node"
+    )
 
 
 # -- loopback by default ------------------------------------------------------------------------
 
+
 def test_api_and_p2p_listen_on_loopback_by_default(tmp_path: Path) -> None:
-    config = NodeConfig(path=tmp_path / "node.toml", role="validator", network_passphrase="x",
-                        data_dir=tmp_path, key_file=tmp_path / "k")
+    config = NodeConfig(
+        path=tmp_path / "node.toml",
+        role="validator",
+        network_passphrase="x",
+        data_dir=tmp_path,
+        key_file=tmp_path / "k",
+    )
     assert config.api_listen.startswith("127.0.0.1:")
     assert config.listen.startswith("/ip4/127.0.0.1/")
     # a generated node folder, loaded back without touching it
-    path = init_node(tmp_path / "n", NodeSpec("validator", "Tally security test", 0, 8080, (), None),
-                     Keypair(b"\x05" * 32))
+    path = init_node(
+        tmp_path / "n", NodeSpec("validator", "Tally security test", 0, 8080, (), None), Keypair(b"\x05" * 32)
+    )
     loaded = load_config(path)
     assert loaded.api_listen == "127.0.0.1:8080"
     assert loaded.listen.startswith("/ip4/127.0.0.1/")
@@ -80,6 +89,7 @@ def test_api_and_p2p_listen_on_loopback_by_default(tmp_path: Path) -> None:
 
 # -- key files ------------------------------------------------------------------------------------
 
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -87,8 +97,11 @@ def _mode(path: Path) -> int:
 def test_node_key_and_admin_token_are_created_0600_even_with_a_lax_umask(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
-        init_node(tmp_path / "n", NodeSpec("validator", "Tally security test", 0, 0, (), None),
-                  Keypair(b"\x06" * 32))
+        init_node(
+            tmp_path / "n",
+            NodeSpec("validator", "Tally security test", 0, 0, (), None),
+            Keypair(b"\x06" * 32),
+        )
         write_key_file(tmp_path / "other.key", Keypair(b"\x07" * 32))
     finally:
         os.umask(old)
@@ -137,15 +150,19 @@ def test_admin_token_file_must_be_private_and_non_empty(tmp_path: Path) -> None:
 
 # -- admin token ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"authorization": "Bearer wrong"},
-    {"authorization": "Bearer "},
-    {"authorization": ""},
-    {"authorization": f"Bearer {TOKEN}x"},
-    {"authorization": f"Bearer {TOKEN[:-1]}"},
-    {"x-admin-token": TOKEN},
-])
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"authorization": "Bearer wrong"},
+        {"authorization": "Bearer "},
+        {"authorization": ""},
+        {"authorization": f"Bearer {TOKEN}x"},
+        {"authorization": f"Bearer {TOKEN[:-1]}"},
+        {"x-admin-token": TOKEN},
+    ],
+)
 async def test_admin_endpoints_refuse_missing_or_wrong_token(headers: dict[str, str]) -> None:
     node = FakeNode()
     async with _client(create_app(node, admin_token=TOKEN)) as client:  # type: ignore[arg-type]
@@ -158,8 +175,9 @@ async def test_admin_endpoints_refuse_missing_or_wrong_token(headers: dict[str, 
 async def test_admin_endpoint_works_with_the_token() -> None:
     node = FakeNode()
     async with _client(create_app(node, admin_token=TOKEN)) as client:  # type: ignore[arg-type]
-        response = await client.post("/admin/log-level", json={"level": "debug"},
-                                     headers={"authorization": f"Bearer {TOKEN}"})
+        response = await client.post(
+            "/admin/log-level", json={"level": "debug"}, headers={"authorization": f"Bearer {TOKEN}"}
+        )
     assert response.status_code == 200
     assert node.admin_calls == ["log-level"]
 
@@ -178,19 +196,21 @@ async def test_admin_is_disabled_without_a_usable_token(token: str | None) -> No
 
 # -- size caps ------------------------------------------------------------------------------------
 
+
 async def test_oversize_http_bodies_get_413() -> None:
     node = FakeNode()
     big = b'{"tx": "' + b"A" * MAX_BODY_BYTES + b'"}'
 
     async def chunks() -> Any:  # no Content-Length: the cap must hold while streaming
         for start in range(0, len(big), 256 * 1024):
-            yield big[start:start + 256 * 1024]
+            yield big[start : start + 256 * 1024]
 
     async with _client(create_app(node, admin_token=TOKEN)) as client:  # type: ignore[arg-type]
-        for response in (await client.post("/tx", content=big),
-                         await client.post("/tx", content=chunks()),
-                         await client.post("/admin/log-level", content=big,
-                                           headers={"authorization": f"Bearer {TOKEN}"})):
+        for response in (
+            await client.post("/tx", content=big),
+            await client.post("/tx", content=chunks()),
+            await client.post("/admin/log-level", content=big, headers={"authorization": f"Bearer {TOKEN}"}),
+        ):
             assert response.status_code == 413
             assert response.json()["error"] == "too_large"
         too_many = {"txs": ["AA=="] * 2001}
@@ -207,7 +227,7 @@ class _Stream:
 
     async def read(self, n: int | None = None) -> bytes:
         chunk = self.data[:n]
-        self.data = self.data[len(chunk):]
+        self.data = self.data[len(chunk) :]
         self.read_bytes += len(chunk)
         return chunk
 
@@ -222,22 +242,26 @@ async def test_oversize_frames_are_refused_before_their_body_is_read() -> None:
         await FrameReader(huge).next_frame(8 * 1024 * 1024)
 
 
-@pytest.mark.parametrize(("decoder", "cap"), [
-    (wire.decode_frame, wire.MAX_ENVELOPE_BYTES + 16),
-    (wire.decode_envelope, wire.MAX_ENVELOPE_BYTES),
-    (wire.decode_tx_batch, wire.MAX_TX_BATCH_BYTES),
-    (wire.decode_hash_request, 64),
-    (wire.decode_range_request, 64),
-    (wire.decode_slot_request, 64),
-    (wire.decode_latest, 128),
-    (wire.decode_ledgers, wire.MAX_LEDGERS_RESPONSE_BYTES + 1024),
-])
+@pytest.mark.parametrize(
+    ("decoder", "cap"),
+    [
+        (wire.decode_frame, wire.MAX_ENVELOPE_BYTES + 16),
+        (wire.decode_envelope, wire.MAX_ENVELOPE_BYTES),
+        (wire.decode_tx_batch, wire.MAX_TX_BATCH_BYTES),
+        (wire.decode_hash_request, 64),
+        (wire.decode_range_request, 64),
+        (wire.decode_slot_request, 64),
+        (wire.decode_latest, 128),
+        (wire.decode_ledgers, wire.MAX_LEDGERS_RESPONSE_BYTES + 1024),
+    ],
+)
 def test_every_wire_decoder_refuses_input_over_its_cap(decoder: Any, cap: int) -> None:
     with pytest.raises(DecodeError, match="over the limit"):
         decoder(b"\x00" * (cap + 1))
 
 
 # -- per-client rate limit -----------------------------------------------------------------------
+
 
 async def test_submissions_are_rate_limited_per_client() -> None:
     node = FakeNode()
@@ -282,8 +306,12 @@ async def test_every_endpoint_is_rate_limited_per_client_before_the_body_is_read
     async with _client(app, "198.51.100.9") as flooder, _client(app, "198.51.100.10") as other:
         statuses = [(await flooder.post("/tx", content=b"{")).status_code for _ in range(4)]
         assert statuses == [400] * 4
-        for method, path in (("POST", "/tx"), ("GET", "/health"), ("GET", "/ledgers/1"),
-                             ("POST", "/admin/log-level")):
+        for method, path in (
+            ("POST", "/tx"),
+            ("GET", "/health"),
+            ("GET", "/ledgers/1"),
+            ("POST", "/admin/log-level"),
+        ):
             response = await flooder.request(method, path, content=b"{")
             assert response.status_code == 429, path
             assert response.json()["error"] == "rate_limited"
@@ -293,8 +321,9 @@ async def test_every_endpoint_is_rate_limited_per_client_before_the_body_is_read
 @pytest.mark.parametrize("listen", ["127.0.0.1:\u00b2", "127.0.0.1:8\u2460", "127.0.0.1:99999", ":80", "x"])
 def test_a_bad_api_listen_value_is_a_config_error(tmp_path: Path, listen: str) -> None:
     """Regression: a port of '²' passed str.isdigit() and crashed load_config with ValueError."""
-    path = init_node(tmp_path / "n", NodeSpec("validator", "Tally security test", 0, 8080, (), None),
-                     Keypair(b"\x0a" * 32))
+    path = init_node(
+        tmp_path / "n", NodeSpec("validator", "Tally security test", 0, 8080, (), None), Keypair(b"\x0a" * 32)
+    )
     path.write_text(path.read_text().replace('listen = "127.0.0.1:8080"', f'listen = "{listen}"'))
     with pytest.raises(ConfigError, match=r"\[api\] listen"):
         load_config(path)

@@ -46,10 +46,25 @@ class Handlers:
         raise NodeError("unknown")
 
 
-async def _start(nursery: trio.Nursery, index: int, bootstrap: tuple[str, ...] = (), *,
-                 request_rate: float = 100.0, request_burst: float = 400.0) -> P2PNetwork:
-    net = P2PNetwork(NetConfig(seed=_seed(index), bootstrap=bootstrap, topic="tally/txs/sec",
-                               request_rate=request_rate, request_burst=request_burst), Handlers(), NodeMetrics())
+async def _start(
+    nursery: trio.Nursery,
+    index: int,
+    bootstrap: tuple[str, ...] = (),
+    *,
+    request_rate: float = 100.0,
+    request_burst: float = 400.0,
+) -> P2PNetwork:
+    net = P2PNetwork(
+        NetConfig(
+            seed=_seed(index),
+            bootstrap=bootstrap,
+            topic="tally/txs/sec",
+            request_rate=request_rate,
+            request_burst=request_burst,
+        ),
+        Handlers(),
+        NodeMetrics(),
+    )
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await net.serve(task_status=task_status)
@@ -66,8 +81,9 @@ async def test_a_plaintext_only_peer_is_refused_and_a_noise_peer_is_accepted() -
             info = info_from_p2p_addr(addr)
 
             key_pair = create_identity_from_seed(_seed(99))
-            plaintext = new_host(key_pair=key_pair,
-                                 sec_opt={PLAINTEXT_PROTOCOL_ID: InsecureTransport(key_pair)})
+            plaintext = new_host(
+                key_pair=key_pair, sec_opt={PLAINTEXT_PROTOCOL_ID: InsecureTransport(key_pair)}
+            )
             async with plaintext.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
                 with pytest.raises(Exception):  # noqa: B017,PT011 - libp2p raises its own dial errors
                     with trio.fail_after(15):
@@ -138,8 +154,9 @@ async def test_inbound_streams_per_peer_are_capped_and_request_frames_are_small(
 
     with trio.fail_after(LIMIT):
         async with trio.open_nursery() as nursery:
-            server = P2PNetwork(NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), Handlers(),
-                                NodeMetrics())
+            server = P2PNetwork(
+                NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), Handlers(), NodeMetrics()
+            )
             await nursery.start(server.serve)
             client = await _start(nursery, 9, bootstrap=(server.listen_addrs[0],))
             await client.wait_ready([server.peer_id], timeout_s=LIMIT)

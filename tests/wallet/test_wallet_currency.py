@@ -15,7 +15,9 @@ def pw(cli: Cli) -> list[str]:
 def test_time_bank_create_info_admit_set_limit(cli: Cli) -> None:
     alice = cli.create("alice")
     cli.create("bob")
-    created = cli.json("currency", "create", "hours", "--kind", "time", "--credit-limit", "5", "--wait", *pw(cli))
+    created = cli.json(
+        "currency", "create", "hours", "--kind", "time", "--credit-limit", "5", "--wait", *pw(cli)
+    )
     assert created["status"] == "applied"
     info = cli.json("currency", "info", "HOURS")
     assert (info["kind"], info["decimals"], info["issuer"], info["stewards"]) == ("time", 2, alice, [alice])
@@ -58,8 +60,20 @@ def test_only_stewards_admit(cli: Cli) -> None:
 def test_multi_steward_admission_through_tx_files(cli: Cli, tmp_path: Path) -> None:
     for name in ("alice", "bob", "carol", "dave"):
         cli.create(name)
-    cli.ok("currency", "create", "LETS", "--kind", "mutual", "--credit-limit", "100",
-           "--stewards", "alice,bob,carol", "--threshold", "2", *pw(cli))
+    cli.ok(
+        "currency",
+        "create",
+        "LETS",
+        "--kind",
+        "mutual",
+        "--credit-limit",
+        "100",
+        "--stewards",
+        "alice,bob,carol",
+        "--threshold",
+        "2",
+        *pw(cli),
+    )
     assert cli.json("currency", "info", "LETS")["steward_threshold"] == 2
     direct = cli("currency", "admit", "LETS", "dave", *pw(cli))
     assert direct.exit_code == 1

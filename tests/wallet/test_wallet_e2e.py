@@ -30,11 +30,16 @@ def _free_port() -> int:
 def node_url(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     folder = tmp_path / "node"
-    subprocess.run([*TALLY, "node", "init", "--dir", str(folder), "--validator", "--api-port", str(port), "--json"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [*TALLY, "node", "init", "--dir", str(folder), "--validator", "--api-port", str(port), "--json"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     log = (tmp_path / "node.log").open("w")
-    process = subprocess.Popen([*TALLY, "node", "run", "--config", str(folder / "node.toml")],
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [*TALLY, "node", "run", "--config", str(folder / "node.toml")], stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -59,15 +64,20 @@ def node_url(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_time_bank_against_a_real_node(cli: Cli, node_url: str, monkeypatch: pytest.MonkeyPatch,
-                                       tmp_path: Path) -> None:
+def test_time_bank_against_a_real_node(
+    cli: Cli, node_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(common, "HTTP_FACTORY", None)
     monkeypatch.setenv("TALLY_NODE", node_url)
     pw = ["--password-file", str(cli.password_file)]
     for name in ("alice", "bob", "carol"):
         cli.create(name)
-    assert cli.json("currency", "create", "HOURS", "--kind", "time", "--credit-limit", "10", "--wait",
-                    *pw)["status"] == "applied"
+    assert (
+        cli.json("currency", "create", "HOURS", "--kind", "time", "--credit-limit", "10", "--wait", *pw)[
+            "status"
+        ]
+        == "applied"
+    )
     cli.ok("currency", "admit", "HOURS", "alice", "--wait", *pw)
     cli.ok("currency", "admit", "HOURS", "bob", "--wait", *pw)
     paid = cli.json("send", "bob", "1.50", "HOURS", "--memo", "gardening", "--wait", *pw)

@@ -42,14 +42,26 @@ def test_create_json_and_phrase_derives_the_address(cli: Cli) -> None:
 
 def test_import_from_phrase_and_from_exported_seed_round_trip(cli: Cli) -> None:
     created = cli.json("wallet", "create", "alice", "--password-file", str(cli.password_file))
-    imported = cli.json("wallet", "import", "again", "--password-file", str(cli.password_file),
-                        input=created["recovery_phrase"] + "\n")
+    imported = cli.json(
+        "wallet",
+        "import",
+        "again",
+        "--password-file",
+        str(cli.password_file),
+        input=created["recovery_phrase"] + "\n",
+    )
     assert imported["address"] == created["address"]
     exported = cli.json("wallet", "export", "alice", "--password-file", str(cli.password_file))
     assert exported["secret"].startswith("tlys1")
     assert encode_account(Keypair(decode_secret(exported["secret"])).public_key) == created["address"]
-    from_seed = cli.json("wallet", "import", "third", "--password-file", str(cli.password_file),
-                         input=exported["secret"] + "\n")
+    from_seed = cli.json(
+        "wallet",
+        "import",
+        "third",
+        "--password-file",
+        str(cli.password_file),
+        input=exported["secret"] + "\n",
+    )
     assert from_seed["address"] == created["address"]
     listed = cli.json("wallet", "list")["wallets"]
     assert [w["name"] for w in listed] == ["again", "alice", "third"]
@@ -57,8 +69,9 @@ def test_import_from_phrase_and_from_exported_seed_round_trip(cli: Cli) -> None:
 
 
 def test_import_refuses_a_bad_phrase(cli: Cli) -> None:
-    result = cli("wallet", "import", "x", "--password-file", str(cli.password_file),
-                 input="abandon " * 23 + "zoo\n")
+    result = cli(
+        "wallet", "import", "x", "--password-file", str(cli.password_file), input="abandon " * 23 + "zoo\n"
+    )
     assert result.exit_code == 2
     assert "checksum" in result.output
     assert not (cli.home / "wallets" / "x.json").exists()

@@ -10,8 +10,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_WALLET = {"wallet/cli/app.py", "wallet/cli/sim.py", "wallet/cli/quorum.py", "wallet/cli/testnet.py",
-              "wallet/demo.py"}
+NOT_WALLET = {
+    "wallet/cli/app.py",
+    "wallet/cli/sim.py",
+    "wallet/cli/quorum.py",
+    "wallet/cli/testnet.py",
+    "wallet/demo.py",
+}
 
 
 def _roots(path: Path) -> set[str]:

@@ -19,7 +19,18 @@ def timebank(cli: Cli) -> Cli:
     cli.create("alice")
     cli.create("bob")
     pw = str(cli.password_file)
-    cli.ok("currency", "create", "HOURS", "--kind", "time", "--credit-limit", "10", "--password-file", pw, "--wait")
+    cli.ok(
+        "currency",
+        "create",
+        "HOURS",
+        "--kind",
+        "time",
+        "--credit-limit",
+        "10",
+        "--password-file",
+        pw,
+        "--wait",
+    )
     cli.ok("currency", "admit", "HOURS", "alice", "--password-file", pw, "--wait")
     cli.ok("currency", "admit", "HOURS", "bob", "--password-file", pw, "--wait")
     return cli
@@ -56,7 +67,9 @@ def test_send_over_credit_limit_is_refused_before_sending(timebank: Cli) -> None
     assert len(cli.node.submitted) == sent
 
 
-def test_ledger_refusal_is_exit_1_with_code_and_explanation(timebank: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ledger_refusal_is_exit_1_with_code_and_explanation(
+    timebank: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli = timebank
     monkeypatch.setattr(money, "precheck_payment", lambda *args: None)
     result = cli("send", "bob", "12", "HOURS", "--json", *pw(cli))
@@ -67,8 +80,10 @@ def test_ledger_refusal_is_exit_1_with_code_and_explanation(timebank: Cli, monke
     assert error["exit_code"] == 1
 
 
-@pytest.mark.parametrize(("amount", "why"), [("0", "more than zero"), ("-1", "negative"),
-                                             ("1.505", "too many decimals"), ("abc", "not a number")])
+@pytest.mark.parametrize(
+    ("amount", "why"),
+    [("0", "more than zero"), ("-1", "negative"), ("1.505", "too many decimals"), ("abc", "not a number")],
+)
 def test_bad_amounts_refused_before_sending(timebank: Cli, amount: str, why: str) -> None:
     cli = timebank
     sent = len(cli.node.submitted)
@@ -141,10 +156,12 @@ def test_node_url_from_config(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None
     def spy(url: str):  # type: ignore[no-untyped-def]
         seen.append(url)
         return factory(url)
+
     monkeypatch.setattr(common, "HTTP_FACTORY", spy)
     cli.create("alice")
-    (cli.home / "config.toml").write_text((cli.home / "config.toml").read_text()
-                                          + '\n[node]\nurl = "http://node.example:8080/"\n')
+    (cli.home / "config.toml").write_text(
+        (cli.home / "config.toml").read_text() + '\n[node]\nurl = "http://node.example:8080/"\n'
+    )
     cli.ok("balance")
     assert seen == ["http://node.example:8080"]
 
@@ -157,8 +174,10 @@ def test_history_totals_and_csv(timebank: Cli, tmp_path: object) -> None:
     data = cli.json("history")
     payments = [row for row in data["items"] if row["type"] == "payment"]
     assert [(r["direction"], r["amount"], r["memo"], r["counterparty_name"]) for r in payments] == [
-        ("sent", "2.00 h", "repair", "bob"), ("received", "0.25 h", "tea", "bob"),
-        ("sent", "1.50 h", "gardening", "bob")]
+        ("sent", "2.00 h", "repair", "bob"),
+        ("received", "0.25 h", "tea", "bob"),
+        ("sent", "1.50 h", "gardening", "bob"),
+    ]
     assert data["totals"]["HOURS"]["given"] == 350
     assert data["totals"]["HOURS"]["received"] == 25
     assert data["totals"]["HOURS"]["given_text"] == "3.50 h"
@@ -196,9 +215,19 @@ def test_balance_of_any_account_and_empty(cli: Cli) -> None:
     assert "No currency yet" in cli.ok("balance").output
 
 
-@pytest.mark.parametrize("command", [["history"], ["tx", "status", "ab" * 32], ["currency", "info", "HOURS"],
-                                     ["account", "show"], ["currency", "admit", "HOURS", "alice"]])
-def test_node_down_for_every_node_command(cli: Cli, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["history"],
+        ["tx", "status", "ab" * 32],
+        ["currency", "info", "HOURS"],
+        ["account", "show"],
+        ["currency", "admit", "HOURS", "alice"],
+    ],
+)
+def test_node_down_for_every_node_command(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
     cli.create("alice")
     monkeypatch.setattr(common, "HTTP_FACTORY", None)
     url = "http://127.0.0.1:9"
@@ -214,12 +243,17 @@ def test_node_server_error_is_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) 
 
     def broken(*args: object) -> object:
         raise RuntimeError("boom")
+
     monkeypatch.setattr(cli.node, "account_state", broken)
     from starlette.testclient import TestClient
 
     from node.api.app import create_app
-    monkeypatch.setattr(common, "HTTP_FACTORY",
-                        lambda url: TestClient(create_app(cli.node), base_url=url, raise_server_exceptions=False))
+
+    monkeypatch.setattr(
+        common,
+        "HTTP_FACTORY",
+        lambda url: TestClient(create_app(cli.node), base_url=url, raise_server_exceptions=False),
+    )
     result = cli("balance")
     assert result.exit_code == 3
     assert "500" in result.output
@@ -234,10 +268,18 @@ def test_history_shows_only_this_accounts_operations_of_a_shared_transaction() -
     from wallet.cli.money import _history_rows
 
     steward, bob, carol = (encode_account(bytes([n]) * 32) for n in (1, 2, 3))
-    item = {"ledger": 3, "close_time_ms": 0, "hash": "ab" * 32, "source": steward, "memo": "", "code": "ok",
-            "operations": [{"type": "admit_member", "currency": "HOURS", "member": m, "credit_limit": None}
-                           for m in (bob, carol)]}
+    item = {
+        "ledger": 3,
+        "close_time_ms": 0,
+        "hash": "ab" * 32,
+        "source": steward,
+        "memo": "",
+        "code": "ok",
+        "operations": [
+            {"type": "admit_member", "currency": "HOURS", "member": m, "credit_limit": None}
+            for m in (bob, carol)
+        ],
+    }
     session = SimpleNamespace(home=SimpleNamespace(name_of=lambda key: None))
-    rows = _history_rows(session, bytes([2]) * 32, [item],  # type: ignore[arg-type]
-                         {"HOURS": {"kind": "time", "decimals": 2}})
+    rows = _history_rows(session, bytes([2]) * 32, [item], {"HOURS": {"kind": "time", "decimals": 2}})  # type: ignore[arg-type]
     assert [(r["direction"], r["counterparty"]) for r in rows] == [("admitted", steward)]

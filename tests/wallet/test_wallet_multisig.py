@@ -18,8 +18,22 @@ def shared_account(cli: Cli) -> None:
         cli.create(name)
     cli.ok("currency", "create", "TOKEN", "--kind", "issued", "--wallet", "alice", *pw(cli))
     cli.ok("currency", "mint", "TOKEN", "shared", "100", "--wallet", "alice", *pw(cli))
-    result = cli.json("account", "set-signers", "--signer", "alice:1", "--signer", "bob:1", "--signer", "carol:1",
-                      "--threshold", "2", "--wallet", "shared", "--wait", *pw(cli))
+    result = cli.json(
+        "account",
+        "set-signers",
+        "--signer",
+        "alice:1",
+        "--signer",
+        "bob:1",
+        "--signer",
+        "carol:1",
+        "--threshold",
+        "2",
+        "--wallet",
+        "shared",
+        "--wait",
+        *pw(cli),
+    )
     assert result["status"] == "applied"
     info = cli.json("account", "show", "shared")
     assert info["threshold"] == 2
@@ -121,7 +135,9 @@ def test_set_signers_refuses_unreachable_threshold(cli: Cli) -> None:
     cli.create("alice")
     cli.create("bob")
     sent = len(cli.node.submitted)
-    result = cli("account", "set-signers", "--signer", "alice:1", "--signer", "bob:1", "--threshold", "3", *pw(cli))
+    result = cli(
+        "account", "set-signers", "--signer", "alice:1", "--signer", "bob:1", "--threshold", "3", *pw(cli)
+    )
     assert result.exit_code == 1
     assert "bad signers" in result.output
     assert cli("account", "set-signers", "--signer", "alice", "--threshold", "1", *pw(cli)).exit_code == 2

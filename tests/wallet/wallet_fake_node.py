@@ -69,30 +69,45 @@ class FakeNode:
         overlay = StateOverlay(self.state)
         entry = overlay.account(account)
         prefix = HOLDING_PREFIX + account
-        holdings = [h for key in sorted(self.state.entries) if key.startswith(prefix)
-                    for h in [overlay.get(key)] if isinstance(h, Holding)]
+        holdings = [
+            h
+            for key in sorted(self.state.entries)
+            if key.startswith(prefix)
+            for h in [overlay.get(key)]
+            if isinstance(h, Holding)
+        ]
         return entry, holdings, entry.seq
 
     def currency(self, code: str) -> Currency | None:
         return StateOverlay(self.state).currency(code)
 
-    def history(self, account: bytes, limit: int, before: tuple[int, int] | None
-                ) -> list[tuple[int, int, Transaction, str, int]]:
+    def history(
+        self, account: bytes, limit: int, before: tuple[int, int] | None
+    ) -> list[tuple[int, int, Transaction, str, int]]:
         def involves(tx: Transaction) -> bool:
             if tx.body.source == account:
                 return True
-            return any(account in (getattr(op, "destination", b""), getattr(op, "member", b""))
-                       for op in tx.body.operations)
-        items = [item for item in reversed(self.history_items) if involves(item[2])
-                 and (before is None or (item[0], item[1]) < before)]
+            return any(
+                account in (getattr(op, "destination", b""), getattr(op, "member", b""))
+                for op in tx.body.operations
+            )
+
+        items = [
+            item
+            for item in reversed(self.history_items)
+            if involves(item[2]) and (before is None or (item[0], item[1]) < before)
+        ]
         return items[:limit]
 
     def ledger(self, seq: int | None) -> tuple[LedgerHeader, list[tuple[str, str]]] | None:
         return None
 
     def info(self) -> dict[str, Any]:
-        return {"network_passphrase": PASSPHRASE, "network_id": self.network_id.hex(),
-                "ledger": {"seq": self.ledger_seq}}
+        return {
+            "network_passphrase": PASSPHRASE,
+            "network_id": self.network_id.hex(),
+            "ledger": {"seq": self.ledger_seq},
+        }
 
     def peers_info(self) -> list[dict[str, Any]]:
         return []

@@ -38,26 +38,67 @@ DEFAULT_WAIT_S = 30.0
 # Tests replace this with a factory returning an httpx.Client bound to an in-process API.
 HTTP_FACTORY: Callable[[str], httpx.Client] | None = None
 
-NodeOpt = Annotated[str | None, typer.Option(
-    "--node", metavar="URL",
-    help="Node API URL (else $TALLY_NODE, else \\[node] url in $TALLY_HOME/config.toml, else http://127.0.0.1:8080).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable keys, see the wallet docs).")]
-WalletOpt = Annotated[str | None, typer.Option(
-    "--wallet", "-w", metavar="NAME", help="Wallet to sign with (default: the one chosen by `tally wallet use`).")]
-PasswordFileOpt = Annotated[Path | None, typer.Option(
-    "--password-file", metavar="FILE",
-    help="Read the wallet password from FILE's first line (for scripts; less safe than the prompt). "
-         "$TALLY_PASSWORD works too.")]
-FromOpt = Annotated[str | None, typer.Option(
-    "--from", metavar="ACCOUNT",
-    help="Source account when it is not the signing wallet's own (a shared / multisig account).")]
-MemoOpt = Annotated[str, typer.Option("--memo", "-m", help=f"A note stored with the transaction (at most {MAX_MEMO_BYTES} bytes).")]
-WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait until a ledger includes the transaction and report it.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="How long --wait waits (at most 60).")]
-BuildOnlyOpt = Annotated[bool, typer.Option(
-    "--build-only", help="Do not sign or submit: print the transaction file (JSON) for `tally tx sign`.")]
-ValidOpt = Annotated[int, typer.Option(
-    "--valid-ledgers", metavar="N", help="The transaction expires N ledgers from now if not yet applied.")]
+NodeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--node",
+        metavar="URL",
+        help="Node API URL (else $TALLY_NODE, else \\[node] url in $TALLY_HOME/config.toml, else http://127.0.0.1:8080).",
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON for scripts (stable keys, see the wallet docs).")
+]
+WalletOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--wallet",
+        "-w",
+        metavar="NAME",
+        help="Wallet to sign with (default: the one chosen by `tally wallet use`).",
+    ),
+]
+PasswordFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        metavar="FILE",
+        help="Read the wallet password from FILE's first line (for scripts; less safe than the prompt). "
+        "$TALLY_PASSWORD works too.",
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="ACCOUNT",
+        help="Source account when it is not the signing wallet's own (a shared / multisig account).",
+    ),
+]
+MemoOpt = Annotated[
+    str,
+    typer.Option(
+        "--memo", "-m", help=f"A note stored with the transaction (at most {MAX_MEMO_BYTES} bytes)."
+    ),
+]
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Wait until a ledger includes the transaction and report it.")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", metavar="SECONDS", help="How long --wait waits (at most 60).")
+]
+BuildOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--build-only", help="Do not sign or submit: print the transaction file (JSON) for `tally tx sign`."
+    ),
+]
+ValidOpt = Annotated[
+    int,
+    typer.Option(
+        "--valid-ledgers", metavar="N", help="The transaction expires N ledgers from now if not yet applied."
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
@@ -99,12 +140,16 @@ class Session:
 
     # -- keys ------------------------------------------------------------------------------------
 
-    def password(self, password_file: Path | None, *, prompt: str = "Wallet password", confirm: bool = False) -> str:
+    def password(
+        self, password_file: Path | None, *, prompt: str = "Wallet password", confirm: bool = False
+    ) -> str:
         if password_file is not None:
             try:
                 lines = password_file.read_text(encoding="utf-8").splitlines()
             except OSError as exc:
-                raise BadInput(f"cannot read the password file {password_file}: {exc}", code="bad_password_file") from None
+                raise BadInput(
+                    f"cannot read the password file {password_file}: {exc}", code="bad_password_file"
+                ) from None
             if not lines or not lines[0]:
                 raise BadInput(f"the password file {password_file} is empty", code="bad_password_file")
             return lines[0]
@@ -137,6 +182,7 @@ class Session:
             found = self.home.name_of(key)
             address = encode_account(key)
             return f"{found} ({address})" if found else address
+
         return name
 
     # -- currencies ------------------------------------------------------------------------------
@@ -167,7 +213,9 @@ def check_amount_text(text: str) -> None:
 def memo_bytes(memo: str) -> bytes:
     data = memo.encode("utf-8")
     if len(data) > MAX_MEMO_BYTES:
-        raise BadInput(f"the memo is {len(data)} bytes; at most {MAX_MEMO_BYTES} are allowed", code="memo_too_long")
+        raise BadInput(
+            f"the memo is {len(data)} bytes; at most {MAX_MEMO_BYTES} are allowed", code="memo_too_long"
+        )
     return data
 
 
@@ -190,7 +238,9 @@ def session(as_json: bool = False, node: str | None = None) -> Iterator[Session]
         yield current
     except WalletError as exc:
         if as_json:
-            typer.echo(json.dumps({"error": exc.code, "message": exc.message, "exit_code": exc.exit_code}, indent=2))
+            typer.echo(
+                json.dumps({"error": exc.code, "message": exc.message, "exit_code": exc.exit_code}, indent=2)
+            )
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(exc.exit_code) from None
     finally:
@@ -199,6 +249,7 @@ def session(as_json: bool = False, node: str | None = None) -> Iterator[Session]
 
 
 # -- transactions --------------------------------------------------------------------------------
+
 
 @dataclass
 class TxRequest:
@@ -213,16 +264,22 @@ class TxRequest:
     valid_ledgers: int = DEFAULT_VALID_LEDGERS
 
 
-def execute(s: Session, request: TxRequest, source: bytes, account: dict[str, Any],
-            signer: Callable[[], Keypair] | None) -> dict[str, Any]:
+def execute(
+    s: Session,
+    request: TxRequest,
+    source: bytes,
+    account: dict[str, Any],
+    signer: Callable[[], Keypair] | None,
+) -> dict[str, Any]:
     """Build the transaction from ``source`` (whose account JSON is ``account``), then either print
     it as a transaction file (build-only) or sign with ``signer()`` and submit it."""
     seq = max(int(account.get("sequence", 0)), int(account.get("pending_sequence", 0))) + 1
     ledger = int(account.get("ledger", 0))
     if request.valid_ledgers < 1:
         raise BadInput("--valid-ledgers must be at least 1", code="bad_usage")
-    body = TransactionBody(source, seq, ledger + request.valid_ledgers, memo_bytes(request.memo),
-                           tuple(request.operations))
+    body = TransactionBody(
+        source, seq, ledger + request.valid_ledgers, memo_bytes(request.memo), tuple(request.operations)
+    )
     network = s.client.network_id()
     tx = build_transaction(network, body)
     summary = describe_body(tx.body, request.currencies)
@@ -234,32 +291,44 @@ def execute(s: Session, request: TxRequest, source: bytes, account: dict[str, An
     if signer is None:
         raise BadInput("nothing to sign with", code="bad_usage")
     keypair = signer()
-    weight = sum(int(x["weight"]) for x in account.get("signers", [])
-                 if x.get("address") == encode_account(keypair.public_key))
+    weight = sum(
+        int(x["weight"])
+        for x in account.get("signers", [])
+        if x.get("address") == encode_account(keypair.public_key)
+    )
     threshold = int(account.get("threshold", 1))
     if weight < threshold:
         raise Refused(
             f"account {encode_account(source)} needs signatures worth {threshold}; this wallet's key weighs "
             f"{weight}: build it with --build-only, collect signatures with `tally tx sign`, then `tally tx submit`",
-            code=ResultCode.BAD_AUTH.value)
+            code=ResultCode.BAD_AUTH.value,
+        )
     tx = tx.with_signature(keypair)
     return submit(s, tx, request.currencies, wait=request.wait, timeout_s=request.timeout_s)
 
 
-def submit(s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *, wait: bool,
-           timeout_s: float) -> dict[str, Any]:
+def submit(
+    s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *, wait: bool, timeout_s: float
+) -> dict[str, Any]:
     result = s.client.submit(tx, wait_s=min(max(timeout_s, 0.1), 60.0) if wait else 0.0)
     summary = describe_body(tx.body, currencies)
     data = {
-        "hash": result.get("hash") or tx.hash.hex(), "status": result.get("status"), "code": result.get("code"),
-        "explanation": result.get("explanation"), "ledger": result.get("ledger"),
-        "source": encode_account(tx.body.source), "sequence": tx.body.seq, "summary": summary,
+        "hash": result.get("hash") or tx.hash.hex(),
+        "status": result.get("status"),
+        "code": result.get("code"),
+        "explanation": result.get("explanation"),
+        "ledger": result.get("ledger"),
+        "source": encode_account(tx.body.source),
+        "sequence": tx.body.seq,
+        "summary": summary,
     }
     status = data["status"]
     if status in ("failed", "rejected"):
         code = str(data["code"] or "refused")
-        raise Refused(f"refused by the ledger: {code}: {data['explanation'] or ''} (transaction {data['hash']})",
-                      code=code)
+        raise Refused(
+            f"refused by the ledger: {code}: {data['explanation'] or ''} (transaction {data['hash']})",
+            code=code,
+        )
 
     def human(console: Console) -> None:
         for line in describe_body(tx.body, currencies, s.namer()):
@@ -267,8 +336,12 @@ def submit(s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *
         if status == "applied":
             console.print(f"applied in ledger {data['ledger']} (transaction {data['hash']})", markup=False)
         else:
-            console.print(f"submitted, {status} (transaction {data['hash']}); "
-                          f"check with `tally tx status {data['hash']}`", markup=False)
+            console.print(
+                f"submitted, {status} (transaction {data['hash']}); "
+                f"check with `tally tx status {data['hash']}`",
+                markup=False,
+            )
+
     if wait and status != "applied":
         s.note(f"note: still {status} after waiting {timeout_s:g} s")
     s.emit(data, human)

@@ -11,8 +11,11 @@ from wallet.cli.common import JsonOpt, session
 from wallet.errors import BadInput
 from wallet.home import DEFAULT_NODE_URL, NODE_ENV
 
-app = typer.Typer(name="config", no_args_is_help=True,
-                  help="Wallet settings: which node to talk to by default, and the default wallet.")
+app = typer.Typer(
+    name="config",
+    no_args_is_help=True,
+    help="Wallet settings: which node to talk to by default, and the default wallet.",
+)
 
 
 @app.command("show")
@@ -24,17 +27,33 @@ def show(as_json: JsonOpt = False) -> None:
     """
     with session(as_json) as s:
         configured = s.home.config().get("node", {}).get("url")
-        source = "TALLY_NODE" if os.environ.get(NODE_ENV) else "config.toml" if configured else "built-in default"
-        data = {"home": str(s.home.root), "node": s.home.node_url(), "node_source": source,
-                "default_wallet": s.home.default_wallet()}
-        s.emit(data, [f"home:           {data['home']}", f"node:           {data['node']} (from {source})",
-                      f"default wallet: {data['default_wallet'] or '-'}"])
+        source = (
+            "TALLY_NODE" if os.environ.get(NODE_ENV) else "config.toml" if configured else "built-in default"
+        )
+        data = {
+            "home": str(s.home.root),
+            "node": s.home.node_url(),
+            "node_source": source,
+            "default_wallet": s.home.default_wallet(),
+        }
+        s.emit(
+            data,
+            [
+                f"home:           {data['home']}",
+                f"node:           {data['node']} (from {source})",
+                f"default wallet: {data['default_wallet'] or '-'}",
+            ],
+        )
 
 
 @app.command("set-node")
 def set_node(
-    url: Annotated[str | None, typer.Argument(metavar="[URL]", help=f"Node API URL, e.g. {DEFAULT_NODE_URL}.")] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="Forget the configured URL (use the built-in default).")] = False,
+    url: Annotated[
+        str | None, typer.Argument(metavar="[URL]", help=f"Node API URL, e.g. {DEFAULT_NODE_URL}.")
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget the configured URL (use the built-in default).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Set the node every command talks to unless --node or $TALLY_NODE says otherwise.

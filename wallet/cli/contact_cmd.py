@@ -13,8 +13,11 @@ from wallet.cli.common import JsonOpt, session
 from wallet.errors import BadInput
 from wallet.home import check_name, parse_address
 
-app = typer.Typer(name="contact", no_args_is_help=True,
-                  help="Contacts: name the addresses you pay, then use the names instead.")
+app = typer.Typer(
+    name="contact",
+    no_args_is_help=True,
+    help="Contacts: name the addresses you pay, then use the names instead.",
+)
 
 
 @app.command("add")
@@ -55,6 +58,7 @@ def list_(as_json: JsonOpt = False) -> None:
             for c in contacts:
                 table.add_row(c["name"], c["address"])
             console.print(table)
+
         s.emit({"contacts": contacts}, human)
 
 

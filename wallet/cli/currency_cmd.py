@@ -46,18 +46,25 @@ from wallet.cli.common import (
 from wallet.errors import BadInput, Refused
 
 R = ResultCode
-app = typer.Typer(name="currency", no_args_is_help=True,
-                  help="Community currencies: create one (mutual credit, time bank, issued), admit members, "
-                       "set credit limits, mint and redeem.")
+app = typer.Typer(
+    name="currency",
+    no_args_is_help=True,
+    help="Community currencies: create one (mutual credit, time bank, issued), admit members, "
+    "set credit limits, mint and redeem.",
+)
 
 CodeArg = Annotated[str, typer.Argument(metavar="CODE", help="Currency code: 1-12 of A-Z and 0-9.")]
-MemberArg = Annotated[str, typer.Argument(metavar="MEMBER", help="The member: an address, wallet or contact name.")]
+MemberArg = Annotated[
+    str, typer.Argument(metavar="MEMBER", help="The member: an address, wallet or contact name.")
+]
 
 
 def _code(text: str) -> str:
     code = text.upper()
     if not valid_code(code):
-        raise BadInput(f"{text!r} is not a currency code: use 1-12 letters A-Z and digits", code="bad_currency_code")
+        raise BadInput(
+            f"{text!r} is not a currency code: use 1-12 letters A-Z and digits", code="bad_currency_code"
+        )
     return code
 
 
@@ -76,11 +83,24 @@ class _Tx:
     """Common flags of the currency commands that send a transaction."""
 
     def __init__(self, memo: str, wait: bool, timeout: float, build_only: bool, valid_ledgers: int) -> None:
-        self.memo, self.wait, self.timeout, self.build_only, self.valid = memo, wait, timeout, build_only, valid_ledgers
+        self.memo, self.wait, self.timeout, self.build_only, self.valid = (
+            memo,
+            wait,
+            timeout,
+            build_only,
+            valid_ledgers,
+        )
 
 
-def _run(s: Session, flags: _Tx, ops: list[Any], units: dict[str, dict[str, Any]], source: bytes,
-         wallet: str | None, password_file: Any) -> None:
+def _run(
+    s: Session,
+    flags: _Tx,
+    ops: list[Any],
+    units: dict[str, dict[str, Any]],
+    source: bytes,
+    wallet: str | None,
+    password_file: Any,
+) -> None:
     account = s.client.account(source)
     request = TxRequest(ops, units, flags.memo, flags.build_only, flags.wait, flags.timeout, flags.valid)
     execute(s, request, source, account, lambda: s.unlock(wallet, password_file)[1])
@@ -91,25 +111,51 @@ def _steward_check(s: Session, info: dict[str, Any], source: bytes, build_only: 
         return  # the stewards sign the file one after the other
     stewards = info.get("stewards", [])
     if encode_account(source) not in stewards:
-        raise Refused(f"{encode_account(source)} is not a steward of {info['code']} (stewards: {', '.join(stewards)})",
-                      code=R.BAD_STEWARD_AUTH.value)
+        raise Refused(
+            f"{encode_account(source)} is not a steward of {info['code']} (stewards: {', '.join(stewards)})",
+            code=R.BAD_STEWARD_AUTH.value,
+        )
     if int(info.get("steward_threshold", 1)) > 1:
-        raise Refused(f"{info['code']} needs {info['steward_threshold']} steward signatures: use --build-only, "
-                      "then `tally tx sign` by each steward and `tally tx submit`", code=R.BAD_STEWARD_AUTH.value)
+        raise Refused(
+            f"{info['code']} needs {info['steward_threshold']} steward signatures: use --build-only, "
+            "then `tally tx sign` by each steward and `tally tx submit`",
+            code=R.BAD_STEWARD_AUTH.value,
+        )
 
 
 @app.command("create")
 def create(
     code: CodeArg,
-    kind: Annotated[CurrencyKind, typer.Option("--kind", case_sensitive=False,
-                                               help="mutual (LETS), time (time bank, hours) or issued (backed).")],
-    decimals: Annotated[int | None, typer.Option("--decimals", min=0, max=MAX_DECIMALS,
-                                                 help="Decimal places (time currencies always have 2; default 2).")] = None,
-    credit_limit: Annotated[str, typer.Option("--credit-limit", metavar="X",
-                                              help="Default credit limit of new members (mutual/time).")] = "0",
-    max_balance: Annotated[str, typer.Option("--max-balance", metavar="X", help="Ceiling on any balance (0 = none).")] = "0",
-    stewards: Annotated[str | None, typer.Option(
-        "--stewards", metavar="A,B,C", help="Stewards who admit members and set limits (default: you).")] = None,
+    kind: Annotated[
+        CurrencyKind,
+        typer.Option(
+            "--kind", case_sensitive=False, help="mutual (LETS), time (time bank, hours) or issued (backed)."
+        ),
+    ],
+    decimals: Annotated[
+        int | None,
+        typer.Option(
+            "--decimals",
+            min=0,
+            max=MAX_DECIMALS,
+            help="Decimal places (time currencies always have 2; default 2).",
+        ),
+    ] = None,
+    credit_limit: Annotated[
+        str,
+        typer.Option(
+            "--credit-limit", metavar="X", help="Default credit limit of new members (mutual/time)."
+        ),
+    ] = "0",
+    max_balance: Annotated[
+        str, typer.Option("--max-balance", metavar="X", help="Ceiling on any balance (0 = none).")
+    ] = "0",
+    stewards: Annotated[
+        str | None,
+        typer.Option(
+            "--stewards", metavar="A,B,C", help="Stewards who admit members and set limits (default: you)."
+        ),
+    ] = None,
     threshold: Annotated[int, typer.Option("--threshold", min=1, help="How many stewards must sign.")] = 1,
     memo: MemoOpt = "",
     wait: WaitOpt = False,
@@ -139,18 +185,31 @@ def create(
             raise BadInput("an issued currency has no credit: holders never go below zero", code="bad_usage")
         ceiling = _amount(max_balance, places, allow_zero=True)
         source_key = s.source_key(wallet, source)
-        steward_keys = (tuple(s.home.resolve_address(x) for x in stewards.split(",") if x.strip())
-                        if stewards else (source_key,))
+        steward_keys = (
+            tuple(s.home.resolve_address(x) for x in stewards.split(",") if x.strip())
+            if stewards
+            else (source_key,)
+        )
         if len(set(steward_keys)) != len(steward_keys):
             raise BadInput("a steward is listed twice", code="bad_usage")
         if not 1 <= threshold <= len(steward_keys):
-            raise BadInput(f"--threshold must be from 1 to the number of stewards ({len(steward_keys)})",
-                           code="bad_usage")
+            raise BadInput(
+                f"--threshold must be from 1 to the number of stewards ({len(steward_keys)})",
+                code="bad_usage",
+            )
         if s.client.currency(code) is not None:
             raise Refused(f"a currency {code} already exists", code=R.CURRENCY_EXISTS.value)
         op = CreateCurrency(code, kind, places, steward_keys, threshold, limit, ceiling)
         units = {code: {"kind": kind.value, "decimals": places}}
-        _run(s, _Tx(memo, wait, timeout, build_only, valid_ledgers), [op], units, source_key, wallet, password_file)
+        _run(
+            s,
+            _Tx(memo, wait, timeout, build_only, valid_ledgers),
+            [op],
+            units,
+            source_key,
+            wallet,
+            password_file,
+        )
         if not as_json and kind.is_mutual_credit and not build_only:
             s.note(f"next: admit members (yourself too) with `tally currency admit {code} NAME`")
 
@@ -165,25 +224,32 @@ def info(code: CodeArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
     with session(as_json, node) as s:
         data = s.currency(_code(code))
         c = str(data["code"])
-        out = {**data, "default_credit_limit_text": fmt(int(data["default_credit_limit"]), c, data),
-               "max_balance_text": fmt(int(data["max_balance"]), c, data),
-               "supply_text": fmt(int(data["supply"]), c, data)}
+        out = {
+            **data,
+            "default_credit_limit_text": fmt(int(data["default_credit_limit"]), c, data),
+            "max_balance_text": fmt(int(data["max_balance"]), c, data),
+            "supply_text": fmt(int(data["supply"]), c, data),
+        }
 
         def human(console: Console) -> None:
             namer = s.namer()
             from wallet.home import parse_address
-            lines = [f"{c}: {data['kind']} currency, {data['decimals']} decimals",
-                     f"  issuer: {namer(parse_address(data['issuer']))}",
-                     f"  stewards ({data['steward_threshold']} must sign): "
-                     + ", ".join(namer(parse_address(x)) for x in data["stewards"]),
-                     f"  members: {data['members']}",
-                     f"  in circulation: {out['supply_text']}"]
+
+            lines = [
+                f"{c}: {data['kind']} currency, {data['decimals']} decimals",
+                f"  issuer: {namer(parse_address(data['issuer']))}",
+                f"  stewards ({data['steward_threshold']} must sign): "
+                + ", ".join(namer(parse_address(x)) for x in data["stewards"]),
+                f"  members: {data['members']}",
+                f"  in circulation: {out['supply_text']}",
+            ]
             if data["kind"] != "issued":
                 lines.append(f"  default credit limit: {out['default_credit_limit_text']}")
             if int(data["max_balance"]):
                 lines.append(f"  ceiling: {out['max_balance_text']}")
             for line in lines:
                 console.print(line, markup=False)
+
         s.emit(out, human)
 
 
@@ -191,8 +257,12 @@ def info(code: CodeArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
 def admit(
     code: CodeArg,
     member: MemberArg,
-    credit_limit: Annotated[str | None, typer.Option("--credit-limit", metavar="X",
-                                                     help="This member's credit limit (default: the currency's).")] = None,
+    credit_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--credit-limit", metavar="X", help="This member's credit limit (default: the currency's)."
+        ),
+    ] = None,
     memo: MemoOpt = "",
     wait: WaitOpt = False,
     timeout: TimeoutOpt = DEFAULT_WAIT_S,
@@ -214,17 +284,30 @@ def admit(
         info_ = s.currency(_code(code))
         c = str(info_["code"])
         if info_.get("kind") == "issued":
-            raise Refused(f"{c} is an issued currency: anyone may hold it, there is no membership",
-                          code=R.WRONG_KIND.value)
+            raise Refused(
+                f"{c} is an issued currency: anyone may hold it, there is no membership",
+                code=R.WRONG_KIND.value,
+            )
         member_key = s.home.resolve_address(member)
-        limit = None if credit_limit is None else _amount(credit_limit, int(info_["decimals"]), allow_zero=True)
+        limit = (
+            None if credit_limit is None else _amount(credit_limit, int(info_["decimals"]), allow_zero=True)
+        )
         source_key = s.source_key(wallet, source)
         _steward_check(s, info_, source_key, build_only)
         existing = holding(s.client.account(member_key), c)
         if existing is not None and existing.get("member"):
-            raise Refused(f"{encode_account(member_key)} is already a member of {c}", code=R.ALREADY_MEMBER.value)
-        _run(s, _Tx(memo, wait, timeout, build_only, valid_ledgers), [AdmitMember(c, member_key, limit)],
-             {c: _units(info_)}, source_key, wallet, password_file)
+            raise Refused(
+                f"{encode_account(member_key)} is already a member of {c}", code=R.ALREADY_MEMBER.value
+            )
+        _run(
+            s,
+            _Tx(memo, wait, timeout, build_only, valid_ledgers),
+            [AdmitMember(c, member_key, limit)],
+            {c: _units(info_)},
+            source_key,
+            wallet,
+            password_file,
+        )
 
 
 @app.command("set-limit")
@@ -260,18 +343,30 @@ def set_limit(
         _steward_check(s, info_, source_key, build_only)
         existing = holding(s.client.account(member_key), c)
         if existing is None or not existing.get("member"):
-            raise Refused(f"not a member: {encode_account(member_key)} is not a member of {c}",
-                          code=R.NOT_MEMBER.value)
-        _run(s, _Tx(memo, wait, timeout, build_only, valid_ledgers), [SetCreditLimit(c, member_key, limit)],
-             {c: _units(info_)}, source_key, wallet, password_file)
+            raise Refused(
+                f"not a member: {encode_account(member_key)} is not a member of {c}", code=R.NOT_MEMBER.value
+            )
+        _run(
+            s,
+            _Tx(memo, wait, timeout, build_only, valid_ledgers),
+            [SetCreditLimit(c, member_key, limit)],
+            {c: _units(info_)},
+            source_key,
+            wallet,
+            password_file,
+        )
 
 
 def _issuer_check(info_: dict[str, Any], source: bytes) -> None:
     if info_.get("kind") != "issued":
-        raise Refused(f"{info_['code']} is {info_.get('kind')} credit: it is created by payments, never minted",
-                      code=R.WRONG_KIND.value)
+        raise Refused(
+            f"{info_['code']} is {info_.get('kind')} credit: it is created by payments, never minted",
+            code=R.WRONG_KIND.value,
+        )
     if info_.get("issuer") != encode_account(source):
-        raise Refused(f"only {info_['code']}'s issuer ({info_.get('issuer')}) may do this", code=R.NOT_ISSUER.value)
+        raise Refused(
+            f"only {info_['code']}'s issuer ({info_.get('issuer')}) may do this", code=R.NOT_ISSUER.value
+        )
 
 
 @app.command("mint")
@@ -303,8 +398,15 @@ def mint(
         value = _amount(amount, int(info_["decimals"]))
         source_key = s.source_key(wallet, source)
         _issuer_check(info_, source_key)
-        _run(s, _Tx(memo, wait, timeout, build_only, valid_ledgers), [Mint(c, destination, value)],
-             {c: _units(info_)}, source_key, wallet, password_file)
+        _run(
+            s,
+            _Tx(memo, wait, timeout, build_only, valid_ledgers),
+            [Mint(c, destination, value)],
+            {c: _units(info_)},
+            source_key,
+            wallet,
+            password_file,
+        )
 
 
 @app.command("redeem")
@@ -340,7 +442,16 @@ def redeem(
         mine = holding(s.client.account(source_key), c)
         balance = int(mine["balance"]) if mine else 0
         if balance < value:
-            raise Refused(f"underfunded: the issuer holds {fmt(balance, c, info_)}, asked {fmt(value, c, info_)}",
-                          code=R.UNDERFUNDED.value)
-        _run(s, _Tx(memo, wait, timeout, build_only, valid_ledgers), [Redeem(c, value)],
-             {c: _units(info_)}, source_key, wallet, password_file)
+            raise Refused(
+                f"underfunded: the issuer holds {fmt(balance, c, info_)}, asked {fmt(value, c, info_)}",
+                code=R.UNDERFUNDED.value,
+            )
+        _run(
+            s,
+            _Tx(memo, wait, timeout, build_only, valid_ledgers),
+            [Redeem(c, value)],
+            {c: _units(info_)},
+            source_key,
+            wallet,
+            password_file,
+        )

@@ -51,8 +51,12 @@ def _target(s: Session, wallet: str | None, account: str | None) -> tuple[str | 
 
 
 def balance(
-    account: Annotated[str | None, typer.Argument(
-        metavar="[ACCOUNT]", help="Any address, wallet or contact name (default: your wallet).")] = None,
+    account: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ACCOUNT]", help="Any address, wallet or contact name (default: your wallet)."
+        ),
+    ] = None,
     wallet: WalletOpt = None,
     node: NodeOpt = None,
     as_json: JsonOpt = False,
@@ -73,28 +77,43 @@ def balance(
         for b in data.get("balances", []):
             code = str(b["currency"])
             info = {"kind": b.get("kind"), "decimals": int(b.get("decimals", 0))}
-            balances.append({
-                **b,
-                "balance_text": fmt(int(b["balance"]), code, info),
-                "credit_limit_text": fmt(int(b["credit_limit"]), code, info),
-                "available_text": fmt(int(b["available"]), code, info),
-            })
-        out = {"wallet": name, "address": encode_account(key), "ledger": data.get("ledger"), "balances": balances}
+            balances.append(
+                {
+                    **b,
+                    "balance_text": fmt(int(b["balance"]), code, info),
+                    "credit_limit_text": fmt(int(b["credit_limit"]), code, info),
+                    "available_text": fmt(int(b["available"]), code, info),
+                }
+            )
+        out = {
+            "wallet": name,
+            "address": encode_account(key),
+            "ledger": data.get("ledger"),
+            "balances": balances,
+        }
 
         def human(console: Console) -> None:
             title = f"{name} ({encode_account(key)})" if name else encode_account(key)
             console.print(f"{title} at ledger {data.get('ledger')}", markup=False)
             if not balances:
-                console.print("No currency yet: ask a steward to admit you, or receive an issued currency.",
-                              markup=False)
+                console.print(
+                    "No currency yet: ask a steward to admit you, or receive an issued currency.",
+                    markup=False,
+                )
                 return
             table = Table("currency", "kind", "balance", "credit limit", "available", "member", box=None)
             for b in balances:
                 mutual = b.get("kind") in ("mutual", "time")
-                table.add_row(str(b["currency"]), str(b.get("kind")), b["balance_text"],
-                              b["credit_limit_text"] if mutual else "-", b["available_text"],
-                              ("yes" if b.get("member") else "no") if mutual else "-")
+                table.add_row(
+                    str(b["currency"]),
+                    str(b.get("kind")),
+                    b["balance_text"],
+                    b["credit_limit_text"] if mutual else "-",
+                    b["available_text"],
+                    ("yes" if b.get("member") else "no") if mutual else "-",
+                )
             console.print(table)
+
         s.emit(out, human)
 
 
@@ -133,8 +152,15 @@ def send(
         value = s.amount(amount, info)
         account = s.client.account(source_key)
         precheck_payment(s, info, account, destination, value)
-        request = TxRequest([Payment(destination, code, value)], {code: _unit_info(info)}, memo, build_only, wait,
-                            timeout, valid_ledgers)
+        request = TxRequest(
+            [Payment(destination, code, value)],
+            {code: _unit_info(info)},
+            memo,
+            build_only,
+            wait,
+            timeout,
+            valid_ledgers,
+        )
         execute(s, request, source_key, account, lambda: s.unlock(wallet, password_file)[1])
 
 
@@ -142,43 +168,77 @@ def _unit_info(info: dict[str, Any]) -> dict[str, Any]:
     return {"kind": info.get("kind"), "decimals": int(info.get("decimals", 0))}
 
 
-def precheck_payment(s: Session, info: dict[str, Any], account: dict[str, Any], destination: bytes, value: int) -> None:
+def precheck_payment(
+    s: Session, info: dict[str, Any], account: dict[str, Any], destination: bytes, value: int
+) -> None:
     """The ledger's payment rules, checked on the latest state so the member hears why now."""
     code = str(info["code"])
     mine = holding(account, code)
     asked = fmt(value, code, info)
     if info.get("kind") in ("mutual", "time"):
         if mine is None or not mine.get("member"):
-            raise Refused(f"not a member: {account['address']} is not a member of {code}; "
-                          f"a steward admits members with `tally currency admit`", code=R.NOT_MEMBER.value)
+            raise Refused(
+                f"not a member: {account['address']} is not a member of {code}; "
+                f"a steward admits members with `tally currency admit`",
+                code=R.NOT_MEMBER.value,
+            )
         theirs = holding(s.client.account(destination), code)
         if theirs is None or not theirs.get("member"):
-            raise Refused(f"the recipient {encode_account(destination)} is not a member of {code}",
-                          code=R.DESTINATION_NOT_MEMBER.value)
+            raise Refused(
+                f"the recipient {encode_account(destination)} is not a member of {code}",
+                code=R.DESTINATION_NOT_MEMBER.value,
+            )
         if int(mine["available"]) < value:
-            raise Refused(f"over credit limit: available {fmt(int(mine['available']), code, info)}, asked {asked}",
-                          code=R.OVER_CREDIT_LIMIT.value)
+            raise Refused(
+                f"over credit limit: available {fmt(int(mine['available']), code, info)}, asked {asked}",
+                code=R.OVER_CREDIT_LIMIT.value,
+            )
     else:
         balance = int(mine["balance"]) if mine else 0
         if balance < value:
-            raise Refused(f"underfunded: balance {fmt(balance, code, info)}, asked {asked}", code=R.UNDERFUNDED.value)
+            raise Refused(
+                f"underfunded: balance {fmt(balance, code, info)}, asked {asked}", code=R.UNDERFUNDED.value
+            )
         theirs = holding(s.client.account(destination), code)
     ceiling = int(info.get("max_balance", 0))
     if ceiling and (int(theirs["balance"]) if theirs else 0) + value > ceiling:
-        raise Refused(f"the recipient's balance would pass {code}'s ceiling of {fmt(ceiling, code, info)}",
-                      code=R.OVER_MAX_BALANCE.value)
+        raise Refused(
+            f"the recipient's balance would pass {code}'s ceiling of {fmt(ceiling, code, info)}",
+            code=R.OVER_MAX_BALANCE.value,
+        )
 
 
-HISTORY_FIELDS = ["ledger", "time", "hash", "type", "direction", "counterparty", "currency", "amount",
-                  "amount_minor", "memo", "result"]
+HISTORY_FIELDS = [
+    "ledger",
+    "time",
+    "hash",
+    "type",
+    "direction",
+    "counterparty",
+    "currency",
+    "amount",
+    "amount_minor",
+    "memo",
+    "result",
+]
 
 
 def history(
-    account: Annotated[str | None, typer.Argument(
-        metavar="[ACCOUNT]", help="Any address, wallet or contact name (default: your wallet).")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many transactions.")] = 20,
-    csv_file: Annotated[Path | None, typer.Option(
-        "--csv", metavar="FILE", help="Also write the rows as CSV to FILE ('-' for standard output).")] = None,
+    account: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ACCOUNT]", help="Any address, wallet or contact name (default: your wallet)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many transactions.")
+    ] = 20,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", metavar="FILE", help="Also write the rows as CSV to FILE ('-' for standard output)."
+        ),
+    ] = None,
     wallet: WalletOpt = None,
     node: NodeOpt = None,
     as_json: JsonOpt = False,
@@ -216,7 +276,13 @@ def history(
             entry["kind"] = info.get("kind")
         if csv_file is not None:
             _write_csv(csv_file, rows)
-        out = {"wallet": name, "address": encode_account(key), "items": rows, "totals": totals, "next": cursor}
+        out = {
+            "wallet": name,
+            "address": encode_account(key),
+            "items": rows,
+            "totals": totals,
+            "next": cursor,
+        }
 
         def human(console: Console) -> None:
             if not rows:
@@ -224,15 +290,23 @@ def history(
                 return
             table = Table("ledger", "time (UTC)", "what", "amount", "with", "memo", "result", box=None)
             for row in rows:
-                table.add_row(str(row["ledger"]), str(row["time"])[:19].replace("T", " "),
-                              str(row["direction"] or row["type"]), str(row["amount"] or ""),
-                              str(row["counterparty_name"] or row["counterparty"] or ""), str(row["memo"]),
-                              str(row["result"]))
+                table.add_row(
+                    str(row["ledger"]),
+                    str(row["time"])[:19].replace("T", " "),
+                    str(row["direction"] or row["type"]),
+                    str(row["amount"] or ""),
+                    str(row["counterparty_name"] or row["counterparty"] or ""),
+                    str(row["memo"]),
+                    str(row["result"]),
+                )
             console.print(table)
             for code, entry in totals.items():
                 what = "hours" if entry.get("kind") == "time" else code
-                console.print(f"{code}: {what} given {entry['given_text']}, received {entry['received_text']}",
-                              markup=False)
+                console.print(
+                    f"{code}: {what} given {entry['given_text']}, received {entry['received_text']}",
+                    markup=False,
+                )
+
         if csv_file is not None and str(csv_file) == "-" and not as_json:
             return
         s.emit(out, human)
@@ -245,8 +319,9 @@ def _currency_info(s: Session, code: str, cache: dict[str, dict[str, Any]]) -> d
     return cache[code]
 
 
-def _history_rows(s: Session, key: bytes, items: list[dict[str, Any]],
-                  cache: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _history_rows(
+    s: Session, key: bytes, items: list[dict[str, Any]], cache: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     me = encode_account(key)
     names: dict[str, str | None] = {}
 
@@ -255,6 +330,7 @@ def _history_rows(s: Session, key: bytes, items: list[dict[str, Any]],
             return None
         if address not in names:
             from wallet.home import parse_address
+
             names[address] = s.home.name_of(parse_address(address))
         return names[address]
 
@@ -290,14 +366,27 @@ def _history_rows(s: Session, key: bytes, items: list[dict[str, Any]],
             else:
                 code, value = op.get("currency") or op.get("code"), None
             info = _currency_info(s, str(code), cache) if code else {}
-            text = (units(int(value), str(code), info.get("kind"), int(info.get("decimals", 0)))
-                    if isinstance(value, int) and code else "")
-            rows.append({
-                "ledger": item.get("ledger"), "time": when, "hash": item.get("hash"), "type": kind,
-                "direction": direction, "counterparty": counterparty, "counterparty_name": name_of(counterparty),
-                "currency": code, "amount": text, "amount_minor": value if isinstance(value, int) else None,
-                "memo": item.get("memo", ""), "result": item.get("code"),
-            })
+            text = (
+                units(int(value), str(code), info.get("kind"), int(info.get("decimals", 0)))
+                if isinstance(value, int) and code
+                else ""
+            )
+            rows.append(
+                {
+                    "ledger": item.get("ledger"),
+                    "time": when,
+                    "hash": item.get("hash"),
+                    "type": kind,
+                    "direction": direction,
+                    "counterparty": counterparty,
+                    "counterparty_name": name_of(counterparty),
+                    "currency": code,
+                    "amount": text,
+                    "amount_minor": value if isinstance(value, int) else None,
+                    "memo": item.get("memo", ""),
+                    "result": item.get("code"),
+                }
+            )
     return rows
 
 

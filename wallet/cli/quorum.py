@@ -67,7 +67,9 @@ def _qset(obj: Any, where: str, depth: int = 0) -> tuple[int, list[str], list[An
     else:
         unknown = set(obj) - {"threshold", "validators", "inner_sets"}
         if unknown:
-            raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: threshold, validators, inner_sets)")
+            raise InputError(
+                f"{where}: unknown key {sorted(unknown)[0]!r} (known: threshold, validators, inner_sets)"
+            )
         t, vals, inner = obj.get("threshold"), obj.get("validators", []), obj.get("inner_sets", [])
         if not isinstance(vals, list) or not isinstance(inner, list):
             raise InputError(f"{where}: validators and inner_sets must be lists")
@@ -85,7 +87,11 @@ def _qset(obj: Any, where: str, depth: int = 0) -> tuple[int, list[str], list[An
 
 def parse_network(data: Any) -> dict[str, Any]:
     """Node name → parsed quorum set (or None). Raises InputError naming the problem."""
-    if isinstance(data, dict) and isinstance(data.get("consensus"), dict) and "quorum_set" in data["consensus"]:
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("consensus"), dict)
+        and "quorum_set" in data["consensus"]
+    ):
         q = _qset(data["consensus"]["quorum_set"], "[consensus.quorum_set]")
         return dict.fromkeys(sorted(_names(q)), q)
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
@@ -106,7 +112,7 @@ def parse_network(data: Any) -> dict[str, Any]:
             for ref in sorted(_names(q)):
                 if ref not in out:
                     raise InputError(
-                        f"node {name!r} trusts unknown node {ref!r}: add it to \"nodes\" "
+                        f'node {name!r} trusts unknown node {ref!r}: add it to "nodes" '
                         '(with "quorum_set": null if its quorum set is unknown)'
                     )
     return out
@@ -139,11 +145,18 @@ def check_file(path: Path) -> dict[str, Any]:
     split = None
     if result.split is not None:
         split = [sorted(names[x] for x in side) for side in result.split]
-    return {"intersecting": result.intersecting, "split": split, "nodes": len(parsed), "has_quorum": result.has_quorum}
+    return {
+        "intersecting": result.intersecting,
+        "split": split,
+        "nodes": len(parsed),
+        "has_quorum": result.has_quorum,
+    }
 
 
 def check_quorum(
-    file: Path = typer.Argument(..., help="Network description (JSON or TOML), or a validator's config file."),
+    file: Path = typer.Argument(
+        ..., help="Network description (JSON or TOML), or a validator's config file."
+    ),
     as_json: bool = typer.Option(False, "--json", help='Print {"intersecting", "split", "nodes"} as JSON.'),
 ) -> None:
     """Check that every two quorums of a network intersect (so it cannot fork)."""
@@ -158,11 +171,17 @@ def check_quorum(
     if as_json:
         typer.echo(json.dumps({k: answer[k] for k in ("intersecting", "split", "nodes", "has_quorum")}))
     elif answer["intersecting"]:
-        note = "" if answer["has_quorum"] else " (but no quorum exists at all: the network cannot decide anything)"
+        note = (
+            ""
+            if answer["has_quorum"]
+            else " (but no quorum exists at all: the network cannot decide anything)"
+        )
         _out.print(f"[green]OK[/green]: every two quorums intersect ({answer['nodes']} nodes){note}")
     else:
         a, b = answer["split"]
-        _out.print(f"[red]SPLIT[/red]: these two quorums share no node and could decide differently ({answer['nodes']} nodes)")
+        _out.print(
+            f"[red]SPLIT[/red]: these two quorums share no node and could decide differently ({answer['nodes']} nodes)"
+        )
         _out.print(f"  quorum 1: {', '.join(a)}")
         _out.print(f"  quorum 2: {', '.join(b)}")
     if not answer["intersecting"]:

@@ -29,27 +29,37 @@ Examples:
 def sim(
     nodes: int = typer.Option(4, "--nodes", min=1, max=200, help="Number of validators."),
     threshold: int = typer.Option(
-        0, "--threshold", min=0,
+        0,
+        "--threshold",
+        min=0,
         help="Top-level threshold (default n - ⌊(n-1)/3⌋, a 2f+1-style majority; for --topology orgs it counts organisations).",
     ),
     topology: str = typer.Option(
-        "full", "--topology",
+        "full",
+        "--topology",
         help="full: everyone trusts everyone; tiered: all trust a core of max(4, n/2); orgs: organisations of 3.",
     ),
     byzantine: int = typer.Option(0, "--byzantine", min=0, help="How many nodes (the last K) misbehave."),
     byzantine_mode: str = typer.Option(
-        "equivocate", "--byzantine-mode",
+        "equivocate",
+        "--byzantine-mode",
         help="equivocate (different values to different peers), silent, garbage or random (random well-formed statements), lie-qset (claims to trust only itself).",
     ),
     latency_ms: int = typer.Option(20, "--latency-ms", min=0, help="One-way message latency."),
     jitter_ms: int = typer.Option(0, "--jitter-ms", min=0, help="Extra random latency, 0..jitter."),
     drop: float = typer.Option(0.0, "--drop", min=0.0, max=0.99, help="Probability that a message is lost."),
-    duplicate: float = typer.Option(0.0, "--duplicate", min=0.0, max=0.99, help="Probability that a message is delivered twice."),
+    duplicate: float = typer.Option(
+        0.0, "--duplicate", min=0.0, max=0.99, help="Probability that a message is delivered twice."
+    ),
     partition: list[str] = typer.Option(
-        [], "--partition", help='Groups of node indexes cut off from each other for a while, e.g. "0,1|2,3@1000-5000" (repeatable).'
+        [],
+        "--partition",
+        help='Groups of node indexes cut off from each other for a while, e.g. "0,1|2,3@1000-5000" (repeatable).',
     ),
     crash: list[str] = typer.Option(
-        [], "--crash", help='Node N stops at a time, optionally restarting from its saved statements: "3@2000" or "3@2000-9000" (repeatable).'
+        [],
+        "--crash",
+        help='Node N stops at a time, optionally restarting from its saved statements: "3@2000" or "3@2000-9000" (repeatable).',
     ),
     slots: int = typer.Option(10, "--slots", min=1, max=100_000, help="How many slots (ledgers) to decide."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation (same seed, same output)."),
@@ -60,10 +70,19 @@ def sim(
 
     try:
         cfg = SimConfig(
-            nodes=nodes, threshold=threshold or None, topology=topology, byzantine=byzantine,
-            byzantine_mode=byzantine_mode, latency_ms=latency_ms, jitter_ms=jitter_ms, drop=drop,
-            duplicate=duplicate, partitions=tuple(parse_partition(p) for p in partition),
-            crashes=tuple(parse_crash(c) for c in crash), slots=slots, seed=seed,
+            nodes=nodes,
+            threshold=threshold or None,
+            topology=topology,
+            byzantine=byzantine,
+            byzantine_mode=byzantine_mode,
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            drop=drop,
+            duplicate=duplicate,
+            partitions=tuple(parse_partition(p) for p in partition),
+            crashes=tuple(parse_crash(c) for c in crash),
+            slots=slots,
+            seed=seed,
         )
         report = run_simulation(cfg)
     except SimConfigError as exc:
@@ -81,7 +100,9 @@ def sim(
             table.add_column(col, justify="left" if col == "value" else "right")
         for row in report.per_slot:
             table.add_row(
-                str(row.slot), row.value or "—", str(row.honest_externalized),
+                str(row.slot),
+                row.value or "—",
+                str(row.honest_externalized),
                 "yes" if row.agree else "[red]NO[/red]",
                 "—" if row.first_ms is None else str(row.first_ms),
                 "—" if row.last_ms is None else str(row.last_ms),

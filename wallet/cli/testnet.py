@@ -75,7 +75,9 @@ def up(
             tn.start(net)
             tn.wait_ready(net)
             if not net.seeded and not no_demo:
-                status.update("Network is up; creating the demo community (HOUR, LETS, BRX; alice, bob, carol) …")
+                status.update(
+                    "Network is up; creating the demo community (HOUR, LETS, BRX; alice, bob, carol) …"
+                )
                 net.demo = seed_demo(net.nodes[0].api, Home.from_env())
                 net.seeded = True
                 net.save()
@@ -92,17 +94,24 @@ def up(
         table.add_row(node["name"], node["role"], node["api"], node["metrics"])
     _out.print(table)
     if net.demo:
-        _out.print(f"Demo wallets: {', '.join(summary['demo_wallets'])} (password: [bold]{DEMO_PASSWORD}[/bold] — "
-                   "testnet only, never for real money)")
-        _out.print("Demo payment: alice paid bob 1.50 h for gardening "
-                   f"(ledger {net.demo['demo_payment']['ledger']}).")
+        _out.print(
+            f"Demo wallets: {', '.join(summary['demo_wallets'])} (password: [bold]{DEMO_PASSWORD}[/bold] — "
+            "testnet only, never for real money)"
+        )
+        _out.print(
+            "Demo payment: alice paid bob 1.50 h for gardening "
+            f"(ledger {net.demo['demo_payment']['ledger']})."
+        )
     where = "" if folder is None else f" --dir {root}"
-    _out.print(f"Ready in {summary['ready_s']:.1f} s. Next (tally is .venv/bin/tally):\n"
-               f"  export TALLY_PASSWORD={DEMO_PASSWORD}   # the demo wallets' password (testnet only)\n"
-               "  tally balance --wallet bob\n"
-               "  tally send bob 2 HOUR --wallet alice --wait\n"
-               f"  tally testnet status{where}\n"
-               f"  tally testnet down{where}", soft_wrap=True)
+    _out.print(
+        f"Ready in {summary['ready_s']:.1f} s. Next (tally is .venv/bin/tally):\n"
+        f"  export TALLY_PASSWORD={DEMO_PASSWORD}   # the demo wallets' password (testnet only)\n"
+        "  tally balance --wallet bob\n"
+        "  tally send bob 2 HOUR --wallet alice --wait\n"
+        f"  tally testnet status{where}\n"
+        f"  tally testnet down{where}",
+        soft_wrap=True,
+    )
 
 
 class _Quiet:
@@ -122,9 +131,21 @@ def _progress(quiet: bool, text: str) -> Iterator[Any]:
 
 def _summary(net: Any, password: str, elapsed_s: float) -> dict[str, Any]:
     return {
-        "dir": str(net.folder), "threshold": net.threshold, "ready_s": round(elapsed_s, 2),
-        "nodes": [{"name": n.name, "role": n.role, "api": n.api, "metrics": n.metrics, "p2p": n.multiaddr,
-                   "pid": n.pid, "node_id": n.node_id} for n in net.nodes],
+        "dir": str(net.folder),
+        "threshold": net.threshold,
+        "ready_s": round(elapsed_s, 2),
+        "nodes": [
+            {
+                "name": n.name,
+                "role": n.role,
+                "api": n.api,
+                "metrics": n.metrics,
+                "p2p": n.multiaddr,
+                "pid": n.pid,
+                "node_id": n.node_id,
+            }
+            for n in net.nodes
+        ],
         "demo_wallets": list(net.demo["wallets"]) if net.demo else [],
         "demo_password": password if net.demo else None,
         "demo": net.demo,
@@ -135,8 +156,10 @@ def _say_running(net: Any, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"already_running": True, **_summary(net, "tally-testnet-only", 0.0)}))
     else:
-        _out.print(f"The testnet in {net.folder} is already running ({len(net.running())} processes); "
-                   "see `tally testnet status`, or `tally testnet down` first.")
+        _out.print(
+            f"The testnet in {net.folder} is already running ({len(net.running())} processes); "
+            "see `tally testnet status`, or `tally testnet down` first."
+        )
 
 
 @testnet_app.command("status")
@@ -164,12 +187,21 @@ def status(
             table.add_column(column)
         for r in rows:
             age = f"{r['last_close_age_s']:.1f} s ago" if r["last_close_age_s"] is not None else "-"
-            table.add_row(r["name"], r["role"], "yes" if r["alive"] else "[red]NO[/red]", str(r["ledger"] or "-"),
-                          (r["state_hash"] or "-")[:16], str(r["peers"] if r["peers"] is not None else "-"), age,
-                          r["api"])
+            table.add_row(
+                r["name"],
+                r["role"],
+                "yes" if r["alive"] else "[red]NO[/red]",
+                str(r["ledger"] or "-"),
+                (r["state_hash"] or "-")[:16],
+                str(r["peers"] if r["peers"] is not None else "-"),
+                age,
+                r["api"],
+            )
         _out.print(table)
         if len(hashes) > 1:
-            _out.print("Nodes at different ledgers show different state hashes; that is normal while closing.")
+            _out.print(
+                "Nodes at different ledgers show different state hashes; that is normal while closing."
+            )
     if any(not r["alive"] for r in rows if r["pid"] is not None) or all(r["pid"] is None for r in rows):
         raise typer.Exit(1)
 
@@ -238,7 +270,9 @@ def down(
     if as_json:
         typer.echo(json.dumps({"stopped": stopped}))
     else:
-        _out.print(f"Stopped {len(stopped)} nodes; data kept in {net.folder} (`tally testnet up --reset` starts over).")
+        _out.print(
+            f"Stopped {len(stopped)} nodes; data kept in {net.folder} (`tally testnet up --reset` starts over)."
+        )
 
 
 def _fail(code: int, message: str) -> NoReturn:

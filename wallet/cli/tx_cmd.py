@@ -29,8 +29,11 @@ from wallet.errors import BadInput, Refused
 from wallet.keystore import write_private
 from wallet.txfile import TxFile, read_txfile
 
-app = typer.Typer(name="tx", no_args_is_help=True,
-                  help="Transactions: status, and the offline / multisig flow (show, sign, submit).")
+app = typer.Typer(
+    name="tx",
+    no_args_is_help=True,
+    help="Transactions: status, and the offline / multisig flow (show, sign, submit).",
+)
 
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="A transaction file from --build-only.")]
 
@@ -68,10 +71,12 @@ def status(
 
 def _describe(s: Session, file: TxFile) -> list[str]:
     body = file.tx.body
-    lines = [f"Transaction {file.tx.hash.hex()}",
-             f"  from account {s.namer()(body.source)}, sequence {body.seq}, "
-             f"valid until ledger {body.last_valid_ledger}",
-             f"  network id {file.network_id.hex()}"]
+    lines = [
+        f"Transaction {file.tx.hash.hex()}",
+        f"  from account {s.namer()(body.source)}, sequence {body.seq}, "
+        f"valid until ledger {body.last_valid_ledger}",
+        f"  network id {file.network_id.hex()}",
+    ]
     if body.memo:
         lines.append(f"  memo: {body.memo.decode('utf-8', 'replace')!r}")
     lines += [f"  - {line}" for line in describe_body(body, file.currencies, s.namer())]
@@ -101,8 +106,15 @@ def sign(
     file: FileArg,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
-                                                help="Write the signed file here (default: update FILE; '-' = stdout).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the signed file here (default: update FILE; '-' = stdout).",
+        ),
+    ] = None,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -130,9 +142,17 @@ def sign(
             return
         write_private(target, text)
         signers = [x["address"] for x in data["signatures"]]
-        s.emit({"file": str(target), "hash": data["hash"], "signed_by": encode_account(keypair.public_key),
-                "signatures": signers},
-               [f"Signed with {name!r} ({encode_account(keypair.public_key)}); {len(signers)} signature(s) in {target}"])
+        s.emit(
+            {
+                "file": str(target),
+                "hash": data["hash"],
+                "signed_by": encode_account(keypair.public_key),
+                "signatures": signers,
+            },
+            [
+                f"Signed with {name!r} ({encode_account(keypair.public_key)}); {len(signers)} signature(s) in {target}"
+            ],
+        )
 
 
 @app.command("submit")
@@ -153,12 +173,18 @@ def submit_cmd(
         if not parsed.tx.signatures:
             raise BadInput(f"{file} carries no signature yet: sign it with `tally tx sign`", code="unsigned")
         if s.client.network_id() != parsed.network_id:
-            raise BadInput(f"{file} was built for another network (id {parsed.network_id.hex()[:16]}…) than the "
-                           f"node at {s.client.url}", code="wrong_network")
+            raise BadInput(
+                f"{file} was built for another network (id {parsed.network_id.hex()[:16]}…) than the "
+                f"node at {s.client.url}",
+                code="wrong_network",
+            )
         account = s.client.account(parsed.tx.body.source)
         signed = {encode_account(k) for k, _ in parsed.tx.signatures}
         weight = sum(int(x["weight"]) for x in account.get("signers", []) if x.get("address") in signed)
         if weight < int(account.get("threshold", 1)):
-            raise Refused(f"not enough signatures: they weigh {weight}, account {account['address']} needs "
-                          f"{account.get('threshold')}", code=ResultCode.BAD_AUTH.value)
+            raise Refused(
+                f"not enough signatures: they weigh {weight}, account {account['address']} needs "
+                f"{account.get('threshold')}",
+                code=ResultCode.BAD_AUTH.value,
+            )
         submit(s, parsed.tx, parsed.currencies, wait=wait, timeout_s=timeout)

@@ -19,7 +19,8 @@ from wallet.home import check_name
 from wallet.keystore import decrypt_seed, encrypt_seed
 
 app = typer.Typer(
-    name="wallet", no_args_is_help=True,
+    name="wallet",
+    no_args_is_help=True,
     help="Your keys: create, import, list, show and back up wallets (encrypted keystores in $TALLY_HOME/wallets).",
 )
 
@@ -30,8 +31,12 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The wallet's name 
 def create(
     name: NameArg,
     password_file: PasswordFileOpt = None,
-    set_default: Annotated[bool, typer.Option("--default/--no-default",
-                                              help="Make it the default wallet (automatic for the first one).")] = False,
+    set_default: Annotated[
+        bool,
+        typer.Option(
+            "--default/--no-default", help="Make it the default wallet (automatic for the first one)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a new wallet: prints its address and its 24-word recovery phrase ONCE.
@@ -55,19 +60,29 @@ def create(
         is_default = set_default or not s.home.default_wallet()
         if is_default:
             s.home.set_config("wallet", "default", name)
-        data = {"name": name, "address": store.address, "path": str(path), "default": is_default,
-                "recovery_phrase": phrase}
+        data = {
+            "name": name,
+            "address": store.address,
+            "path": str(path),
+            "default": is_default,
+            "recovery_phrase": phrase,
+        }
 
         def human(console: Console) -> None:
             console.print(f"Created wallet {name!r}" + (" (default)" if is_default else ""), markup=False)
             console.print(f"Address: {store.address}", markup=False)
             console.print("")
             console.print("[bold red]Recovery phrase — write these 24 words down now, on paper, in order.[/]")
-            console.print("[bold red]They are shown only this once; anyone who has them controls the account.[/]")
+            console.print(
+                "[bold red]They are shown only this once; anyone who has them controls the account.[/]"
+            )
             words = phrase.split()
             for row in range(0, 24, 6):
-                console.print("  " + "  ".join(f"{i + 1:2d}. {w:<9}" for i, w in enumerate(words[row:row + 6], row)),
-                              markup=False)
+                console.print(
+                    "  " + "  ".join(f"{i + 1:2d}. {w:<9}" for i, w in enumerate(words[row : row + 6], row)),
+                    markup=False,
+                )
+
         s.emit(data, human)
 
 
@@ -75,7 +90,9 @@ def create(
 def import_(
     name: NameArg,
     password_file: PasswordFileOpt = None,
-    set_default: Annotated[bool, typer.Option("--default/--no-default", help="Make it the default wallet.")] = False,
+    set_default: Annotated[
+        bool, typer.Option("--default/--no-default", help="Make it the default wallet.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a wallet from its 24-word recovery phrase or its secret seed (tlys1…).
@@ -91,8 +108,9 @@ def import_(
         if s.home.has_wallet(name):
             raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
         if sys.stdin.isatty():
-            secret = str(typer.prompt("Recovery phrase (24 words) or secret seed (tlys1…)", hide_input=True,
-                                      err=True)).strip()
+            secret = str(
+                typer.prompt("Recovery phrase (24 words) or secret seed (tlys1…)", hide_input=True, err=True)
+            ).strip()
         else:  # piped: read one line, without getpass's "cannot control echo" warnings
             secret = sys.stdin.readline().strip()
         try:
@@ -108,8 +126,10 @@ def import_(
         is_default = set_default or not s.home.default_wallet()
         if is_default:
             s.home.set_config("wallet", "default", name)
-        s.emit({"name": name, "address": store.address, "path": str(path), "default": is_default},
-               [f"Imported wallet {name!r}" + (" (default)" if is_default else ""), f"Address: {store.address}"])
+        s.emit(
+            {"name": name, "address": store.address, "path": str(path), "default": is_default},
+            [f"Imported wallet {name!r}" + (" (default)" if is_default else ""), f"Address: {store.address}"],
+        )
 
 
 @app.command("list")
@@ -122,8 +142,10 @@ def list_(as_json: JsonOpt = False) -> None:
     """
     with session(as_json) as s:
         default = s.home.default_wallet()
-        wallets = [{"name": n, "address": s.home.load_wallet(n).address, "default": n == default}
-                   for n in s.home.wallet_names()]
+        wallets = [
+            {"name": n, "address": s.home.load_wallet(n).address, "default": n == default}
+            for n in s.home.wallet_names()
+        ]
 
         def human(console: Console) -> None:
             if not wallets:
@@ -133,12 +155,15 @@ def list_(as_json: JsonOpt = False) -> None:
             for w in wallets:
                 table.add_row("*" if w["default"] else "", str(w["name"]), str(w["address"]))
             console.print(table)
+
         s.emit({"wallets": wallets}, human)
 
 
 @app.command("address")
 def address(
-    name: Annotated[str | None, typer.Argument(metavar="[NAME]", help="Wallet name (default wallet if omitted).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="[NAME]", help="Wallet name (default wallet if omitted).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print a wallet's address (to receive payments). No password needed.
@@ -170,8 +195,10 @@ def export(
         store = s.home.load_wallet(name)
         password = s.password(password_file, prompt=f"Password of wallet {name!r}")
         secret = encode_secret(decrypt_seed(store, password))
-        s.emit({"name": name, "address": store.address, "secret": secret},
-               [f"Secret seed of {name!r} ({store.address}) — keep it secret:", secret])
+        s.emit(
+            {"name": name, "address": store.address, "secret": secret},
+            [f"Secret seed of {name!r} ({store.address}) — keep it secret:", secret],
+        )
 
 
 @app.command("use")
@@ -197,7 +224,8 @@ def rm(name: NameArg, yes: YesOpt = False, as_json: JsonOpt = False) -> None:
     with session(as_json) as s:
         store = s.home.load_wallet(name)
         if not yes and not typer.confirm(
-                f"Delete wallet {name!r} ({store.address})? Only its recovery phrase can bring it back", err=True):
+            f"Delete wallet {name!r} ({store.address})? Only its recovery phrase can bring it back", err=True
+        ):
             raise BadInput("cancelled: nothing was deleted", code="cancelled")
         s.home.wallet_path(name).unlink()
         if s.home.default_wallet() == name:
