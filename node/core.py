@@ -28,6 +28,7 @@ from node.herder import Herder, HerderConfig
 from node.logs import log
 from node.mempool import Admission
 from node.metrics import NodeMetrics
+from node.net.handlers import GossipVerdict
 from node.storage.store import LedgerStore
 from node.timers import TimerService
 from node.transport import Transport
@@ -285,14 +286,14 @@ class LedgerNode:
 
     # -- NetHandlers (peers) -------------------------------------------------------------------
 
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         try:
             raw_list = wire.decode_tx_batch(data)
             transactions = [decode_transaction(raw, self.network_id) for raw in raw_list]
         except DecodeError as exc:
             self.metrics.invalid_messages.labels("bad_tx_batch").inc()
             log(logger, logging.INFO, "invalid tx batch", peer=peer, error=str(exc))
-            return False
+            return GossipVerdict.REJECT
         accepted = False
         forged = 0
         for tx in transactions:
@@ -315,8 +316,8 @@ class LedgerNode:
                 reason="bad_tx_signature",
                 error=f"{forged} of {len(transactions)} transactions carry a signature that does not verify",
             )
-            return False  # not relayed; the forwarder is penalized
-        return True
+            return GossipVerdict.REJECT  # not relayed; the forwarder is penalized
+        return GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         try:

@@ -25,7 +25,7 @@ from node.core import LedgerNode, assemble_node
 from node.keyfile import read_admin_token, read_key_file
 from node.logs import log
 from node.metrics import NodeMetrics
-from node.net import NetConfig, P2PNetwork
+from node.net import GossipVerdict, NetConfig, P2PNetwork
 from node.storage.store import LedgerStore
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class _LateHandlers:
 
     target: LedgerNode
 
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         return await self.target.on_tx_batch(data, peer)
 
     async def on_frame(self, data: bytes, peer: str) -> None:

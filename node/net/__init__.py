@@ -4,11 +4,11 @@ See ``node.net.p2p`` for the design and the py-libp2p settings (and why each is 
 """
 
 from node.errors import NetError
+from node.net.handlers import GossipVerdict, NetHandlers
 from node.net.p2p import (
     FRAME_PROTOCOL,
     REQUEST_PROTOCOL,
     NetConfig,
-    NetHandlers,
     P2PNetwork,
     peer_id_for,
 )
@@ -16,6 +16,7 @@ from node.net.p2p import (
 __all__ = [
     "FRAME_PROTOCOL",
     "REQUEST_PROTOCOL",
+    "GossipVerdict",
     "NetConfig",
     "NetError",
     "NetHandlers",

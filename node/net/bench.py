@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import trio
 
-from node.net import NetConfig, P2PNetwork
+from node.net import GossipVerdict, NetConfig, P2PNetwork
 
 TOPIC = "tally/txs/bench"
 
@@ -46,10 +46,10 @@ class BenchHandlers:
         while not predicate():
             await self.event.wait()
 
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         self.batches.add(data[:16])
         self._bump()
-        return True
+        return GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames += 1

@@ -25,7 +25,7 @@ import logging
 import socket
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import multiaddr
 import trio
@@ -63,6 +63,7 @@ from node.net.framing import (
     encode_request,
     encode_response,
 )
+from node.net.handlers import GossipVerdict, NetHandlers
 from node.net.netmetrics import NetMetrics
 from protocol.errors import ProtocolError
 
@@ -122,21 +123,6 @@ class NetConfig:
     request_rate: float = REQUEST_RATE_PER_S  # per-peer request limit (token bucket)
     request_burst: float = REQUEST_BURST
     max_request: int = MAX_FRAME_DEFAULT  # cap on an inbound request frame (the node's are tiny)
-
-
-class NetHandlers(Protocol):
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
-        """A gossiped tx batch. Return False if it is invalid (the forwarder is scored down and the
-        batch is not relayed)."""
-        ...
-
-    async def on_frame(self, data: bytes, peer: str) -> None:
-        """A frame from a direct stream (node.wire.decode_frame)."""
-        ...
-
-    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
-        """Answer a request, or raise a NodeError (its message goes back to the peer)."""
-        ...
 
 
 def peer_id_for(public_key: bytes) -> str:
@@ -341,7 +327,7 @@ class P2PNetwork:
         self._filter: Callable[[str], bool] | None = None
         self._request_limiter = RateLimiter(config.request_rate, config.request_burst, max_clients=4096)
         self._inbound_streams: dict[tuple[str, str], int] = {}
-        self._inflight: dict[bytes, tuple[trio.Event, list[bool]]] = {}
+        self._inflight: dict[bytes, tuple[trio.Event, list[GossipVerdict]]] = {}
         self._publish_send, self._publish_receive = trio.open_memory_channel[bytes](PUBLISH_QUEUE)
         self._topology_changed = trio.Event()
 
@@ -610,24 +596,23 @@ class P2PNetwork:
         if pending is not None:
             # The same batch from a second peer while the first copy is being checked.
             await pending[0].wait()
-            return pending[1][0] if pending[1] else False
+            return pending[1][0].relay if pending[1] else False
         done = trio.Event()
-        result: list[bool] = []
+        result: list[GossipVerdict] = []
         self._inflight[key] = (done, result)
         try:
             self._m.messages_in.labels(type="gossip").inc()
             self._m.bytes_in.labels(type="gossip").inc(len(data))
             try:
-                ok = bool(await self._handlers.on_tx_batch(data, peer))
-            except Exception as exc:
+                verdict = GossipVerdict(await self._handlers.on_tx_batch(data, peer))
+            except Exception as exc:  # the node's bug, not the peer's fault
                 log(logger, logging.ERROR, "tx batch handler failed", peer=peer, error=repr(exc))
-                ok = False
-            else:
-                if not ok:
-                    self._m.invalid("invalid_tx_batch")
-                    self.penalize(peer, "invalid_tx_batch")
-            result.append(ok)
-            return ok
+                verdict = GossipVerdict.IGNORE
+            if verdict is GossipVerdict.REJECT:
+                self._m.invalid("invalid_tx_batch")
+                self.penalize(peer, "invalid_tx_batch")
+            result.append(verdict)
+            return verdict.relay
         finally:
             del self._inflight[key]
             done.set()

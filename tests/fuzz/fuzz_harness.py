@@ -63,6 +63,7 @@ from node.net.framing import (
     encode_request,
     encode_response,
 )
+from node.net.handlers import GossipVerdict
 from protocol.addresses import encode_account
 from protocol.errors import DecodeError
 from protocol.hashing import network_id
@@ -530,7 +531,7 @@ def _claim(statement: bytes, node_id: bytes) -> bytes:
 
 
 def _on_tx_batch(net: FuzzNetwork, data: bytes) -> None:
-    assert isinstance(_on_loop(net, net.node.on_tx_batch, data, PEER), bool)
+    assert isinstance(_on_loop(net, net.node.on_tx_batch, data, PEER), GossipVerdict)
 
 
 def _request_names() -> st.SearchStrategy[str]:

@@ -14,7 +14,7 @@ from libp2p.peer.id import ID
 
 from node.errors import ConfigError, NetError, NodeError
 from node.metrics import NodeMetrics
-from node.net import FRAME_PROTOCOL, REQUEST_PROTOCOL, NetConfig, P2PNetwork, peer_id_for
+from node.net import FRAME_PROTOCOL, REQUEST_PROTOCOL, GossipVerdict, NetConfig, P2PNetwork, peer_id_for
 from node.net.framing import encode_frame, encode_request
 from protocol.keys import Keypair
 
@@ -47,10 +47,14 @@ class Recorder:
         while not predicate():
             await self._changed.wait()
 
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         self.batches.append((data, peer))
         self._record()
-        return not data.startswith(b"BAD")
+        if data.startswith(b"BAD"):
+            return GossipVerdict.REJECT
+        if data.startswith(b"SKIP"):
+            return GossipVerdict.IGNORE
+        return GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames.append((data, peer))
@@ -181,6 +185,15 @@ async def test_gossip_batch_reaches_all_and_invalid_batch_is_not_relayed() -> No
             # nobody relayed the bad batch: each receiver saw it from node 2 only
             for node in nodes:
                 assert {p for d, p in node.rec.batches if d == b"BAD-batch"} <= {nodes[2].peer}
+            # an ignored batch: handed to every receiver, relayed by none, its sender not penalized
+            nodes[3].net.publish(b"SKIP-batch")
+            nodes[3].net.publish(b"batch-three")
+            for node in nodes[:3]:
+                await node.rec.wait(node.has_batch(b"batch-three"))
+                await node.rec.wait(node.has_batch(b"SKIP-batch"))
+                assert {p for d, p in node.rec.batches if d == b"SKIP-batch"} == {nodes[3].peer}
+                info = {p["peer_id"]: p for p in node.net.peers_info()}
+                assert info[nodes[3].peer]["score"] == 0
             # larger than py-libp2p's silent 1 MiB default limits
             big = b"B" * (3 * 1024 * 1024)
             nodes[3].net.publish(big)

@@ -23,7 +23,7 @@ from node import wire
 from node.errors import NodeError
 from node.keyfile import read_key_file
 from node.metrics import NodeMetrics
-from node.net import FRAME_PROTOCOL, NetConfig, P2PNetwork
+from node.net import FRAME_PROTOCOL, GossipVerdict, NetConfig, P2PNetwork
 from node.net.framing import LENGTH
 from node.runtime import topic_for
 from node.setup import KEY_NAME
@@ -44,8 +44,8 @@ class Attacker:
     def __init__(self) -> None:
         self.frames: list[tuple[bytes, str]] = []
 
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
-        return True
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames.append((data, peer))

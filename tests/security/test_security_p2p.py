@@ -16,7 +16,7 @@ from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTr
 
 from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
-from node.net import NetConfig, P2PNetwork
+from node.net import GossipVerdict, NetConfig, P2PNetwork
 from node.net.p2p import BAN_SECONDS, SCORE_BAN
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ class Handlers:
     def __init__(self) -> None:
         self.requests = 0
 
-    async def on_tx_batch(self, data: bytes, peer: str) -> bool:
-        return True
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         return None
