@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from wallet.cli import quorum, sim
+from node.cli import quorum, sim
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from node.cli.app import app
 from node.config import load_config
 from node.errors import ConfigError
 from node.keyfile import read_key_file
-from wallet.cli.app import app
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TALLY = [sys.executable, "-c", "from wallet.cli.app import main; main()"]
+TALLY = [sys.executable, "-c", "from node.cli.app import main; main()"]
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

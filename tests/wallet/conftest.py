@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 from wallet_fake_node import FakeNode, serve
 
+from node.cli.app import app
 from wallet.cli import common
-from wallet.cli.app import app
 
 PASSWORD = "correct horse battery staple"
 

@@ -17,7 +17,7 @@ from conftest import Cli
 from wallet.cli import common
 
 pytestmark = pytest.mark.slow
-TALLY = [sys.executable, "-c", "from wallet.cli.app import main; main()"]
+TALLY = [sys.executable, "-c", "from node.cli.app import main; main()"]
 
 
 def _free_port() -> int:

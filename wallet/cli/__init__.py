@@ -1,1 +1,21 @@
-"""The ``tally`` command line: one typer application with a sub-command per job."""
+"""The community member's commands; ``register`` adds them to the ``tally`` root (``node.cli.app``)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
+    ``account`` and ``config`` to ``app``."""
+    from wallet.cli import account_cmd, config_cmd, contact_cmd, currency_cmd, money, tx_cmd, wallet_cmd
+
+    app.add_typer(wallet_cmd.app)
+    app.add_typer(contact_cmd.app)
+    app.command("balance")(money.balance)
+    app.command("send")(money.send)
+    app.command("history")(money.history)
+    app.add_typer(tx_cmd.app)
+    app.add_typer(currency_cmd.app)
+    app.add_typer(account_cmd.app)
+    app.add_typer(config_cmd.app)

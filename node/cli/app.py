@@ -1,7 +1,10 @@
 """Root of the ``tally`` command: global options and the registry of sub-commands.
 
-Sub-command modules import their heavy dependencies (libp2p, trio, the node) inside the command
-functions, so ``tally --help`` and wallet commands stay quick to start.
+The root sits at the top of the import graph, in ``node/``: it registers the node's own commands
+(``node``, ``testnet``, ``sim``, ``check-quorum``) and asks the wallet to register its commands
+(``wallet.cli.register``), so the wallet never imports the node. Sub-command modules import their
+heavy dependencies (libp2p, trio, plyvel, the node runtime, consensus) inside the command
+functions, so ``tally --help`` and wallet commands stay quick to start (tests/test_cli_root.py).
 """
 
 from __future__ import annotations
@@ -9,6 +12,11 @@ from __future__ import annotations
 from importlib.metadata import version
 
 import typer
+
+from node.cli import quorum, sim
+from node.cli.node_cmd import node_app
+from node.cli.testnet import testnet_app
+from wallet.cli import register as register_wallet
 
 app = typer.Typer(
     name="tally",
@@ -35,36 +43,13 @@ def root(
     """Tally: a peer-to-peer ledger for community currencies (time banks, LETS, local money)."""
 
 
-from node.cli import node_app  # noqa: E402  (registered after the root is defined)
-from wallet.cli.testnet import testnet_app  # noqa: E402
-
 app.add_typer(node_app, name="node")
 app.add_typer(testnet_app, name="testnet")
+register_wallet(app)
+sim.register(app)
+quorum.register(app)
 
 
 def main() -> None:
     """Console entry point (``tally``)."""
     app()
-
-
-def _register_wallet_commands() -> None:
-    """The community member's commands (issue 5)."""
-    from wallet.cli import account_cmd, config_cmd, contact_cmd, currency_cmd, money, tx_cmd, wallet_cmd
-
-    app.add_typer(wallet_cmd.app)
-    app.add_typer(contact_cmd.app)
-    app.command("balance")(money.balance)
-    app.command("send")(money.send)
-    app.command("history")(money.history)
-    app.add_typer(tx_cmd.app)
-    app.add_typer(currency_cmd.app)
-    app.add_typer(account_cmd.app)
-    app.add_typer(config_cmd.app)
-
-
-_register_wallet_commands()
-
-from wallet.cli import quorum, sim  # noqa: E402  (consensus tools: tally sim, tally check-quorum)
-
-sim.register(app)
-quorum.register(app)

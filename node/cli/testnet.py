@@ -49,8 +49,8 @@ def up(
       tally testnet up --validators 7 --reset --json
     """
     from node import testnet as tn
+    from node.demo import DEMO_PASSWORD, seed_demo
     from node.errors import NodeError
-    from wallet.demo import DEMO_PASSWORD, seed_demo
     from wallet.errors import WalletError
     from wallet.home import Home
 
