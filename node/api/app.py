@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from node.api.ratelimit import RateLimiter
 from node.api.views import account_json, balance_json, currency_json, header_json, transaction_json
 from node.logs import log
 from node.mempool import MEMPOOL_CODES, Admission
+from node.ratelimit import RateLimiter
 from protocol.addresses import decode_account
 from protocol.errors import AddressError, DecodeError
 from protocol.ledger import LedgerHeader

@@ -49,7 +49,6 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 
-from node.api.ratelimit import RateLimiter
 from node.errors import ConfigError, NetError, NodeError
 from node.logs import log
 from node.metrics import NodeMetrics
@@ -65,6 +64,7 @@ from node.net.framing import (
 )
 from node.net.handlers import GossipVerdict, NetHandlers
 from node.net.netmetrics import NetMetrics
+from node.ratelimit import RateLimiter
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:

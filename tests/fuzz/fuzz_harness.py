@@ -52,7 +52,6 @@ from consensus import (
 )
 from node import wire
 from node.api.app import create_app
-from node.api.ratelimit import RateLimiter
 from node.core import LedgerNode, NotFoundError
 from node.net.framing import (
     FrameError,
@@ -64,6 +63,7 @@ from node.net.framing import (
     encode_response,
 )
 from node.net.handlers import GossipVerdict
+from node.ratelimit import RateLimiter
 from protocol.addresses import encode_account
 from protocol.errors import DecodeError
 from protocol.hashing import network_id

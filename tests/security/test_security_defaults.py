@@ -14,12 +14,12 @@ import trio
 
 from node import wire
 from node.api.app import MAX_BODY_BYTES, TxStatus, create_app
-from node.api.ratelimit import RateLimiter
 from node.config import NodeConfig, load_config
 from node.errors import ConfigError
 from node.keyfile import read_admin_token, read_key_file, write_key_file
 from node.mempool import Admission
 from node.net.framing import FrameReader, FrameTooLarge, encode_frame
+from node.ratelimit import RateLimiter
 from node.setup import KEY_NAME, TOKEN_NAME, NodeSpec, init_node
 from protocol.errors import DecodeError
 from protocol.keys import Keypair

@@ -1,4 +1,7 @@
-"""Per-client token buckets: one client flooding the API cannot starve the others."""
+"""Per-client token buckets: one client flooding us cannot starve the others.
+
+Shared by the HTTP API (clients by address) and the peer network (requests by peer id).
+"""
 
 from __future__ import annotations
 
