@@ -38,7 +38,8 @@ class NodeSpec:
     close_interval_ms: int = 1000
     heartbeat_interval_ms: int = 60_000
     log_format: str = "text"
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the p2p listen address (and the API's, unless api_host is set)
+    api_host: str | None = None
 
 
 def init_node(folder: Path, spec: NodeSpec, keypair: Keypair) -> Path:
@@ -96,7 +97,7 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
     lines += [
         "",
         "[api]",
-        f'listen = "{spec.host}:{spec.api_port}"              # HTTP API; keep it on loopback unless a proxy guards it',
+        f'listen = "{spec.api_host or spec.host}:{spec.api_port}"              # HTTP API; keep it on loopback unless a proxy guards it',
         f'admin_token_file = "{TOKEN_NAME}"        # bearer token for /admin endpoints (mode 0600)',
         "",
     ]
