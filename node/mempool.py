@@ -14,8 +14,10 @@ apply (expired, made invalid by the ledger) are dropped and remembered as refuse
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from node.refusals import Figures, bad_seq_figures, refusal_figures
 from protocol.apply import apply_transaction
 from protocol.results import ResultCode
 from protocol.state import StateOverlay, StateReader
@@ -38,6 +40,8 @@ class Admission:
     accepted: bool
     code: str | None = None  # a ResultCode value or one of MEMPOOL_CODES when refused
     queued: bool = False  # accepted but waiting for an earlier sequence number
+    # what the refused transaction met, for the client's message (see node.refusals)
+    figures: Mapping[str, int | str] = field(default_factory=dict)
 
 
 class Mempool:
@@ -121,7 +125,7 @@ class Mempool:
             return Admission(False, TOO_MANY_PENDING)
         expected = self._overlay.account(source).seq + 1
         if tx.body.seq < expected:
-            return self._refuse(tx, ResultCode.BAD_SEQ.value)
+            return self._refuse(tx, ResultCode.BAD_SEQ.value, bad_seq_figures(expected, tx))
         if tx.body.seq > expected:
             # Checked now, not at promotion: a forged transaction must not squat the sequence
             # number of the account's genuine one (which would then be refused as a duplicate),
@@ -166,7 +170,10 @@ class Mempool:
         scope = self._overlay.nested()
         result = apply_transaction(scope, tx, ledger_seq=self._next_ledger, signers=signers)
         if result.code is not ResultCode.OK:
-            return self._refuse(tx, result.code.value)
+            figures = refusal_figures(
+                self._overlay, tx, result, ledger_seq=self._next_ledger, signers=signers
+            )
+            return self._refuse(tx, result.code.value, figures)
         scope.commit()
         self._pending[tx.hash] = tx
         self._signers[tx.hash] = signers
@@ -178,7 +185,7 @@ class Mempool:
         if tx.body.seq > expected + self.max_future_per_account or len(queue) >= self.max_future_per_account:
             if not queue:
                 del self._future[tx.body.source]
-            return self._refuse(tx, ResultCode.BAD_SEQ.value)
+            return self._refuse(tx, ResultCode.BAD_SEQ.value, bad_seq_figures(expected, tx))
         if tx.body.seq in queue:
             return Admission(False, DUPLICATE)
         queue[tx.body.seq] = tx
@@ -203,9 +210,9 @@ class Mempool:
         if not queue:
             self._future.pop(account, None)
 
-    def _refuse(self, tx: Transaction, code: str) -> Admission:
+    def _refuse(self, tx: Transaction, code: str, figures: Figures | None = None) -> Admission:
         self._remember_refusal(tx.hash, code)
-        return Admission(False, code)
+        return Admission(False, code, figures=figures or {})
 
     def _remember_refusal(self, tx_hash: bytes, code: str) -> None:
         self._refused[tx_hash] = code

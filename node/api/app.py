@@ -124,6 +124,7 @@ def create_app(
                     "code": "malformed",
                     "explanation": f"cannot decode the transaction: {exc}",
                     "ledger": None,
+                    "figures": {},
                 }
         admissions = node.submit([tx for _, tx in decoded])
         accepted = [tx.hash for (_, tx), adm in zip(decoded, admissions, strict=True) if adm.accepted]
@@ -133,7 +134,8 @@ def create_app(
             if admission.accepted:
                 results[index] = _status_json(tx.hash, node.tx_status(tx.hash))
             else:
-                results[index] = _status_json(tx.hash, TxStatus("rejected", admission.code))
+                rejected = _status_json(tx.hash, TxStatus("rejected", admission.code))
+                results[index] = rejected | {"figures": dict(admission.figures)}  # see node.refusals
         return JSONResponse({"results": results})
 
     async def tx_status(request: Request) -> Response:

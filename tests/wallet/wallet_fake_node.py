@@ -1,7 +1,7 @@
 """An in-memory node behind the real HTTP API, for wallet CLI tests.
 
 Every accepted transaction is applied at once with the real rules (protocol.apply) and closes its
-own ledger; one that would fail is refused with its result code, as the node's mempool does.
+own ledger; one that would fail is refused with its result code and figures, as the node's mempool does.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from node.api.app import TxStatus, create_app
 from node.mempool import DUPLICATE, Admission
+from node.refusals import refusal_figures
 from protocol.apply import apply_transaction
 from protocol.hashing import network_id
 from protocol.ledger import LedgerHeader
@@ -46,9 +47,13 @@ class FakeNode:
                 continue
             root = StateOverlay(self.state)
             scope = root.nested()
-            result = apply_transaction(scope, tx, ledger_seq=self.ledger_seq + 1, signers=tx.signers())
+            signers = tx.signers()
+            result = apply_transaction(scope, tx, ledger_seq=self.ledger_seq + 1, signers=signers)
             if result.code is not ResultCode.OK:
-                answers.append(Admission(False, result.code.value))
+                figures = refusal_figures(
+                    root, tx, result, ledger_seq=self.ledger_seq + 1, signers=signers or frozenset()
+                )
+                answers.append(Admission(False, result.code.value, figures=figures))
                 continue
             scope.commit()
             self.state.apply(root.changes())
