@@ -30,7 +30,7 @@ from node.chain import LedgerChain, LedgerMismatchError
 from node.errors import NetError, StorageError
 from node.logs import log
 from node.metrics import NodeMetrics
-from node.net import peer_id_for
+from node.peer_ids import peer_id_for
 from node.transport import Transport
 from node.wire import (
     MAX_LEDGERS_PER_REQUEST,

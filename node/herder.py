@@ -55,7 +55,7 @@ from node.errors import NetError, NodeError, StorageError
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.misbehave import Misbehaviour, NominationWatch
-from node.net import peer_id_for
+from node.peer_ids import peer_id_for
 from node.timers import TimerService
 from node.transport import Transport
 from node.wire import (

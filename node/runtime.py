@@ -25,7 +25,7 @@ from node.core import LedgerNode, assemble_node
 from node.keyfile import read_admin_token, read_key_file
 from node.logs import log
 from node.metrics import NodeMetrics
-from node.net import GossipVerdict, NetConfig, P2PNetwork
+from node.net import NetConfig, P2PNetwork
 from node.storage.store import LedgerStore
 
 if TYPE_CHECKING:
@@ -48,9 +48,6 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
     store = LedgerStore(config.data_dir, config.network_id)
     run_info = config.path.resolve().parent / RUN_INFO
     try:
-        # The network needs the node's handlers and the node needs the network: the handler
-        # object forwards to the node once it exists.
-        handlers = _LateHandlers()
         net = P2PNetwork(
             NetConfig(
                 seed=keypair.seed,
@@ -59,11 +56,9 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
                 topic=topic_for(config.network_id),
                 max_request=MAX_PEER_REQUEST_BYTES,
             ),
-            handlers,
             metrics,
         )
         node = assemble_node(config=config, keypair=keypair, store=store, transport=net, metrics=metrics)
-        handlers.target = node
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
         app = create_app(node, admin_token=admin_token)
         api_config = HypercornConfig()
@@ -74,7 +69,7 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-            await nursery.start(net.serve)
+            await nursery.start(net.serve, node)
             node.peer_id, node.listen_addrs = net.peer_id, list(net.listen_addrs)
             await nursery.start(node.serve)
             node.api_url = await nursery.start(_serve_api, app, api_config)
@@ -95,21 +90,6 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         run_info.unlink(missing_ok=True)
         store.close()
         log(logger, logging.INFO, "node stopped", ledger=store.last_header.seq)
-
-
-class _LateHandlers:
-    """Forwards network callbacks to the node once it exists."""
-
-    target: LedgerNode
-
-    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
-        return await self.target.on_tx_batch(data, peer)
-
-    async def on_frame(self, data: bytes, peer: str) -> None:
-        await self.target.on_frame(data, peer)
-
-    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
-        return await self.target.on_request(name, payload, peer)
 
 
 async def _serve_api(

@@ -23,7 +23,7 @@ import httpx
 import nacl.utils
 
 from node.errors import NodeError
-from node.net import peer_id_for
+from node.peer_ids import peer_id_for
 from node.setup import CONFIG_NAME, NodeSpec, QuorumSetSpec, init_node
 from protocol.addresses import encode_validator
 from protocol.keys import Keypair

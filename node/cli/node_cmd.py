@@ -47,7 +47,7 @@ def init(
     import nacl.utils
 
     from node.errors import NodeError
-    from node.net import peer_id_for
+    from node.peer_ids import peer_id_for
     from node.setup import NodeSpec, QuorumSetSpec, init_node
     from protocol.addresses import decode_validator, encode_validator
     from protocol.errors import AddressError

@@ -10,8 +10,8 @@ from node.net.p2p import (
     REQUEST_PROTOCOL,
     NetConfig,
     P2PNetwork,
-    peer_id_for,
 )
+from node.peer_ids import peer_id_for  # libp2p-free; re-exported for callers of node.net
 
 __all__ = [
     "FRAME_PROTOCOL",

@@ -74,11 +74,9 @@ async def _start(nursery: trio.Nursery, n: int) -> list[tuple[P2PNetwork, BenchH
     for i in range(n):
         h = BenchHandlers()
         boot = tuple(net.listen_addrs[0] for net, _ in nodes)
-        net = P2PNetwork(
-            NetConfig(seed=hashlib.sha256(b"bench%d" % i).digest(), bootstrap=boot, topic=TOPIC), h
-        )
+        net = P2PNetwork(NetConfig(seed=hashlib.sha256(b"bench%d" % i).digest(), bootstrap=boot, topic=TOPIC))
         h.net = net
-        await nursery.start(net.serve)
+        await nursery.start(net.serve, h)
         nodes.append((net, h))
     for net, _ in nodes:
         await net.wait_ready([o.peer_id for o, _ in nodes if o is not net])
@@ -153,10 +151,10 @@ async def bench_once() -> dict[str, object]:
 async def echo_node() -> None:
     h = BenchHandlers()
     h.echo = True
-    net = P2PNetwork(NetConfig(seed=hashlib.sha256(b"bench-echo").digest(), topic=TOPIC), h)
+    net = P2PNetwork(NetConfig(seed=hashlib.sha256(b"bench-echo").digest(), topic=TOPIC))
     h.net = net
     async with trio.open_nursery() as nursery:
-        await nursery.start(net.serve)
+        await nursery.start(net.serve, h)
         print(net.listen_addrs[0], flush=True)
         await trio.sleep_forever()
 
@@ -168,8 +166,8 @@ async def bench_two_process(addr: str, child_pid: int) -> dict[str, object]:
     out: dict[str, object] = {}
     async with trio.open_nursery() as nursery:
         h = BenchHandlers()
-        a = P2PNetwork(NetConfig(seed=hashlib.sha256(b"bench-a").digest(), bootstrap=(addr,), topic=TOPIC), h)
-        await nursery.start(a.serve)
+        a = P2PNetwork(NetConfig(seed=hashlib.sha256(b"bench-a").digest(), bootstrap=(addr,), topic=TOPIC))
+        await nursery.start(a.serve, h)
         peer = addr.rsplit("/", 1)[1]
         await a.wait_ready([peer])
         frame = b"f" * 250

@@ -31,7 +31,6 @@ import multiaddr
 import trio
 from libp2p import new_host
 from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
-from libp2p.crypto.ed25519 import Ed25519PublicKey
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.identity_utils import create_identity_from_seed
@@ -125,13 +124,6 @@ class NetConfig:
     max_request: int = MAX_FRAME_DEFAULT  # cap on an inbound request frame (the node's are tiny)
 
 
-def peer_id_for(public_key: bytes) -> str:
-    """The base58 libp2p peer id of a 32-byte Ed25519 public key (maps validators to peers)."""
-    if len(public_key) != 32:
-        raise ValueError("an Ed25519 public key has 32 bytes")
-    return str(ID.from_pubkey(Ed25519PublicKey.from_bytes(public_key)).to_base58())
-
-
 def _content_message_id(msg: rpc_pb2.Message) -> bytes:
     # Dedupe by content: the same batch published by two nodes is delivered once (the default id,
     # from_id + seqno, would deliver it twice). Note: identical content re-published within
@@ -218,7 +210,9 @@ class _Notifee(INotifee):
 
 
 class P2PNetwork:
-    def __init__(self, config: NetConfig, handlers: NetHandlers, metrics: NodeMetrics | None = None) -> None:
+    _handlers: NetHandlers  # given to serve(): the node's handlers need this network to exist first
+
+    def __init__(self, config: NetConfig, metrics: NodeMetrics | None = None) -> None:
         if len(config.seed) != 32:
             raise ConfigError("seed: the network identity needs a 32-byte Ed25519 seed")
         if config.max_frame < 1024:
@@ -238,7 +232,6 @@ class P2PNetwork:
         _quiet_libp2p()
         _tune_pubsub_globals(config.max_frame)
         self._config = config
-        self._handlers = handlers
         self._m = NetMetrics(metrics)
 
         key_pair = create_identity_from_seed(config.seed)
@@ -333,10 +326,25 @@ class P2PNetwork:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def serve(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Listen, join the gossip topic, dial and keep dialing the bootstrap peers; runs until
-        cancelled. ``task_status.started()`` once listening (``listen_addrs`` is then valid).
-        A P2PNetwork serves once: to restart, make a new one (with the same seed)."""
+    @property
+    def host(self) -> IHost:
+        """The libp2p host, for node.faults only (raw misbehaviour on a test network)."""
+        return self._host
+
+    @property
+    def config(self) -> NetConfig:
+        """The settings this network runs with (node.faults reads the frame cap)."""
+        return self._config
+
+    async def serve(
+        self, handlers: NetHandlers, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen, join the gossip topic, dial and keep dialing the bootstrap peers, and hand what
+        peers send to ``handlers``; runs until cancelled. ``task_status.started()`` once listening
+        (``listen_addrs`` is then valid). A P2PNetwork serves once: to restart, make a new one
+        (with the same seed). The handlers come here, not to the constructor, so the node that
+        handles peers' messages can be built on this network (its transport) first."""
+        self._handlers = handlers
         # The pubsub services are started OUTSIDE host.run(): on exit the connections close first.
         # The other nesting intermittently raised "RuntimeError: Nursery is closed to new arrivals"
         # when peers still had gossip in flight (3 of 10 runs in the research).

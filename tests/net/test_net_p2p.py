@@ -118,15 +118,13 @@ async def start_node(
 ) -> Node:
     rec = Recorder()
     metrics = NodeMetrics()
-    net = P2PNetwork(
-        NetConfig(seed=seed(index), listen=listen, bootstrap=bootstrap, topic=TOPIC), rec, metrics
-    )
+    net = P2PNetwork(NetConfig(seed=seed(index), listen=listen, bootstrap=bootstrap, topic=TOPIC), metrics)
     node = Node(index, net, rec, trio.CancelScope(), metrics)
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
             with node.scope:
-                await net.serve(task_status=task_status)
+                await net.serve(rec, task_status=task_status)
         finally:
             node.stopped.set()
 
@@ -156,7 +154,7 @@ async def cluster(n: int) -> AsyncIterator[list[Node]]:
 
 def test_peer_id_for_matches_the_libp2p_identity() -> None:
     kp = Keypair(seed(0))
-    net = P2PNetwork(NetConfig(seed=seed(0), topic=TOPIC), Recorder())
+    net = P2PNetwork(NetConfig(seed=seed(0), topic=TOPIC))
     assert peer_id_for(kp.public_key) == net.peer_id
     assert peer_id_for(Keypair(seed(1)).public_key) != net.peer_id
     with pytest.raises(ValueError, match="32 bytes"):
@@ -412,6 +410,6 @@ async def test_listen_failure_is_reported() -> None:
 
 def test_bad_config_is_rejected() -> None:
     with pytest.raises(ConfigError, match="seed"):
-        P2PNetwork(NetConfig(seed=b"short", topic=TOPIC), Recorder())
+        P2PNetwork(NetConfig(seed=b"short", topic=TOPIC))
     with pytest.raises(ConfigError, match="bootstrap"):
-        P2PNetwork(NetConfig(seed=seed(0), bootstrap=("/ip4/127.0.0.1/tcp/1",), topic=TOPIC), Recorder())
+        P2PNetwork(NetConfig(seed=seed(0), bootstrap=("/ip4/127.0.0.1/tcp/1",), topic=TOPIC))

@@ -218,12 +218,11 @@ async def _start_peer(
 ) -> P2PNetwork:
     peer = P2PNetwork(
         NetConfig(seed=nacl.utils.random(32), bootstrap=bootstrap, topic=topic_for(network)),
-        handlers,
         NodeMetrics(),
     )
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await peer.serve(task_status=task_status)
+        await peer.serve(handlers, task_status=task_status)
 
     await nursery.start(run)
     return peer

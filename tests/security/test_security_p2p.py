@@ -62,12 +62,11 @@ async def _start(
             request_rate=request_rate,
             request_burst=request_burst,
         ),
-        Handlers(),
         NodeMetrics(),
     )
 
     async def run(task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await net.serve(task_status=task_status)
+        await net.serve(Handlers(), task_status=task_status)
 
     await nursery.start(run)
     return net
@@ -155,9 +154,9 @@ async def test_inbound_streams_per_peer_are_capped_and_request_frames_are_small(
     with trio.fail_after(LIMIT):
         async with trio.open_nursery() as nursery:
             server = P2PNetwork(
-                NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), Handlers(), NodeMetrics()
+                NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), NodeMetrics()
             )
-            await nursery.start(server.serve)
+            await nursery.start(server.serve, Handlers())
             client = await _start(nursery, 9, bootstrap=(server.listen_addrs[0],))
             await client.wait_ready([server.peer_id], timeout_s=LIMIT)
             host = client._host
