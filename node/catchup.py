@@ -1,7 +1,9 @@
 """Catch-up: a node that is behind fetches closed ledgers from a peer and checks them before
 applying anything.
 
-Each ledger must (1) follow our last closed ledger by seq and hash, (2) carry SCP statements,
+Claims come first: ``LedgerClaims`` collects what peers say they closed (their votes on later
+slots, their ledger-closed announcements, their answers to our polls); ``CatchUp`` consumes
+them. Each ledger must (1) follow our last closed ledger by seq and hash, (2) carry SCP statements,
 with valid signatures, from a quorum of *our own* quorum set committing to a value that names
 exactly this header's tx set and close time, and (3) re-apply locally to the very header the
 peer sent. Only then is it written, through the same ``LedgerChain.close`` path as a ledger
@@ -10,9 +12,10 @@ this node voted on. A peer that fails a check is penalised and another one is tr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import trio
 
@@ -22,7 +25,6 @@ from consensus import (
     Statement,
     all_validators,
     committed_value,
-    decode_quorum_set,
     decode_statement,
     proof_is_valid,
 )
@@ -31,19 +33,13 @@ from node.errors import NetError, StorageError
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.peer_ids import peer_id_for
+from node.peer_requests import LATEST, LEDGERS, BadAnswerError, LedgerRange, PeerRequests
+from node.quorum_sets import QuorumSets
 from node.transport import Transport
 from node.wire import (
     MAX_LEDGERS_PER_REQUEST,
-    MAX_LEDGERS_RESPONSE_BYTES,
-    REQ_LATEST,
-    REQ_LEDGERS,
-    REQ_QSET,
     LedgerBlob,
     decode_envelope,
-    decode_latest,
-    decode_ledgers,
-    encode_hash_request,
-    encode_range_request,
     envelope_signature_valid,
 )
 from protocol.errors import DecodeError
@@ -59,7 +55,53 @@ class BadLedgerError(Exception):
     """A peer sent a ledger that fails verification (the message says which check)."""
 
 
+class LedgerClaims:
+    """The highest ledger each peer says it has closed, for catch-up to go and fetch.
+
+    Claims are unproven: a peer may claim any ledger and then never answer (each request then
+    hangs for its timeout). So validators of our quorum set are asked first, and a request to any
+    other peer is abandoned as soon as such a validator claims to be ahead too.
+
+    Invariant: ``targets`` only holds claims above our last closed ledger at the time they came.
+    """
+
+    def __init__(self, chain: LedgerChain, metrics: NodeMetrics, quorum_set: QuorumSet) -> None:
+        self._chain = chain
+        self._metrics = metrics
+        self.trusted = frozenset(peer_id_for(v) for v in all_validators(quorum_set))
+        self.targets: dict[str, int] = {}  # peer -> highest ledger it claims
+        self._untrusted_request: trio.CancelScope | None = None
+        self.arrived = trio.Event()  # set when a claim comes; catch-up re-arms it
+
+    def peer_is_at(self, peer: str, seq: int) -> None:
+        """``peer`` has closed ledger ``seq``; catch up if that is ahead of us."""
+        if seq > self._chain.last.seq:
+            self.targets[peer] = max(seq, self.targets.get(peer, 0))
+            self._metrics.catchup_behind.set(max(self.targets.values()) - self._chain.last.seq)
+            if peer in self.trusted and self._untrusted_request is not None:
+                self._untrusted_request.cancel()
+            self.arrived.set()
+
+    @contextlib.contextmanager
+    def asking(self, peer: str) -> Iterator[trio.CancelScope]:
+        """The scope of one request to ``peer``: cancelled when ``peer`` is not a validator of our
+        quorum set and one of those claims to be ahead meanwhile."""
+        with trio.CancelScope() as scope:
+            if peer not in self.trusted:
+                self._untrusted_request = scope
+            try:
+                yield scope
+            finally:
+                self._untrusted_request = None
+
+
 class CatchUp:
+    """Brings this node level with the claims in ``LedgerClaims``, one verified ledger at a time.
+
+    Invariant: a ledger is written only after its hash chain, its proof (a quorum of our own
+    quorum set) and its local re-application all check out, through ``LedgerChain.close``.
+    """
+
     def __init__(
         self,
         *,
@@ -68,9 +110,10 @@ class CatchUp:
         quorum_set: QuorumSet,
         chain: LedgerChain,
         transport: Transport,
+        requests: PeerRequests,
+        quorum_sets: QuorumSets,
+        claims: LedgerClaims,
         metrics: NodeMetrics,
-        qset_of: Callable[[bytes], QuorumSet | None],
-        learn_qset: Callable[[QuorumSet], None],
         advanced: Callable[[], None],
         rng: random.Random | None = None,
     ) -> None:
@@ -79,33 +122,19 @@ class CatchUp:
         self.quorum_set = quorum_set
         self.chain = chain
         self.transport = transport
+        self.requests = requests
+        self.quorum_sets = quorum_sets
+        self.claims = claims
         self.metrics = metrics
-        self._qset_of = qset_of
-        self._learn_qset = learn_qset
-        self._advanced = advanced
+        self._advanced = advanced  # the herder opens the next slot
         self._rng = rng or random.Random()
-        self._targets: dict[str, int] = {}  # peer -> highest ledger it claims
-        # Claims are unproven: a peer may claim any ledger and then never answer (each request
-        # then hangs for its timeout). Validators of our quorum set are asked first.
-        self._trusted = {peer_id_for(v) for v in all_validators(quorum_set)}
-        self._untrusted_request: trio.CancelScope | None = None  # abandoned when a validator is ahead
-        self._wake = trio.Event()
         self.running = False
-
-    def peer_is_at(self, peer: str, seq: int) -> None:
-        """``peer`` has closed ledger ``seq``; catch up if that is ahead of us."""
-        if seq > self.chain.last.seq:
-            self._targets[peer] = max(seq, self._targets.get(peer, 0))
-            self.metrics.catchup_behind.set(max(self._targets.values()) - self.chain.last.seq)
-            if peer in self._trusted and self._untrusted_request is not None:
-                self._untrusted_request.cancel()
-            self._wake.set()
 
     async def run(self) -> None:
         """Fetch from peers that claim to be ahead, one at a time, until level with them."""
         while True:
-            await self._wake.wait()
-            self._wake = trio.Event()
+            await self.claims.arrived.wait()
+            self.claims.arrived = trio.Event()
             self.running = True
             try:
                 await self._catch_up()
@@ -124,66 +153,50 @@ class CatchUp:
             if not peers:
                 continue
             # our quorum's validators first: any other peer may leave us waiting out the timeout
-            peer = self._rng.choice([p for p in peers if p in self._trusted] or peers)
+            peer = self._rng.choice([p for p in peers if p in self.claims.trusted] or peers)
             try:
-                latest = decode_latest(
-                    await self.transport.request(peer, REQ_LATEST, b"", max_response=256, timeout_s=5)
-                )
-            except NetError:
-                continue
-            except DecodeError:
-                self.transport.penalize(peer, "bad_response")
+                latest = await self.requests.ask(peer, LATEST, None)
+            except (NetError, BadAnswerError):
                 continue
             answered = True
-            self.peer_is_at(peer, latest.seq)
+            self.claims.peer_is_at(peer, latest.seq)
 
     async def _catch_up(self) -> None:
-        while self._targets:
+        claims = self.claims
+        while claims.targets:
             last = self.chain.last.seq
-            self._targets = {p: s for p, s in self._targets.items() if s > last}
-            if not self._targets:
+            claims.targets = {p: s for p, s in claims.targets.items() if s > last}
+            if not claims.targets:
                 break
-            peer = max(self._targets, key=lambda p: (p in self._trusted, self._targets[p]))
-            count = min(MAX_LEDGERS_PER_REQUEST, self._targets[peer] - last)
+            peer = max(claims.targets, key=lambda p: (p in claims.trusted, claims.targets[p]))
+            count = min(MAX_LEDGERS_PER_REQUEST, claims.targets[peer] - last)
             try:
-                raw = await self._request_ledgers(peer, last + 1, count)
-                if raw is None:
+                blobs = await self._request_ledgers(peer, last + 1, count)
+                if blobs is None:
                     continue  # a validator of our quorum set is ahead too: ask it instead
-                blobs = decode_ledgers(raw)
                 if not blobs:
-                    raise BadLedgerError(f"peer claimed ledger {self._targets[peer]} but sent none")
+                    raise BadLedgerError(f"peer claimed ledger {claims.targets[peer]} but sent none")
                 for blob in blobs:
                     await self._apply(blob, peer)
             except NetError as exc:
                 log(logger, logging.INFO, "catch-up request failed", peer=peer, error=str(exc))
-                self._targets.pop(peer, None)
+                claims.targets.pop(peer, None)
+            except BadAnswerError:
+                claims.targets.pop(peer, None)
             except (BadLedgerError, DecodeError, ConsensusError, LedgerMismatchError) as exc:
-                log(logger, logging.WARNING, "peer sent a bad ledger", peer=peer, error=str(exc))
-                self.metrics.invalid_messages.labels("bad_ledger").inc()
-                self.transport.penalize(peer, "bad_ledger")
-                self._targets.pop(peer, None)
+                self.requests.bad_answer(peer, LEDGERS, f"bad ledger: {exc}")
+                claims.targets.pop(peer, None)
             except StorageError as exc:
                 log(logger, logging.ERROR, "catch-up write failed; retrying in 1 s", error=str(exc))
                 await trio.sleep(1)
         self.metrics.catchup_behind.set(0)
 
-    async def _request_ledgers(self, peer: str, first: int, count: int) -> bytes | None:
+    async def _request_ledgers(self, peer: str, first: int, count: int) -> tuple[LedgerBlob, ...] | None:
         """The ledgers from ``peer``; None if abandoned for a validator of our quorum set."""
-        raw: bytes | None = None
-        with trio.CancelScope() as scope:
-            if peer not in self._trusted:
-                self._untrusted_request = scope
-            try:
-                raw = await self.transport.request(
-                    peer,
-                    REQ_LEDGERS,
-                    encode_range_request(first, count),
-                    max_response=MAX_LEDGERS_RESPONSE_BYTES + 4096,
-                    timeout_s=20,
-                )
-            finally:
-                self._untrusted_request = None
-        return raw
+        blobs: tuple[LedgerBlob, ...] | None = None
+        with self.claims.asking(peer):
+            blobs = await self.requests.ask(peer, LEDGERS, LedgerRange(first, count))
+        return blobs
 
     async def _apply(self, blob: LedgerBlob, peer: str) -> None:
         last = self.chain.last
@@ -199,7 +212,7 @@ class CatchUp:
         await self._learn_quorum_sets(statements, peer)
         value = _committed_value(statements, header.tx_set_hash, header.close_time_ms)
         if value is None or not proof_is_valid(
-            self.node_id, self.quorum_set, statements, header.seq, value.encode(), self._qset_of
+            self.node_id, self.quorum_set, statements, header.seq, value.encode(), self.quorum_sets.get
         ):
             raise BadLedgerError(f"ledger {header.seq}: its signatures are not from a quorum we trust")
         if await self.chain.close(tx_set, value, blob.proof, expected_hash=header.hash) is None:
@@ -217,19 +230,11 @@ class CatchUp:
         return statement
 
     async def _learn_quorum_sets(self, statements: list[Statement], peer: str) -> None:
+        """Fetch the quorum sets the proof's signers name that we lack, from the peer that sent
+        the proof (one that lies is penalised by ``QuorumSets``, and the proof then fails)."""
         for qset_hash in {s.qset_hash for s in statements}:
-            if self._qset_of(qset_hash) is not None:
-                continue
-            try:
-                raw = await self.transport.request(
-                    peer, REQ_QSET, encode_hash_request(qset_hash), max_response=64 * 1024
-                )
-            except NetError:
-                continue
-            qset = decode_quorum_set(raw)
-            if qset.hash != qset_hash:
-                raise BadLedgerError("a quorum set does not match its hash")
-            self._learn_qset(qset)
+            if self.quorum_sets.get(qset_hash) is None:
+                await self.quorum_sets.fetch(qset_hash, [peer])
 
 
 def _committed_value(

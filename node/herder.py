@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,7 +43,6 @@ from consensus import (
     TimerKind,
     Validity,
     all_validators,
-    decode_quorum_set,
     decode_statement,
     encode_statement,
     organisation_weight,
@@ -56,26 +54,25 @@ from node.logs import log
 from node.metrics import NodeMetrics
 from node.misbehave import Misbehaviour, NominationWatch
 from node.peer_ids import peer_id_for
+from node.peer_requests import (
+    SCP_STATE,
+    TX_IDS,
+    TX_SET,
+    TXS,
+    TXS_PER_REQUEST,
+    BadAnswerError,
+    PeerRequests,
+    TxsQuery,
+    peers_starting_with,
+)
+from node.quorum_sets import QuorumSets
 from node.timers import TimerService
 from node.transport import Transport
 from node.wire import (
-    MAX_TX_BATCH_BYTES,
-    MAX_TX_IDS,
-    REQ_QSET,
-    REQ_SCP_STATE,
-    REQ_TX_IDS,
-    REQ_TX_SET,
-    REQ_TXS,
     SignedEnvelope,
     decode_envelope,
-    decode_envelope_list,
-    decode_tx_batch,
-    decode_tx_ids,
     encode_envelope_frame,
-    encode_hash_request,
     encode_ledger_closed_frame,
-    encode_slot_request,
-    encode_txs_request,
     envelope_signature_valid,
     sign_envelope,
 )
@@ -89,7 +86,7 @@ from protocol.ledger import (
     decode_tx_set,
     make_tx_set,
 )
-from protocol.transactions import Transaction, decode_transaction
+from protocol.transactions import Transaction
 
 logger = logging.getLogger("tally.herder")
 
@@ -101,10 +98,6 @@ STUCK_AFTER_MS = 4_000  # a slot not externalized after this long: pull peers' S
 SEEN_MEMORY = 20_000
 REPLAY_SLACK = 3  # an envelope seen before, for a slot this far back, is a replay
 MAX_TIMEOUT_MS = 60_000
-# Hashes per REQ_TXS request: 35 bytes each must stay under the peers' inbound request cap
-# (node.runtime.MAX_PEER_REQUEST_BYTES, 64 KiB). 2,000 (70 KB) got a restarted validator, whose
-# mempool is empty, banned by every peer for "request_oversize" (found by scripts/chaos).
-TXS_PER_REQUEST = 1_000
 
 
 @dataclass(frozen=True)
@@ -133,16 +126,20 @@ class Herder:
         config: HerderConfig,
         chain: LedgerChain,
         transport: Transport,
+        requests: PeerRequests,
+        quorum_sets: QuorumSets,
         timers: TimerService,
         metrics: NodeMetrics,
-        qset_store: Callable[[QuorumSet], None],
+        report_behind: Callable[[str, int], None],
     ) -> None:
         self.config = config
         self.chain = chain
         self.transport = transport
+        self.requests = requests
+        self.quorum_sets = quorum_sets
         self.timers = timers
         self.metrics = metrics
-        self._save_qset = qset_store
+        self._report_behind = report_behind  # a peer votes on a later slot: it claims that ledger
         self.node_id = config.keypair.public_key
         self.scp = ScpNode(self.node_id, config.quorum_set, self, is_validator=config.is_validator)
         self.validator_peers = {peer_id_for(v) for v in all_validators(config.quorum_set)} - {
@@ -160,7 +157,6 @@ class Herder:
         self._fetching: set[bytes] = set()
         self._closing: set[int] = set()  # slots whose ledger is being written
         self._nursery: trio.Nursery | None = None
-        self.on_behind: Callable[[str, int], None] = lambda peer, seq: None  # set by the node (catch-up)
         self.misbehaviour = Misbehaviour(
             config.misbehave, config.network, config.keypair, config.quorum_set, transport, chain
         )  # test networks only (node.config)
@@ -239,7 +235,7 @@ class Herder:
                 self._future.append((envelope, statement, peer))
             if statement.slot > self.slot + 1:
                 self._behind_since_ms = monotonic_ms()
-                self.on_behind(peer, statement.slot - 1)
+                self._report_behind(peer, statement.slot - 1)
             return
         self._process(envelope, statement, peer)
 
@@ -298,12 +294,6 @@ class Herder:
             if envelope is not None:
                 found.append(envelope)
         return found
-
-    def tx_set(self, tx_set_hash: bytes) -> TxSet | None:
-        return self.chain.tx_sets.get(tx_set_hash)
-
-    def quorum_set(self, qset_hash: bytes) -> QuorumSet | None:
-        return self.scp.quorum_set(qset_hash)
 
     # -- consensus driver ----------------------------------------------------------------------
 
@@ -538,14 +528,8 @@ class Herder:
 
     async def _pull_state(self, peer: str, slot: int) -> None:
         try:
-            raw = await self.transport.request(
-                peer, REQ_SCP_STATE, encode_slot_request(slot), max_response=4 * 1024 * 1024, timeout_s=5
-            )
-            envelopes = decode_envelope_list(raw)
-        except NetError:
-            return
-        except DecodeError as exc:
-            self._bad(peer, "bad_response", str(exc))
+            envelopes = await self.requests.ask(peer, SCP_STATE, slot)
+        except (NetError, BadAnswerError):
             return
         for envelope in envelopes:
             self.receive_envelope(envelope, peer)
@@ -560,37 +544,25 @@ class Herder:
         self._fetching.add(key)
         self._nursery.start_soon(task, key, first_peer)
 
-    def _peers_from(self, first_peer: str) -> list[str]:
-        """Whom to ask: the peer that named the hash first, then every other connected peer."""
-        return [first_peer] + [p for p in self.transport.connected_peers() if p != first_peer]
-
     async def _fetch_tx_set_task(self, tx_set_hash: bytes, first_peer: str) -> None:
-        peers = self._peers_from(first_peer)
+        peers = peers_starting_with(first_peer, self.transport.connected_peers())
         try:
             for peer in peers:
                 try:
                     tx_set = await self._fetch_compact(peer, tx_set_hash)
                     if tx_set is None:  # our copies differ (e.g. other signatures): take it whole
-                        raw = await self.transport.request(
-                            peer,
-                            REQ_TX_SET,
-                            encode_hash_request(tx_set_hash),
-                            max_response=MAX_TX_SET_BYTES + 1024,
-                        )
-                        tx_set = decode_tx_set(raw, self.config.network)
+                        tx_set = await self.requests.ask(peer, TX_SET, tx_set_hash)
                 except NetError as exc:
                     log(logger, logging.DEBUG, "tx set request failed", peer=peer, error=str(exc))
                     continue
-                except DecodeError as exc:
-                    self._bad(peer, "bad_tx_set", str(exc))
-                    continue
-                if tx_set.hash != tx_set_hash:
-                    self._bad(peer, "bad_tx_set", "tx set does not match the requested hash")
+                except BadAnswerError:
                     continue
                 if any(self.chain.mempool.signers_of(tx) is None for tx in tx_set.transactions):
                     # A transaction's hash does not cover its signatures: a copy with a broken one
                     # can only come from a dishonest proposer. Never vote for such a set.
-                    self._bad(peer, "bad_tx_set", "a transaction in the tx set carries a bad signature")
+                    self.requests.bad_answer(
+                        peer, TX_SET, "a transaction in the tx set carries a bad signature"
+                    )
                     continue
                 self.chain.tx_sets.add(tx_set)
                 self._release(tx_set_hash)
@@ -603,33 +575,20 @@ class Herder:
         """The tx set rebuilt from its hashes and our mempool, fetching only what we lack.
 
         Returns None when the rebuilt set does not hash right (a transaction we hold carries
-        other signatures than the proposer's copy). Raises NetError / DecodeError.
+        other signatures than the proposer's copy). Raises NetError / BadAnswerError.
         """
-        raw = await self.transport.request(
-            peer, REQ_TX_IDS, encode_hash_request(tx_set_hash), max_response=MAX_TX_IDS * 35 + 64
-        )
-        previous, hashes = decode_tx_ids(raw)
+        ids = await self.requests.ask(peer, TX_IDS, tx_set_hash)
         known: dict[bytes, Transaction] = {}
-        for tx_hash in hashes:
+        for tx_hash in ids.tx_hashes:
             tx = self.chain.mempool.get(tx_hash)
             if tx is not None:
                 known[tx_hash] = tx
-        missing = [h for h in hashes if h not in known]
+        missing = tuple(h for h in ids.tx_hashes if h not in known)
         for start in range(0, len(missing), TXS_PER_REQUEST):
             chunk = missing[start : start + TXS_PER_REQUEST]
-            answer = await self.transport.request(
-                peer, REQ_TXS, encode_txs_request(tx_set_hash, chunk), max_response=MAX_TX_BATCH_BYTES + 1024
-            )
-            for wanted, raw_tx in zip(chunk, decode_tx_batch(answer), strict=False):
-                tx = decode_transaction(raw_tx, self.config.network)
-                if tx.hash != wanted:
-                    raise DecodeError("txs: a transaction does not match the requested hash")
-                known[wanted] = tx
-        if len(known) != len(hashes):
-            raise DecodeError("txs: the peer sent fewer transactions than asked")
-        if any(a >= b for a, b in itertools.pairwise(hashes)):
-            raise DecodeError("tx ids: not in canonical order")
-        tx_set = TxSet(previous, tuple(known[h] for h in hashes))
+            for tx in await self.requests.ask(peer, TXS, TxsQuery(tx_set_hash, chunk)):
+                known[tx.hash] = tx
+        tx_set = TxSet(ids.previous_hash, tuple(known[h] for h in ids.tx_hashes))
         return tx_set if tx_set.hash == tx_set_hash else None
 
     def _release(self, tx_set_hash: bytes) -> None:
@@ -647,24 +606,16 @@ class Herder:
         self._fetch(qset_hash, self._fetch_qset_task, peer)
 
     async def _fetch_qset_task(self, qset_hash: bytes, first_peer: str) -> None:
-        peers = self._peers_from(first_peer)
+        """A statement names a quorum set SCP lacks: from our store (catch-up may have learnt
+        it), else from the peer that sent the statement, then from the others."""
         try:
-            for peer in peers:
-                try:
-                    raw = await self.transport.request(
-                        peer, REQ_QSET, encode_hash_request(qset_hash), max_response=64 * 1024
-                    )
-                    qset = decode_quorum_set(raw)
-                except (NetError, ConsensusError):
-                    continue
-                if qset.hash != qset_hash:
-                    self._bad(peer, "lie_qset", "quorum set does not match its hash")
-                    continue
-                self._save_qset(qset)
-                self._apply(self.scp.add_quorum_set(qset, monotonic_ms()))
-                return
+            qset = self.quorum_sets.get(qset_hash) or await self.quorum_sets.fetch(
+                qset_hash, peers_starting_with(first_peer, self.transport.connected_peers())
+            )
         finally:
             self._fetching.discard(qset_hash)
+        if qset is not None:
+            self._apply(self.scp.add_quorum_set(qset, monotonic_ms()))
 
     def _remember(self, digest: bytes, slot: int) -> None:
         self._seen[digest] = slot

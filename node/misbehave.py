@@ -51,7 +51,7 @@ from protocol.ledger import CloseValue, decode_close_value, decode_tx_set
 
 if TYPE_CHECKING:
     from node.chain import LedgerChain
-    from node.core import LedgerNode
+    from node.facade import NodeApi
     from node.transport import Transport
 
 logger = logging.getLogger("tally.misbehave")
@@ -114,10 +114,10 @@ class Misbehaviour:
             return True
         return False
 
-    def answer_qset(self, qset_hash: bytes) -> bytes | None:
+    def answer_qset(self, qset_hash: bytes) -> QuorumSet | None:
         """The lie: asked for the made-up hash, answer the real quorum set."""
         if self.mode == "lie-qset" and qset_hash == self.fake_qset_hash:
-            return self.quorum_set.encode()
+            return self.quorum_set
         return None
 
     # -- the misbehaviours -------------------------------------------------------------------------
@@ -247,7 +247,7 @@ class NominationWatch:
 # -- admin actions (test networks only) ------------------------------------------------------------
 
 
-def admin_action(node: LedgerNode, action: str, params: dict[str, Any]) -> dict[str, Any]:
+def admin_action(node: NodeApi, action: str, params: dict[str, Any]) -> dict[str, Any]:
     if not is_test_network(node.identity.network_passphrase):
         raise ValueError(f"admin action {action!r} is only allowed on a test network")
     if action == "peer-filter":

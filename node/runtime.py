@@ -20,12 +20,14 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from node.api.app import create_app
+from node.assembly import assemble_node
 from node.config import NodeConfig
-from node.core import LedgerNode, assemble_node
+from node.facade import NodeAddresses, NodeIdentity
 from node.keyfile import read_admin_token, read_key_file
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.net import NetConfig, P2PNetwork
+from node.peer_requests import MAX_REQUEST_BYTES
 from node.storage.store import LedgerStore
 
 if TYPE_CHECKING:
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tally.node")
 
 RUN_INFO = "run.json"
-MAX_PEER_REQUEST_BYTES = 64 * 1024  # a peer's request is a name and a hash, range or slot (node.wire)
 
 
 def topic_for(network: bytes) -> str:
@@ -54,13 +55,16 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
                 listen=config.listen,
                 bootstrap=config.bootstrap,
                 topic=topic_for(config.network_id),
-                max_request=MAX_PEER_REQUEST_BYTES,
+                max_request=MAX_REQUEST_BYTES,
             ),
             metrics,
         )
-        node = assemble_node(config=config, keypair=keypair, store=store, transport=net, metrics=metrics)
+        addresses = NodeAddresses()
+        node = assemble_node(
+            config=config, keypair=keypair, store=store, transport=net, metrics=metrics, addresses=addresses
+        )
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
-        app = create_app(node, admin_token=admin_token)
+        app = create_app(node.api, admin_token=admin_token)
         api_config = HypercornConfig()
         api_config.bind = [config.api_listen]
         api_config.accesslog = None
@@ -69,20 +73,20 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-            await nursery.start(net.serve, node)
-            node.peer_id, node.listen_addrs = net.peer_id, list(net.listen_addrs)
+            await nursery.start(net.serve, node.peers)
+            addresses.peer_id, addresses.listen = net.peer_id, list(net.listen_addrs)
             await nursery.start(node.serve)
-            node.api_url = await nursery.start(_serve_api, app, api_config)
-            _write_run_info(run_info, node)
+            addresses.api_url = await nursery.start(_serve_api, app, api_config)
+            _write_run_info(run_info, node.api.identity, addresses)
             log(
                 logger,
                 logging.INFO,
                 "node running",
                 role=config.role,
-                node_id=node.identity.node_id,
+                node_id=node.api.identity.node_id,
                 ledger=store.last_header.seq,
-                api=node.api_url,
-                p2p=",".join(node.listen_addrs),
+                api=addresses.api_url,
+                p2p=",".join(addresses.listen),
             )
             if ready is not None:
                 ready.set()
@@ -113,14 +117,14 @@ async def _stop_on_signal(scope: trio.CancelScope) -> None:
             return
 
 
-def _write_run_info(path: Path, node: LedgerNode) -> None:
+def _write_run_info(path: Path, identity: NodeIdentity, addresses: NodeAddresses) -> None:
     info = {
         "pid": os.getpid(),
-        "peer_id": node.peer_id,
-        "p2p": node.listen_addrs,
-        "api": node.api_url,
-        "node_id": node.identity.node_id,
-        "role": node.identity.role,
+        "peer_id": addresses.peer_id,
+        "p2p": addresses.listen,
+        "api": addresses.api_url,
+        "node_id": identity.node_id,
+        "role": identity.role,
     }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, indent=2) + "\n")

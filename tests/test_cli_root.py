@@ -32,7 +32,7 @@ def test_root_imports_no_heavy_library() -> None:
     probe = (
         "import json, sys; import node.cli.app; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('trio', 'libp2p', 'plyvel', 'hypercorn', 'consensus') or m in ('node.runtime', 'node.core'))))"
+        "('trio', 'libp2p', 'plyvel', 'hypercorn', 'consensus') or m in ('node.runtime', 'node.assembly'))))"
     )
     loaded = json.loads(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True).stdout)
     assert loaded == []

@@ -51,7 +51,7 @@ class TxStatus:
 
 
 class NodeFacade(Protocol):
-    """What the API needs from the node (implemented by ``node.core.LedgerNode``)."""
+    """What the API needs from the node (implemented by ``node.facade.NodeApi``)."""
 
     network_id: bytes
 

@@ -1,6 +1,6 @@
 """The fuzzing engine shared by tests/fuzz and ``scripts/fuzz``.
 
-Targets are every wire decoder, every peer handler of a real ``LedgerNode`` (four validators on the
+Targets are every wire decoder, every peer handler of a real node (``node.assembly``) (four validators on the
 in-memory network of tests/node/memnet.py, closing ledgers all along) and every HTTP endpoint of
 ``create_app`` on that node (driven through ``httpx.ASGITransport``).
 
@@ -52,7 +52,8 @@ from consensus import (
 )
 from node import wire
 from node.api.app import create_app
-from node.core import LedgerNode, NotFoundError
+from node.assembly import AssembledNode
+from node.errors import NodeError
 from node.net.framing import (
     FrameError,
     FrameReader,
@@ -98,7 +99,7 @@ Corpus = dict[str, list[bytes]]
 class FuzzNetwork:
     hub: Any  # memnet.MemoryHub
     validators: list[Any]  # memnet.TestNode
-    node: LedgerNode
+    node: AssembledNode
     corpus: Corpus
     addresses: list[str]
     tx_hashes: list[str]
@@ -136,9 +137,9 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
         node = validators[0].node
         assert node is not None
         # the in-memory transport records every penalty; keep that record bounded over long runs
-        setattr(node.transport, "penalties", collections.deque(maxlen=1000))  # noqa: B010
+        setattr(node.herder.transport, "penalties", collections.deque(maxlen=1000))  # noqa: B010
         steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
-        nid = node.network_id
+        nid = node.api.network_id
         txs = [
             _tx(
                 nid,
@@ -156,12 +157,12 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
         ]
         txs += [_tx(nid, alice, s, Payment(bob.public_key, "HOUR", 25)) for s in range(1, 4)]
         for tx in txs:
-            assert node.submit([tx])[0].accepted
-            await node.wait_for([tx.hash], 60)
+            assert node.api.submit([tx])[0].accepted
+            await node.api.wait_for([tx.hash], 60)
         await wait_ledgers_for(node, 2)
         corpus = harvest(node, txs)
         app = create_app(
-            node,
+            node.api,
             admin_token=ADMIN_TOKEN,
             submit_limiter=RateLimiter(rate=1e9, burst=1e9),
             request_limiter=RateLimiter(rate=1e9, burst=1e9),
@@ -178,14 +179,14 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
             nursery.cancel_scope.cancel()
 
 
-async def wait_ledgers_for(node: LedgerNode, count: int) -> None:
+async def wait_ledgers_for(node: AssembledNode, count: int) -> None:
     target = node.chain.last.seq + count
     with trio.fail_after(60):
         while node.chain.last.seq < target:  # noqa: ASYNC110
             await trio.sleep(0.02)
 
 
-def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
+def harvest(node: AssembledNode, txs: list[Transaction]) -> Corpus:
     c: Corpus = {
         k: []
         for k in (
@@ -247,7 +248,7 @@ def harvest(node: LedgerNode, txs: list[Transaction]) -> Corpus:
     c["latest"] = [wire.encode_latest(wire.LatestLedger(last, node.chain.last.hash))]
     envelopes = [wire.decode_envelope(e) for e in c["envelope"][:4]]
     c["envelope_list"] = [wire.encode_envelope_list(envelopes), wire.encode_envelope_list([])]
-    c["ledgers"] = [node._answer(wire.REQ_LEDGERS, wire.encode_range_request(max(1, last - 2), 2))]
+    c["ledgers"] = [node.peers.answer(wire.REQ_LEDGERS, wire.encode_range_request(max(1, last - 2), 2))]
     c["request"] = [
         encode_request(name, payload)
         for name, payload in (
@@ -484,8 +485,8 @@ def _on_loop(net: FuzzNetwork, fn: Callable[..., Awaitable[Any]], *args: Any) ->
 def _request_target(name: str, keys: tuple[str, ...]) -> Target:
     def run(net: FuzzNetwork, data: bytes) -> None:
         try:
-            answer = _on_loop(net, net.node.on_request, name, data, PEER)
-        except NotFoundError:
+            answer = _on_loop(net, net.node.peers.on_request, name, data, PEER)
+        except NodeError:
             return
         assert isinstance(answer, bytes)
 
@@ -493,14 +494,14 @@ def _request_target(name: str, keys: tuple[str, ...]) -> Target:
 
 
 def _on_frame(net: FuzzNetwork, data: bytes) -> None:
-    assert _on_loop(net, net.node.on_frame, data, PEER) is None
+    assert _on_loop(net, net.node.peers.on_frame, data, PEER) is None
 
 
 def _signed_frames(net: FuzzNetwork) -> st.SearchStrategy[bytes]:
     """What a byzantine validator can send: mutated statements that still carry a valid signature
     (signed with validator 1's key, so they pass the signature check and reach SCP)."""
     signer = net.validators[1].keypair
-    nid = net.node.network_id
+    nid = net.node.api.network_id
     statements = st.sampled_from(net.corpus["statement"])
     mutated = st.one_of(
         statements.flatmap(tree_mutation),
@@ -515,7 +516,7 @@ def _signed_frames(net: FuzzNetwork) -> st.SearchStrategy[bytes]:
 def _sign_as_validator(net: FuzzNetwork, statement: bytes) -> bytes:
     signer = net.validators[1].keypair
     return wire.encode_envelope_frame(
-        wire.sign_envelope(net.node.network_id, _claim(statement, signer.public_key), signer)
+        wire.sign_envelope(net.node.api.network_id, _claim(statement, signer.public_key), signer)
     )
 
 
@@ -531,7 +532,7 @@ def _claim(statement: bytes, node_id: bytes) -> bytes:
 
 
 def _on_tx_batch(net: FuzzNetwork, data: bytes) -> None:
-    assert isinstance(_on_loop(net, net.node.on_tx_batch, data, PEER), GossipVerdict)
+    assert isinstance(_on_loop(net, net.node.peers.on_tx_batch, data, PEER), GossipVerdict)
 
 
 def _request_names() -> st.SearchStrategy[str]:
@@ -545,8 +546,8 @@ def _request_names() -> st.SearchStrategy[str]:
 
 def _any_request(net: FuzzNetwork, item: tuple[str, bytes]) -> None:
     try:
-        answer = _on_loop(net, net.node.on_request, item[0], item[1], PEER)
-    except NotFoundError:
+        answer = _on_loop(net, net.node.peers.on_request, item[0], item[1], PEER)
+    except NodeError:
         return
     assert isinstance(answer, bytes)
 

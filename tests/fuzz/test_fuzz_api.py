@@ -1,4 +1,4 @@
-"""Every HTTP endpoint of create_app on a real LedgerNode: random methods, paths, queries,
+"""Every HTTP endpoint of create_app on a real node: random methods, paths, queries,
 headers and bodies (random JSON, mutated real transactions): never a 5xx, every error a JSON
 ``{"error", "message"}`` answer, admin only with the token."""
 

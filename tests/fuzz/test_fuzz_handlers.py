@@ -1,4 +1,4 @@
-"""The peer handlers of a real LedgerNode (on_frame, on_tx_batch, on_request for every request
+"""The peer handlers of a real node (on_frame, on_tx_batch, on_request for every request
 name) against random and mutated-valid inputs — including statements correctly signed by a
 validator (a byzantine validator's view) — while four validators keep closing ledgers."""
 

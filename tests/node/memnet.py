@@ -15,11 +15,12 @@ import nacl.utils
 import trio
 
 from consensus import QuorumSet
+from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
-from node.core import LedgerNode, NotFoundError, assemble_node
-from node.errors import NetError
+from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
-from node.net import peer_id_for
+from node.net import NetHandlers
+from node.peer_ids import peer_id_for
 from node.storage.store import LedgerStore
 from protocol.keys import Keypair
 
@@ -29,7 +30,7 @@ PASSPHRASE = "Tally memnet test network"
 @dataclass
 class MemoryHub:
     nursery: trio.Nursery
-    nodes: dict[str, LedgerNode] = field(default_factory=dict)
+    nodes: dict[str, NetHandlers] = field(default_factory=dict)  # peer id -> its handlers
     links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes]]] = field(default_factory=dict)
     blocked: set[frozenset[str]] = field(default_factory=set)
 
@@ -96,7 +97,7 @@ class MemoryTransport:
             raise NetError(peer, "unreachable")
         try:
             answer = await node.on_request(name, payload, self.peer_id)
-        except NotFoundError as exc:
+        except NodeError as exc:
             raise NetError(peer, "remote", str(exc)) from None
         if len(answer) > max_response:
             raise NetError(peer, "oversize")
@@ -119,7 +120,7 @@ class TestNode:
     keypair: Keypair
     folder: Path
     config: NodeConfig
-    node: LedgerNode | None = None
+    node: AssembledNode | None = None
     store: LedgerStore | None = None
     scope: trio.CancelScope | None = None
     stopped: trio.Event = field(default_factory=trio.Event)
@@ -156,7 +157,7 @@ def make_validators(
     return nodes
 
 
-async def start(hub: MemoryHub, test_node: TestNode) -> LedgerNode:
+async def start(hub: MemoryHub, test_node: TestNode) -> AssembledNode:
     """Open the node's database and run it inside the hub's nursery (until ``stop``)."""
     store = LedgerStore(test_node.config.data_dir, test_node.config.network_id)
     transport = MemoryTransport(hub, test_node.peer_id)
@@ -168,7 +169,7 @@ async def start(hub: MemoryHub, test_node: TestNode) -> LedgerNode:
         metrics=NodeMetrics(),
     )
     test_node.node, test_node.store = node, store
-    hub.nodes[test_node.peer_id] = node
+    hub.nodes[test_node.peer_id] = node.peers
     scope = trio.CancelScope()
     test_node.scope = scope
     stopped = test_node.stopped = trio.Event()

@@ -11,7 +11,7 @@ import nacl.utils
 import trio
 from memnet import MemoryHub, TestNode, make_validators, start, stop
 
-from node.core import LedgerNode
+from node.assembly import AssembledNode
 from protocol.keys import Keypair
 from protocol.ledger import make_tx_set
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Payment
@@ -21,10 +21,10 @@ TIMEOUT_S = 60
 
 
 def _tx(
-    node: LedgerNode, source: Keypair, seq: int, *ops: object, signers: tuple[Keypair, ...] = ()
+    node: AssembledNode, source: Keypair, seq: int, *ops: object, signers: tuple[Keypair, ...] = ()
 ) -> Transaction:
     body = TransactionBody(source.public_key, seq, 10_000, b"", tuple(ops))  # type: ignore[arg-type]
-    return build_transaction(node.network_id, body, (source, *signers))
+    return build_transaction(node.api.network_id, body, (source, *signers))
 
 
 async def _until(predicate: Callable[[], bool], what: str) -> None:
@@ -38,7 +38,7 @@ def _seqs(nodes: list[TestNode]) -> list[int]:
     return [n.node.chain.last.seq for n in nodes if n.node is not None]
 
 
-async def _community(node: LedgerNode) -> tuple[Keypair, Keypair]:
+async def _community(node: AssembledNode) -> tuple[Keypair, Keypair]:
     """A time bank with two members; returns (alice, bob) who are admitted with 10 h credit."""
     steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
     create = _tx(
@@ -51,9 +51,9 @@ async def _community(node: LedgerNode) -> tuple[Keypair, Keypair]:
         AdmitMember("HOUR", alice.public_key, None),
         AdmitMember("HOUR", bob.public_key, None),
     )
-    assert all(a.accepted for a in node.submit([create, admit])), node.submit([create, admit])
-    await node.wait_for([create.hash, admit.hash], TIMEOUT_S)
-    assert node.tx_status(admit.hash).status == "applied", node.tx_status(admit.hash)
+    assert all(a.accepted for a in node.api.submit([create, admit])), node.api.submit([create, admit])
+    await node.api.wait_for([create.hash, admit.hash], TIMEOUT_S)
+    assert node.api.tx_status(admit.hash).status == "applied", node.api.tx_status(admit.hash)
     return alice, bob
 
 
@@ -67,14 +67,14 @@ async def test_four_validators_close_ledgers_and_agree(tmp_path: Path) -> None:
         assert first is not None
         alice, bob = await _community(first)
         payments = [_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 150)) for seq in range(1, 6)]
-        assert all(a.accepted for a in first.submit(payments))
-        await first.wait_for([p.hash for p in payments], TIMEOUT_S)
-        assert [first.tx_status(p.hash).status for p in payments] == ["applied"] * 5
+        assert all(a.accepted for a in first.api.submit(payments))
+        await first.api.wait_for([p.hash for p in payments], TIMEOUT_S)
+        assert [first.api.tx_status(p.hash).status for p in payments] == ["applied"] * 5
         target = first.chain.last.seq
         await _until(lambda: min(_seqs(validators)) >= target, "all validators reach the ledger")
         headers = {v.node.chain.store.header(target).hash for v in validators if v.node}  # type: ignore[union-attr]
         assert len(headers) == 1, "validators disagree on the ledger"
-        _, holdings, _ = validators[3].node.account_state(bob.public_key)  # type: ignore[union-attr]
+        _, holdings, _ = validators[3].node.api.account_state(bob.public_key)  # type: ignore[union-attr]
         assert {h.currency: h.balance for h in holdings} == {"HOUR": 750}
         for v in validators:
             record = v.node.chain.store.ledger_record(target)  # type: ignore[union-attr]
@@ -94,9 +94,9 @@ async def test_crashed_validator_catches_up_and_partition_without_quorum_stalls(
         alice, bob = await _community(first)
         await stop(hub, validators[3])
         payments = [_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 100)) for seq in range(1, 4)]
-        first.submit(payments)
-        await first.wait_for([p.hash for p in payments], TIMEOUT_S)
-        assert first.tx_status(payments[-1].hash).status == "applied"
+        first.api.submit(payments)
+        await first.api.wait_for([p.hash for p in payments], TIMEOUT_S)
+        assert first.api.tx_status(payments[-1].hash).status == "applied"
         target = first.chain.last.seq
         await start(hub, validators[3])  # restarts from its database and catches up
         await _until(lambda: validators[3].node.chain.last.seq >= target, "restarted node catches up")  # type: ignore[union-attr]
@@ -107,7 +107,7 @@ async def test_crashed_validator_catches_up_and_partition_without_quorum_stalls(
         names = [v.peer_id for v in validators]
         hub.partition(names[:2], names[2:])
         before = _seqs(validators)
-        first.submit([_tx(first, alice, 4, Payment(bob.public_key, "HOUR", 100))])
+        first.api.submit([_tx(first, alice, 4, Payment(bob.public_key, "HOUR", 100))])
         await trio.sleep(2)
         assert _seqs(validators) == before, "a side without a quorum closed a ledger"
         # ...and after the heal everyone converges without help (liveness).
@@ -142,5 +142,5 @@ async def test_a_tx_set_with_a_tampered_signature_is_never_taken(tmp_path: Path)
         with trio.fail_after(TIMEOUT_S):
             await honest.herder._fetch_tx_set_task(tx_set.hash, validators[0].peer_id)
         assert tx_set.hash not in honest.chain.tx_sets
-        assert (validators[0].peer_id, "bad_tx_set") in honest.transport.penalties  # type: ignore[attr-defined]
+        assert (validators[0].peer_id, "bad_tx_set") in honest.herder.transport.penalties  # type: ignore[attr-defined]
         nursery.cancel_scope.cancel()

@@ -13,8 +13,8 @@ import nacl.utils
 import trio
 
 from consensus import Nominate, QuorumSet, Statement, encode_statement
+from node.assembly import assemble_node
 from node.config import NodeConfig
-from node.core import assemble_node
 from node.errors import NetError
 from node.metrics import NodeMetrics
 from node.storage.store import LedgerStore

@@ -7,9 +7,8 @@ every peer banned it for 300 s, so one more kill took the network below its quor
 
 from __future__ import annotations
 
-from node.herder import TXS_PER_REQUEST
 from node.net.framing import encode_request
-from node.runtime import MAX_PEER_REQUEST_BYTES
+from node.peer_requests import MAX_REQUEST_BYTES, TXS_PER_REQUEST
 from node.wire import (
     REQ_LATEST,
     REQ_LEDGERS,
@@ -29,7 +28,7 @@ HASH = b"\xff" * 32
 
 def test_the_largest_txs_request_fits_the_peer_request_cap() -> None:
     frame = encode_request(REQ_TXS, encode_txs_request(HASH, [HASH] * TXS_PER_REQUEST))
-    assert len(frame) <= MAX_PEER_REQUEST_BYTES
+    assert len(frame) <= MAX_REQUEST_BYTES
 
 
 def test_every_other_request_is_tiny() -> None:

@@ -15,8 +15,8 @@ import nacl.utils
 import trio
 
 from consensus import Nominate, QuorumSet, Statement
+from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
-from node.core import LedgerNode, assemble_node
 from node.errors import NetError
 from node.metrics import NodeMetrics
 from node.storage.store import LedgerStore
@@ -45,7 +45,9 @@ class _Alone:
     def penalize(self, peer: str, reason: str) -> None: ...
 
 
-async def _run(config: NodeConfig, keypair: Keypair, nursery: trio.Nursery) -> tuple[LedgerNode, LedgerStore]:
+async def _run(
+    config: NodeConfig, keypair: Keypair, nursery: trio.Nursery
+) -> tuple[AssembledNode, LedgerStore]:
     store = LedgerStore(config.data_dir, config.network_id)
     node = assemble_node(
         config=config, keypair=keypair, store=store, transport=_Alone(), metrics=NodeMetrics()

@@ -1,0 +1,179 @@
+"""Builds a node from its config: every part, in dependency order, in this one place.
+
+The runtime (``node.runtime``) and the tests use ``assemble_node``; nothing else constructs the
+parts or wires them together, and no part receives a collaborator after it was built:
+
+    store, transport (given) → chain → peer requests → quorum sets → ledger claims → herder
+    → catch-up → gossip batcher → peer service (for the network) → API façade (for node.api)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from node.catchup import CatchUp, LedgerClaims
+from node.chain import LedgerChain
+from node.config import NodeConfig
+from node.facade import NodeAddresses, NodeApi, NodeIdentity
+from node.herder import Herder, HerderConfig
+from node.logs import log
+from node.metrics import NodeMetrics
+from node.peer_requests import PeerRequests
+from node.peer_service import GossipBatcher, PeerService
+from node.quorum_sets import QuorumSets
+from node.storage.store import LedgerStore
+from node.timers import TimerService
+from node.transport import Transport
+from protocol.addresses import encode_validator
+from protocol.keys import Keypair
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus  # trio-typing's stubs shadow trio's own
+
+logger = logging.getLogger("tally.node")
+
+LOOP_LAG_PROBE_S = 0.1
+LOOP_LAG_WARN_S = 1.0
+
+
+class AssembledNode:
+    """A node's parts, wired, and the tasks that drive them.
+
+    ``api`` is what ``node.api`` serves, ``peers`` what the network calls (``NetHandlers``);
+    ``serve`` runs timers, consensus, catch-up and gossip batching until cancelled. The other
+    attributes are the parts themselves, for the runtime's log lines and for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        api: NodeApi,
+        peers: PeerService,
+        store: LedgerStore,
+        chain: LedgerChain,
+        herder: Herder,
+        catchup: CatchUp,
+        gossip: GossipBatcher,
+        timers: TimerService,
+        metrics: NodeMetrics,
+    ) -> None:
+        self.api = api
+        self.peers = peers
+        self.store = store
+        self.chain = chain
+        self.herder = herder
+        self.catchup = catchup
+        self.gossip = gossip
+        self.timers = timers
+        self.metrics = metrics
+
+    async def serve(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the node's own tasks until cancelled."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.timers.run)
+            self.herder.start(nursery, self.store.own_envelopes(self.herder.slot))
+            nursery.start_soon(self.catchup.run)
+            nursery.start_soon(self.catchup.poll_peers)
+            nursery.start_soon(self.gossip.run)
+            nursery.start_soon(self._watch_loop_lag)
+            task_status.started()
+
+    async def _watch_loop_lag(self) -> None:
+        """Measure how late a short sleep wakes up: the first sign of an overloaded node."""
+        while True:
+            asked = trio.current_time()
+            await trio.sleep(LOOP_LAG_PROBE_S)
+            lag = trio.current_time() - asked - LOOP_LAG_PROBE_S
+            self.metrics.loop_lag.observe(lag)
+            if lag > LOOP_LAG_WARN_S:
+                log(logger, logging.WARNING, "event loop was blocked", lag_s=round(lag, 2))
+
+
+def assemble_node(
+    *,
+    config: NodeConfig,
+    keypair: Keypair,
+    store: LedgerStore,
+    transport: Transport,
+    metrics: NodeMetrics,
+    addresses: NodeAddresses | None = None,
+) -> AssembledNode:
+    """Wire every part of a node on ``store`` and ``transport`` (used by the runtime and by tests)."""
+    assert config.quorum_set is not None  # load_config guarantees it
+    chain = LedgerChain(store, metrics)
+    metrics.ledger_seq.set(store.last_header.seq)
+    metrics.healthy.set(1)
+    timers = TimerService()
+    requests = PeerRequests(transport, config.network_id, metrics)
+    quorum_sets = QuorumSets(config.quorum_set, store, requests)
+    claims = LedgerClaims(chain, metrics, config.quorum_set)
+    herder = Herder(
+        HerderConfig(
+            config.network_id,
+            keypair,
+            config.quorum_set,
+            config.is_validator,
+            config.close_interval_ms,
+            config.heartbeat_interval_ms,
+            config.max_tx_set_size,
+            config.misbehave,
+        ),
+        chain,
+        transport,
+        requests,
+        quorum_sets,
+        timers,
+        metrics,
+        report_behind=claims.peer_is_at,
+    )
+    catchup = CatchUp(
+        network=config.network_id,
+        node_id=keypair.public_key,
+        quorum_set=config.quorum_set,
+        chain=chain,
+        transport=transport,
+        requests=requests,
+        quorum_sets=quorum_sets,
+        claims=claims,
+        metrics=metrics,
+        advanced=herder.ledger_advanced,
+    )
+    gossip = GossipBatcher(transport)
+    peers = PeerService(
+        network_id=config.network_id,
+        is_validator=config.is_validator,
+        chain=chain,
+        herder=herder,
+        claims=claims,
+        quorum_sets=quorum_sets,
+        transport=transport,
+        timers=timers,
+        metrics=metrics,
+    )
+    identity = NodeIdentity(
+        config.role, encode_validator(keypair.public_key), config.network_passphrase, config.network_id
+    )
+    api = NodeApi(
+        identity=identity,
+        addresses=addresses or NodeAddresses(),
+        chain=chain,
+        herder=herder,
+        catchup=catchup,
+        transport=transport,
+        gossip=gossip,
+        metrics=metrics,
+    )
+    return AssembledNode(
+        api=api,
+        peers=peers,
+        store=store,
+        chain=chain,
+        herder=herder,
+        catchup=catchup,
+        gossip=gossip,
+        timers=timers,
+        metrics=metrics,
+    )

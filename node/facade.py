@@ -1,0 +1,210 @@
+"""What the HTTP API talks to: submitting transactions, queries, node info, health, admin.
+
+``NodeApi`` implements ``node.api.app.NodeFacade``. It reads the ledger store and the mempool and
+hands admitted transactions to the herder (to plan a ledger) and to the gossip batcher (to reach
+the other nodes); it never talks to peers itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from node import misbehave
+from node.api.app import TxStatus
+from node.catchup import CatchUp
+from node.chain import LedgerChain
+from node.clock import wall_ms
+from node.herder import Herder
+from node.mempool import Admission
+from node.metrics import NodeMetrics
+from node.peer_service import GossipBatcher
+from node.transport import Transport
+from protocol.ledger import LedgerHeader, TxSet, decode_results, decode_tx_set
+from protocol.state import Account, Currency, Holding, StateOverlay
+from protocol.transactions import Transaction
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+TX_SET_CACHE = 64  # decoded tx sets of recent history pages
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    role: str
+    node_id: str  # tlyv1… validator id
+    network_passphrase: str
+    network_id: bytes
+
+
+@dataclass
+class NodeAddresses:
+    """Where this node can be reached, filled in by the runtime as its servers bind (shown by
+    ``/node``; a port chosen by the OS is only known then)."""
+
+    peer_id: str = ""
+    listen: list[str] = field(default_factory=list)
+    api_url: str = ""
+
+
+class NodeApi:
+    """The node as the HTTP API sees it.
+
+    Invariant: a transaction the API admitted is in the mempool and queued for gossip; the
+    answers are read from committed ledgers and the mempool, never from half-written state.
+    """
+
+    def __init__(
+        self,
+        *,
+        identity: NodeIdentity,
+        addresses: NodeAddresses,
+        chain: LedgerChain,
+        herder: Herder,
+        catchup: CatchUp,
+        transport: Transport,
+        gossip: GossipBatcher,
+        metrics: NodeMetrics,
+    ) -> None:
+        self.identity = identity
+        self.network_id = identity.network_id
+        self.addresses = addresses
+        self.chain = chain
+        self.herder = herder
+        self.catchup = catchup
+        self.transport = transport
+        self.gossip = gossip
+        self.metrics = metrics
+        self.started_s = time.time()
+        self._tx_sets_by_ledger: OrderedDict[int, TxSet] = OrderedDict()
+
+    # -- transactions --------------------------------------------------------------------------
+
+    def submit(self, transactions: list[Transaction]) -> list[Admission]:
+        admissions = []
+        for tx in transactions:
+            admission = self.chain.submit(tx)
+            if admission.accepted:
+                self.gossip.add(tx.encode())
+            admissions.append(admission)
+        if any(a.accepted for a in admissions):
+            self.herder.transactions_arrived()
+        return admissions
+
+    async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
+        await self.chain.wait_for(tx_hashes, timeout_s)
+
+    def tx_status(self, tx_hash: bytes) -> TxStatus:
+        return self.chain.tx_status(tx_hash)
+
+    # -- ledger queries ------------------------------------------------------------------------
+
+    def account_state(self, account: bytes) -> tuple[Account, list[Holding], int]:
+        state = StateOverlay(self.chain.store)
+        return (
+            state.account(account),
+            self.chain.store.holdings(account),
+            self.chain.mempool.pending_sequence(account),
+        )
+
+    def currency(self, code: str) -> Currency | None:
+        return StateOverlay(self.chain.store).currency(code)
+
+    def history(
+        self, account: bytes, limit: int, before: tuple[int, int] | None
+    ) -> list[tuple[int, int, Transaction, str, int]]:
+        items = []
+        for ledger, index, tx_hash in self.chain.store.account_history(account, limit=limit, before=before):
+            tx_set = self._tx_set_of(ledger)
+            location = self.chain.store.tx_location(tx_hash)
+            header = self.chain.store.header(ledger)
+            if tx_set is None or location is None or header is None or index >= len(tx_set.transactions):
+                continue
+            items.append(
+                (ledger, index, tx_set.transactions[index], location.code.value, header.close_time_ms)
+            )
+        return items
+
+    def ledger(self, seq: int | None) -> tuple[LedgerHeader, list[tuple[str, str]]] | None:
+        header = self.chain.last if seq is None else self.chain.store.header(seq)
+        if header is None:
+            return None
+        record = self.chain.store.ledger_record(header.seq)
+        if record is None:
+            return None
+        results = decode_results(record.results)
+        return header, [(r.tx_hash.hex(), r.code.value) for r in results]
+
+    def _tx_set_of(self, ledger: int) -> TxSet | None:
+        cached = self._tx_sets_by_ledger.get(ledger)
+        if cached is not None:
+            return cached
+        record = self.chain.store.ledger_record(ledger)
+        if record is None:
+            return None
+        tx_set = decode_tx_set(record.tx_set, self.network_id)
+        self._tx_sets_by_ledger[ledger] = tx_set
+        while len(self._tx_sets_by_ledger) > TX_SET_CACHE:
+            self._tx_sets_by_ledger.popitem(last=False)
+        return tx_set
+
+    # -- the node itself -----------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        last = self.chain.last
+        return {
+            "node_id": self.identity.node_id,
+            "role": self.identity.role,
+            "peer_id": self.addresses.peer_id,
+            "listen": self.addresses.listen,
+            "api": self.addresses.api_url,
+            "network_passphrase": self.identity.network_passphrase,
+            "network_id": self.network_id.hex(),
+            "ledger": {
+                "seq": last.seq,
+                "hash": last.hash.hex(),
+                "state_hash": last.state_hash.hex(),
+                "close_time_ms": last.close_time_ms,
+                "age_s": round(max(0, wall_ms() - last.close_time_ms) / 1000, 3) if last.seq > 1 else None,
+                "max_tx_set_size": last.params.max_tx_set_size,
+            },
+            "mempool": len(self.chain.mempool),
+            "slot": self.herder.slot,
+            "consensus": self.herder.describe(),
+            "peers": len(self.transport.connected_peers()),
+            "catching_up": self.catchup.running,
+            "uptime_s": round(time.time() - self.started_s, 1),
+        }
+
+    def peers_info(self) -> list[dict[str, Any]]:
+        return self.transport.peers_info()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        failure = self.chain.write_failure
+        details: dict[str, Any] = {
+            "ledger": self.chain.last.seq,
+            "peers": len(self.transport.connected_peers()),
+            "catching_up": self.catchup.running,
+        }
+        if failure is not None:
+            details["error"] = f"cannot write ledgers: {failure}"
+        return failure is None, details
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.render()
+
+    def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        if action == "log-level":
+            level = params.get("level")
+            if level not in LOG_LEVELS:
+                raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}")
+            logging.getLogger("tally").setLevel(str(level).upper())
+            return {"ok": True, "level": level}
+        if action in misbehave.ADMIN_ACTIONS:  # test networks only (checked there)
+            return misbehave.admin_action(self, action, params)
+        raise ValueError(
+            f"unknown admin action {action!r} (known: log-level; on test networks also "
+            f"{', '.join(sorted(misbehave.ADMIN_ACTIONS))})"
+        )

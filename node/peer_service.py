@@ -1,0 +1,270 @@
+"""What the network calls: peers' tx batches, direct frames and requests; and the gossip batcher.
+
+``PeerService`` is the node's ``NetHandlers``. It owns no state of its own: it decodes what a peer
+sent, hands it to the part that owns it (mempool, herder, ledger claims) and answers requests
+from the declarations in ``node.peer_requests`` (a dispatch table, one entry per request kind).
+``GossipBatcher`` is the outgoing side of gossip: transactions this node admitted from its API
+leave in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic
+
+import trio
+
+from consensus import QuorumSet
+from node import wire
+from node.catchup import LedgerClaims
+from node.chain import LedgerChain
+from node.clock import monotonic_ms
+from node.errors import NodeError
+from node.herder import Herder
+from node.logs import log
+from node.metrics import NodeMetrics
+from node.net.handlers import GossipVerdict
+from node.peer_requests import (
+    ALL_KINDS,
+    LATEST,
+    LEDGERS,
+    QSET,
+    SCP_STATE,
+    TX_IDS,
+    TX_SET,
+    TXS,
+    Answer,
+    LedgerRange,
+    Query,
+    RequestKind,
+    TxIds,
+    TxsQuery,
+)
+from node.quorum_sets import QuorumSets
+from node.timers import TimerService
+from node.transport import Transport
+from protocol.errors import DecodeError
+from protocol.ledger import TxSet
+from protocol.results import ResultCode
+from protocol.transactions import Transaction, decode_transaction
+
+logger = logging.getLogger("tally.node")
+
+GOSSIP_FLUSH_S = 0.2  # one gossip message per 200 ms carries every transaction admitted meanwhile
+ANNOUNCED_NEXT_WAIT_MS = 2000  # a peer announced our next ledger: give our own vote this long
+
+
+class NotFoundError(NodeError):
+    """A peer asked for something this node does not have (the message goes back to it)."""
+
+
+@dataclass(frozen=True)
+class _Served(Generic[Query, Answer]):
+    """One row of the dispatch table: a request kind and how this node answers it."""
+
+    kind: RequestKind[Query, Answer]
+    answer: Callable[[Query], Answer]  # raises NotFoundError
+
+    def respond(self, payload: bytes) -> bytes:
+        return self.kind.encode_answer(self.answer(self.kind.decode_query(payload)))
+
+
+class PeerService:
+    """The node as its peers see it (``node.net.NetHandlers``).
+
+    Invariants: nothing a peer sends raises out of here except ``NodeError`` for a request we
+    cannot answer; a peer is penalised only for what is provably bad (undecodable frames, forged
+    signatures), never for what an honest peer may relay (a transaction that no longer applies).
+    """
+
+    def __init__(
+        self,
+        *,
+        network_id: bytes,
+        is_validator: bool,
+        chain: LedgerChain,
+        herder: Herder,
+        claims: LedgerClaims,
+        quorum_sets: QuorumSets,
+        transport: Transport,
+        timers: TimerService,
+        metrics: NodeMetrics,
+    ) -> None:
+        self.network_id = network_id
+        self.is_validator = is_validator
+        self.chain = chain
+        self.herder = herder
+        self.claims = claims
+        self.quorum_sets = quorum_sets
+        self.transport = transport
+        self.timers = timers
+        self.metrics = metrics
+        served: list[_Served[Any, Any]] = [
+            _Served(TX_SET, self._tx_set),
+            _Served(TX_IDS, self._tx_ids),
+            _Served(TXS, self._txs),
+            _Served(QSET, self._quorum_set),
+            _Served(LATEST, self._latest),
+            _Served(SCP_STATE, self._scp_state),
+            _Served(LEDGERS, self._ledgers),
+        ]
+        self._serving = {row.kind.name: row for row in served}
+        assert set(self._serving) == {kind.name for kind in ALL_KINDS}  # every kind is served
+
+    # -- gossip --------------------------------------------------------------------------------
+
+    async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        try:
+            raw_list = wire.decode_tx_batch(data)
+            transactions = [decode_transaction(raw, self.network_id) for raw in raw_list]
+        except DecodeError as exc:
+            self.metrics.invalid_messages.labels("bad_tx_batch").inc()
+            log(logger, logging.INFO, "invalid tx batch", peer=peer, error=str(exc))
+            return GossipVerdict.REJECT
+        accepted = False
+        forged = 0
+        for tx in transactions:
+            admission = self.chain.submit(tx)
+            accepted |= admission.accepted
+            # bad_auth is also "signers below threshold" (state-dependent, an honest relay may
+            # miss it); a signature that does not verify at all is provable (forged, or made for
+            # another network): a node only gossips transactions it admitted.
+            if admission.code == ResultCode.BAD_AUTH.value and tx.signers() is None:
+                forged += 1
+        if accepted:
+            self.herder.transactions_arrived()
+        if forged:
+            self.metrics.invalid_messages.labels("bad_tx_signature").inc()
+            log(
+                logger,
+                logging.INFO,
+                "invalid tx batch",
+                peer=peer,
+                reason="bad_tx_signature",
+                error=f"{forged} of {len(transactions)} transactions carry a signature that does not verify",
+            )
+            return GossipVerdict.REJECT  # not relayed; the forwarder is penalized
+        return GossipVerdict.ACCEPT
+
+    # -- direct frames -------------------------------------------------------------------------
+
+    async def on_frame(self, data: bytes, peer: str) -> None:
+        try:
+            frame = wire.decode_frame(data)
+        except DecodeError as exc:
+            self.metrics.invalid_messages.labels("bad_frame").inc()
+            log(logger, logging.INFO, "invalid frame", peer=peer, error=str(exc))
+            self.transport.penalize(peer, "bad_frame")
+            return
+        if isinstance(frame, wire.SignedEnvelope):
+            self.herder.receive_envelope(frame, peer)
+            return
+        last = self.chain.last.seq
+        if frame.seq > last + 1 or not self.is_validator:
+            self.claims.peer_is_at(peer, frame.seq)
+        elif frame.seq == last + 1:  # our own vote may finish any moment; look again shortly
+            seq = frame.seq
+            self.timers.set(
+                ("behind", peer),
+                monotonic_ms() + ANNOUNCED_NEXT_WAIT_MS,
+                lambda: self.claims.peer_is_at(peer, seq),
+            )
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
+        return self.answer(name, payload)
+
+    def answer(self, name: str, payload: bytes) -> bytes:
+        """The encoded answer to request ``name``. Raises NotFoundError (also for a bad payload)."""
+        served = self._serving.get(name)
+        if served is None:
+            raise NotFoundError(f"unknown request {name!r}")
+        try:
+            return served.respond(payload)
+        except DecodeError as exc:
+            self.metrics.invalid_messages.labels("bad_request").inc()
+            raise NotFoundError(f"bad request: {exc}") from None
+
+    def _known_tx_set(self, tx_set_hash: bytes) -> TxSet:
+        tx_set = self.chain.tx_sets.get(tx_set_hash)
+        if tx_set is None:
+            raise NotFoundError("tx set not known here")
+        return tx_set
+
+    def _tx_set(self, tx_set_hash: bytes) -> TxSet:
+        return self._known_tx_set(tx_set_hash)
+
+    def _tx_ids(self, tx_set_hash: bytes) -> TxIds:
+        tx_set = self._known_tx_set(tx_set_hash)
+        return TxIds(tx_set.previous_hash, tuple(tx.hash for tx in tx_set.transactions))
+
+    def _txs(self, query: TxsQuery) -> tuple[Transaction, ...]:
+        by_hash = {tx.hash: tx for tx in self._known_tx_set(query.tx_set_hash).transactions}
+        if any(h not in by_hash for h in query.tx_hashes):
+            raise NotFoundError("a requested transaction is not in that tx set")
+        return tuple(by_hash[h] for h in query.tx_hashes)
+
+    def _quorum_set(self, qset_hash: bytes) -> QuorumSet:
+        lie = self.herder.misbehaviour.answer_qset(qset_hash)
+        if lie is not None:
+            return lie
+        qset = self.quorum_sets.get(qset_hash)
+        if qset is None:
+            raise NotFoundError("quorum set not known here")
+        return qset
+
+    def _latest(self, query: None) -> wire.LatestLedger:
+        last = self.chain.last
+        return wire.LatestLedger(last.seq, last.hash)
+
+    def _scp_state(self, slot: int) -> tuple[wire.SignedEnvelope, ...]:
+        return tuple(self.herder.envelopes_for(slot))
+
+    def _ledgers(self, query: LedgerRange) -> tuple[wire.LedgerBlob, ...]:
+        blobs: list[wire.LedgerBlob] = []
+        size = 0
+        for seq in range(query.first, query.first + query.count):
+            record = self.chain.store.ledger_record(seq)
+            if record is None:
+                break
+            size += (
+                len(record.header) + len(record.tx_set) + len(record.results) + sum(map(len, record.proof))
+            )
+            if blobs and size > wire.MAX_LEDGERS_RESPONSE_BYTES - 64 * 1024:
+                break
+            blobs.append(wire.LedgerBlob(record.header, record.tx_set, record.results, record.proof))
+        return tuple(blobs)
+
+
+class GossipBatcher:
+    """Publishes the transactions this node admitted from its API, many per gossip message.
+
+    One gossip message costs far more CPU than its bytes (node.net), so every transaction
+    admitted within ``GOSSIP_FLUSH_S`` shares one, within the batch limits of ``node.wire``.
+    Transactions that came by gossip are relayed by the network itself, not from here.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._outgoing: list[bytes] = []
+
+    def add(self, transaction: bytes) -> None:
+        self._outgoing.append(transaction)
+
+    async def run(self) -> None:
+        while True:
+            await trio.sleep(GOSSIP_FLUSH_S)
+            while self._outgoing:
+                batch: list[bytes] = []
+                size = 0
+                while (
+                    self._outgoing
+                    and len(batch) < wire.MAX_TX_BATCH
+                    and size + len(self._outgoing[0]) < wire.MAX_TX_BATCH_BYTES - 1024
+                ):
+                    size += len(self._outgoing[0])
+                    batch.append(self._outgoing.pop(0))
+                self._transport.publish(wire.encode_tx_batch(batch))
