@@ -1,4 +1,4 @@
-"""Quorum-intersection checker vs a brute-force oracle, and stellar-core's named cases (scp.md §11.3)."""
+"""The SAT quorum-intersection checker vs a brute-force oracle, and stellar-core's named cases (scp.md §11.3)."""
 
 from __future__ import annotations
 
@@ -180,3 +180,55 @@ def test_heterogeneous_dozen_is_practical() -> None:
     r = check_intersection(net)
     intersecting, _ = _brute(net)
     assert r.intersecting == intersecting
+
+
+@st.composite
+def nested_networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
+    """Up to 6 nodes with quorum sets of validators and (nested) inner sets, some unknown."""
+    names = [*_NAMES, "F"]
+
+    def qset(depth: int) -> QuorumSet:
+        vals = draw(st.lists(st.sampled_from(names), max_size=4, unique=True))
+        inner = [] if depth >= 2 else [qset(depth + 1) for _ in range(draw(st.integers(0, 2)))]
+        if not vals and not inner:
+            vals = [draw(st.sampled_from(names))]
+        t = draw(st.integers(1, len(vals) + len(inner)))
+        return QuorumSet(t, tuple(_n(v) for v in vals), tuple(inner))
+
+    return {_n(x): (None if draw(st.integers(0, 8)) == 0 else qset(0)) for x in names}
+
+
+@settings(max_examples=200, deadline=None)
+@given(nested_networks())
+def test_sat_checker_matches_brute_force_with_inner_sets(net: dict[bytes, QuorumSet | None]) -> None:
+    intersecting, has_quorum = _brute(net)
+    r = check_intersection(net)
+    assert r.intersecting == intersecting
+    assert r.has_quorum == has_quorum
+    if r.split is not None:
+        _assert_split_valid(net, r.split)
+        for side in r.split:  # reported quorums are minimal: easier to read and act on
+            assert all(not _has_quorum_inside(net, side - {n}) for n in side)
+
+
+def _has_quorum_inside(net: dict[bytes, QuorumSet | None], nodes: frozenset[bytes]) -> bool:
+    return any(
+        all((q := net[n]) is not None and is_quorum_slice(q, set(sub)) for n in sub)
+        for r in range(1, len(nodes) + 1)
+        for sub in itertools.combinations(sorted(nodes), r)
+    )
+
+
+def _orgs_network(orgs: int, threshold: int) -> dict[bytes, QuorumSet | None]:
+    names = [[f"o{i}v{j}" for j in range(3)] for i in range(orgs)]
+    top = QuorumSet(threshold, (), tuple(QuorumSet(2, tuple(_n(v) for v in org)) for org in names))
+    return {_n(v): top for org in names for v in org}
+
+
+def test_twenty_five_organisations_answer_fast() -> None:
+    """The issue's scale (the old enumeration never finished at 20): both answers, well within a test."""
+    assert check_intersection(_orgs_network(25, 17)).intersecting
+    r = check_intersection(_orgs_network(25, 12))
+    assert not r.intersecting
+    assert r.split is not None
+    _assert_split_valid(_orgs_network(25, 12), r.split)

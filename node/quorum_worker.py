@@ -1,0 +1,118 @@
+"""The child side of ``node.quorum_process``: ``python -m node.quorum_worker --memory-bytes N --cpu-seconds S``.
+
+It caps its own address space and CPU time *before* importing the solver, reads one network
+(JSON on stdin), and writes one JSON line per finished stage on stdout, flushing each, so the
+parent keeps the answer even when a later stage (the explanations) runs out of time:
+
+    {"stage": "check", "intersecting": …, "split": …, "has_quorum": …, "nodes": …}
+    {"stage": "critical", "organisations": [...], "validators": [...]}     (intersecting networks)
+    {"stage": "suggestion", "changes": [...] | null}                       (networks that can split)
+
+Input: ``{"nodes": [{"id": name, "quorum_set": null | {"threshold", "validators", "inner_sets"}}],
+"explain": bool}``, already checked by the parent. Node names stand for node ids (their UTF-8 bytes).
+Exit code 0 when every stage finished; 70 when it ran out of memory (a Python MemoryError).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+from typing import Any
+
+EXIT_OUT_OF_MEMORY = 70
+
+
+def _cap(memory_bytes: int, cpu_seconds: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _run(doc: dict[str, Any]) -> None:
+    from consensus import QuorumSet
+    from consensus.quorum_check import check_intersection
+    from consensus.quorum_explain import intersection_critical_groups, suggest_threshold_change
+
+    def qset(obj: dict[str, Any]) -> QuorumSet:
+        return QuorumSet(
+            int(obj["threshold"]),
+            tuple(v.encode() for v in obj["validators"]),
+            tuple(qset(i) for i in obj["inner_sets"]),
+        )
+
+    network = {
+        str(e["id"]).encode(): None if e["quorum_set"] is None else qset(e["quorum_set"])
+        for e in doc["nodes"]
+    }
+
+    def names(nodes: frozenset[bytes]) -> list[str]:
+        return sorted(n.decode() for n in nodes)
+
+    result = check_intersection(network)
+    split = None if result.split is None else [names(side) for side in result.split]
+    _emit(
+        {
+            "stage": "check",
+            "intersecting": result.intersecting,
+            "split": split,
+            "has_quorum": result.has_quorum,
+            "nodes": result.nodes,
+        }
+    )
+    if not doc.get("explain"):
+        return
+    if result.split is None:
+        groups = intersection_critical_groups(network) if result.has_quorum else []
+        views = [
+            {"kind": g.kind, "members": names(g.members), "split": [names(s) for s in g.split]}
+            for g in groups
+        ]
+        _emit(
+            {
+                "stage": "critical",
+                "organisations": [v for v in views if v["kind"] == "organisation"],
+                "validators": [v for v in views if v["kind"] == "validator"],
+            }
+        )
+        return
+    changes = suggest_threshold_change(network, result.split)
+    _emit(
+        {
+            "stage": "suggestion",
+            "changes": None
+            if changes is None
+            else [
+                {
+                    "nodes": names(c.nodes),
+                    "path": list(c.path),
+                    "level_members": names(c.level_members),
+                    "from": c.old,
+                    "to": c.new,
+                }
+                for c in changes
+            ],
+        }
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m node.quorum_worker")
+    parser.add_argument("--memory-bytes", type=int, required=True)
+    parser.add_argument("--cpu-seconds", type=int, required=True)
+    args = parser.parse_args(argv)
+    _cap(args.memory_bytes, args.cpu_seconds)
+    try:
+        _run(json.loads(sys.stdin.buffer.read()))
+    except MemoryError:
+        return EXIT_OUT_OF_MEMORY
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
