@@ -7,7 +7,8 @@ Nothing in this package imports trio, libp2p, plyvel, an HTTP library, ``node`` 
 Layout: ``_quorum`` (quorum sets and predicates) → ``_messages`` (statements, codec, ordering) →
 ``_driver`` (driver protocol, effects) → ``_ballot`` / ``_nomination`` (the two sub-protocols) →
 ``_slot`` (federated voting for one slot) → ``_node`` (``ScpNode`` façade, ``proof_is_valid``).
-``sim`` is a deterministic multi-node simulator and ``quorum_check`` a quorum-intersection checker.
+``sim`` is a deterministic multi-node simulator, ``quorum_check`` a quorum-intersection checker (SAT,
+``_sat_quorums``) and ``quorum_explain`` its explanations (critical groups, threshold fixes).
 """
 
 from consensus._driver import (

@@ -6,8 +6,9 @@
   the group. A faulty node can sit in both quorums and claim any quorum set, so it needs no slice.
   stellar-core asks a weaker question (the group is made "fickle", a misconfiguration that still
   counts as an intersection); ours is the Byzantine one the issue asks for: "its misbehaviour alone
-  could split the network". Allowing more faulty nodes only makes splitting easier, so a
-  validator can be critical only if its organisation is: validators are checked only then.
+  could split the network". It is not monotone (a faulty organisation leaves fewer honest nodes to
+  split than one faulty member does), so every organisation and every trusted validator is asked;
+  one incremental solver answers them all.
 * **A threshold change** (for a network that can split): the smallest raise of one quorum set's
   threshold (top level or one inner set), shared by every node that uses that quorum set, after
   which every two quorums intersect and a quorum still exists. Each suggestion is re-checked with
@@ -50,20 +51,14 @@ def intersection_critical_groups(network: Network) -> list[CriticalGroup]:
     trusted = set().union(*(all_validators(q) for q in network.values() if q is not None))
     out: list[CriticalGroup] = []
     with DisjointQuorums(network, network.keys(), faulty_selectors=True) as sat:
-        in_critical_org: set[bytes] = set()
-        in_any_org: set[bytes] = set().union(*organisations) if organisations else set()
-        for org in organisations:
-            split = sat.find(org)
+        candidates: list[tuple[GroupKind, frozenset[bytes]]] = [
+            ("organisation", org) for org in organisations
+        ]
+        candidates += [("validator", frozenset({v})) for v in sorted(trusted & set(network))]
+        for kind, group in candidates:
+            split = sat.find(group)
             if split is not None:
-                out.append(CriticalGroup("organisation", org, _shrink_faulty(network, split, org)))
-                in_critical_org |= org
-        for v in sorted(trusted & set(network)):
-            if v in in_any_org and v not in in_critical_org:
-                continue  # its whole organisation misbehaving cannot split: neither can it alone
-            split = sat.find({v})
-            if split is not None:
-                group = frozenset({v})
-                out.append(CriticalGroup("validator", group, _shrink_faulty(network, split, group)))
+                out.append(CriticalGroup(kind, group, _shrink_faulty(network, split, group)))
     return out
 
 

@@ -68,17 +68,25 @@ class QuorumAnswer:
         return out
 
 
-def encode_network(network: Mapping[str, QuorumSet | None]) -> list[dict[str, Any]]:
-    """Nodes named by strings, quorum sets over the UTF-8 bytes of those names (the worker's input)."""
+def encode_network(network: Mapping[str, QuorumSet | None]) -> dict[str, Any]:
+    """The worker's input: each distinct quorum set once, nodes pointing at them by index.
 
-    def qset(q: QuorumSet) -> dict[str, Any]:
-        return {
-            "threshold": q.threshold,
-            "validators": [v.decode() for v in q.validators],
-            "inner_sets": [qset(i) for i in q.inner_sets],
-        }
+    Nodes are named by strings; quorum sets list the UTF-8 bytes of those names. Sharing keeps
+    the message as small as the network file (organisations named once, used by every node).
+    """
+    qsets: list[dict[str, Any]] = []
+    index: dict[QuorumSet, int] = {}
 
-    return [{"id": name, "quorum_set": None if q is None else qset(q)} for name, q in network.items()]
+    def intern(q: QuorumSet) -> int:
+        found = index.get(q)
+        if found is None:
+            inner = [intern(i) for i in q.inner_sets]
+            found = index[q] = len(qsets)
+            qsets.append({"t": q.threshold, "v": [v.decode() for v in q.validators], "i": inner})
+        return found
+
+    nodes = [[name, None if q is None else intern(q)] for name, q in network.items()]
+    return {"qsets": qsets, "nodes": nodes}
 
 
 def run_check(
@@ -88,7 +96,7 @@ def run_check(
 
     Node names are strings and quorum sets list the UTF-8 bytes of those names.
     """
-    payload = json.dumps({"nodes": encode_network(network), "explain": explain}).encode()
+    payload = json.dumps({**encode_network(network), "explain": explain}).encode()
     cmd = [
         sys.executable,
         "-m",

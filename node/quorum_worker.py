@@ -8,8 +8,9 @@ parent keeps the answer even when a later stage (the explanations) runs out of t
     {"stage": "critical", "organisations": [...], "validators": [...]}     (intersecting networks)
     {"stage": "suggestion", "changes": [...] | null}                       (networks that can split)
 
-Input: ``{"nodes": [{"id": name, "quorum_set": null | {"threshold", "validators", "inner_sets"}}],
-"explain": bool}``, already checked by the parent. Node names stand for node ids (their UTF-8 bytes).
+Input: ``{"qsets": [{"t": threshold, "v": [names], "i": [indexes of inner sets]}], "nodes": [[name,
+index or null]], "explain": bool}`` (``node.quorum_process.encode_network``), already checked by the
+parent. Node names stand for node ids (their UTF-8 bytes).
 Exit code 0 when every stage finished; 70 when it ran out of memory (a Python MemoryError).
 """
 
@@ -39,17 +40,10 @@ def _run(doc: dict[str, Any]) -> None:
     from consensus.quorum_check import check_intersection
     from consensus.quorum_explain import intersection_critical_groups, suggest_threshold_change
 
-    def qset(obj: dict[str, Any]) -> QuorumSet:
-        return QuorumSet(
-            int(obj["threshold"]),
-            tuple(v.encode() for v in obj["validators"]),
-            tuple(qset(i) for i in obj["inner_sets"]),
-        )
-
-    network = {
-        str(e["id"]).encode(): None if e["quorum_set"] is None else qset(e["quorum_set"])
-        for e in doc["nodes"]
-    }
+    built: list[QuorumSet] = []
+    for q in doc["qsets"]:  # inner sets always come before the sets that contain them
+        built.append(QuorumSet(q["t"], tuple(v.encode() for v in q["v"]), tuple(built[i] for i in q["i"])))
+    network = {name.encode(): None if i is None else built[i] for name, i in doc["nodes"]}
 
     def names(nodes: frozenset[bytes]) -> list[str]:
         return sorted(n.decode() for n in nodes)
@@ -69,17 +63,15 @@ def _run(doc: dict[str, Any]) -> None:
         return
     if result.split is None:
         groups = intersection_critical_groups(network) if result.has_quorum else []
-        views = [
-            {"kind": g.kind, "members": names(g.members), "split": [names(s) for s in g.split]}
-            for g in groups
-        ]
-        _emit(
-            {
-                "stage": "critical",
-                "organisations": [v for v in views if v["kind"] == "organisation"],
-                "validators": [v for v in views if v["kind"] == "validator"],
-            }
-        )
+        views = {
+            kind: [
+                {"members": names(g.members), "split": [names(s) for s in g.split]}
+                for g in groups
+                if g.kind == kind
+            ]
+            for kind in ("organisation", "validator")
+        }
+        _emit({"stage": "critical", "organisations": views["organisation"], "validators": views["validator"]})
         return
     changes = suggest_threshold_change(network, result.split)
     _emit(

@@ -1,13 +1,15 @@
 """``tally check-quorum FILE``: can this network split into two groups that decide differently?
 
-Exit codes: 0 every two quorums intersect; 1 the network can split (two disjoint quorums are
-printed); 2 bad input (the message names the problem).
+The check runs in a separate process bounded by ``--time-limit`` and ``--memory-limit``
+(``node.quorum_process``). Exit codes: 0 every two quorums intersect; 1 the network can split (two
+disjoint quorums and, when one exists, a verified threshold fix are printed); 2 bad input (the
+message names the problem); 3 unknown: no answer within the limits (the reason is printed).
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,171 +23,148 @@ _err = Console(stderr=True)
 EXAMPLES = """
 FILE is JSON or TOML:
   {"nodes": [{"id": "A", "quorum_set": {"threshold": 2, "validators": ["A", "B", "C"], "inner_sets": []}}, ...]}
-(an unknown quorum set may be null: that node never counts), stellar-core's
-{"nodes": [{"node": "A", "qset": {"t": 2, "v": ["A", "B", {"t": 1, "v": [...]}]}}]},
+(an unknown quorum set may be null: that node never counts; inner sets may name organisations
+defined once under "organisations": [{"name": "coop", "threshold": 2, "validators": [...]}]),
+stellar-core's {"nodes": [{"node": "A", "qset": {"t": 2, "v": ["A", "B", {"t": 1, "v": [...]}]}}]},
 or a validator's own config file with \\[consensus.quorum_set] (then every listed validator is
 assumed to use that same quorum set).
 
 Examples:
   tally check-quorum network.json
   tally check-quorum ~/.tally/node.toml --json
+  tally check-quorum big-network.json --time-limit 10 --memory-limit 500MB
 """
 
-
-class InputError(ValueError):
-    pass
-
-
-def _load(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if path.suffix.lower() == ".toml" or (not text.lstrip().startswith(("{", "["))):
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{path} is neither JSON nor valid TOML: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON: {exc}") from None
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
-def _qset(obj: Any, where: str, depth: int = 0) -> tuple[int, list[str], list[Any]]:
-    """(threshold, validator names, inner sets) from either input shape."""
-    if depth > 4:
-        raise InputError(f"{where}: inner sets nested more than 4 levels deep")
-    if not isinstance(obj, dict):
-        raise InputError(f"{where}: expected an object with threshold, validators, inner_sets")
-    if "t" in obj or "v" in obj:  # stellar-core's /quorum shape: inner sets inside "v"
-        t, members = obj.get("t"), obj.get("v", [])
-        if not isinstance(members, list):
-            raise InputError(f"{where}.v: expected a list")
-        vals = [m for m in members if not isinstance(m, dict)]
-        inner = [m for m in members if isinstance(m, dict)]
-    else:
-        unknown = set(obj) - {"threshold", "validators", "inner_sets"}
-        if unknown:
-            raise InputError(
-                f"{where}: unknown key {sorted(unknown)[0]!r} (known: threshold, validators, inner_sets)"
-            )
-        t, vals, inner = obj.get("threshold"), obj.get("validators", []), obj.get("inner_sets", [])
-        if not isinstance(vals, list) or not isinstance(inner, list):
-            raise InputError(f"{where}: validators and inner_sets must be lists")
-    if not isinstance(t, int) or isinstance(t, bool):
-        raise InputError(f"{where}: threshold must be an integer, got {t!r}")
-    if not all(isinstance(v, str) and v for v in vals):
-        raise InputError(f"{where}: validators must be non-empty strings")
-    size = len(vals) + len(inner)
-    if not 1 <= t <= size:
-        raise InputError(f"{where}: threshold {t} is out of range (1..{size}, the number of members)")
-    if len(set(vals)) != len(vals):
-        raise InputError(f"{where}: a validator is listed twice")
-    return t, list(vals), [_qset(i, f"{where}.inner_sets[{k}]", depth + 1) for k, i in enumerate(inner)]
-
-
-def parse_network(data: Any) -> dict[str, Any]:
-    """Node name → parsed quorum set (or None). Raises InputError naming the problem."""
-    if (
-        isinstance(data, dict)
-        and isinstance(data.get("consensus"), dict)
-        and "quorum_set" in data["consensus"]
-    ):
-        q = _qset(data["consensus"]["quorum_set"], "[consensus.quorum_set]")
-        return dict.fromkeys(sorted(_names(q)), q)
-    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
-        raise InputError('expected {"nodes": [...]} or a node config with [consensus.quorum_set]')
-    out: dict[str, Any] = {}
-    for i, entry in enumerate(data["nodes"]):
-        if not isinstance(entry, dict):
-            raise InputError(f"nodes[{i}]: expected an object")
-        name = entry.get("id", entry.get("node"))
-        if not isinstance(name, str) or not name:
-            raise InputError(f'nodes[{i}]: missing "id"')
-        if name in out:
-            raise InputError(f"nodes[{i}]: node {name!r} is listed twice")
-        raw = entry.get("quorum_set", entry.get("qset"))
-        out[name] = None if raw is None else _qset(raw, f"node {name!r} quorum_set")
-    for name, q in out.items():
-        if q is not None:
-            for ref in sorted(_names(q)):
-                if ref not in out:
-                    raise InputError(
-                        f'node {name!r} trusts unknown node {ref!r}: add it to "nodes" '
-                        '(with "quorum_set": null if its quorum set is unknown)'
-                    )
-    return out
-
-
-def _names(q: tuple[int, list[str], list[Any]]) -> set[str]:
-    _, vals, inner = q
-    out = set(vals)
-    for i in inner:
-        out |= _names(i)
-    return out
-
-
-def check_file(path: Path) -> dict[str, Any]:
-    """The JSON answer for a network file. Raises InputError."""
-    from consensus import QuorumSet
-    from consensus.quorum_check import check_intersection
-    from protocol.hashing import blake2b256
-
-    parsed = parse_network(_load(path))
-    ids = {name: blake2b256(name.encode("utf-8"), b"tally.qcheck") for name in parsed}
-    names = {v: k for k, v in ids.items()}
-
-    def build(q: tuple[int, list[str], list[Any]]) -> QuorumSet:
-        t, vals, inner = q
-        return QuorumSet(t, tuple(ids[v] for v in vals), tuple(build(i) for i in inner))
-
-    network = {ids[n]: (None if q is None else build(q)) for n, q in parsed.items()}
-    result = check_intersection(network)
-    split = None
-    if result.split is not None:
-        split = [sorted(names[x] for x in side) for side in result.split]
-    return {
-        "intersecting": result.intersecting,
-        "split": split,
-        "nodes": len(parsed),
-        "has_quorum": result.has_quorum,
-    }
+def parse_size(text: str) -> int:
+    """``"2GB"``, ``"300MB"``, ``"512M"`` or a number of bytes. Raises typer.BadParameter."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise typer.BadParameter(f"{text!r} is not a size; write it like 2GB or 300MB")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()[:1]])
 
 
 def check_quorum(
     file: Path = typer.Argument(
         ..., help="Network description (JSON or TOML), or a validator's config file."
     ),
-    as_json: bool = typer.Option(False, "--json", help='Print {"intersecting", "split", "nodes"} as JSON.'),
+    time_limit: float = typer.Option(
+        60.0, "--time-limit", min=0.1, help="Give up (answer unknown, exit 3) after this many seconds."
+    ),
+    memory_limit: str = typer.Option(
+        "2GB", "--memory-limit", help="Give up (answer unknown, exit 3) beyond this much memory, e.g. 300MB."
+    ),
+    explain: bool = typer.Option(
+        True,
+        "--explain/--no-explain",
+        help="Also find intersection-critical groups (OK) or a threshold fix (SPLIT).",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print {"intersecting", "split", "nodes", "has_quorum", …} as JSON.'
+    ),
 ) -> None:
-    """Check that every two quorums of a network intersect (so it cannot fork)."""
+    """Check that every two quorums of a network intersect (so it cannot fork), and explain the answer."""
+    from node.quorum_file import InputError, load_network_file
+    from node.quorum_process import MIN_MEMORY_LIMIT_BYTES, CheckLimits, run_check
+
     try:
-        answer = check_file(file)
-    except InputError as exc:
+        memory = parse_size(memory_limit)
+        if memory < MIN_MEMORY_LIMIT_BYTES:
+            raise InputError(f"--memory-limit must be at least {MIN_MEMORY_LIMIT_BYTES // 1024**2}MB")
+        network = load_network_file(file)
+    except (InputError, typer.BadParameter) as exc:
+        message = exc.message if isinstance(exc, typer.BadParameter) else str(exc)
         if as_json:
-            typer.echo(json.dumps({"error": "bad_input", "message": str(exc)}))
+            typer.echo(json.dumps({"error": "bad_input", "message": message}))
         else:
-            _err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            _err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise typer.Exit(2) from None
+    limits = CheckLimits(time_limit, memory)
+    with _err.status(f"checking {len(network)} nodes (limits {limits.describe()})…", spinner="dots"):
+        answer = run_check(network, limits, explain=explain).to_json()
     if as_json:
-        typer.echo(json.dumps({k: answer[k] for k in ("intersecting", "split", "nodes", "has_quorum")}))
-    elif answer["intersecting"]:
+        typer.echo(json.dumps(answer))
+    else:
+        _print(answer)
+    if answer["intersecting"] is None:
+        raise typer.Exit(3)
+    if not answer["intersecting"]:
+        raise typer.Exit(1)
+
+
+def _print(answer: dict[str, Any]) -> None:
+    nodes = answer["nodes"]
+    if answer["intersecting"] is None:
+        _out.print(f"[yellow]UNKNOWN[/yellow]: no answer for {nodes} nodes: {escape(answer['reason'])}")
+        return
+    if answer["intersecting"]:
         note = (
             ""
             if answer["has_quorum"]
             else " (but no quorum exists at all: the network cannot decide anything)"
         )
-        _out.print(f"[green]OK[/green]: every two quorums intersect ({answer['nodes']} nodes){note}")
-    else:
-        a, b = answer["split"]
-        _out.print(
-            f"[red]SPLIT[/red]: these two quorums share no node and could decide differently ({answer['nodes']} nodes)"
+        _out.print(f"[green]OK[/green]: every two quorums intersect ({nodes} nodes){note}")
+        _print_critical(answer.get("critical"))
+        return
+    a, b = answer["split"]
+    _out.print(
+        f"[red]SPLIT[/red]: these two quorums share no node and could decide differently ({nodes} nodes)"
+    )
+    _out.print(f"  quorum 1: {', '.join(a)}")
+    _out.print(f"  quorum 2: {', '.join(b)}")
+    _print_suggestion(answer.get("suggestion"))
+
+
+def _print_critical(critical: dict[str, Any] | None) -> None:
+    if critical is None:
+        return
+    orgs, validators = critical["organisations"], critical["validators"]
+    if orgs is None:
+        _out.print(f"  intersection-critical groups: not found ({escape(critical['reason'])})")
+        return
+    if not orgs and not validators:
+        _out.print("  no single organisation or validator can split the network by misbehaving")
+        return
+    _out.print(
+        "  [yellow]intersection-critical[/yellow]: misbehaving alone, any one of these could let two "
+        "quorums decide differently"
+    )
+    if orgs:
+        _out.print("    organisations: " + "; ".join("{" + ", ".join(g["members"]) + "}" for g in orgs))
+    if validators:
+        _out.print("    validators: " + ", ".join(g["members"][0] for g in validators))
+    kind, first = ("organisation", orgs[0]) if orgs else ("validator", validators[0])
+    _out.print(f"    for example, if {kind} {', '.join(first['members'])} misbehaves:")
+    _out.print(f"      quorum 1: {', '.join(first['split'][0])}")
+    _out.print(f"      quorum 2: {', '.join(first['split'][1])}")
+
+
+def _print_suggestion(suggestion: dict[str, Any] | None) -> None:
+    if suggestion is None:
+        return
+    changes = suggestion["changes"]
+    if changes is None:
+        why = suggestion.get("reason") or (
+            "no threshold raise makes every two quorums intersect: the two groups must list "
+            "validators from each other in their quorum sets"
         )
-        _out.print(f"  quorum 1: {', '.join(a)}")
-        _out.print(f"  quorum 2: {', '.join(b)}")
-    if not answer["intersecting"]:
-        raise typer.Exit(1)
+        _out.print(f"  no threshold fix found: {escape(why)}")
+        return
+    _out.print(
+        "  suggested fix (verified: afterwards every two quorums intersect and every node still has a quorum):"
+    )
+    for c in changes:
+        level = "top-level threshold" if not c["path"] else f"threshold of inner set {_path(c['path'])}"
+        users = c["nodes"]
+        who = ", ".join(users[:4]) + (f", … ({len(users)} nodes)" if len(users) > 4 else "")
+        _out.print(f"    raise the {level} from {c['from']} to {c['to']} in the quorum set of {who}")
+
+
+def _path(path: list[int]) -> str:
+    return " → ".join(str(i + 1) for i in path)
 
 
 def register(app: typer.Typer) -> None:

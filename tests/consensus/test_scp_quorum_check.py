@@ -110,15 +110,42 @@ def networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
     return out
 
 
-@settings(max_examples=150, deadline=None)
-@given(networks())
+@st.composite
+def nested_networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
+    """Up to 6 nodes with quorum sets of validators and (nested) inner sets, some unknown."""
+    names = [*_NAMES, "F"]
+
+    def qset(depth: int) -> QuorumSet:
+        vals = draw(st.lists(st.sampled_from(names), max_size=4, unique=True))
+        inner = [] if depth >= 2 else [qset(depth + 1) for _ in range(draw(st.integers(0, 2)))]
+        if not vals and not inner:
+            vals = [draw(st.sampled_from(names))]
+        t = draw(st.integers(1, len(vals) + len(inner)))
+        return QuorumSet(t, tuple(_n(v) for v in vals), tuple(inner))
+
+    return {_n(x): (None if draw(st.integers(0, 8)) == 0 else qset(0)) for x in names}
+
+
+def _has_quorum_inside(net: dict[bytes, QuorumSet | None], nodes: frozenset[bytes]) -> bool:
+    return any(
+        all((q := net[n]) is not None and is_quorum_slice(q, set(sub)) for n in sub)
+        for r in range(1, len(nodes) + 1)
+        for sub in itertools.combinations(sorted(nodes), r)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(networks(), nested_networks()))
 def test_checker_matches_brute_force(net: dict[bytes, QuorumSet | None]) -> None:
+    """Random small networks, flat and with nested inner sets: SAT answer == enumeration of subsets."""
     intersecting, has_quorum = _brute(net)
     r = check_intersection(net)
     assert r.intersecting == intersecting
     assert r.has_quorum == has_quorum
     if r.split is not None:
         _assert_split_valid(net, r.split)
+        for side in r.split:  # reported quorums are minimal: easier to read and act on
+            assert all(not _has_quorum_inside(net, side - {n}) for n in side)
 
 
 def test_a_few_dozen_validators_is_practical() -> None:
@@ -180,43 +207,6 @@ def test_heterogeneous_dozen_is_practical() -> None:
     r = check_intersection(net)
     intersecting, _ = _brute(net)
     assert r.intersecting == intersecting
-
-
-@st.composite
-def nested_networks(draw: st.DrawFn) -> dict[bytes, QuorumSet | None]:
-    """Up to 6 nodes with quorum sets of validators and (nested) inner sets, some unknown."""
-    names = [*_NAMES, "F"]
-
-    def qset(depth: int) -> QuorumSet:
-        vals = draw(st.lists(st.sampled_from(names), max_size=4, unique=True))
-        inner = [] if depth >= 2 else [qset(depth + 1) for _ in range(draw(st.integers(0, 2)))]
-        if not vals and not inner:
-            vals = [draw(st.sampled_from(names))]
-        t = draw(st.integers(1, len(vals) + len(inner)))
-        return QuorumSet(t, tuple(_n(v) for v in vals), tuple(inner))
-
-    return {_n(x): (None if draw(st.integers(0, 8)) == 0 else qset(0)) for x in names}
-
-
-@settings(max_examples=200, deadline=None)
-@given(nested_networks())
-def test_sat_checker_matches_brute_force_with_inner_sets(net: dict[bytes, QuorumSet | None]) -> None:
-    intersecting, has_quorum = _brute(net)
-    r = check_intersection(net)
-    assert r.intersecting == intersecting
-    assert r.has_quorum == has_quorum
-    if r.split is not None:
-        _assert_split_valid(net, r.split)
-        for side in r.split:  # reported quorums are minimal: easier to read and act on
-            assert all(not _has_quorum_inside(net, side - {n}) for n in side)
-
-
-def _has_quorum_inside(net: dict[bytes, QuorumSet | None], nodes: frozenset[bytes]) -> bool:
-    return any(
-        all((q := net[n]) is not None and is_quorum_slice(q, set(sub)) for n in sub)
-        for r in range(1, len(nodes) + 1)
-        for sub in itertools.combinations(sorted(nodes), r)
-    )
 
 
 def _orgs_network(orgs: int, threshold: int) -> dict[bytes, QuorumSet | None]:
