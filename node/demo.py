@@ -36,7 +36,8 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
     """Create the demo wallets and community through ``node_url``; returns what was made."""
     keys = {name: Keypair(nacl.utils.random(32)) for name in ("steward", "brx-issuer", *MEMBERS)}
     for name, keypair in keys.items():
-        home.save_wallet(name, encrypt_seed(keypair.seed, DEMO_PASSWORD), overwrite=True)
+        # the demo's password is printed for everyone: its keystores may be fast to open in tests
+        home.save_wallet(name, encrypt_seed(keypair.seed, DEMO_PASSWORD, allow_weak=True), overwrite=True)
     home.set_config("node", "url", node_url)
     home.set_config("wallet", "default", "alice")
     client = NodeClient(node_url)
@@ -69,15 +70,15 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
         next_seq: dict[bytes, int] = {}
         results = []
         for source, operations, memo in steps:
-            seq = next_seq.get(source.public_key) or client.account(source.public_key)["sequence"] + 1
+            seq = next_seq.get(source.public_key) or client.account(source.public_key).sequence + 1
             next_seq[source.public_key] = seq + 1
-            latest = client.latest_ledger()["seq"]
+            latest = client.latest_ledger().seq
             body = TransactionBody(source.public_key, seq, latest + 1000, memo, tuple(operations))
             result = client.submit(build_transaction(network, body, (source,)), wait_s=WAIT_S)
-            if result.get("status") != "applied":
+            if result.status != "applied":
                 raise Refused(
-                    f"demo step {memo.decode()!r} was not applied: {result.get('status')} "
-                    f"{result.get('code')} {result.get('explanation') or ''}".strip()
+                    f"demo step {memo.decode()!r} was not applied: {result.status} "
+                    f"{result.code} {result.explanation or ''}".strip()
                 )
             results.append(result)
     finally:
@@ -90,7 +91,7 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             "to": "bob",
             "amount": "1.50 h",
             "memo": "gardening",
-            "hash": results[-1]["hash"],
-            "ledger": results[-1]["ledger"],
+            "hash": results[-1].hash,
+            "ledger": results[-1].ledger,
         },
     }

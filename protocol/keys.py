@@ -6,9 +6,15 @@ Key *generation* needs randomness, which the pure layer does not own: callers pa
 Recovery phrase → key (documented in README):
   1. the 24-word BIP-39 phrase (English list, checksum verified) and an empty passphrase give the
      64-byte BIP-39 seed (PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic");
-  2. SLIP-0010 Ed25519 derivation from that seed along the hardened path m/44'/1729'/0'
-     (1729 is Tally's own, unregistered coin type) gives a 32-byte Ed25519 seed;
+  2. SLIP-0010 Ed25519 derivation from that seed along the hardened path m/44'/82559'/0' gives a
+     32-byte Ed25519 seed. 82559 ("TALLY" on a phone keypad) is a coin type no coin in the
+     SLIP-0044 registry uses (checked against satoshilabs/slips at 73c23ac, August 2026), so the
+     same 24 words never give a key another wallet family derives on its own path;
   3. that seed is the account's secret key (its ``tlys1…`` text form).
+
+Wallets created before this path was chosen used m/44'/1729'/0' (``LEGACY_DERIVATION_PATH``);
+1729 is Tezos's registered coin type. Their words still work: ``tally wallet import
+--legacy-path`` derives along the old path and gives back the same account.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ PUBLIC_KEY_SIZE = 32
 SEED_SIZE = 32
 SIGNATURE_SIZE = 64
 MNEMONIC_WORDS = 24
-DERIVATION_PATH = (44, 1729, 0)
+DERIVATION_PATH = (44, 82559, 0)
+LEGACY_DERIVATION_PATH = (44, 1729, 0)  # Tezos's registered coin type: for words written down before
 
 _HARDENED = 0x8000_0000
 _english = Mnemonic("english")
@@ -95,10 +102,11 @@ def normalize_mnemonic(phrase: str) -> str:
     return normalized
 
 
-def seed_from_mnemonic(phrase: str) -> bytes:
-    """The account's 32-byte Ed25519 seed for a recovery phrase (see the module docstring)."""
+def seed_from_mnemonic(phrase: str, *, path: tuple[int, ...] = DERIVATION_PATH) -> bytes:
+    """The account's 32-byte Ed25519 seed for a recovery phrase (see the module docstring);
+    ``path`` is ``LEGACY_DERIVATION_PATH`` only for words from wallets made before the change."""
     bip39_seed = Mnemonic.to_seed(normalize_mnemonic(phrase), passphrase="")
-    return _slip10_ed25519(bip39_seed, DERIVATION_PATH)
+    return _slip10_ed25519(bip39_seed, path)
 
 
 def keypair_from_mnemonic(phrase: str) -> Keypair:

@@ -1,24 +1,37 @@
 """A small synchronous client of the node's HTTP JSON API (see node/api/app.py).
 
+Every answer is parsed into a typed view (``wallet.views``) as it arrives: a field that is
+missing or of the wrong type raises ``BadResponse`` naming the node and the field (exit 3).
 Connection failures raise ``NodeUnreachable`` naming the URL (exit 3); error answers raise
-``NodeError`` carrying the API's ``error`` code; the routes' JSON is returned as plain dicts.
-Tests inject an ``httpx.Client`` (e.g. one bound to the API app in-process).
+``NodeError`` carrying the API's ``error`` code. Tests inject an ``httpx.Client`` (e.g. one bound
+to the API app in-process).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from protocol.addresses import encode_account
-from protocol.hashing import network_id as network_id_of
 from protocol.transactions import Transaction
-from wallet.errors import NodeError, NodeUnreachable
+from wallet.errors import BadResponse, NodeError, NodeUnreachable
+from wallet.fields import Fields
+from wallet.views import (
+    AccountView,
+    CurrencyView,
+    HistoryPage,
+    LedgerView,
+    NodeInfo,
+    TxResultView,
+    submit_result,
+)
 
 DEFAULT_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
 class NodeClient:
@@ -43,7 +56,8 @@ class NodeClient:
         body: Any = None,
         timeout_s: float | None = None,
         allow: tuple[int, ...] = (),
-    ) -> Any:
+    ) -> tuple[int, object]:
+        """(HTTP status, decoded JSON) of one request; error statuses not in ``allow`` raise."""
         url = f"{self.url}{path}"
         try:
             extra: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}
@@ -55,82 +69,76 @@ class NodeClient:
                 f"cannot reach the node at {self.url} ({type(exc).__name__}: {exc})"
             ) from None
         try:
-            data = response.json()
+            data: object = response.json()
         except (ValueError, json.JSONDecodeError):
             data = None
         if response.status_code >= 400 and response.status_code not in allow:
-            code = data.get("error", "http_error") if isinstance(data, dict) else "http_error"
-            message = (
-                data.get("message", response.text[:200]) if isinstance(data, dict) else response.text[:200]
-            )
-            raise NodeError(
-                f"the node at {self.url} answered {response.status_code}: {message}",
-                status=response.status_code,
-                code=str(code),
-            )
+            raise self._error(response, data)
         if data is None:
-            raise NodeError(
-                f"the node at {self.url} answered something that is not JSON",
-                status=response.status_code,
-                code="bad_response",
-            )
-        return data
+            raise BadResponse(f"the node at {self.url} answered something that is not JSON ({method} {path})")
+        return response.status_code, data
+
+    def _error(self, response: httpx.Response, data: object) -> NodeError:
+        code, message = "http_error", response.text[:200]
+        if isinstance(data, dict):
+            code = str(data["error"]) if isinstance(data.get("error"), str) else code
+            message = str(data["message"]) if isinstance(data.get("message"), str) else message
+        return NodeError(
+            f"the node at {self.url} answered {response.status_code}: {message}",
+            status=response.status_code,
+            code=code,
+        )
+
+    def _parse(self, parse: Callable[[Fields], T], data: object, where: str) -> T:
+        try:
+            return parse(Fields(data, where))
+        except BadResponse as exc:
+            raise BadResponse(
+                f"the node at {self.url} answered something unexpected: {exc.message}", code=exc.code
+            ) from None
 
     # -- routes ----------------------------------------------------------------------------------
-
-    def node_info(self) -> dict[str, Any]:
-        return dict(self._request("GET", "/node"))
 
     def network_id(self) -> bytes:
         """The network ID every signature covers, from ``GET /node``."""
         if self._network_id is None:
-            info = self.node_info()
-            if isinstance(info.get("network_id"), str):
-                self._network_id = bytes.fromhex(info["network_id"])
-            elif isinstance(info.get("network_passphrase"), str):
-                self._network_id = network_id_of(info["network_passphrase"])
-            else:
-                raise NodeError(
-                    f"the node at {self.url} does not say its network id (GET /node)",
-                    status=200,
-                    code="no_network_id",
-                )
+            _, data = self._request("GET", "/node")
+            self._network_id = self._parse(NodeInfo.parse, data, "node").network_id
         return self._network_id
 
-    def account(self, public_key: bytes) -> dict[str, Any]:
-        return dict(self._request("GET", f"/accounts/{encode_account(public_key)}"))
+    def account(self, public_key: bytes) -> AccountView:
+        _, data = self._request("GET", f"/accounts/{encode_account(public_key)}")
+        return self._parse(AccountView.parse, data, "account")
 
-    def history(self, public_key: bytes, *, limit: int = 50, before: str | None = None) -> dict[str, Any]:
+    def history(self, public_key: bytes, *, limit: int = 50, before: str | None = None) -> HistoryPage:
         params: dict[str, Any] = {"limit": limit}
         if before:
             params["before"] = before
-        return dict(self._request("GET", f"/accounts/{encode_account(public_key)}/history", params=params))
+        _, data = self._request("GET", f"/accounts/{encode_account(public_key)}/history", params=params)
+        return self._parse(HistoryPage.parse, data, "history")
 
-    def currency(self, code: str) -> dict[str, Any] | None:
-        data = self._request("GET", f"/currencies/{code}", allow=(404,))
-        return None if "error" in data else dict(data)
+    def currency(self, code: str) -> CurrencyView | None:
+        """The currency, or None when the node does not know it (404)."""
+        status, data = self._request("GET", f"/currencies/{code}", allow=(404,))
+        return None if status == 404 else self._parse(CurrencyView.parse, data, "currency")
 
-    def tx_status(self, tx_hash: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/tx/{tx_hash}", allow=(404,)))
+    def tx_status(self, tx_hash: str) -> TxResultView:
+        """A transaction's state (``unknown`` when the node does not know it)."""
+        _, data = self._request("GET", f"/tx/{tx_hash}", allow=(404,))
+        return self._parse(TxResultView.parse, data, "tx")
 
-    def latest_ledger(self) -> dict[str, Any]:
-        return dict(self._request("GET", "/ledgers/latest"))
+    def latest_ledger(self) -> LedgerView:
+        _, data = self._request("GET", "/ledgers/latest")
+        return self._parse(LedgerView.parse, data, "ledger")
 
-    def submit(self, tx: Transaction, *, wait_s: float = 0.0) -> dict[str, Any]:
-        """Submit one transaction; its result entry (hash, status, code, explanation, ledger)."""
+    def submit(self, tx: Transaction, *, wait_s: float = 0.0) -> TxResultView:
+        """Submit one transaction; its result (a refusal carries the node's ``figures``)."""
         params = {"wait": wait_s} if wait_s > 0 else None
-        data = self._request(
+        _, data = self._request(
             "POST",
             "/tx",
             params=params,
             body={"tx": base64.b64encode(tx.encode()).decode()},
             timeout_s=(wait_s + DEFAULT_TIMEOUT_S) if wait_s > 0 else None,
         )
-        results = data.get("results") if isinstance(data, dict) else None
-        if not isinstance(results, list) or len(results) != 1 or not isinstance(results[0], dict):
-            raise NodeError(
-                f"the node at {self.url} answered an unexpected submit result",
-                status=200,
-                code="bad_response",
-            )
-        return dict(results[0])
+        return self._parse(submit_result, data, "submit")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 from protocol.addresses import encode_account
 from protocol.amounts import format_amount
 from protocol.operations import (
+    MAX_DECIMALS,
     AdmitMember,
     CreateCurrency,
+    CurrencyKind,
     Mint,
     Operation,
     Payment,
@@ -19,18 +22,43 @@ from protocol.operations import (
 )
 from protocol.transactions import TransactionBody
 
-
-def units(value: int, code: str, kind: str | None, decimals: int) -> str:
-    """``-150`` in a time currency → ``"-1.50 h"``; other currencies carry their code."""
-    text = format_amount(value, decimals)
-    return f"{text} h" if kind == "time" else f"{text} {code}"
+_KINDS = {kind.value: kind for kind in CurrencyKind}
 
 
-def units_for(value: int, code: str, currencies: dict[str, dict[str, Any]]) -> str:
+@dataclass(frozen=True, slots=True)
+class Units:
+    """How a currency's amounts read: its kind (time currencies count hours) and decimal places."""
+
+    kind: CurrencyKind | None
+    decimals: int
+
+    def text(self, value: int, code: str) -> str:
+        """``-150`` in a time currency → ``"-1.50 h"``; other currencies carry their code."""
+        amount = format_amount(value, self.decimals)
+        return f"{amount} h" if self.kind is CurrencyKind.TIME else f"{amount} {code}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": None if self.kind is None else self.kind.value, "decimals": self.decimals}
+
+    @classmethod
+    def parse(cls, data: object) -> Units:
+        """The ``to_json`` form back (as stored in transaction files). Raises ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError("a currency's units are an object {kind, decimals}")
+        kind, decimals = data.get("kind"), data.get("decimals")
+        if kind is not None and kind not in _KINDS:
+            raise ValueError(f"unknown currency kind {kind!r}")
+        if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= MAX_DECIMALS:
+            raise ValueError(f"decimals must be an integer from 0 to {MAX_DECIMALS}")
+        return cls(None if kind is None else _KINDS[kind], decimals)
+
+
+UnitTable = Mapping[str, Units]  # currency code → units
+
+
+def units_for(value: int, code: str, currencies: UnitTable) -> str:
     info = currencies.get(code)
-    if info is None or not isinstance(info.get("decimals"), int):
-        return f"{value} minor units of {code}"
-    return units(value, code, info.get("kind"), info["decimals"])
+    return f"{value} minor units of {code}" if info is None else info.text(value, code)
 
 
 Namer = Callable[[bytes], str]
@@ -40,9 +68,7 @@ def default_namer(key: bytes) -> str:
     return encode_account(key)
 
 
-def describe_operation(
-    op: Operation, currencies: dict[str, dict[str, Any]], name: Namer = default_namer
-) -> str:
+def describe_operation(op: Operation, currencies: UnitTable, name: Namer = default_namer) -> str:
     def amount(value: int, code: str) -> str:
         text = units_for(value, code, currencies)
         return text if text.endswith(code) else f"{text} of {code}"
@@ -52,16 +78,15 @@ def describe_operation(
             return f"pay {amount(value, currency)} to {name(destination)}"
         case CreateCurrency():
             stewards = ", ".join(name(s) for s in op.stewards)
-            info = {op.code: {"kind": op.kind.value, "decimals": op.decimals}}
-            limit = units_for(op.default_credit_limit, op.code, info)
+            own = Units(op.kind, op.decimals)
             words = (
                 f"create the {op.kind.value} currency {op.code} ({op.decimals} decimals); stewards {stewards}, "
                 f"{op.steward_threshold} of them must sign"
             )
             if op.kind.is_mutual_credit:
-                words += f"; default credit limit {limit}"
+                words += f"; default credit limit {own.text(op.default_credit_limit, op.code)}"
             if op.max_balance:
-                words += f"; ceiling {units_for(op.max_balance, op.code, info)}"
+                words += f"; ceiling {own.text(op.max_balance, op.code)}"
             return words
         case AdmitMember(currency, member, limit):
             which = "the default credit limit" if limit is None else f"credit limit {amount(limit, currency)}"
@@ -79,7 +104,5 @@ def describe_operation(
             assert_never(op)
 
 
-def describe_body(
-    body: TransactionBody, currencies: dict[str, dict[str, Any]], name: Namer = default_namer
-) -> list[str]:
+def describe_body(body: TransactionBody, currencies: UnitTable, name: Namer = default_namer) -> list[str]:
     return [describe_operation(op, currencies, name) for op in body.operations]

@@ -2,7 +2,8 @@
 
 Exit codes (stable, documented): 0 ok; 1 refused by the ledger's rules (caught by the wallet
 before sending, or answered by the node); 2 bad usage or input (wrong password, mistyped address,
-bad amount, unknown name); 3 the node could not be reached.
+bad amount, unknown name); 3 the node could not be reached, is in trouble (5xx) or answered
+something the wallet cannot read.
 """
 
 from __future__ import annotations
@@ -67,3 +68,11 @@ class NodeError(WalletError):
         self.status = status
         if status >= 500:
             self.exit_code = EXIT_UNREACHABLE
+
+
+class BadResponse(WalletError):
+    """The node answered something the wallet cannot read (not JSON, a field missing or of the
+    wrong type). For the member that is like a node in trouble: exit 3."""
+
+    exit_code = EXIT_UNREACHABLE
+    code = "bad_response"

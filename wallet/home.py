@@ -4,6 +4,10 @@
     contacts.toml      [contacts] bob = "tly1…"
     wallets/NAME.json  one encrypted keystore per wallet (see wallet.keystore)
 
+``$TALLY_HOME`` and ``wallets/`` are created 0700, and an existing one that group or others may
+enter is tightened to 0700 before the wallet writes into it: the keystores are encrypted, but
+which wallets exist, their addresses and the contacts are the member's own business.
+
 Names of wallets and contacts: 1–32 characters of letters, digits, ``-``, ``_`` and ``.``,
 starting with a letter or digit, never shaped like an address. Wherever the CLI expects an
 address, a wallet name or a contact name works too (wallets first).
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +85,7 @@ class Home:
                 continue
             lines.append(f"\n[{table}]")
             lines.extend(f"{_toml_key(key)} = {json.dumps(value)}" for key, value in sorted(values.items()))
+        private_dir(self.root)
         write_private(self.root / name, "\n".join(lines) + "\n")
 
     # -- config ----------------------------------------------------------------------------------
@@ -133,6 +139,8 @@ class Home:
         path = self.wallet_path(name)
         if path.exists() and not overwrite:
             raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
+        private_dir(self.root)
+        private_dir(self.wallets_dir)
         save_keystore(path, store)
         return path
 
@@ -202,6 +210,20 @@ class Home:
             if contact == address:
                 return name
         return None
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` with mode 0700, or take group's and others' access away from an existing one."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            path.chmod(mode & stat.S_IRWXU)
+    except OSError as exc:
+        raise BadInput(
+            f"cannot make {path} private (mode 0700): {exc.strerror or exc}; fix it with `chmod 700 {path}`",
+            code="bad_home",
+        ) from None
 
 
 def _toml_key(key: str) -> str:

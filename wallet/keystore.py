@@ -18,8 +18,11 @@ The key is derived with ``nacl.pwhash.argon2id.kdf(32, password, salt, opslimit,
 A wrong password fails the secretbox authentication and raises ``WrongPassword``; nothing is
 written. Files are written atomically (temporary file + rename) with mode 0600.
 
-Setting ``TALLY_INSECURE_FAST_KDF=1`` uses libsodium's minimum cost (for tests only); the
-parameters are stored in the file, so such a file still opens without the variable.
+Setting ``TALLY_INSECURE_FAST_KDF=1`` uses libsodium's minimum cost (for tests only): such a
+keystore gives up its password to a guessing attack in no time, so the switch is refused unless
+``TALLY_I_UNDERSTAND_WEAK_KEYS=1`` is set too (the testnet demo, whose password is printed for all
+to see anyway, may use it without). The parameters are stored in the file, so such a file still
+opens without either variable.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ VERSION = 1
 KDF = "argon2id"
 CIPHER = "xsalsa20poly1305"
 FAST_KDF_ENV = "TALLY_INSECURE_FAST_KDF"
+WEAK_KEYS_ENV = "TALLY_I_UNDERSTAND_WEAK_KEYS"  # the override for weak local secrets (also --password-file)
 # 3 passes over 128 MiB: about half a second on a laptop, between libsodium's INTERACTIVE (64 MiB)
 # and MODERATE (256 MiB, several seconds on small machines) levels.
 DEFAULT_OPSLIMIT = 3
@@ -82,11 +86,32 @@ class Keystore:
         }
 
 
-def default_cost() -> tuple[int, int]:
-    """(opslimit, memlimit) for new keystores."""
-    if os.environ.get(FAST_KDF_ENV) == "1":
-        return argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_MIN
-    return DEFAULT_OPSLIMIT, DEFAULT_MEMLIMIT
+def weak_keys_allowed() -> bool:
+    """True when the user explicitly accepted weak local secrets (``TALLY_I_UNDERSTAND_WEAK_KEYS=1``)."""
+    return os.environ.get(WEAK_KEYS_ENV) == "1"
+
+
+def default_cost(*, allow_weak: bool = False) -> tuple[int, int]:
+    """(opslimit, memlimit) for new keystores.
+
+    Raises:
+        KeystoreError: ``TALLY_INSECURE_FAST_KDF=1`` without ``TALLY_I_UNDERSTAND_WEAK_KEYS=1``
+            (and not ``allow_weak``): a keystore anyone could crack must never be made by accident.
+    """
+    if os.environ.get(FAST_KDF_ENV) != "1":
+        return DEFAULT_OPSLIMIT, DEFAULT_MEMLIMIT
+    if not (allow_weak or weak_keys_allowed()):
+        raise KeystoreError(
+            f"{FAST_KDF_ENV}=1 would write a keystore whose password can be guessed in no time (it is "
+            f"for tests only): unset it, or also set {WEAK_KEYS_ENV}=1 if this key will never hold value",
+            code="weak_keys_refused",
+        )
+    return argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_MIN
+
+
+def is_weak(store: Keystore) -> bool:
+    """A keystore made with less than the default cost (``TALLY_INSECURE_FAST_KDF``)."""
+    return store.opslimit < DEFAULT_OPSLIMIT or store.memlimit < DEFAULT_MEMLIMIT
 
 
 def _derive_key(password: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
@@ -101,13 +126,14 @@ def _derive_key(password: str, salt: bytes, opslimit: int, memlimit: int) -> byt
     )
 
 
-def encrypt_seed(seed: bytes, password: str) -> Keystore:
-    """A new keystore holding ``seed`` under ``password`` (fresh salt and nonce)."""
+def encrypt_seed(seed: bytes, password: str, *, allow_weak: bool = False) -> Keystore:
+    """A new keystore holding ``seed`` under ``password`` (fresh salt and nonce); ``allow_weak``
+    lets ``TALLY_INSECURE_FAST_KDF`` through without the override (the testnet demo only)."""
     if len(seed) != SEED_SIZE:
         raise ValueError(f"a seed is {SEED_SIZE} bytes")
     if not password:
         raise WrongPassword("the password must not be empty", code="empty_password")
-    opslimit, memlimit = default_cost()
+    opslimit, memlimit = default_cost(allow_weak=allow_weak)
     salt = nacl.utils.random(argon2id.SALTBYTES)
     nonce = nacl.utils.random(nacl.secret.SecretBox.NONCE_SIZE)
     box = nacl.secret.SecretBox(_derive_key(password, salt, opslimit, memlimit))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from protocol.addresses import decode_account, encode_account
 from protocol.errors import AddressError, DecodeError
 from protocol.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE
 from protocol.transactions import ENVELOPE_V1, Transaction, decode_transaction_object, transaction_hash
+from wallet.describe import Units
 from wallet.errors import BadInput
 
 FORMAT = "tally-tx"
@@ -39,7 +41,7 @@ VERSION = 1
 class TxFile:
     network_id: bytes
     tx: Transaction
-    currencies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    currencies: Mapping[str, Units] = field(default_factory=dict)
 
     def to_json(self, summary: list[str]) -> dict[str, Any]:
         return {
@@ -51,7 +53,7 @@ class TxFile:
             "signatures": [
                 {"address": encode_account(k), "signature": s.hex()} for k, s in self.tx.signatures
             ],
-            "currencies": self.currencies,
+            "currencies": {code: units.to_json() for code, units in self.currencies.items()},
             "summary": summary,
         }
 
@@ -79,9 +81,10 @@ def parse_txfile(data: Any, where: str) -> TxFile:
         signatures = tuple(
             (decode_account(s["address"]), bytes.fromhex(s["signature"])) for s in data.get("signatures", [])
         )
-        currencies = data.get("currencies", {})
-        if not isinstance(currencies, dict) or len(network) != 32:
+        listed = data.get("currencies", {})
+        if not isinstance(listed, dict) or len(network) != 32:
             raise ValueError("bad currencies or network id")
+        currencies = {str(code): Units.parse(units) for code, units in listed.items()}
         tx = transaction_from_body(network, body, signatures)
     except (KeyError, TypeError, ValueError, binascii.Error, AddressError, DecodeError) as exc:
         raise BadInput(f"{where}: malformed transaction file ({exc})", code="bad_tx_file") from None
@@ -89,7 +92,7 @@ def parse_txfile(data: Any, where: str) -> TxFile:
         raise BadInput(f"{where}: the hash does not match the body: the file was altered", code="bad_tx_file")
     if signatures and tx.signers() is None:
         raise BadInput(f"{where}: a signature in the file is invalid", code="bad_signature")
-    return TxFile(network, tx, {str(k): dict(v) for k, v in currencies.items() if isinstance(v, dict)})
+    return TxFile(network, tx, currencies)
 
 
 def read_txfile(path: Path) -> TxFile:

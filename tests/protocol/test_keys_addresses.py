@@ -23,6 +23,7 @@ from protocol.amounts import format_amount, parse_amount
 from protocol.errors import AddressError, AmountError, MnemonicError
 from protocol.hashing import network_id
 from protocol.keys import (
+    LEGACY_DERIVATION_PATH,
     Keypair,
     _slip10_ed25519,
     keypair_from_mnemonic,
@@ -121,13 +122,13 @@ def test_slip10_matches_the_published_vector() -> None:
 
 def test_mnemonic_derivation_vectors() -> None:
     """Fixed phrase → fixed key and address (BIP-39 seed, empty passphrase, then SLIP-0010
-    m/44'/1729'/0'; see protocol/keys.py). Changing any of these breaks every wallet."""
+    m/44'/82559'/0'; see protocol/keys.py). Changing any of these breaks every wallet."""
     phrase = "abandon " * 23 + "art"
     assert (
-        seed_from_mnemonic(phrase).hex() == "3488798b61d7ccebec400e556503731408681a69f0593b1a33423893efbe19a7"
+        seed_from_mnemonic(phrase).hex() == "378d51d845b1103b8f15920e3474bc30370e3ee64f0c3afd37aa12c6fbfb794e"
     )
     assert encode_account(keypair_from_mnemonic(phrase).public_key) == (
-        "tly17qgwq952taxq83ty97ztqckalu06sncjydrym033pcjd9k4f8rkseqmg7s"
+        "tly1f84f4u8aa3yyanmq9equ0wskf2fr9ltkkgtzk5y7nvxcu5sf0qrsku5yy7"
     )
     phrase2 = mnemonic_from_entropy(bytes(range(32)))
     assert phrase2 == (
@@ -135,10 +136,26 @@ def test_mnemonic_derivation_vectors() -> None:
         "era live bid rhythm alien crouch range attend journey unaware"
     )
     assert encode_account(keypair_from_mnemonic(phrase2).public_key) == (
-        "tly10c8gqhfmjv0g8jkcpe078848cxl8640gvk4sfqjr3hglcrgycg3qpa78pk"
+        "tly1c0l4q8nfknx25r272c7v2gj4nvw4zkhumqgtnjp0m3d237u8uygqletqna"
     )
     # case and spacing do not matter
     assert seed_from_mnemonic("  " + phrase.upper().replace(" ", "   ") + "\n") == seed_from_mnemonic(phrase)
+
+
+def test_legacy_path_gives_back_the_keys_of_wallets_made_before_the_change() -> None:
+    """Words written down when Tally derived along m/44'/1729'/0' (Tezos's coin type) must keep
+    opening the same accounts: these are the vectors of that time."""
+    phrase = "abandon " * 23 + "art"
+    assert LEGACY_DERIVATION_PATH == (44, 1729, 0)
+    assert (
+        seed_from_mnemonic(phrase, path=LEGACY_DERIVATION_PATH).hex()
+        == "3488798b61d7ccebec400e556503731408681a69f0593b1a33423893efbe19a7"
+    )
+    phrase2 = mnemonic_from_entropy(bytes(range(32)))
+    assert encode_account(Keypair(seed_from_mnemonic(phrase2, path=LEGACY_DERIVATION_PATH)).public_key) == (
+        "tly10c8gqhfmjv0g8jkcpe078848cxl8640gvk4sfqjr3hglcrgycg3qpa78pk"
+    )
+    assert seed_from_mnemonic(phrase) != seed_from_mnemonic(phrase, path=LEGACY_DERIVATION_PATH)
 
 
 @pytest.mark.parametrize(

@@ -45,11 +45,13 @@ class Cli:
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     home = tmp_path / "home"
     monkeypatch.setenv("TALLY_HOME", str(home))
-    monkeypatch.setenv("TALLY_INSECURE_FAST_KDF", "1")
+    monkeypatch.setenv("TALLY_INSECURE_FAST_KDF", "1")  # tests only, hence the override below
+    monkeypatch.setenv("TALLY_I_UNDERSTAND_WEAK_KEYS", "1")
     monkeypatch.delenv("TALLY_PASSWORD", raising=False)
     monkeypatch.delenv("TALLY_NODE", raising=False)
     password_file = tmp_path / "pw.txt"
     password_file.write_text(PASSWORD + "\n")
+    password_file.chmod(0o600)
     node = FakeNode()
     with serve(node) as factory:
         monkeypatch.setattr(common, "HTTP_FACTORY", factory)

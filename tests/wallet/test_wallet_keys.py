@@ -10,7 +10,7 @@ from conftest import PASSWORD, Cli
 
 from protocol.addresses import decode_secret, encode_account
 from protocol.keys import Keypair, seed_from_mnemonic
-from wallet.errors import WrongPassword
+from wallet.errors import KeystoreError, WrongPassword
 from wallet.keystore import decrypt_seed, encrypt_seed, load_keystore
 
 
@@ -152,8 +152,13 @@ def test_default_cost_and_fast_override(monkeypatch: pytest.MonkeyPatch) -> None
     from wallet import keystore
 
     monkeypatch.delenv(keystore.FAST_KDF_ENV, raising=False)
+    monkeypatch.delenv(keystore.WEAK_KEYS_ENV, raising=False)
     assert keystore.default_cost() == (3, 128 * 1024 * 1024)
     monkeypatch.setenv(keystore.FAST_KDF_ENV, "1")
+    with pytest.raises(KeystoreError, match=keystore.WEAK_KEYS_ENV):
+        keystore.default_cost()
+    assert keystore.default_cost(allow_weak=True)[1] < 1024 * 1024  # the testnet demo's own keystores
+    monkeypatch.setenv(keystore.WEAK_KEYS_ENV, "1")
     assert keystore.default_cost()[1] < 1024 * 1024
 
 
@@ -196,3 +201,22 @@ def test_every_command_has_help_with_examples(cli: Cli) -> None:
         assert "Examples" in result.output or "Example" in result.output, command
         assert "tally " + command[0] in result.output, command
         assert "--json" in result.output, command
+
+
+def test_import_with_the_legacy_path_opens_a_wallet_made_before_the_change(cli: Cli) -> None:
+    """Words from a wallet created when Tally derived along m/44'/1729'/0' (Tezos's coin type):
+    a plain import gives another account, --legacy-path gives back the old one."""
+    phrase = "abandon " * 23 + "art"
+    pw = ["--password-file", str(cli.password_file)]
+    now = cli.json("wallet", "import", "new", *pw, input=phrase + "\n")
+    assert now["address"] == "tly1f84f4u8aa3yyanmq9equ0wskf2fr9ltkkgtzk5y7nvxcu5sf0qrsku5yy7"
+    assert now["derivation_path"] == "m/44'/82559'/0'"
+    old = cli.json("wallet", "import", "old", "--legacy-path", *pw, input=phrase + "\n")
+    assert old["address"] == "tly17qgwq952taxq83ty97ztqckalu06sncjydrym033pcjd9k4f8rkseqmg7s"
+    assert old["derivation_path"] == "m/44'/1729'/0'"
+    hint = cli("wallet", "import", "again", *pw, input=phrase + "\n")
+    assert "--legacy-path" in hint.stderr
+    secret = cli.json("wallet", "export", "old", *pw)["secret"]
+    refused = cli("wallet", "import", "seeded", "--legacy-path", *pw, input=secret + "\n")
+    assert refused.exit_code == 2
+    assert "--legacy-path is for recovery phrases" in refused.output

@@ -10,7 +10,7 @@ from conftest import Cli
 
 from protocol.addresses import encode_account
 from protocol.keys import Keypair
-from wallet.cli import common, money
+from wallet.cli import common, history_cmd
 
 
 @pytest.fixture
@@ -57,26 +57,25 @@ def test_send_within_limit_waits_and_reports_ledger(timebank: Cli) -> None:
     assert "11.50 h" in human
 
 
-def test_send_over_credit_limit_is_refused_before_sending(timebank: Cli) -> None:
+def test_send_over_credit_limit_is_refused_by_the_node_in_its_figures(timebank: Cli) -> None:
+    """The node's answer is the only rule check: the payment is sent, refused, and the message is
+    built from the figures of the node's refusal."""
     cli = timebank
     cli.ok("send", "bob", "1.50", "HOURS", *pw(cli))
     sent = len(cli.node.submitted)
     result = cli("send", "bob", "12", "HOURS", *pw(cli))
     assert result.exit_code == 1
     assert "over credit limit: available 8.50 h, asked 12.00 h" in result.output
-    assert len(cli.node.submitted) == sent
+    assert len(cli.node.submitted) == sent + 1
 
 
-def test_ledger_refusal_is_exit_1_with_code_and_explanation(
-    timebank: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ledger_refusal_is_exit_1_with_code_and_message(timebank: Cli) -> None:
     cli = timebank
-    monkeypatch.setattr(money, "precheck_payment", lambda *args: None)
     result = cli("send", "bob", "12", "HOURS", "--json", *pw(cli))
     assert result.exit_code == 1
     error = json.loads(result.stdout)
     assert error["error"] == "over_credit_limit"
-    assert "credit limit" in error["message"]
+    assert "over credit limit: available 10.00 h, asked 12.00 h" in error["message"]
     assert error["exit_code"] == 1
 
 
@@ -193,7 +192,7 @@ def test_history_totals_and_csv(timebank: Cli, tmp_path: object) -> None:
     assert rows[0]["memo"] == "repair"
     assert rows[0]["amount_minor"] == "200"
     assert rows[0]["currency"] == "HOURS"
-    assert set(rows[0]) == set(money.HISTORY_FIELDS)
+    assert set(rows[0]) == set(history_cmd.HISTORY_FIELDS)
 
 
 def test_tx_status(timebank: Cli) -> None:
@@ -264,22 +263,14 @@ def test_history_shows_only_this_accounts_operations_of_a_shared_transaction() -
     history (bob saw "admitted carol")."""
     from types import SimpleNamespace
 
-    from protocol.addresses import encode_account
-    from wallet.cli.money import _history_rows
+    from protocol.operations import CurrencyKind
+    from wallet.describe import Units
+    from wallet.views import HistoryItem, OperationView
 
     steward, bob, carol = (encode_account(bytes([n]) * 32) for n in (1, 2, 3))
-    item = {
-        "ledger": 3,
-        "close_time_ms": 0,
-        "hash": "ab" * 32,
-        "source": steward,
-        "memo": "",
-        "code": "ok",
-        "operations": [
-            {"type": "admit_member", "currency": "HOURS", "member": m, "credit_limit": None}
-            for m in (bob, carol)
-        ],
-    }
+    admits = tuple(OperationView("admit_member", member=m, currency="HOURS") for m in (bob, carol))
+    item = HistoryItem("ab" * 32, steward, "", 3, "ok", 0, admits)
     session = SimpleNamespace(home=SimpleNamespace(name_of=lambda key: None))
-    rows = _history_rows(session, bytes([2]) * 32, [item], {"HOURS": {"kind": "time", "decimals": 2}})  # type: ignore[arg-type]
+    units = {"HOURS": Units(CurrencyKind.TIME, 2)}
+    rows = history_cmd.history_rows(session, bytes([2]) * 32, [item], units)  # type: ignore[arg-type]
     assert [(r["direction"], r["counterparty"]) for r in rows] == [("admitted", steward)]

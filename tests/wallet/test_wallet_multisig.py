@@ -61,15 +61,16 @@ def test_two_of_three_offline_flow(cli: Cli, tmp_path: Path) -> None:
     assert "rent share" in shown
     assert "nobody yet" in shown
 
-    # unsigned or under-signed: refused before sending
+    # unsigned: refused before sending (bad usage); under-signed: refused by the node (bad_auth)
     assert cli("tx", "submit", str(tx)).exit_code == 2
+    assert len(cli.node.submitted) == sent_before
     signed = cli("tx", "sign", str(tx), "--wallet", "alice", "--yes", *pw(cli))
     assert signed.exit_code == 0, signed.output
     assert "pay 10.00 TOKEN" in signed.output  # shown before signing
-    under = cli("tx", "submit", str(tx))
+    under = cli("tx", "submit", str(tx), "--json")
     assert under.exit_code == 1
-    assert "not enough signatures" in under.output
-    assert len(cli.node.submitted) == sent_before
+    assert json.loads(under.stdout)["error"] == "bad_auth"
+    assert "not enough signatures: they weigh 1, the account needs 2" in under.stderr
 
     # declining the confirmation signs nothing
     before = tx.read_text()
@@ -140,5 +141,7 @@ def test_set_signers_refuses_unreachable_threshold(cli: Cli) -> None:
     )
     assert result.exit_code == 1
     assert "bad signers" in result.output
+    assert "threshold (3) reachable by their total weight (2)" in result.output
+    assert len(cli.node.submitted) == sent + 1  # the node's answer is the only rule check
     assert cli("account", "set-signers", "--signer", "alice", "--threshold", "1", *pw(cli)).exit_code == 2
-    assert len(cli.node.submitted) == sent
+    assert len(cli.node.submitted) == sent + 1

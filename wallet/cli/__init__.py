@@ -8,13 +8,22 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
     ``account`` and ``config`` to ``app``."""
-    from wallet.cli import account_cmd, config_cmd, contact_cmd, currency_cmd, money, tx_cmd, wallet_cmd
+    from wallet.cli import (
+        account_cmd,
+        config_cmd,
+        contact_cmd,
+        currency_cmd,
+        history_cmd,
+        money,
+        tx_cmd,
+        wallet_cmd,
+    )
 
     app.add_typer(wallet_cmd.app)
     app.add_typer(contact_cmd.app)
     app.command("balance")(money.balance)
     app.command("send")(money.send)
-    app.command("history")(money.history)
+    app.command("history")(history_cmd.history)
     app.add_typer(tx_cmd.app)
     app.add_typer(currency_cmd.app)
     app.add_typer(account_cmd.app)

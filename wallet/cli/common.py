@@ -1,17 +1,22 @@
-"""Shared pieces of the wallet commands: options, the session (home, node client, output, errors),
+"""Shared pieces of the wallet commands: the session (home, node client, output, errors),
 passwords, and building / signing / submitting transactions.
+
+The wallet checks input (names, addresses, amounts, files) but never the ledger's rules: the
+node's answer to a submitted transaction is the only judge, and a refusal is reported with the
+figures the node sends (``wallet.refusals``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import typer
@@ -24,82 +29,20 @@ from protocol.keys import Keypair
 from protocol.operations import Operation
 from protocol.results import ResultCode
 from protocol.transactions import MAX_MEMO_BYTES, Transaction, TransactionBody, build_transaction
+from wallet.cli.options import TxOptions
 from wallet.client import NodeClient
-from wallet.describe import describe_body, units
+from wallet.describe import Namer, UnitTable, describe_body
 from wallet.errors import BadInput, Refused, WalletError
 from wallet.home import Home, parse_address
-from wallet.keystore import decrypt_seed
+from wallet.keystore import WEAK_KEYS_ENV, decrypt_seed, weak_keys_allowed
+from wallet.refusals import refusal_message
 from wallet.txfile import TxFile
+from wallet.views import CurrencyView
 
 PASSWORD_ENV = "TALLY_PASSWORD"
-DEFAULT_VALID_LEDGERS = 1000
-DEFAULT_WAIT_S = 30.0
 
 # Tests replace this with a factory returning an httpx.Client bound to an in-process API.
 HTTP_FACTORY: Callable[[str], httpx.Client] | None = None
-
-NodeOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--node",
-        metavar="URL",
-        help="Node API URL (else $TALLY_NODE, else \\[node] url in $TALLY_HOME/config.toml, else http://127.0.0.1:8080).",
-    ),
-]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print JSON for scripts (stable keys, see the wallet docs).")
-]
-WalletOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--wallet",
-        "-w",
-        metavar="NAME",
-        help="Wallet to sign with (default: the one chosen by `tally wallet use`).",
-    ),
-]
-PasswordFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--password-file",
-        metavar="FILE",
-        help="Read the wallet password from FILE's first line (for scripts; less safe than the prompt). "
-        "$TALLY_PASSWORD works too.",
-    ),
-]
-FromOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--from",
-        metavar="ACCOUNT",
-        help="Source account when it is not the signing wallet's own (a shared / multisig account).",
-    ),
-]
-MemoOpt = Annotated[
-    str,
-    typer.Option(
-        "--memo", "-m", help=f"A note stored with the transaction (at most {MAX_MEMO_BYTES} bytes)."
-    ),
-]
-WaitOpt = Annotated[
-    bool, typer.Option("--wait", help="Wait until a ledger includes the transaction and report it.")
-]
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", metavar="SECONDS", help="How long --wait waits (at most 60).")
-]
-BuildOnlyOpt = Annotated[
-    bool,
-    typer.Option(
-        "--build-only", help="Do not sign or submit: print the transaction file (JSON) for `tally tx sign`."
-    ),
-]
-ValidOpt = Annotated[
-    int,
-    typer.Option(
-        "--valid-ledgers", metavar="N", help="The transaction expires N ledgers from now if not yet applied."
-    ),
-]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
 @dataclass
@@ -144,15 +87,7 @@ class Session:
         self, password_file: Path | None, *, prompt: str = "Wallet password", confirm: bool = False
     ) -> str:
         if password_file is not None:
-            try:
-                lines = password_file.read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise BadInput(
-                    f"cannot read the password file {password_file}: {exc}", code="bad_password_file"
-                ) from None
-            if not lines or not lines[0]:
-                raise BadInput(f"the password file {password_file} is empty", code="bad_password_file")
-            return lines[0]
+            return read_password_file(password_file)
         env = os.environ.get(PASSWORD_ENV)
         if env:
             return env
@@ -171,13 +106,20 @@ class Session:
         name = self.home.resolve_wallet(wallet)
         return name, parse_address(self.home.load_wallet(name).address)
 
+    def named_account(self, wallet: str | None, account: str | None) -> tuple[str | None, bytes]:
+        """(wallet or contact name, key) of ``account`` (any address or name), else of the wallet."""
+        if account:
+            key = self.home.resolve_address(account)
+            return self.home.name_of(key), key
+        return self.wallet_address(wallet)
+
     def source_key(self, wallet: str | None, source: str | None) -> bytes:
         """The account a transaction comes from: --from, else the wallet's own account."""
         if source:
             return self.home.resolve_address(source)
         return self.wallet_address(wallet)[1]
 
-    def namer(self) -> Callable[[bytes], str]:
+    def namer(self) -> Namer:
         def name(key: bytes) -> str:
             found = self.home.name_of(key)
             address = encode_account(key)
@@ -187,18 +129,42 @@ class Session:
 
     # -- currencies ------------------------------------------------------------------------------
 
-    def currency(self, code: str) -> dict[str, Any]:
+    def currency(self, code: str) -> CurrencyView:
+        """The currency (its decimals are needed to read amounts); no_currency (exit 1) when the
+        node does not know it."""
         code = code.upper()
         found = self.client.currency(code)
         if found is None:
             raise Refused(f"no currency {code} on this ledger", code=ResultCode.NO_CURRENCY.value)
         return found
 
-    def amount(self, text: str, currency: dict[str, Any], *, allow_zero: bool = False) -> int:
-        try:
-            return parse_amount(text, int(currency["decimals"]), allow_zero=allow_zero)
-        except AmountError as exc:
-            raise BadInput(f"bad amount: {exc}", code="bad_amount") from None
+
+def read_password_file(path: Path) -> str:
+    """The first line of ``path``. A file that group or others can read is refused (the password
+    would be theirs too) unless ``TALLY_I_UNDERSTAND_WEAK_KEYS=1``."""
+    try:
+        mode = path.stat().st_mode
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise BadInput(f"cannot read the password file {path}: {why}", code="bad_password_file") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and not weak_keys_allowed():
+        raise BadInput(
+            f"the password file {path} is readable by other users (mode {stat.S_IMODE(mode):o}): "
+            f"run `chmod 600 {path}` (or set {WEAK_KEYS_ENV}=1 to use it anyway)",
+            code="bad_password_file",
+        )
+    if not lines or not lines[0]:
+        raise BadInput(f"the password file {path} is empty", code="bad_password_file")
+    return lines[0]
+
+
+def amount(text: str, decimals: int, *, allow_zero: bool = False) -> int:
+    """``text`` in minor units of a currency with ``decimals`` places (bad_amount, exit 2)."""
+    try:
+        return parse_amount(text, decimals, allow_zero=allow_zero)
+    except AmountError as exc:
+        raise BadInput(f"bad amount: {exc}", code="bad_amount") from None
 
 
 def check_amount_text(text: str) -> None:
@@ -217,17 +183,6 @@ def memo_bytes(memo: str) -> bytes:
             f"the memo is {len(data)} bytes; at most {MAX_MEMO_BYTES} are allowed", code="memo_too_long"
         )
     return data
-
-
-def fmt(value: int, code: str, currency: dict[str, Any]) -> str:
-    return units(value, code, currency.get("kind"), int(currency.get("decimals", 0)))
-
-
-def holding(account: dict[str, Any], code: str) -> dict[str, Any] | None:
-    for balance in account.get("balances", []):
-        if balance.get("currency") == code:
-            return dict(balance)
-    return None
 
 
 @contextmanager
@@ -251,98 +206,63 @@ def session(as_json: bool = False, node: str | None = None) -> Iterator[Session]
 # -- transactions --------------------------------------------------------------------------------
 
 
-@dataclass
-class TxRequest:
-    """Everything a command needs to turn operations into a submitted (or built) transaction."""
-
-    operations: list[Operation]
-    currencies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    memo: str = ""
-    build_only: bool = False
-    wait: bool = False
-    timeout_s: float = DEFAULT_WAIT_S
-    valid_ledgers: int = DEFAULT_VALID_LEDGERS
-
-
-def execute(
-    s: Session,
-    request: TxRequest,
-    source: bytes,
-    account: dict[str, Any],
-    signer: Callable[[], Keypair] | None,
-) -> dict[str, Any]:
-    """Build the transaction from ``source`` (whose account JSON is ``account``), then either print
-    it as a transaction file (build-only) or sign with ``signer()`` and submit it."""
-    seq = max(int(account.get("sequence", 0)), int(account.get("pending_sequence", 0))) + 1
-    ledger = int(account.get("ledger", 0))
-    if request.valid_ledgers < 1:
+def run_transaction(
+    s: Session, tx: TxOptions, operations: list[Operation], units: UnitTable, source: bytes
+) -> None:
+    """Build a transaction of ``operations`` from ``source`` (its next sequence number, valid for
+    ``--valid-ledgers``), then print it as a transaction file (``--build-only``) or sign it with
+    the wallet and submit it."""
+    if tx.valid_ledgers < 1:
         raise BadInput("--valid-ledgers must be at least 1", code="bad_usage")
+    account = s.client.account(source)
     body = TransactionBody(
-        source, seq, ledger + request.valid_ledgers, memo_bytes(request.memo), tuple(request.operations)
+        source,
+        account.next_sequence,
+        account.ledger + tx.valid_ledgers,
+        memo_bytes(tx.memo),
+        tuple(operations),
     )
     network = s.client.network_id()
-    tx = build_transaction(network, body)
-    summary = describe_body(tx.body, request.currencies)
-    if request.build_only:
-        data = TxFile(network, tx, request.currencies).to_json(summary)
+    built = build_transaction(network, body)
+    if tx.build_only:
+        data = TxFile(network, built, units).to_json(describe_body(body, units))
         typer.echo(json.dumps(data, indent=2))
-        s.note(f"built transaction {tx.hash.hex()} (unsigned); sign it with `tally tx sign FILE`")
-        return data
-    if signer is None:
-        raise BadInput("nothing to sign with", code="bad_usage")
-    keypair = signer()
-    weight = sum(
-        int(x["weight"])
-        for x in account.get("signers", [])
-        if x.get("address") == encode_account(keypair.public_key)
-    )
-    threshold = int(account.get("threshold", 1))
-    if weight < threshold:
-        raise Refused(
-            f"account {encode_account(source)} needs signatures worth {threshold}; this wallet's key weighs "
-            f"{weight}: build it with --build-only, collect signatures with `tally tx sign`, then `tally tx submit`",
-            code=ResultCode.BAD_AUTH.value,
-        )
-    tx = tx.with_signature(keypair)
-    return submit(s, tx, request.currencies, wait=request.wait, timeout_s=request.timeout_s)
+        s.note(f"built transaction {built.hash.hex()} (unsigned); sign it with `tally tx sign FILE`")
+        return
+    keypair = s.unlock(tx.wallet, tx.password_file)[1]
+    submit(s, built.with_signature(keypair), units, wait=tx.wait, timeout_s=tx.timeout)
 
 
-def submit(
-    s: Session, tx: Transaction, currencies: dict[str, dict[str, Any]], *, wait: bool, timeout_s: float
-) -> dict[str, Any]:
+def submit(s: Session, tx: Transaction, units: UnitTable, *, wait: bool, timeout_s: float) -> None:
+    """Submit ``tx`` and report; a refusal is a ``Refused`` (exit 1) in the node's figures."""
     result = s.client.submit(tx, wait_s=min(max(timeout_s, 0.1), 60.0) if wait else 0.0)
-    summary = describe_body(tx.body, currencies)
+    if result.refused:
+        raise Refused(
+            refusal_message(result, tx.body.operations, units, s.namer()), code=result.code or "refused"
+        )
     data = {
-        "hash": result.get("hash") or tx.hash.hex(),
-        "status": result.get("status"),
-        "code": result.get("code"),
-        "explanation": result.get("explanation"),
-        "ledger": result.get("ledger"),
+        "hash": result.hash or tx.hash.hex(),
+        "status": result.status,
+        "code": result.code,
+        "explanation": result.explanation,
+        "ledger": result.ledger,
         "source": encode_account(tx.body.source),
         "sequence": tx.body.seq,
-        "summary": summary,
+        "summary": describe_body(tx.body, units),
     }
-    status = data["status"]
-    if status in ("failed", "rejected"):
-        code = str(data["code"] or "refused")
-        raise Refused(
-            f"refused by the ledger: {code}: {data['explanation'] or ''} (transaction {data['hash']})",
-            code=code,
-        )
 
     def human(console: Console) -> None:
-        for line in describe_body(tx.body, currencies, s.namer()):
+        for line in describe_body(tx.body, units, s.namer()):
             console.print(line, markup=False)
-        if status == "applied":
-            console.print(f"applied in ledger {data['ledger']} (transaction {data['hash']})", markup=False)
+        if result.status == "applied":
+            console.print(f"applied in ledger {result.ledger} (transaction {data['hash']})", markup=False)
         else:
             console.print(
-                f"submitted, {status} (transaction {data['hash']}); "
+                f"submitted, {result.status} (transaction {data['hash']}); "
                 f"check with `tally tx status {data['hash']}`",
                 markup=False,
             )
 
-    if wait and status != "applied":
-        s.note(f"note: still {status} after waiting {timeout_s:g} s")
+    if wait and result.status != "applied":
+        s.note(f"note: still {result.status} after waiting {timeout_s:g} s")
     s.emit(data, human)
-    return data

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import JsonOpt, session
+from wallet.cli.common import session
+from wallet.cli.options import JsonOpt
 from wallet.errors import BadInput
 from wallet.home import DEFAULT_NODE_URL, NODE_ENV
 

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from protocol.addresses import encode_account
-from wallet.cli.common import JsonOpt, session
+from wallet.cli.common import session
+from wallet.cli.options import JsonOpt
 from wallet.errors import BadInput
 from wallet.home import check_name, parse_address
 

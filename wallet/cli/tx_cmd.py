@@ -10,22 +10,19 @@ from typing import Annotated, Any
 import typer
 
 from protocol.addresses import encode_account
-from protocol.results import ResultCode
-from wallet.cli.common import (
+from wallet.cli.common import Session, session, submit
+from wallet.cli.options import (
     DEFAULT_WAIT_S,
     JsonOpt,
     NodeOpt,
     PasswordFileOpt,
-    Session,
     TimeoutOpt,
     WaitOpt,
     WalletOpt,
     YesOpt,
-    session,
-    submit,
 )
 from wallet.describe import describe_body
-from wallet.errors import BadInput, Refused
+from wallet.errors import BadInput
 from wallet.keystore import write_private
 from wallet.txfile import TxFile, read_txfile
 
@@ -56,16 +53,15 @@ def status(
         if len(cleaned) != 64 or any(c not in "0123456789abcdef" for c in cleaned):
             raise BadInput("a transaction hash is 64 hexadecimal characters", code="bad_hash")
         data = s.client.tx_status(cleaned)
-        state = data.get("status")
-        if state == "unknown":
+        if data.status == "unknown":
             raise BadInput(f"the node does not know transaction {cleaned}", code="unknown_tx")
-        line = f"{cleaned}: {state}"
-        if data.get("ledger") is not None:
-            line += f" in ledger {data['ledger']}"
-        if data.get("code") and data.get("code") != "ok":
-            line += f" — {data['code']}: {data.get('explanation') or ''}"
-        s.emit(data, [line])
-        if state in ("failed", "rejected"):
+        line = f"{cleaned}: {data.status}"
+        if data.ledger is not None:
+            line += f" in ledger {data.ledger}"
+        if data.code and data.code != "ok":
+            line += f" — {data.code}: {data.explanation or ''}"
+        s.emit(data.to_json(), [line])
+        if data.refused:
             raise typer.Exit(1)
 
 
@@ -177,14 +173,5 @@ def submit_cmd(
                 f"{file} was built for another network (id {parsed.network_id.hex()[:16]}…) than the "
                 f"node at {s.client.url}",
                 code="wrong_network",
-            )
-        account = s.client.account(parsed.tx.body.source)
-        signed = {encode_account(k) for k, _ in parsed.tx.signatures}
-        weight = sum(int(x["weight"]) for x in account.get("signers", []) if x.get("address") in signed)
-        if weight < int(account.get("threshold", 1)):
-            raise Refused(
-                f"not enough signatures: they weigh {weight}, account {account['address']} needs "
-                f"{account.get('threshold')}",
-                code=ResultCode.BAD_AUTH.value,
             )
         submit(s, parsed.tx, parsed.currencies, wait=wait, timeout_s=timeout)

@@ -12,17 +12,24 @@ from rich.table import Table
 
 from protocol.addresses import decode_secret, encode_secret
 from protocol.errors import AddressError, MnemonicError
-from protocol.keys import mnemonic_from_entropy, seed_from_mnemonic
-from wallet.cli.common import JsonOpt, PasswordFileOpt, YesOpt, session
+from protocol.keys import DERIVATION_PATH, LEGACY_DERIVATION_PATH, mnemonic_from_entropy, seed_from_mnemonic
+from wallet.cli.common import Session, session
+from wallet.cli.options import JsonOpt, PasswordFileOpt, YesOpt
 from wallet.errors import BadInput
 from wallet.home import check_name
-from wallet.keystore import decrypt_seed, encrypt_seed
+from wallet.keystore import FAST_KDF_ENV, Keystore, decrypt_seed, default_cost, encrypt_seed, is_weak
 
 app = typer.Typer(
     name="wallet",
     no_args_is_help=True,
     help="Your keys: create, import, list, show and back up wallets (encrypted keystores in $TALLY_HOME/wallets).",
 )
+
+
+def _path(steps: tuple[int, ...]) -> str:
+    """(44, 82559, 0) → "m/44'/82559'/0'" (every step hardened)."""
+    return "m/" + "/".join(f"{step}'" for step in steps)
+
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The wallet's name (letters, digits, - _ .).")]
 
@@ -52,11 +59,13 @@ def create(
         check_name(name)
         if s.home.has_wallet(name):
             raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
+        default_cost()  # a refused TALLY_INSECURE_FAST_KDF is said before any secret is asked
         phrase = mnemonic_from_entropy(nacl.utils.random(32))
         seed = seed_from_mnemonic(phrase)
         password = s.password(password_file, prompt="New wallet password", confirm=True)
         store = encrypt_seed(seed, password)
         path = s.home.save_wallet(name, store)
+        _warn_if_weak(s, store)
         is_default = set_default or not s.home.default_wallet()
         if is_default:
             s.home.set_config("wallet", "default", name)
@@ -93,28 +102,48 @@ def import_(
     set_default: Annotated[
         bool, typer.Option("--default/--no-default", help="Make it the default wallet.")
     ] = False,
+    legacy_path: Annotated[
+        bool,
+        typer.Option(
+            "--legacy-path",
+            help=f"The words come from a wallet created by Tally 0.1.0: derive along {_path(LEGACY_DERIVATION_PATH)} "
+            "as it did (the address shown on your old wallet tells: import without it first if unsure).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a wallet from its 24-word recovery phrase or its secret seed (tlys1…).
 
     The phrase or seed is read from a hidden prompt (or from standard input when piped).
+    Phrases derive the key along m/44'/82559'/0'; words from wallets created by Tally 0.1.0 used
+    m/44'/1729'/0' and need --legacy-path to open the same account.
 
     Examples:
       tally wallet import alice
       echo "$SEED" | tally wallet import alice --password-file pw.txt
+      tally wallet import old-alice --legacy-path
     """
     with session(as_json) as s:
         check_name(name)
         if s.home.has_wallet(name):
             raise BadInput(f"a wallet named {name!r} already exists", code="wallet_exists")
+        default_cost()  # a refused TALLY_INSECURE_FAST_KDF is said before any secret is asked
         if sys.stdin.isatty():
             secret = str(
                 typer.prompt("Recovery phrase (24 words) or secret seed (tlys1…)", hide_input=True, err=True)
             ).strip()
         else:  # piped: read one line, without getpass's "cannot control echo" warnings
             secret = sys.stdin.readline().strip()
+        from_seed = secret.lower().startswith("tlys1")
+        if from_seed and legacy_path:
+            raise BadInput(
+                "--legacy-path is for recovery phrases; a secret seed is the key itself", code="bad_usage"
+            )
+        derivation = None if from_seed else LEGACY_DERIVATION_PATH if legacy_path else DERIVATION_PATH
         try:
-            seed = decode_secret(secret) if secret.lower().startswith("tlys1") else seed_from_mnemonic(secret)
+            seed = (
+                decode_secret(secret) if derivation is None else seed_from_mnemonic(secret, path=derivation)
+            )
         except (AddressError, MnemonicError) as exc:
             raise BadInput(f"cannot import: {exc}", code="bad_secret") from None
         password = s.password(password_file, prompt="New wallet password", confirm=True)
@@ -123,12 +152,32 @@ def import_(
             if s.home.load_wallet(other).address == store.address:
                 s.note(f"note: wallet {other!r} holds the same key")
         path = s.home.save_wallet(name, store)
+        _warn_if_weak(s, store)
         is_default = set_default or not s.home.default_wallet()
         if is_default:
             s.home.set_config("wallet", "default", name)
+        if derivation == DERIVATION_PATH:
+            s.note(
+                "note: if this is not the address your old wallet showed, its words may come from "
+                f"Tally 0.1.0: import them again with --legacy-path ({_path(LEGACY_DERIVATION_PATH)})"
+            )
         s.emit(
-            {"name": name, "address": store.address, "path": str(path), "default": is_default},
+            {
+                "name": name,
+                "address": store.address,
+                "path": str(path),
+                "default": is_default,
+                "derivation_path": None if derivation is None else _path(derivation),
+            },
             [f"Imported wallet {name!r}" + (" (default)" if is_default else ""), f"Address: {store.address}"],
+        )
+
+
+def _warn_if_weak(s: Session, store: Keystore) -> None:
+    if is_weak(store):
+        s.note(
+            f"warning: {FAST_KDF_ENV}=1: this keystore's password can be guessed in no time; "
+            "never keep value in it"
         )
 
 
