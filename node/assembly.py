@@ -141,7 +141,7 @@ def assemble_node(
         metrics=metrics,
         advanced=herder.ledger_advanced,
     )
-    gossip = GossipBatcher(transport)
+    gossip = GossipBatcher(transport, chain.mempool.take_promoted)
     peers = PeerService(
         network_id=config.network_id,
         is_validator=config.is_validator,
@@ -150,6 +150,7 @@ def assemble_node(
         claims=claims,
         quorum_sets=quorum_sets,
         transport=transport,
+        gossip=gossip,
         timers=timers,
         metrics=metrics,
     )

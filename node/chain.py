@@ -40,7 +40,7 @@ class LedgerChain:
     def __init__(self, store: LedgerStore, metrics: NodeMetrics) -> None:
         self.store = store
         self.metrics = metrics
-        self.mempool = Mempool(store, store.last_header.seq + 1)
+        self.mempool = Mempool(store, store.last_header.seq + 1, holdings=store.holdings)
         self.tx_sets = TxSetCache()
         self._waiters: dict[bytes, list[trio.Event]] = {}
         self._last_close_s: float | None = None
@@ -53,8 +53,8 @@ class LedgerChain:
     def last(self) -> LedgerHeader:
         return self.store.last_header
 
-    def submit(self, tx: Transaction) -> Admission:
-        admission = self.mempool.add(tx)
+    def submit(self, tx: Transaction, source: str | None = None) -> Admission:
+        admission = self.mempool.add(tx, source)
         if not admission.accepted and admission.code is not None:
             self.metrics.tx_rejected.labels(admission.code).inc()
         self.metrics.mempool_size.set(len(self.mempool))

@@ -82,11 +82,12 @@ class NodeApi:
 
     # -- transactions --------------------------------------------------------------------------
 
-    def submit(self, transactions: list[Transaction]) -> list[Admission]:
+    def submit(self, transactions: list[Transaction], source: str | None = None) -> list[Admission]:
+        """Admit ``transactions`` from API client ``source`` (its address, for per-source quotas)."""
         admissions = []
         for tx in transactions:
-            admission = self.chain.submit(tx)
-            if admission.accepted:
+            admission = self.chain.submit(tx, source)
+            if admission.accepted and not admission.queued:  # queued ones go out once they apply
                 self.gossip.add(tx.encode())
             admissions.append(admission)
         if any(a.accepted for a in admissions):

@@ -1,11 +1,19 @@
-"""The mempool: transactions waiting for a ledger, validated against the state they will meet.
+"""The mempool: transactions waiting for a ledger, validated against the state they will meet, and
+shared fairly on a ledger without fees.
 
 Pending transactions are applied, in arrival order, to an overlay of the last closed state, so a
 new transaction is checked exactly as the ledger will check it: signatures against the
 account's current signers, the next sequence number (counting pending ones), funds and credit
 limits after the payer's pending payments, membership. One that would fail is refused at once
 with its result code, so the member hears "over credit limit" now rather than a failed ledger
-entry later. Transactions with a sequence gap wait (a few per account) until the gap fills.
+entry later.
+
+Nothing prices spam here, so room is shared by *standing* (``node.standing``) and by source:
+newcomer keys (nothing on the ledger) get a small share, a small per-account allowance and a
+node-wide budget of checks per second, and are never queued ahead of their sequence; accounts
+on the ledger may queue a short contiguous run ahead, which expires with its
+``last_valid_ledger`` and with age; when the pool is full a transaction evicts only ones of lower
+standing. README's Security section is the design; ``MempoolLimits`` holds its numbers.
 
 After each ledger the overlay is rebuilt on the new state; pending transactions that no longer
 apply (expired, made invalid by the ledger) are dropped and remembered as refused.
@@ -13,11 +21,15 @@ apply (expired, made invalid by the ledger) are dropped and remembered as refuse
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Mapping
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from node.ratelimit import RateLimiter
 from node.refusals import Figures, bad_seq_figures, refusal_figures
+from node.standing import HoldingsOf, Standing, StandingJudge
+from node.waiting import Waiting, WaitingTx
 from protocol.apply import apply_transaction
 from protocol.results import ResultCode
 from protocol.state import StateOverlay, StateReader
@@ -26,11 +38,33 @@ from protocol.transactions import Transaction
 DUPLICATE = "duplicate"
 MEMPOOL_FULL = "mempool_full"
 TOO_MANY_PENDING = "too_many_pending"
+TOO_FAR_AHEAD = "too_far_ahead"
+NEWCOMERS_BUSY = "newcomers_busy"
+SOURCE_QUOTA = "source_quota"
+EVICTED = "evicted"
+EXPIRED = "expired"
 MEMPOOL_CODES = {
     DUPLICATE: "this transaction is already waiting for a ledger",
     MEMPOOL_FULL: "the node holds too many waiting transactions; try again in a few seconds",
     TOO_MANY_PENDING: "this account has too many transactions waiting; wait for a ledger to close",
+    TOO_FAR_AHEAD: (
+        "the sequence number is too far ahead of the account's next one, or leaves a hole among the "
+        "transactions already waiting; send the earlier ones first"
+    ),
+    NEWCOMERS_BUSY: (
+        "the node's room for accounts that are not on the ledger yet is full; try again in a few "
+        "seconds (members of a currency are not affected)"
+    ),
+    SOURCE_QUOTA: "too many transactions from your address are waiting; wait for a ledger to close",
+    EVICTED: (
+        "dropped to make room for transactions from accounts with standing; submit it again after "
+        "the next ledger"
+    ),
+    EXPIRED: "it waited too long for the account's earlier transactions; submit them first",
 }
+BAD_SEQ = ResultCode.BAD_SEQ.value
+BAD_AUTH = ResultCode.BAD_AUTH.value
+TOO_LATE = ResultCode.TOO_LATE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,171 +78,279 @@ class Admission:
     figures: Mapping[str, int | str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class MempoolLimits:
+    """The numbers of the fair-admission design (README, Security)."""
+
+    max_total: int = 50_000
+    max_per_account: int = 200  # pending, for accounts on the ledger
+    max_per_newcomer: int = 16  # pending, for keys with nothing on the ledger
+    newcomer_share: float = 0.10  # of max_total, all newcomers together
+    newcomer_rate: float = 200.0  # newcomers' transactions checked per second, node-wide
+    newcomer_burst: float = 1_000.0
+    queue_window: int = 4  # queued-ahead transactions per account, contiguous
+    queued_share: float = 0.10  # of max_total, all queued-ahead transactions together
+    queued_max_age_s: float = 60.0
+    max_per_source: int = 10_000  # waiting transactions per API client address
+    remember_refused: int = 20_000
+
+
 class Mempool:
     def __init__(
         self,
         state: StateReader,
         next_ledger: int,
         *,
-        max_total: int = 50_000,
-        max_per_account: int = 200,
-        max_future_per_account: int = 16,
-        remember_refused: int = 20_000,
+        limits: MempoolLimits | None = None,
+        holdings: HoldingsOf | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.limits = limits or MempoolLimits()
         self._state = state
         self._next_ledger = next_ledger
-        self.max_total = max_total
-        self.max_per_account = max_per_account
-        self.max_future_per_account = max_future_per_account
-        self._remember = remember_refused
-        self._pending: dict[bytes, Transaction] = {}  # insertion order = arrival order
-        self._signers: dict[bytes, frozenset[bytes]] = {}
-        self._future: dict[bytes, dict[int, Transaction]] = {}  # account -> seq -> tx
-        self._future_hashes: set[bytes] = set()
-        self._per_account: dict[bytes, int] = {}
-        self._refused: OrderedDict[bytes, str] = OrderedDict()
+        self._clock = clock
+        self._standing = StandingJudge(state, holdings)
+        self._newcomer_checks = RateLimiter(
+            self.limits.newcomer_rate, self.limits.newcomer_burst, max_clients=1, clock=clock
+        )
+        self._waiting = Waiting()
         self._overlay = StateOverlay(state)
+        self._promoted: list[Transaction] = []  # became pending since take_promoted()
+        # evicted or expired since the last ledger (their waiters wake at the next close)
+        self._left: deque[bytes] = deque(maxlen=self.limits.max_total)
+        self._evicted_from: dict[bytes, int] = {}  # account -> lowest evicted seq, until a ledger
+        self._refused: OrderedDict[bytes, str] = OrderedDict()
 
     # -- queries -----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._pending) + len(self._future_hashes)
+        return len(self._waiting)
 
     def __contains__(self, tx_hash: bytes) -> bool:
-        return tx_hash in self._pending or tx_hash in self._future_hashes
+        return tx_hash in self._waiting
 
     def get(self, tx_hash: bytes) -> Transaction | None:
-        return self._pending.get(tx_hash)
+        entry = self._waiting.pending.get(tx_hash)
+        return None if entry is None else entry.tx
 
     def refused_code(self, tx_hash: bytes) -> str | None:
         """Why a recently seen transaction was refused or dropped, if it was."""
         return self._refused.get(tx_hash)
 
     def pending_sequence(self, account: bytes) -> int:
-        """The highest sequence number this account has waiting (0 when none)."""
-        return self._overlay.account(account).seq if account in self._per_account else 0
+        """The highest sequence number this account has pending (0 when none)."""
+        if not self._waiting.pending_count(account):
+            return 0
+        seq = self._overlay.account(account).seq
+        evicted = self._evicted_from.get(account)
+        return seq if evicted is None else min(seq, evicted - 1)
 
     def signers_of(self, tx: Transaction) -> frozenset[bytes] | None:
         """``tx.signers()``, without verifying again when this very transaction (same
         signatures) was verified on admission: each signature is checked once per node."""
-        pending = self._pending.get(tx.hash)
-        if pending is not None and pending.signatures == tx.signatures:
-            return self._signers[tx.hash]
+        entry = self._waiting.pending.get(tx.hash)
+        if entry is not None and entry.signers is not None and entry.tx.signatures == tx.signatures:
+            return entry.signers
         return tx.signers()
 
     def select(self, max_count: int, max_bytes: int) -> list[Transaction]:
-        """Transactions for the next tx set, oldest first, within both limits.
+        """Transactions for the next tx set, within both limits: members first, then accounts,
+        then newcomers; within each, every account's first transaction before anyone's second,
+        then by arrival.
 
-        Arrival order keeps each account's transactions in sequence order, so cutting the list
-        anywhere leaves every account's chain without gaps.
+        Each account's transactions keep their sequence order, so cutting the list anywhere leaves
+        every account's chain without gaps.
         """
         chosen: list[Transaction] = []
         size = 0
-        for tx in self._pending.values():
-            tx_size = len(tx.body_bytes) + 100 * len(tx.signatures)
+        for entry in self._waiting.pending_in_service_order():
+            tx_size = len(entry.tx.body_bytes) + 100 * len(entry.tx.signatures)
             if len(chosen) >= max_count or size + tx_size > max_bytes:
                 break
-            chosen.append(tx)
+            chosen.append(entry.tx)
             size += tx_size
         return chosen
 
+    def take_promoted(self) -> list[Transaction]:
+        """Queued transactions that became pending since the last call: the node gossips them
+        now (a queued-ahead transaction is never gossiped before it applies)."""
+        promoted, self._promoted = self._promoted, []
+        return promoted
+
     # -- changes -----------------------------------------------------------------------------
 
-    def add(self, tx: Transaction) -> Admission:
-        """Validate ``tx`` against the pending state and keep it if it would apply."""
-        if tx.hash in self:
+    def add(self, tx: Transaction, source: str | None = None) -> Admission:
+        """Validate ``tx`` against the pending state and keep it if it would apply (or queue it
+        when it is a little ahead of its account's sequence). ``source`` is the API client's
+        address (None for gossip from peers), for the per-source quota.
+
+        Cheap checks come first and the signature check last, so a flood of junk costs little.
+        """
+        self._expire_queued(self._clock())
+        if tx.hash in self._waiting:
             return Admission(False, DUPLICATE)
-        if len(self) >= self.max_total:
-            return Admission(False, MEMPOOL_FULL)
-        source = tx.body.source
-        if self._per_account.get(source, 0) >= self.max_per_account:
-            return Admission(False, TOO_MANY_PENDING)
-        expected = self._overlay.account(source).seq + 1
+        if source is not None and self._waiting.per_source(source) >= self.limits.max_per_source:
+            return self._refuse(tx, SOURCE_QUOTA)
+        account = tx.body.source
+        if account in self._evicted_from:
+            return self._refuse(tx, EVICTED)
+        expected = self._overlay.account(account).seq + 1
         if tx.body.seq < expected:
-            return self._refuse(tx, ResultCode.BAD_SEQ.value, bad_seq_figures(expected, tx))
+            return self._refuse(tx, BAD_SEQ, bad_seq_figures(expected, tx))
+        standing = self._standing(account)
+        entry = WaitingTx(tx, standing, source, self._clock())
         if tx.body.seq > expected:
-            # Checked now, not at promotion: a forged transaction must not squat the sequence
-            # number of the account's genuine one (which would then be refused as a duplicate),
-            # nor be gossiped on.
-            if tx.signers() is None:
-                return self._refuse(tx, ResultCode.BAD_AUTH.value)
-            return self._queue_future(tx, expected)
-        signers = tx.signers()
-        if signers is None:
-            return self._refuse(tx, ResultCode.BAD_AUTH.value)
-        admission = self._try_apply(tx, signers)
-        if admission.accepted:
-            self._promote_future(source)
-        return admission
+            return self._queue(entry, expected)
+        return self._admit_pending(entry)
 
     def ledger_closed(self, state: StateReader, next_ledger: int, included: set[bytes]) -> list[bytes]:
-        """Forget what the ledger included; re-check the rest against the new state.
+        """Forget what the ledger included; re-check the rest against the new state (judging
+        every account's standing afresh), expire queued transactions, promote what now applies.
 
-        Returns the hashes of transactions dropped because they no longer apply.
+        Returns the hashes of transactions that left without being included: dropped because
+        they no longer apply, or evicted or expired since the previous ledger.
         """
         self._state = state
         self._next_ledger = next_ledger
         self._overlay = StateOverlay(state)
-        survivors = [tx for h, tx in self._pending.items() if h not in included]
-        signers = self._signers
-        self._pending, self._signers, self._per_account = {}, {}, {}
-        dropped = []
-        for tx in survivors:
-            if (
-                tx.body.seq != self._overlay.account(tx.body.source).seq + 1
-                or not self._try_apply(tx, signers[tx.hash]).accepted
-            ):
-                dropped.append(tx.hash)
-                self._remember_refusal(tx.hash, self._refused.get(tx.hash, ResultCode.BAD_SEQ.value))
-        for account in list(self._future):
-            self._promote_future(account)
+        self._standing.ledger_closed(state)
+        self._evicted_from.clear()
+        old, self._waiting = self._waiting, Waiting()
+        dropped = list(self._left)
+        self._left.clear()
+        for entry in old.pending.values():
+            if entry.tx.hash in included:
+                continue
+            entry = entry.rejudged(self._standing(entry.tx.body.source))
+            expected = self._overlay.account(entry.tx.body.source).seq + 1
+            if entry.tx.body.seq != expected or not self._try_apply(entry).accepted:
+                dropped.append(entry.tx.hash)
+                self._remember_refusal(entry.tx.hash, self._refused.get(entry.tx.hash, BAD_SEQ))
+        now = self._clock()
+        for entry in old.queued.values():
+            if entry.tx.hash in included:
+                continue
+            if entry.tx.body.last_valid_ledger < next_ledger or self._too_old(entry, now):
+                dropped.append(entry.tx.hash)
+                self._remember_refusal(entry.tx.hash, TOO_LATE if not self._too_old(entry, now) else EXPIRED)
+                continue
+            self._waiting.add_queued(entry.rejudged(self._standing(entry.tx.body.source)))
+        for account in self._waiting.queued_accounts():
+            self._promote(account)
         return dropped
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _try_apply(self, tx: Transaction, signers: frozenset[bytes]) -> Admission:
-        scope = self._overlay.nested()
-        result = apply_transaction(scope, tx, ledger_seq=self._next_ledger, signers=signers)
-        if result.code is not ResultCode.OK:
-            figures = refusal_figures(
-                self._overlay, tx, result, ledger_seq=self._next_ledger, signers=signers
-            )
-            return self._refuse(tx, result.code.value, figures)
-        scope.commit()
-        self._pending[tx.hash] = tx
-        self._signers[tx.hash] = signers
-        self._per_account[tx.body.source] = self._per_account.get(tx.body.source, 0) + 1
-        return Admission(True)
+    def _admit_pending(self, entry: WaitingTx) -> Admission:
+        limits, account = self.limits, entry.tx.body.source
+        newcomer = entry.standing is Standing.NEWCOMER
+        allowance = limits.max_per_newcomer if newcomer else limits.max_per_account
+        if self._waiting.pending_count(account) >= allowance:
+            return self._refuse(entry.tx, TOO_MANY_PENDING)
+        if newcomer and (
+            self._waiting.newcomers >= limits.max_total * limits.newcomer_share
+            or not self._newcomer_checks.allow("newcomers")
+        ):
+            return self._refuse(entry.tx, NEWCOMERS_BUSY)
+        if len(self._waiting) >= limits.max_total and self._waiting.victim(below=entry.standing) is None:
+            return self._refuse(entry.tx, MEMPOOL_FULL)
+        signers = entry.tx.signers()
+        if signers is None:
+            return self._refuse(entry.tx, BAD_AUTH)
+        admission = self._try_apply(entry.with_signers(signers), make_room=True)
+        if admission.accepted:
+            self._promote(account)
+        return admission
 
-    def _queue_future(self, tx: Transaction, expected: int) -> Admission:
-        queue = self._future.setdefault(tx.body.source, {})
-        if tx.body.seq > expected + self.max_future_per_account or len(queue) >= self.max_future_per_account:
-            if not queue:
-                del self._future[tx.body.source]
-            return self._refuse(tx, ResultCode.BAD_SEQ.value, bad_seq_figures(expected, tx))
-        if tx.body.seq in queue:
+    def _queue(self, entry: WaitingTx, expected: int) -> Admission:
+        """Keep a transaction ahead of its account's next sequence number, within the rules:
+        accounts on the ledger only, a contiguous run at most ``queue_window`` ahead, the queued
+        share of the pool. It is checked now (signature), applied when the gap fills."""
+        limits, tx = self.limits, entry.tx
+        if entry.standing is Standing.NEWCOMER:
+            # a key with nothing on the ledger can only use its next sequence number
+            return self._refuse(tx, BAD_SEQ, bad_seq_figures(expected, tx))
+        run = self._waiting.queued_seqs(tx.body.source)
+        if tx.body.seq in run:
             return Admission(False, DUPLICATE)
-        queue[tx.body.seq] = tx
-        self._future_hashes.add(tx.hash)
+        contiguous = not run or tx.body.seq in (min(run) - 1, max(run) + 1)
+        if not contiguous or tx.body.seq > expected + limits.queue_window:
+            return self._refuse(tx, TOO_FAR_AHEAD, bad_seq_figures(expected, tx))
+        share_full = len(self._waiting.queued) >= limits.max_total * limits.queued_share
+        pool_full = len(self._waiting) >= limits.max_total
+        if (share_full or pool_full) and self._waiting.victim(
+            below=entry.standing, queued_only=share_full
+        ) is None:
+            return self._refuse(tx, MEMPOOL_FULL)
+        # Checked now, not at promotion: a forged transaction must not squat the sequence number
+        # of the account's genuine one (which would then be refused as a duplicate).
+        if tx.signers() is None:
+            return self._refuse(tx, BAD_AUTH)
+        if share_full or pool_full:
+            self._evict(self._waiting.victim(below=entry.standing, queued_only=share_full))
+        self._waiting.add_queued(entry)
         return Admission(True, queued=True)
 
-    def _promote_future(self, account: bytes) -> None:
-        queue = self._future.get(account)
-        while queue:
+    def _try_apply(self, entry: WaitingTx, *, make_room: bool = False) -> Admission:
+        assert entry.signers is not None
+        scope = self._overlay.nested()
+        result = apply_transaction(scope, entry.tx, ledger_seq=self._next_ledger, signers=entry.signers)
+        if result.code is not ResultCode.OK:
+            figures = refusal_figures(
+                self._overlay, entry.tx, result, ledger_seq=self._next_ledger, signers=entry.signers
+            )
+            return self._refuse(entry.tx, result.code.value, figures)
+        if make_room and len(self._waiting) >= self.limits.max_total:
+            self._evict(self._waiting.victim(below=entry.standing))
+        scope.commit()
+        self._waiting.add_pending(entry)
+        return Admission(True)
+
+    def _promote(self, account: bytes) -> None:
+        """Apply the account's queued run from its next sequence number on, while it applies."""
+        while True:
             expected = self._overlay.account(account).seq + 1
-            for seq in [s for s in queue if s < expected]:
-                self._future_hashes.discard(queue.pop(seq).hash)
-            tx = queue.pop(expected, None)
-            if tx is None:
-                break
-            self._future_hashes.discard(tx.hash)
-            signers = tx.signers()
+            for stale in self._waiting.queued_below(account, expected):
+                self._remember_refusal(self._waiting.remove(stale).tx.hash, BAD_SEQ)
+            entry = self._waiting.queued_at(account, expected)
+            if entry is None:
+                return
+            self._waiting.remove(entry.tx.hash)
+            signers = entry.tx.signers()
             if signers is None:
-                self._remember_refusal(tx.hash, ResultCode.BAD_AUTH.value)
+                self._remember_refusal(entry.tx.hash, BAD_AUTH)
                 continue
-            self._try_apply(tx, signers)
-        if not queue:
-            self._future.pop(account, None)
+            if self._try_apply(entry.with_signers(signers)).accepted:
+                self._promoted.append(entry.tx)
+            else:
+                self._left.append(entry.tx.hash)
+
+    def _evict(self, victim: bytes | None) -> None:
+        """Drop one waiting transaction of lower standing. A pending one stays in the overlay
+        until the next ledger (re-applying everything else would cost O(pool) per eviction), so
+        its account is refused (``evicted``) until then, and its queued run goes with it."""
+        assert victim is not None, "checked by the caller"
+        entry = self._waiting.remove(victim)
+        self._remember_refusal(victim, EVICTED)
+        self._left.append(victim)
+        if entry.signers is not None:  # pending
+            account = entry.tx.body.source
+            self._evicted_from[account] = min(
+                entry.tx.body.seq, self._evicted_from.get(account, entry.tx.body.seq)
+            )
+            for seq in sorted(self._waiting.queued_seqs(account)):
+                gone = self._waiting.remove(self._waiting.queued_hash(account, seq))
+                self._remember_refusal(gone.tx.hash, EVICTED)
+                self._left.append(gone.tx.hash)
+
+    def _expire_queued(self, now: float) -> None:
+        for entry in self._waiting.oldest_queued_older_than(now - self.limits.queued_max_age_s):
+            self._waiting.remove(entry.tx.hash)
+            self._remember_refusal(entry.tx.hash, EXPIRED)
+            self._left.append(entry.tx.hash)
+
+    def _too_old(self, entry: WaitingTx, now: float) -> bool:
+        return now - entry.arrived > self.limits.queued_max_age_s
 
     def _refuse(self, tx: Transaction, code: str, figures: Figures | None = None) -> Admission:
         self._remember_refusal(tx.hash, code)
@@ -217,5 +359,5 @@ class Mempool:
     def _remember_refusal(self, tx_hash: bytes, code: str) -> None:
         self._refused[tx_hash] = code
         self._refused.move_to_end(tx_hash)
-        while len(self._refused) > self._remember:
+        while len(self._refused) > self.limits.remember_refused:
             self._refused.popitem(last=False)

@@ -89,10 +89,12 @@ class PeerService:
         claims: LedgerClaims,
         quorum_sets: QuorumSets,
         transport: Transport,
+        gossip: GossipBatcher,
         timers: TimerService,
         metrics: NodeMetrics,
     ) -> None:
         self.network_id = network_id
+        self.gossip = gossip
         self.is_validator = is_validator
         self.chain = chain
         self.herder = herder
@@ -125,9 +127,16 @@ class PeerService:
             return GossipVerdict.REJECT
         accepted = False
         forged = 0
+        pending: list[bytes] = []
+        queued = 0
         for tx in transactions:
             admission = self.chain.submit(tx)
             accepted |= admission.accepted
+            if admission.accepted:
+                if admission.queued:
+                    queued += 1
+                else:
+                    pending.append(tx.encode())
             # bad_auth is also "signers below threshold" (state-dependent, an honest relay may
             # miss it); a signature that does not verify at all is provable (forged, or made for
             # another network): a node only gossips transactions it admitted.
@@ -146,6 +155,12 @@ class PeerService:
                 error=f"{forged} of {len(transactions)} transactions carry a signature that does not verify",
             )
             return GossipVerdict.REJECT  # not relayed; the forwarder is penalized
+        if queued:
+            # What applies only later here is not passed on now (it goes out once it applies);
+            # the rest of the batch we send ourselves, since the batch itself is not relayed.
+            for raw in pending:
+                self.gossip.add(raw)
+            return GossipVerdict.IGNORE
         return GossipVerdict.ACCEPT
 
     # -- direct frames -------------------------------------------------------------------------
@@ -244,11 +259,14 @@ class GossipBatcher:
 
     One gossip message costs far more CPU than its bytes (node.net), so every transaction
     admitted within ``GOSSIP_FLUSH_S`` shares one, within the batch limits of ``node.wire``.
-    Transactions that came by gossip are relayed by the network itself, not from here.
+    Transactions that came by gossip are relayed by the network itself, not from here, except
+    those a peer's batch held beside one this node could only queue (``PeerService``). Queued
+    transactions leave only once they apply: ``promoted`` hands them over (the mempool's).
     """
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, promoted: Callable[[], list[Transaction]]) -> None:
         self._transport = transport
+        self._promoted = promoted
         self._outgoing: list[bytes] = []
 
     def add(self, transaction: bytes) -> None:
@@ -257,6 +275,7 @@ class GossipBatcher:
     async def run(self) -> None:
         while True:
             await trio.sleep(GOSSIP_FLUSH_S)
+            self._outgoing.extend(tx.encode() for tx in self._promoted())
             while self._outgoing:
                 batch: list[bytes] = []
                 size = 0

@@ -13,13 +13,12 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 
 from node.api.app import create_app
+from node.api.limits import ApiLimits
+from node.api.server import hypercorn_config, serve_api
 from node.assembly import assemble_node
 from node.config import NodeConfig
 from node.facade import NodeAddresses, NodeIdentity
@@ -29,9 +28,6 @@ from node.metrics import NodeMetrics
 from node.net import NetConfig, P2PNetwork
 from node.peer_requests import MAX_REQUEST_BYTES
 from node.storage.store import LedgerStore
-
-if TYPE_CHECKING:
-    from trio_typing import TaskStatus  # trio-typing's stubs shadow trio's own
 
 logger = logging.getLogger("tally.node")
 
@@ -65,18 +61,14 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         )
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
         app = create_app(node.api, admin_token=admin_token)
-        api_config = HypercornConfig()
-        api_config.bind = [config.api_listen]
-        api_config.accesslog = None
-        api_config.keep_alive_timeout = 75  # fewer races between a client reusing a connection and its close
-        api_config.errorlog = logging.getLogger("hypercorn.error")
+        api_config = hypercorn_config(config.api_listen, ApiLimits())
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
             await nursery.start(net.serve, node.peers)
             addresses.peer_id, addresses.listen = net.peer_id, list(net.listen_addrs)
             await nursery.start(node.serve)
-            addresses.api_url = await nursery.start(_serve_api, app, api_config)
+            addresses.api_url = await nursery.start(serve_api, app, api_config)
             _write_run_info(run_info, node.api.identity, addresses)
             log(
                 logger,
@@ -94,19 +86,6 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         run_info.unlink(missing_ok=True)
         store.close()
         log(logger, logging.INFO, "node stopped", ledger=store.last_header.seq)
-
-
-async def _serve_api(
-    app: object, api_config: HypercornConfig, *, task_status: TaskStatus[str] = trio.TASK_STATUS_IGNORED
-) -> None:
-    bound_urls: list[str] = []
-
-    class _Started:
-        def started(self, value: list[str] | None = None) -> None:
-            bound_urls.extend(value or [])
-            task_status.started(bound_urls[0] if bound_urls else f"http://{api_config.bind[0]}")
-
-    await serve(app, api_config, task_status=_Started())  # type: ignore[arg-type]
 
 
 async def _stop_on_signal(scope: trio.CancelScope) -> None:

@@ -1,5 +1,6 @@
 """HTTP routes. Every request input is size- and type-checked; every error is JSON
-``{"error": code, "message": text}`` with a fitting status, and no request can crash the node.
+``{"error": code, "message": text}`` with a fitting status (``Retry-After`` on 429 and 503), and no
+request can crash the node. Bodies are read under ``node.api.body``'s limits.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
+import ipaddress
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from node.api.body import BodyBudget, ClientGone, read_json
+from node.api.errors import ApiError, error_response
+from node.api.limits import ApiLimits
 from node.api.views import account_json, balance_json, currency_json, header_json, transaction_json
 from node.logs import log
 from node.mempool import MEMPOOL_CODES, Admission
@@ -33,8 +37,8 @@ from protocol.transactions import Transaction, decode_transaction
 
 logger = logging.getLogger("tally.api")
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
-MAX_TXS_PER_REQUEST = 2_000
+MAX_BODY_BYTES = ApiLimits().max_body_bytes
+MAX_TXS_PER_REQUEST = ApiLimits().max_txs_per_request
 MAX_WAIT_S = 60.0
 MAX_HISTORY_LIMIT = 200
 UINT32_MAX = 2**32 - 1
@@ -55,7 +59,7 @@ class NodeFacade(Protocol):
 
     network_id: bytes
 
-    def submit(self, transactions: list[Transaction]) -> list[Admission]: ...
+    def submit(self, transactions: list[Transaction], source: str | None = None) -> list[Admission]: ...
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None: ...
     def tx_status(self, tx_hash: bytes) -> TxStatus: ...
     def account_state(self, account: bytes) -> tuple[Account, list[Holding], int]: ...
@@ -71,46 +75,58 @@ class NodeFacade(Protocol):
     def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 def create_app(
     node: NodeFacade,
     *,
     admin_token: str | None = None,
     submit_limiter: RateLimiter | None = None,
     request_limiter: RateLimiter | None = None,
+    limits: ApiLimits | None = None,
 ) -> Starlette:
     limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)  # transactions per client
     requests = request_limiter or RateLimiter(rate=REQUESTS_PER_S, burst=2 * REQUESTS_PER_S)  # any request
     usable_token = (admin_token or "").strip()
+    limits = limits or ApiLimits()
+    bodies = BodyBudget(limits.max_inflight_body_bytes, limits.max_inflight_per_client)
+
+    async def json_body(request: Request) -> Any:
+        return await read_json(request, client_source(request), limits, bodies)
 
     def route(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
-            if not requests.allow(request.client.host if request.client else "?"):
-                return _error(429, "rate_limited", "too many requests from this client; slow down")
+            client = client_source(request)
+            if not requests.allow(client):
+                return error_response(
+                    429,
+                    "rate_limited",
+                    "too many requests from this client; slow down",
+                    retry_after=requests.wait_s(client),
+                )
             try:
                 return await handler(request)
             except ApiError as exc:
-                response = _error(exc.status, exc.code, exc.message)
-                if exc.status == 413:  # the rest of the body is never read: the connection cannot be reused
-                    response.headers["connection"] = "close"
-                return response
+                return exc.response()
+            except ClientGone:  # not the node's error: at most a DEBUG line
+                log(logger, logging.DEBUG, "client went away mid-request", path=request.url.path)
+                # Heard only when the server closed a silent connection (its read timeout).
+                return error_response(408, "too_slow", "the request body stopped arriving", close=True)
             except Exception:  # a bug must not take the node down; log it and answer 500
                 logger.exception("api handler failed", extra={"fields": {"path": request.url.path}})
-                return _error(500, "internal", "the node hit an internal error; see its log")
+                return error_response(500, "internal", "the node hit an internal error; see its log")
 
         return wrapped
 
     async def submit(request: Request) -> Response:
-        client = request.client.host if request.client else "?"
-        body = await _json_body(request)
-        raw_list = _tx_list(body)
+        client = client_source(request)
+        body = await json_body(request)
+        raw_list = _tx_list(body, limits.max_txs_per_request)
         if not limiter.allow(client, cost=len(raw_list)):
-            raise ApiError(429, "rate_limited", "too many transactions from this client; slow down")
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many transactions from this client; slow down",
+                retry_after=limiter.wait_s(client, cost=len(raw_list)),
+            )
         wait = _float_query(request, "wait", 0.0, MAX_WAIT_S)
         results: list[dict[str, Any] | None] = [None] * len(raw_list)
         decoded: list[tuple[int, Transaction]] = []
@@ -126,7 +142,7 @@ def create_app(
                     "ledger": None,
                     "figures": {},
                 }
-        admissions = node.submit([tx for _, tx in decoded])
+        admissions = node.submit([tx for _, tx in decoded], source=client)
         accepted = [tx.hash for (_, tx), adm in zip(decoded, admissions, strict=True) if adm.accepted]
         if wait > 0 and accepted:
             await node.wait_for(accepted, wait)
@@ -208,11 +224,11 @@ def create_app(
         return Response(node.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def admin(request: Request) -> Response:
-        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        supplied = _bearer_token(request.headers.get("authorization", ""))
         # an empty token is no secret: admin stays disabled (compare_digest("", "") is true)
         if not usable_token or not hmac.compare_digest(supplied.encode(), usable_token.encode()):
             raise ApiError(401, "unauthorized", "admin endpoints need 'Authorization: Bearer <admin token>'")
-        body = await _json_body(request)
+        body = await json_body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", "expected a JSON object")
         try:
@@ -234,6 +250,7 @@ def create_app(
         Route("/admin/{action}", route(admin), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
+    app.router.redirect_slashes = False  # a redirect would be a non-JSON answer; 404 says what to use
     app.add_exception_handler(404, _not_found)
     app.add_exception_handler(405, _method_not_allowed)
     log(logger, logging.DEBUG, "api ready", routes=len(routes))
@@ -251,26 +268,32 @@ def _status_json(tx_hash: bytes, status: TxStatus) -> dict[str, Any]:
     }
 
 
-async def _json_body(request: Request) -> Any:
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
+def client_source(request: Request) -> str:
+    """Whom per-client limits count against: the client's IP address; for IPv6 its /64, which one
+    subscriber usually holds whole (one host could otherwise rotate through 2^64 addresses)."""
+    host = request.client.host if request.client else "?"
     try:
-        return json.loads(b"".join(chunks) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{host}/64", strict=False))
+    return host
 
 
-def _tx_list(body: Any) -> list[Any]:
+def _bearer_token(header: str) -> str:
+    """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 7235); "" when
+    the header has another scheme or no scheme: a bare token is refused."""
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _tx_list(body: Any, max_txs: int) -> list[Any]:
     if isinstance(body, dict) and set(body) == {"tx"}:
         return [body["tx"]]
     if isinstance(body, dict) and set(body) == {"txs"} and isinstance(body["txs"], list):
-        if not 1 <= len(body["txs"]) <= MAX_TXS_PER_REQUEST:
-            raise ApiError(400, "bad_request", f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
+        if not 1 <= len(body["txs"]) <= max_txs:
+            raise ApiError(400, "bad_request", f"send 1 to {max_txs} transactions per request")
         return list(body["txs"])
     raise ApiError(400, "bad_request", 'expected {"tx": "<base64>"} or {"txs": ["<base64>", ...]}')
 
@@ -340,13 +363,11 @@ def _cursor(text: str | None) -> tuple[int, int] | None:
     return int(ledger), int(index)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return _error(404, "not_found", f"no such endpoint: {request.url.path}")
+    path = request.url.path
+    hint = f" (did you mean {path.rstrip('/')}?)" if path.endswith("/") and path != "/" else ""
+    return error_response(404, "not_found", f"no such endpoint: {path}{hint}")
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+    return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")

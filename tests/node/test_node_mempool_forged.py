@@ -10,7 +10,7 @@ from node.mempool import Mempool
 from protocol.hashing import network_id
 from protocol.keys import Keypair
 from protocol.operations import CreateCurrency, CurrencyKind
-from protocol.state import MemoryState
+from protocol.state import MemoryState, encode_entry, new_account
 from protocol.transactions import Transaction, TransactionBody, build_transaction, decode_transaction
 
 NETWORK = network_id("Tally mempool test network")
@@ -29,7 +29,9 @@ def _create(network: bytes, source: Keypair, seq: int, code: str) -> Transaction
 
 def test_a_forged_future_transaction_is_refused_and_does_not_squat_the_sequence() -> None:
     owner = Keypair(nacl.utils.random(32))
-    mempool = Mempool(MemoryState(), 2)
+    state = MemoryState()  # the owner's account is on the ledger: only such accounts queue ahead
+    state.entries[new_account(owner.public_key).key] = encode_entry(new_account(owner.public_key))
+    mempool = Mempool(state, 2)
     forged = decode_transaction(
         _create(network_id("Another test network"), owner, 2, "EVIL").encode(), NETWORK
     )

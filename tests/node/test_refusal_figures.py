@@ -144,8 +144,8 @@ class _ApiNode:
     def __init__(self, chain: Chain) -> None:
         self.chain = chain
 
-    def submit(self, transactions: list[Transaction]) -> list[Admission]:
-        return [self.chain.mempool.add(tx) for tx in transactions]
+    def submit(self, transactions: list[Transaction], source: str | None = None) -> list[Admission]:
+        return [self.chain.mempool.add(tx, source) for tx in transactions]
 
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
         return None

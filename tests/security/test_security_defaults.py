@@ -8,58 +8,22 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import trio
+from api_fakes import TOKEN, FakeNode
+from api_fakes import asgi_client as _client
 
 from node import wire
-from node.api.app import MAX_BODY_BYTES, TxStatus, create_app
+from node.api.app import MAX_BODY_BYTES, create_app
 from node.config import NodeConfig, load_config
 from node.errors import ConfigError
 from node.keyfile import read_admin_token, read_key_file, write_key_file
-from node.mempool import Admission
 from node.net.framing import FrameReader, FrameTooLarge, encode_frame
 from node.ratelimit import RateLimiter
 from node.setup import KEY_NAME, TOKEN_NAME, NodeSpec, init_node
 from protocol.errors import DecodeError
 from protocol.keys import Keypair
 from wallet.keystore import Keystore, save_keystore
-
-TOKEN = "s3cret-admin-token"
-
-
-class FakeNode:
-    """Just enough NodeFacade for the API's own checks."""
-
-    network_id = b"\x01" * 32
-
-    def __init__(self) -> None:
-        self.admin_calls: list[str] = []
-        self.submitted = 0
-
-    def submit(self, transactions: list[Any]) -> list[Admission]:
-        self.submitted += len(transactions)
-        return [Admission(False, "bad_seq") for _ in transactions]
-
-    async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
-        return None
-
-    def tx_status(self, tx_hash: bytes) -> TxStatus:
-        return TxStatus("unknown")
-
-    def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        self.admin_calls.append(action)
-        return {"ok": True}
-
-    def health(self) -> tuple[bool, dict[str, Any]]:
-        return True, {}
-
-
-def _client(app: Any, host: str = "203.0.113.7") -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url="http://node"
-    )
-
 
 # -- loopback by default ------------------------------------------------------------------------
 

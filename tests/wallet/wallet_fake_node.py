@@ -38,7 +38,7 @@ class FakeNode:
 
     # -- NodeFacade ----------------------------------------------------------------------------
 
-    def submit(self, transactions: list[Transaction]) -> list[Admission]:
+    def submit(self, transactions: list[Transaction], source: str | None = None) -> list[Admission]:
         answers = []
         for tx in transactions:
             self.submitted.append(tx)

@@ -1,0 +1,48 @@
+"""Just enough of a node for the API's own checks, and clients for the real ASGI app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from node.api.app import TxStatus
+from node.mempool import Admission
+
+TOKEN = "s3cret-admin-token"
+
+
+class FakeNode:
+    """Just enough NodeFacade for the API's own checks: every transaction is refused."""
+
+    network_id = b"\x01" * 32
+
+    def __init__(self) -> None:
+        self.admin_calls: list[str] = []
+        self.submitted = 0
+        self.sources: list[str | None] = []
+
+    def submit(self, transactions: list[Any], source: str | None = None) -> list[Admission]:
+        self.submitted += len(transactions)
+        self.sources.append(source)
+        return [Admission(False, "bad_seq") for _ in transactions]
+
+    async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
+        return None
+
+    def tx_status(self, tx_hash: bytes) -> TxStatus:
+        return TxStatus("unknown")
+
+    def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.admin_calls.append(action)
+        return {"ok": True}
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        return True, {}
+
+
+def asgi_client(app: Any, host: str = "203.0.113.7") -> httpx.AsyncClient:
+    """A client of the ASGI app in this process, seen as coming from ``host``."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url="http://node"
+    )
