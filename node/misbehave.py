@@ -151,14 +151,14 @@ class Misbehaviour:
     async def _oversize(self, peer: str) -> None:
         """A length prefix over the receiver's cap, on a frame stream of our own (the transport
         refuses to send oversize frames, as it should)."""
-        host: Any = getattr(self.transport, "_host", None)
-        config: Any = getattr(self.transport, "_config", None)
+        host: Any = getattr(self.transport, "host", None)
+        config: Any = getattr(self.transport, "config", None)
         if host is None or config is None:
             return
         from libp2p.peer.id import ID
 
+        from node.net import FRAME_PROTOCOL
         from node.net.framing import LENGTH
-        from node.net.p2p import FRAME_PROTOCOL
 
         try:
             with trio.move_on_after(2):
@@ -170,7 +170,7 @@ class Misbehaviour:
 
     async def _bad_gossip_rpc(self, peer: str) -> None:
         """A pubsub RPC that is not protobuf, on a gossipsub stream of our own."""
-        host: Any = getattr(self.transport, "_host", None)
+        host: Any = getattr(self.transport, "host", None)
         if host is None:
             return
         from libp2p.peer.id import ID

@@ -31,6 +31,12 @@ class NetMetrics:
         )
         self.bans = Counter("tally_peer_bans", "Peers disconnected and banned for a low score", registry=r)
         self.dials = Counter("tally_net_dials", "Outbound dials by outcome", ["outcome"], registry=r)
+        self.refused = Counter(
+            "tally_net_connections_refused",
+            "Inbound connections refused: banned peer, or over the total or per-IP cap",
+            ["reason"],
+            registry=r,
+        )
         self.request_seconds = Histogram(
             "tally_net_request_seconds",
             "Round trip of outbound requests, by name",

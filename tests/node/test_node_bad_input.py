@@ -178,7 +178,7 @@ async def test_bad_input_is_dropped_counted_logged_and_the_sender_banned(
             # Oversize at the framing level (length prefix above the cap), then it keeps going
             # with junk until v0 bans it.
             try:
-                stream = await attacker._host.new_stream(ID.from_base58(v0.peer_id), [FRAME_PROTOCOL])
+                stream = await attacker.host.new_stream(ID.from_base58(v0.peer_id), [FRAME_PROTOCOL])
                 await stream.write(LENGTH.pack(64 * 1024 * 1024) + b"junk")
                 await stream.close()
             except Exception:

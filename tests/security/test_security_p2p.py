@@ -17,7 +17,7 @@ from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTr
 from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
 from node.net import GossipVerdict, NetConfig, P2PNetwork
-from node.net.p2p import BAN_SECONDS, SCORE_BAN
+from node.net.peerbook import BAN_SECONDS, SCORE_BAN, StreamKind
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -149,17 +149,16 @@ async def test_inbound_streams_per_peer_are_capped_and_request_frames_are_small(
 
     from node.net import REQUEST_PROTOCOL
     from node.net.framing import LENGTH
-    from node.net.p2p import MAX_INBOUND_REQUEST_STREAMS
+    from node.net.peerbook import MAX_INBOUND_REQUEST_STREAMS
 
     with trio.fail_after(LIMIT):
         async with trio.open_nursery() as nursery:
-            server = P2PNetwork(
-                NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), NodeMetrics()
-            )
+            metrics = NodeMetrics()
+            server = P2PNetwork(NetConfig(seed=_seed(8), topic="tally/txs/sec", max_request=4096), metrics)
             await nursery.start(server.serve, Handlers())
             client = await _start(nursery, 9, bootstrap=(server.listen_addrs[0],))
             await client.wait_ready([server.peer_id], timeout_s=LIMIT)
-            host = client._host
+            host = client.host
             streams = []
             for _ in range(MAX_INBOUND_REQUEST_STREAMS + 8):  # half-sent frames, never finished
                 try:
@@ -168,16 +167,19 @@ async def test_inbound_streams_per_peer_are_capped_and_request_frames_are_small(
                     streams.append(stream)
                 except Exception:  # the server resets the streams over its limit
                     continue
-            while server._inbound_streams.get((client.peer_id, "request"), 0) < MAX_INBOUND_REQUEST_STREAMS:  # noqa: ASYNC110
+            book = server.guard.book
+            while book.open_streams(client.peer_id, StreamKind.REQUEST) < MAX_INBOUND_REQUEST_STREAMS:  # noqa: ASYNC110
                 await trio.sleep(0.01)
             await trio.sleep(0.2)
-            assert server._inbound_streams[(client.peer_id, "request")] == MAX_INBOUND_REQUEST_STREAMS
-            dropped = server._m.dropped.labels(type="request", reason="too_many_streams")
-            assert dropped._value.get() >= 8
+            assert book.open_streams(client.peer_id, StreamKind.REQUEST) == MAX_INBOUND_REQUEST_STREAMS
+            dropped = metrics.registry.get_sample_value(
+                "tally_net_messages_dropped_total", {"type": "request", "reason": "too_many_streams"}
+            )
+            assert (dropped or 0) >= 8
             # a request frame over max_request is refused (and penalized) before it is buffered
             for stream in streams:
                 await stream.reset()
-            while server._inbound_streams.get((client.peer_id, "request"), 0):  # noqa: ASYNC110
+            while book.open_streams(client.peer_id, StreamKind.REQUEST):  # noqa: ASYNC110
                 await trio.sleep(0.01)
             big = await host.new_stream(ID.from_base58(server.peer_id), [REQUEST_PROTOCOL])
             await big.write(LENGTH.pack(5000) + b"x" * 10)
