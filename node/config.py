@@ -42,6 +42,7 @@ class NodeConfig:
     max_tx_set_size: int = 10_000
     api_listen: str = "127.0.0.1:8080"
     admin_token_file: Path | None = None
+    cors_origins: tuple[str, ...] = ()  # web origins allowed to call the API from a browser
     misbehave: str = "none"
 
     @property
@@ -76,7 +77,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "max_tx_set_size": (int, False),
         "quorum_set": (dict, False),
     },
-    "api": {"listen": (str, False), "admin_token_file": (str, False)},
+    "api": {"listen": (str, False), "admin_token_file": (str, False), "cors_origins": (list, False)},
     "testing": {"misbehave": (str, False)},
 }
 
@@ -119,6 +120,7 @@ def load_config(path: Path) -> NodeConfig:
         admin_token_file=(base / values["api"]["admin_token_file"])
         if "admin_token_file" in values["api"]
         else None,
+        cors_origins=_origins(values["api"].get("cors_origins", []), "[api] cors_origins"),
         misbehave=_choice(values["testing"].get("misbehave", "none"), MISBEHAVIOURS, "[testing] misbehave"),
     )
     if config.is_validator and config.quorum_set is None:
@@ -201,6 +203,19 @@ def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: expected a list of strings")
     return list(value)
+
+
+def _origins(value: Any, where: str) -> tuple[str, ...]:
+    """Browser origins as the Origin header spells them (``https://example.org``, with a port when
+    not the default), or ``*`` for any site."""
+    origins = _strings(value, where)
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not sep or not rest or "/" in rest):
+            raise ConfigError(
+                f"{where}: {origin!r} is not an origin; write it like https://example.org or http://127.0.0.1:5173"
+            )
+    return tuple(origins)
 
 
 def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from consensus import all_validators
 from node import misbehave
 from node.api.app import TxStatus
 from node.catchup import CatchUp
@@ -21,14 +21,16 @@ from node.clock import wall_ms
 from node.herder import Herder
 from node.mempool import Admission
 from node.metrics import NodeMetrics
+from node.peer_ids import peer_id_for
 from node.peer_service import GossipBatcher
+from node.reads import LedgerReads, ValidatorStatus
 from node.transport import Transport
-from protocol.ledger import LedgerHeader, TxSet, decode_results, decode_tx_set
+from protocol.addresses import encode_validator
+from protocol.ledger import LedgerHeader, decode_results
 from protocol.state import Account, Currency, Holding, StateOverlay
 from protocol.transactions import Transaction
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-TX_SET_CACHE = 64  # decoded tx sets of recent history pages
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class NodeApi:
         self.gossip = gossip
         self.metrics = metrics
         self.started_s = time.time()
-        self._tx_sets_by_ledger: OrderedDict[int, TxSet] = OrderedDict()
+        self.reads = LedgerReads(chain, identity.network_id)  # explorer pages, listings, events
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class NodeApi:
     ) -> list[tuple[int, int, Transaction, str, int]]:
         items = []
         for ledger, index, tx_hash in self.chain.store.account_history(account, limit=limit, before=before):
-            tx_set = self._tx_set_of(ledger)
+            tx_set = self.reads.tx_set_of(ledger)
             location = self.chain.store.tx_location(tx_hash)
             header = self.chain.store.header(ledger)
             if tx_set is None or location is None or header is None or index >= len(tx_set.transactions):
@@ -137,19 +139,6 @@ class NodeApi:
             return None
         results = decode_results(record.results)
         return header, [(r.tx_hash.hex(), r.code.value) for r in results]
-
-    def _tx_set_of(self, ledger: int) -> TxSet | None:
-        cached = self._tx_sets_by_ledger.get(ledger)
-        if cached is not None:
-            return cached
-        record = self.chain.store.ledger_record(ledger)
-        if record is None:
-            return None
-        tx_set = decode_tx_set(record.tx_set, self.network_id)
-        self._tx_sets_by_ledger[ledger] = tx_set
-        while len(self._tx_sets_by_ledger) > TX_SET_CACHE:
-            self._tx_sets_by_ledger.popitem(last=False)
-        return tx_set
 
     # -- the node itself -----------------------------------------------------------------------
 
@@ -178,6 +167,25 @@ class NodeApi:
             "catching_up": self.catchup.running,
             "uptime_s": round(time.time() - self.started_s, 1),
         }
+
+    def validators(self) -> list[ValidatorStatus]:
+        """The validators this node's quorum set names, and what it sees of each right now."""
+        connected = set(self.transport.connected_peers())
+        herder = self.herder
+        voting = {
+            statement.node_id
+            for slot in (herder.slot - 1, herder.slot)
+            for statement in herder.scp.latest_statements(slot)
+        }
+        return [
+            ValidatorStatus(
+                node_id=encode_validator(key),
+                is_self=key == herder.node_id,
+                connected=peer_id_for(key) in connected,
+                voting=key in voting,
+            )
+            for key in sorted(all_validators(herder.config.quorum_set))
+        ]
 
     def peers_info(self) -> list[dict[str, Any]]:
         return self.transport.peers_info()

@@ -60,7 +60,9 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
             config=config, keypair=keypair, store=store, transport=net, metrics=metrics, addresses=addresses
         )
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
-        app = create_app(node.api, admin_token=admin_token)
+        app = create_app(
+            node.api, admin_token=admin_token, explorer=node.api, cors_origins=config.cors_origins
+        )
         api_config = hypercorn_config(config.api_listen, ApiLimits())
 
         async with trio.open_nursery() as nursery:

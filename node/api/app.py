@@ -8,27 +8,36 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import ipaddress
 import logging
-import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from node.api.body import BodyBudget, ClientGone, read_json
 from node.api.errors import ApiError, error_response
+from node.api.events import StreamLimits, event_routes
+from node.api.explorer import ExplorerNode, explorer_routes
 from node.api.limits import ApiLimits
-from node.api.views import account_json, balance_json, currency_json, header_json, transaction_json
+from node.api.params import UINT32_MAX, address, client_source, cursor, float_query, hex32, integer
+from node.api.views import (
+    account_json,
+    balance_json,
+    currency_json,
+    header_json,
+    transaction_json,
+    tx_record_json,
+)
 from node.logs import log
 from node.mempool import MEMPOOL_CODES, Admission
 from node.ratelimit import RateLimiter
-from protocol.addresses import decode_account
-from protocol.errors import AddressError, DecodeError
+from protocol.errors import DecodeError
 from protocol.ledger import LedgerHeader
 from protocol.operations import valid_code
 from protocol.results import ResultCode
@@ -41,7 +50,6 @@ MAX_BODY_BYTES = ApiLimits().max_body_bytes
 MAX_TXS_PER_REQUEST = ApiLimits().max_txs_per_request
 MAX_WAIT_S = 60.0
 MAX_HISTORY_LIMIT = 200
-UINT32_MAX = 2**32 - 1
 REQUESTS_PER_S = 1000.0  # per client, every endpoint (before the body is read)
 _EXPLAIN = {code.value: code.explanation for code in ResultCode} | MEMPOOL_CODES
 
@@ -82,7 +90,14 @@ def create_app(
     submit_limiter: RateLimiter | None = None,
     request_limiter: RateLimiter | None = None,
     limits: ApiLimits | None = None,
+    explorer: ExplorerNode | None = None,
+    cors_origins: Sequence[str] = (),
+    stream_limits: StreamLimits | None = None,
 ) -> Starlette:
+    """The API app. ``explorer`` (the real node's façade) adds the read endpoints, the event
+    stream and the web pages, which need the ledger store; test fakes may leave it out.
+    ``cors_origins`` lists the web origins allowed to call the API from a browser (none by
+    default: ``[api] cors_origins`` in node.toml)."""
     limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)  # transactions per client
     requests = request_limiter or RateLimiter(rate=REQUESTS_PER_S, burst=2 * REQUESTS_PER_S)  # any request
     usable_token = (admin_token or "").strip()
@@ -127,7 +142,7 @@ def create_app(
                 "too many transactions from this client; slow down",
                 retry_after=limiter.wait_s(client, cost=len(raw_list)),
             )
-        wait = _float_query(request, "wait", 0.0, MAX_WAIT_S)
+        wait = float_query(request, "wait", 0.0, MAX_WAIT_S)
         results: list[dict[str, Any] | None] = [None] * len(raw_list)
         decoded: list[tuple[int, Transaction]] = []
         for index, text in enumerate(raw_list):
@@ -155,23 +170,25 @@ def create_app(
         return JSONResponse({"results": results})
 
     async def tx_status(request: Request) -> Response:
-        tx_hash = _hex32(request.path_params["tx_hash"], "transaction hash")
+        tx_hash = hex32(request.path_params["tx_hash"], "transaction hash")
         status = node.tx_status(tx_hash)
-        return JSONResponse(
-            _status_json(tx_hash, status), status_code=404 if status.status == "unknown" else 200
-        )
+        body = _status_json(tx_hash, status)
+        record = explorer.reads.transaction(tx_hash) if explorer is not None else None
+        if record is not None:  # the decoded contents, beside the status keys
+            body = tx_record_json(record) | body
+        return JSONResponse(body, status_code=404 if status.status == "unknown" else 200)
 
     async def account(request: Request) -> Response:
-        key = _address(request.path_params["address"])
+        key = address(request.path_params["address"])
         account_entry, holdings, pending = node.account_state(key)
         balances = [balance_json(h, node.currency(h.currency)) for h in holdings]
         ledger = node.info()["ledger"]["seq"]
         return JSONResponse(account_json(account_entry, balances, pending, ledger))
 
     async def history(request: Request) -> Response:
-        key = _address(request.path_params["address"])
-        limit = int(_float_query(request, "limit", 1, MAX_HISTORY_LIMIT, default=50))
-        before = _cursor(request.query_params.get("before"))
+        key = address(request.path_params["address"])
+        limit = int(float_query(request, "limit", 1, MAX_HISTORY_LIMIT, default=50))
+        before = cursor(request.query_params.get("before"))
         items = node.history(key, limit + 1, before)
         page = items[:limit]
         body = []
@@ -199,7 +216,7 @@ def create_app(
 
     async def ledger(request: Request) -> Response:
         which = request.path_params["seq"]
-        seq = None if which == "latest" else _int(which, "ledger seq", 1, UINT32_MAX)
+        seq = None if which == "latest" else integer(which, "ledger seq", 1, UINT32_MAX)
         found = node.ledger(seq)
         if found is None:
             raise ApiError(404, "not_found", f"ledger {which} is not known to this node")
@@ -249,7 +266,20 @@ def create_app(
         Route("/metrics", route(metrics), methods=["GET"]),
         Route("/admin/{action}", route(admin), methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
+    if explorer is not None:
+        routes += [*explorer_routes(explorer, route), *event_routes(explorer, route, stream_limits)]
+    middleware = []
+    if cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["content-type", "last-event-id"],
+                expose_headers=["retry-after"],
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware)
     app.router.redirect_slashes = False  # a redirect would be a non-JSON answer; 404 says what to use
     app.add_exception_handler(404, _not_found)
     app.add_exception_handler(405, _method_not_allowed)
@@ -266,19 +296,6 @@ def _status_json(tx_hash: bytes, status: TxStatus) -> dict[str, Any]:
         "ledger": status.ledger,
         "op_index": status.op_index,
     }
-
-
-def client_source(request: Request) -> str:
-    """Whom per-client limits count against: the client's IP address; for IPv6 its /64, which one
-    subscriber usually holds whole (one host could otherwise rotate through 2^64 addresses)."""
-    host = request.client.host if request.client else "?"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{host}/64", strict=False))
-    return host
 
 
 def _bearer_token(header: str) -> str:
@@ -305,62 +322,6 @@ def _b64(text: Any) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, "bad_request", "a transaction is not valid base64") from None
-
-
-def _address(text: str) -> bytes:
-    try:
-        return decode_account(text)
-    except AddressError as exc:
-        raise ApiError(400, "bad_address", str(exc)) from None
-
-
-def _hex32(text: str, what: str) -> bytes:
-    try:
-        value = bytes.fromhex(text)
-    except ValueError:
-        value = b""
-    if len(value) != 32:
-        raise ApiError(400, "bad_request", f"{what} must be 64 hexadecimal characters")
-    return value
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only: str.isdigit() is also true for '²' or '①', which int() refuses."""
-    return text.isascii() and text.isdigit()
-
-
-def _int(text: str, what: str, low: int, high: int) -> int:
-    if not _digits(text) or len(text) > 12 or not low <= int(text) <= high:
-        raise ApiError(400, "bad_request", f"{what} must be an integer from {low} to {high}")
-    return int(text)
-
-
-def _float_query(request: Request, name: str, low: float, high: float, default: float = 0.0) -> float:
-    text = request.query_params.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ApiError(400, "bad_request", f"?{name} must be a number from {low:g} to {high:g}")
-    return value
-
-
-def _cursor(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    ledger, _, index = text.partition(".")
-    if not (
-        _digits(ledger)
-        and _digits(index)
-        and len(text) <= 24
-        and int(ledger) <= UINT32_MAX
-        and int(index) <= UINT32_MAX
-    ):
-        raise ApiError(400, "bad_request", "?before must be a cursor from a previous page (LEDGER.INDEX)")
-    return int(ledger), int(index)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

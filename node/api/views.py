@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
+from node.reads import LedgerSummary, Member, TxRecord
 from protocol.addresses import encode_account
 from protocol.ledger import LedgerHeader
 from protocol.operations import (
@@ -17,6 +18,7 @@ from protocol.operations import (
     SetCreditLimit,
     SetSigners,
 )
+from protocol.results import ResultCode
 from protocol.state import Account, Currency, Holding
 from protocol.transactions import Transaction
 
@@ -138,4 +140,33 @@ def transaction_json(tx: Transaction) -> dict[str, Any]:
         "last_valid_ledger": tx.body.last_valid_ledger,
         "memo": tx.body.memo.decode("utf-8", "replace"),
         "operations": [operation_json(op, tx.body.source) for op in tx.body.operations],
+    }
+
+
+def tx_record_json(record: TxRecord) -> dict[str, Any]:
+    """A transaction as a ledger holds it: its contents, where it went and how it ended."""
+    return {
+        **transaction_json(record.tx),
+        "signature_count": len(record.tx.signatures),
+        "ledger": record.ledger,
+        "index": record.index,
+        "close_time_ms": record.close_time_ms,
+        "code": record.code.value,
+        "explanation": record.code.explanation,
+        "op_index": record.op_index if record.code is not ResultCode.OK else None,
+    }
+
+
+def ledger_summary_json(summary: LedgerSummary) -> dict[str, Any]:
+    return header_json(summary.header, summary.tx_count)
+
+
+def member_json(member: Member, currency: Currency) -> dict[str, Any]:
+    last = member.last_activity
+    return {
+        "address": encode_account(member.holding.account),
+        **balance_json(member.holding, currency),
+        "last_activity": None
+        if last is None
+        else {"ledger": last.ledger, "close_time_ms": last.close_time_ms},
     }

@@ -8,6 +8,7 @@ Key layout (all integers big-endian so that LevelDB's byte order is numeric orde
   ``t:`` tx-hash                             where a transaction went: [ledger, index, code, op index]
   ``x:`` account32 seq8 index4               history index: the account's transactions, in order
   ``q:`` hash                                quorum sets seen (by hash)
+  ``ic:`` ``ix:`` ``il:`` ``im:`` ``ia:``     explorer indexes per currency (``node.storage.indexes``)
   ``o:`` slot8                               this validator's latest own SCP envelopes for a slot
                                              (persisted *before* they are sent, so a restart can
                                              never make it contradict itself)
@@ -30,6 +31,7 @@ import plyvel
 
 from node.errors import StorageError
 from node.storage.history import involved_accounts
+from node.storage.indexes import IndexReader, IndexWriter, MonthReader, ensure_indexes, prefix_end
 from protocol import codec
 from protocol.ledger import (
     ClosedLedger,
@@ -97,6 +99,8 @@ class LedgerStore:
             raise StorageError(f"the database at {path} lacks the header of its last closed ledger")
         self._last = decode_header(header_bytes)
         self._accumulator = StateAccumulator.from_bytes(acc_bytes)
+        ensure_indexes(self._db, network, self._last.seq)
+        self.indexes = IndexReader(self._db)  # the explorer's per-currency queries
 
     def _initialise(self, network: bytes) -> None:
         genesis = genesis_header(network)
@@ -151,6 +155,9 @@ class LedgerStore:
             raise StorageError(f"ledger {header.seq} does not follow the last closed ledger {self._last.seq}")
         seq = _U64.pack(header.seq)
         order = {tx.hash: index for index, tx in enumerate(tx_set.transactions)}
+        indexes = IndexWriter()
+        holdings = [c.key for c in closed.changes if c.key.startswith(HOLDING_PREFIX)]
+        indexes.add_ledger(header, tx_set, closed.results, holdings, MonthReader(self._db))
         try:
             # transaction=True: an exception inside the block discards the batch (plyvel's
             # default would write the part already put: a partial ledger).
@@ -170,6 +177,8 @@ class LedgerStore:
                     )
                     for account in involved_accounts(by_hash[result.tx_hash]):
                         batch.put(b"x:" + account + seq + _U32.pack(index), result.tx_hash)
+                for key, value in indexes.puts.items():
+                    batch.put(key, value)
                 batch.put(_META_ACC, closed.accumulator.to_bytes())
                 batch.put(_META_LCL, seq)
         except plyvel.Error as exc:
@@ -202,7 +211,7 @@ class LedgerStore:
         """Up to ``limit`` (ledger, index, tx hash) of the account's transactions, newest first,
         strictly before the ``(ledger, index)`` cursor when given."""
         prefix = b"x:" + account
-        stop = prefix + _U64.pack(before[0]) + _U32.pack(before[1]) if before else _prefix_end(prefix)
+        stop = prefix + _U64.pack(before[0]) + _U32.pack(before[1]) if before else prefix_end(prefix)
         found = []
         iterator: Iterator[tuple[bytes, bytes]] = self._db.iterator(start=prefix, stop=stop, reverse=True)
         for key, tx_hash in iterator:
@@ -224,7 +233,7 @@ class LedgerStore:
 
     def own_envelopes(self, min_slot: int) -> dict[int, tuple[bytes, ...]]:
         found = {}
-        for key, raw in self._db.iterator(start=b"o:" + _U64.pack(min_slot), stop=_prefix_end(b"o:")):
+        for key, raw in self._db.iterator(start=b"o:" + _U64.pack(min_slot), stop=prefix_end(b"o:")):
             found[_U64.unpack_from(key, 2)[0]] = tuple(
                 codec.unpack(raw, max_size=1 << 20, what="own envelopes")
             )
@@ -261,9 +270,3 @@ class LedgerStore:
     def quorum_set(self, qset_hash: bytes) -> bytes | None:
         value: bytes | None = self._db.get(b"q:" + qset_hash)
         return value
-
-
-def _prefix_end(prefix: bytes) -> bytes:
-    """The smallest key greater than every key starting with ``prefix``."""
-    trimmed = prefix.rstrip(b"\xff")
-    return trimmed[:-1] + bytes([trimmed[-1] + 1])

@@ -1,0 +1,148 @@
+"""A real node's parts (LevelDB store, chain, façade) with no peers and no consensus running: the
+tests close each ledger themselves with the transactions and close time they choose, so ledger
+contents, failures and months are exact. What the explorer endpoints, the event stream and the
+pages read is the same as on a running node: the store and the chain.
+
+The community mirrors the testnet demo: a time bank HOUR and a LETS run by a steward, an issued BRX,
+alice, bob and carol as members, and alice paying bob 1.50 h for "gardening".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nacl.utils
+import pytest
+
+from consensus import QuorumSet
+from node.assembly import AssembledNode, assemble_node
+from node.config import NodeConfig
+from node.errors import NetError
+from node.metrics import NodeMetrics
+from node.storage.store import LedgerStore
+from protocol.keys import Keypair
+from protocol.ledger import CloseValue, make_tx_set
+from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation, Payment
+from protocol.transactions import Transaction, TransactionBody, build_transaction
+
+PASSPHRASE = "Tally web test network"
+START_MS = 1_772_323_200_000  # 2026-03-01 00:00 UTC
+LEDGER_STEP_MS = 3_600_000  # an hour between two ledgers of the community
+
+
+class LoneTransport:
+    """A network with nobody else on it."""
+
+    def publish(self, data: bytes) -> None:
+        return None
+
+    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
+        return None
+
+    def send(self, peer: str, frame: bytes) -> None:
+        return None
+
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
+        raise NetError(peer, "unreachable")
+
+    def connected_peers(self) -> list[str]:
+        return []
+
+    def peers_info(self) -> list[dict[str, Any]]:
+        return []
+
+    def penalize(self, peer: str, reason: str) -> None:
+        return None
+
+
+@dataclass
+class Community:
+    node: AssembledNode
+    steward: Keypair
+    issuer: Keypair
+    alice: Keypair
+    bob: Keypair
+    carol: Keypair
+    gardening: Transaction  # alice pays bob 1.50 h
+    next_seq: dict[bytes, int]
+    clock_ms: int = START_MS  # the next ledger's close time
+
+    def build(self, source: Keypair, *ops: Operation, memo: bytes = b"") -> Transaction:
+        seq = self.next_seq.get(source.public_key, 1)
+        self.next_seq[source.public_key] = seq + 1
+        body = TransactionBody(source.public_key, seq, self.node.chain.last.seq + 1000, memo, tuple(ops))
+        return build_transaction(self.node.api.network_id, body, (source,))
+
+    async def run(self, source: Keypair, *ops: Operation, memo: bytes = b"") -> Transaction:
+        """Submit one transaction and wait until its ledger closed."""
+        (tx,) = await self.run_all([self.build(source, *ops, memo=memo)])
+        return tx
+
+    async def run_all(self, txs: list[Transaction]) -> list[Transaction]:
+        """Close the next ledger with exactly ``txs`` (as if the validators agreed on them)."""
+        chain = self.node.chain
+        tx_set = make_tx_set(chain.last.hash, txs)
+        closed = await chain.close(tx_set, CloseValue(tx_set.hash, self.clock_ms), ())
+        assert closed is not None
+        self.clock_ms += LEDGER_STEP_MS
+        return txs
+
+
+@asynccontextmanager
+async def lone_node(folder: Path) -> AsyncIterator[AssembledNode]:
+    keypair = Keypair(nacl.utils.random(32))
+    config = NodeConfig(
+        path=folder / "node.toml",
+        role="validator",
+        network_passphrase=PASSPHRASE,
+        data_dir=folder / "data",
+        key_file=folder / "node.key",
+        quorum_set=QuorumSet(1, (keypair.public_key,)),
+        close_interval_ms=50,
+    )
+    store = LedgerStore(config.data_dir, config.network_id)
+    node = assemble_node(
+        config=config, keypair=keypair, store=store, transport=LoneTransport(), metrics=NodeMetrics()
+    )
+    try:
+        yield node  # not serving: the tests close ledgers themselves (Community.run_all)
+    finally:
+        store.close()
+
+
+async def seed_community(node: AssembledNode) -> Community:
+    steward, issuer, alice, bob, carol = (Keypair(nacl.utils.random(32)) for _ in range(5))
+    members = (alice.public_key, bob.public_key, carol.public_key)
+    community = Community(node, steward, issuer, alice, bob, carol, None, {})  # type: ignore[arg-type]
+    await community.run(
+        steward,
+        CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
+        CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000),
+        memo=b"demo: a time bank and a LETS",
+    )
+    await community.run(
+        steward, *(AdmitMember(code, m, None) for code in ("HOUR", "LETS") for m in members), memo=b"welcome"
+    )
+    await community.run(issuer, CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0))
+    await community.run(issuer, *(Mint("BRX", m, 5000) for m in members))
+    community.gardening = await community.run(alice, Payment(bob.public_key, "HOUR", 150), memo=b"gardening")
+    return community
+
+
+def community_fixture() -> Any:
+    """The ``community`` fixture for a test module (``community = community_fixture()``): a node
+    with the demo community on its ledger. (tests/ has no packages, so a second conftest.py would
+    clash with tests/wallet's under mypy.)"""
+
+    @pytest.fixture
+    async def community(tmp_path: Path) -> AsyncIterator[Community]:
+        async with lone_node(tmp_path) as node:
+            yield await seed_community(node)
+
+    return community
