@@ -95,11 +95,12 @@ def _transaction_figures(
 
 
 def _currency_of(op: Operation) -> str | None:
+    """The currency an operation is about (None for one about no currency, e.g. set_signers)."""
     if isinstance(op, CreateCurrency):
         return op.code
-    if isinstance(op, SetSigners):
-        return None
-    return op.currency
+    if isinstance(op, Payment | AdmitMember | SetCreditLimit | Mint | Redeem):
+        return op.currency
+    return None
 
 
 def _operation_figures(
