@@ -34,6 +34,7 @@ from consensus._messages import (
     statement_values,
     working_ballot,
 )
+from consensus._statements import StatementMap
 
 if TYPE_CHECKING:
     from consensus._slot import Slot
@@ -57,33 +58,38 @@ def _counter_of(p: BallotPledge) -> int:
 # ------------------------------------------------------------------ predicates over a peer statement
 
 
+# These run once per peer statement for every federated vote (the simulator's hot path with 100
+# validators), so ``compatible`` / ``less_and_compatible`` are written out: same value, counter order.
+
+
 def votes_prepare(b: Ballot, p: BallotPledge) -> bool:
     """Does the statement vote (or accept) prepare(b)?"""
     if isinstance(p, Prepare):
-        return less_and_compatible(b, p.ballot)
+        return p.ballot.value == b.value and b.counter <= p.ballot.counter
     if isinstance(p, Confirm):
-        return compatible(b, p.ballot)
-    return compatible(b, p.commit)
+        return p.ballot.value == b.value
+    return p.commit.value == b.value
 
 
 def accepts_prepared(b: Ballot, p: BallotPledge) -> bool:
     """Does the statement accept prepare(b)? (CORE ``hasPreparedBallot``)"""
     if isinstance(p, Prepare):
-        return (p.prepared is not None and less_and_compatible(b, p.prepared)) or (
-            p.prepared_prime is not None and less_and_compatible(b, p.prepared_prime)
+        x, y = p.prepared, p.prepared_prime
+        return (x is not None and x.value == b.value and b.counter <= x.counter) or (
+            y is not None and y.value == b.value and b.counter <= y.counter
         )
     if isinstance(p, Confirm):
-        return less_and_compatible(b, Ballot(p.n_prepared, p.ballot.value))
-    return compatible(b, p.commit)
+        return p.ballot.value == b.value and b.counter <= p.n_prepared  # p = <nPrepared, ballot.value>
+    return p.commit.value == b.value
 
 
 def votes_commit(b: Ballot, iv: Interval, p: BallotPledge) -> bool:
     lo, hi = iv
     if isinstance(p, Prepare):
-        return compatible(b, p.ballot) and p.n_c != 0 and p.n_c <= lo and hi <= p.n_h
+        return p.ballot.value == b.value and p.n_c != 0 and p.n_c <= lo and hi <= p.n_h
     if isinstance(p, Confirm):
-        return compatible(b, p.ballot) and p.n_commit <= lo
-    return compatible(b, p.commit) and p.commit.counter <= lo
+        return p.ballot.value == b.value and p.n_commit <= lo
+    return p.commit.value == b.value and p.commit.counter <= lo
 
 
 def accepts_commit(b: Ballot, iv: Interval, p: BallotPledge) -> bool:
@@ -91,8 +97,8 @@ def accepts_commit(b: Ballot, iv: Interval, p: BallotPledge) -> bool:
     if isinstance(p, Prepare):
         return False
     if isinstance(p, Confirm):
-        return compatible(b, p.ballot) and p.n_commit <= lo and hi <= p.n_h
-    return compatible(b, p.commit) and p.commit.counter <= lo
+        return p.ballot.value == b.value and p.n_commit <= lo and hi <= p.n_h
+    return p.commit.value == b.value and p.commit.counter <= lo
 
 
 def _bp(st: Statement) -> BallotPledge:
@@ -104,11 +110,11 @@ StatementPredicate = Callable[[Statement], bool]
 
 
 def _votes_prepare(b: Ballot) -> StatementPredicate:
-    return lambda st: votes_prepare(b, _bp(st))
+    return lambda st: votes_prepare(b, st.pledge)  # type: ignore[arg-type]  # ballot statements only
 
 
 def _accepts_prepared(b: Ballot) -> StatementPredicate:
-    return lambda st: accepts_prepared(b, _bp(st))
+    return lambda st: accepts_prepared(b, st.pledge)  # type: ignore[arg-type]  # ballot statements only
 
 
 def find_extended_interval(bounds: set[int], pred: Callable[[Interval], bool]) -> Interval | None:
@@ -138,7 +144,9 @@ class BallotProtocol:
         self.h: Ballot | None = None  # highest confirmed prepared / accepted commit / confirmed commit
         self.c: Ballot | None = None  # lowest ballot of the commit range
         self.z: bytes | None = None  # value override: once h is confirmed prepared, stick to its value
-        self.latest: dict[bytes, Statement] = {}  # M: latest ballot statement per node
+        self.latest = StatementMap()  # M: latest ballot statement per node
+        self.latest_version = 0  # bumped whenever ``latest`` changes (keys memoised answers)
+        self._candidates_memo: tuple[tuple[frozenset[tuple[int, bytes]], int], list[Ballot]] | None = None
         self.heard_from_quorum = False
         self.timer_exp_count = 0
         self.last_envelope: Statement | None = None  # newest statement generated
@@ -165,15 +173,19 @@ class BallotProtocol:
         if self.phase is not Phase.EXTERNALIZE:
             if level is Validity.MAYBE_VALID:
                 self.slot.fully_validated = False
-            self.latest[st.node_id] = st
+            self._store(st)
             self.advance_slot(pledge)
             return True
         # After externalizing, record only statements that agree with the decision (CORE).
         assert self.c is not None
         if working_ballot(pledge).value == self.c.value:
-            self.latest[st.node_id] = st
+            self._store(st)
             return True
         return False
+
+    def _store(self, st: Statement) -> None:
+        self.latest.put(st)
+        self.latest_version += 1
 
     def advance_slot(self, hint: BallotPledge) -> None:
         self.level += 1
@@ -206,22 +218,33 @@ class BallotProtocol:
             tops = {(hint.n_prepared, v), (INFINITE_COUNTER, v)}
         else:
             tops = {(INFINITE_COUNTER, hint.commit.value)}
-        out: set[tuple[int, bytes]] = set()  # (counter, value): cheaper to hash than Ballot
+        key = (frozenset(tops), self.latest_version)
+        if self._candidates_memo is not None and self._candidates_memo[0] == key:
+            return self._candidates_memo[1]  # accept and confirm ask the same question in a row
+        # For each value, the counters of the "top" ballots: a prepared ballot of that value counts
+        # when it is at most the highest of them (the same set as testing every top in turn).
+        tops_of: dict[bytes, list[int]] = {}
         for top_n, top_v in tops:
-            for st in self.latest.values():
-                p = st.pledge
-                if isinstance(p, Prepare):
-                    for x in (p.ballot, p.prepared, p.prepared_prime):
-                        if x is not None and x.value == top_v and x.counter <= top_n:
-                            out.add((x.counter, x.value))
-                elif isinstance(p, Confirm):
-                    if p.ballot.value == top_v:
-                        out.add((top_n, top_v))
-                        if p.n_prepared < top_n:
-                            out.add((p.n_prepared, top_v))
-                elif isinstance(p, Externalize) and p.commit.value == top_v:
-                    out.add((top_n, top_v))
-        return [Ballot(n, v) for n, v in sorted(out, reverse=True) if n > 0]
+            tops_of.setdefault(top_v, []).append(top_n)
+        highest = {v: max(ns) for v, ns in tops_of.items()}
+        out: set[tuple[int, bytes]] = set()  # (counter, value): cheaper to hash than Ballot
+        for p in self.latest.pledges():  # duplicates add nothing to a set
+            if isinstance(p, Prepare):
+                for x in (p.ballot, p.prepared, p.prepared_prime):
+                    if x is not None and x.counter <= highest.get(x.value, -1):
+                        out.add((x.counter, x.value))
+            elif isinstance(p, Confirm):
+                v = p.ballot.value
+                if v in tops_of:
+                    out.update((n, v) for n in tops_of[v])
+                    if p.n_prepared < highest[v]:
+                        out.add((p.n_prepared, v))
+            elif isinstance(p, Externalize) and p.commit.value in tops_of:
+                v = p.commit.value
+                out.update((n, v) for n in tops_of[v])
+        result = [Ballot(n, v) for n, v in sorted(out, reverse=True) if n > 0]
+        self._candidates_memo = (key, result)
+        return result
 
     def attempt_accept_prepared(self, hint: BallotPledge) -> bool:
         """Steps 1 and 5: accept prepare(B) for the highest candidate B a v-blocking set or quorum backs."""
@@ -323,8 +346,7 @@ class BallotProtocol:
 
     def _commit_boundaries(self, b: Ballot) -> set[int]:
         out: set[int] = set()
-        for st in self.latest.values():
-            p = st.pledge
+        for p in self.latest.pledges():  # duplicates add nothing to a set
             if isinstance(p, Prepare):
                 if compatible(b, p.ballot) and p.n_c:
                     out.update((p.n_c, p.n_h))
@@ -355,8 +377,8 @@ class BallotProtocol:
 
         def pred(iv: Interval) -> bool:
             return self.slot.federated_accept(
-                lambda st: votes_commit(ballot, iv, _bp(st)),
-                lambda st: accepts_commit(ballot, iv, _bp(st)),
+                lambda st: votes_commit(ballot, iv, st.pledge),  # type: ignore[arg-type]
+                lambda st: accepts_commit(ballot, iv, st.pledge),  # type: ignore[arg-type]
                 self.latest,
             )
 
@@ -431,13 +453,16 @@ class BallotProtocol:
             return False
         local = self.b.counter if self.b is not None else 0
 
+        beyond = [
+            (c, senders) for rep, senders in self.latest.groups() if (c := _counter_of(_bp(rep))) > local
+        ]
+
         def ahead(n: int) -> bool:
-            return self.slot.is_v_blocking_of(self.latest, lambda st: _counter_of(_bp(st)) > n)
+            return self.slot.is_v_blocking_set({node for c, senders in beyond if c > n for node in senders})
 
         if not ahead(local):
             return False
-        counters = sorted({c for st in self.latest.values() if (c := _counter_of(_bp(st))) > local})
-        for n in counters:
+        for n in sorted({c for c, _ in beyond}):
             if not ahead(n):
                 return self.abandon_ballot(n)
         return False
@@ -507,12 +532,13 @@ class BallotProtocol:
         if self.b is None:
             return
         counter = self.b.counter
-
-        def at_or_ahead(st: Statement) -> bool:
-            p = st.pledge
-            return not isinstance(p, Prepare) or counter <= p.ballot.counter
-
-        if self.slot.is_quorum_of(self.latest, at_or_ahead):
+        at_or_ahead = [
+            node
+            for rep, senders in self.latest.groups()
+            if not isinstance(p := rep.pledge, Prepare) or counter <= p.ballot.counter
+            for node in senders
+        ]
+        if self.slot.contains_quorum(self.latest, at_or_ahead):
             was = self.heard_from_quorum
             self.heard_from_quorum = True
             if not was and self.phase is not Phase.EXTERNALIZE:
@@ -596,5 +622,5 @@ class BallotProtocol:
             raise ConsensusError("not a ballot statement")
         if self.h is not None:
             self.z = self.h.value
-        self.latest[st.node_id] = st
+        self._store(st)
         self.last_envelope = self.last_emitted = st

@@ -16,6 +16,7 @@ from consensus._driver import Emit, TimerKind, Validity
 from consensus._errors import InvariantViolation
 from consensus._messages import Nominate, Statement, nomination_is_newer, nomination_is_sane
 from consensus._quorum import U64_MAX, QuorumSet, all_validators, node_weight, normalize_quorum_set
+from consensus._statements import StatementMap
 from protocol import codec
 from protocol.hashing import blake2b256
 
@@ -44,7 +45,7 @@ class NominationProtocol:
         self.votes: set[bytes] = set()  # X
         self.accepted: set[bytes] = set()  # Y
         self.candidates: set[bytes] = set()  # Z
-        self.latest: dict[bytes, Statement] = {}  # N: latest NOMINATE per node
+        self.latest = StatementMap()  # N: latest NOMINATE per node
         self.round_leaders: set[bytes] = set()
         self.started = False
         self.latest_composite: bytes | None = None
@@ -177,7 +178,7 @@ class NominationProtocol:
         old = self.latest.get(st.node_id)
         if old is not None and not nomination_is_newer(_nom(old), nom):
             return False
-        self.latest[st.node_id] = st
+        self.latest.put(st)
         if not self.started:
             return True  # record only: we do not vote on a slot we are not nominating
         modified = False
@@ -228,7 +229,7 @@ class NominationProtocol:
         nom = _nom(st)
         self.votes |= set(nom.votes)
         self.accepted |= set(nom.accepted)
-        self.latest[st.node_id] = st
+        self.latest.put(st)
         self.last_statement = st
 
 

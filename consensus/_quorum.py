@@ -209,13 +209,26 @@ def quorum_core(nodes: Iterable[bytes], qset_of: Callable[[bytes], QuorumSet | N
     """The largest subset of ``nodes`` in which every member's quorum set is satisfied (greatest fixpoint).
 
     Nodes whose quorum set is unknown (``qset_of`` returns None) are dropped.
+
+    Nodes that share a quorum set object (the usual case: every validator of a network trusting
+    the same set, which ``ScpNode`` stores once per hash) are judged together, once per round, so a
+    round costs one slice check per distinct quorum set instead of one per node. The greatest
+    fixpoint does not depend on the order of evaluation, so the result is the same set.
     """
-    members = set(nodes)
+    groups: dict[int, tuple[QuorumSet, list[bytes]]] = {}
+    for n in nodes:
+        q = qset_of(n)
+        if q is not None:
+            groups.setdefault(id(q), (q, []))[1].append(n)
+    members = {n for _, group in groups.values() for n in group}
     while True:
-        kept = {n for n in members if (q := qset_of(n)) is not None and is_quorum_slice(q, members)}
-        if kept == members:
+        dropped = [group for q, group in groups.values() if not is_quorum_slice(q, members)]
+        if not dropped:
             return members
-        members = kept
+        for group in dropped:
+            members.difference_update(group)
+        groups = {k: (q, [n for n in group if n in members]) for k, (q, group) in groups.items()}
+        groups = {k: v for k, v in groups.items() if v[1]}
 
 
 def is_quorum(

@@ -8,7 +8,7 @@ processes like anyone else's before sending it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from consensus._ballot import BallotProtocol
@@ -16,11 +16,12 @@ from consensus._driver import Effect, Externalized, TimerKind, Validity
 from consensus._messages import Externalize, Nominate, Pledge, Statement
 from consensus._nomination import NominationProtocol
 from consensus._quorum import QuorumSet, is_quorum_slice, is_v_blocking, quorum_core, singleton_quorum_set
+from consensus._statements import StatementMap, StatementPredicate
 
 if TYPE_CHECKING:
     from consensus._node import ScpNode
 
-StatementPredicate = Callable[[Statement], bool]
+QUORUM_CACHE_SIZE = 4096  # answers kept per cache; cleared whole when full (bounded memory)
 
 
 class Slot:
@@ -33,6 +34,9 @@ class Slot:
         self.nomination = NominationProtocol(self)
         self.ballot = BallotProtocol(self)
         self.externalized_reported = False
+        # Like stellar-core, cache what quorum-set computations established: v-blocking answers
+        # depend on the local quorum set only; quorum answers live in each StatementMap.
+        self._v_blocking_cache: dict[frozenset[bytes], bool] = {}
 
     # -------------------------------------------------------------------------------- plumbing
 
@@ -67,10 +71,29 @@ class Slot:
 
     # ---------------------------------------------------------------------------- federated voting
 
-    def is_quorum_of(self, latest: Mapping[bytes, Statement], pred: StatementPredicate) -> bool:
+    def is_quorum_of(self, latest: StatementMap, pred: StatementPredicate) -> bool:
         """Do the senders whose latest statement satisfies ``pred`` contain a quorum for the local node?"""
-        members = [n for n, st in latest.items() if pred(st)]
-        if not is_quorum_slice(self.local_qset, set(members)):
+        return self.contains_quorum(latest, latest.senders_where(pred))
+
+    def contains_quorum(self, latest: StatementMap, senders: Iterable[bytes]) -> bool:
+        """Do ``senders`` (keys of ``latest``) contain a quorum for the local node?
+
+        The answer depends only on that set (and the quorum sets its members are judged with), so it
+        is cached by the set in ``latest.quorum_cache``: most calls ask about a set seen before.
+        """
+        members = frozenset(senders)
+        cache = latest.quorum_cache
+        known = cache.get(members)
+        if known is not None:
+            return known
+        answer = self._contains_quorum(latest, members)
+        if len(cache) >= QUORUM_CACHE_SIZE:
+            cache.clear()
+        cache[members] = answer
+        return answer
+
+    def _contains_quorum(self, latest: StatementMap, members: frozenset[bytes]) -> bool:
+        if not is_quorum_slice(self.local_qset, members):
             return False  # cheap early exit: the greatest fixpoint only shrinks the set
 
         def lookup(n: bytes) -> QuorumSet | None:
@@ -78,17 +101,37 @@ class Slot:
 
         return is_quorum_slice(self.local_qset, quorum_core(members, lookup))
 
-    def is_v_blocking_of(self, latest: Mapping[bytes, Statement], pred: StatementPredicate) -> bool:
-        return is_v_blocking(self.local_qset, {n for n, st in latest.items() if pred(st)})
+    def is_v_blocking_of(self, latest: StatementMap, pred: StatementPredicate) -> bool:
+        return self.is_v_blocking_set(set(latest.senders_where(pred)))
+
+    def is_v_blocking_set(self, nodes: set[bytes]) -> bool:
+        """Is ``nodes`` v-blocking for the local node? Cached: it depends on the local quorum set only."""
+        key = frozenset(nodes)
+        known = self._v_blocking_cache.get(key)
+        if known is None:
+            known = is_v_blocking(self.local_qset, key)
+            if len(self._v_blocking_cache) >= QUORUM_CACHE_SIZE:
+                self._v_blocking_cache.clear()
+            self._v_blocking_cache[key] = known
+        return known
 
     def federated_accept(
-        self, voted: StatementPredicate, accepted: StatementPredicate, latest: Mapping[bytes, Statement]
+        self, voted: StatementPredicate, accepted: StatementPredicate, latest: StatementMap
     ) -> bool:
-        if self.is_v_blocking_of(latest, accepted):
+        """A v-blocking set accepted, or a quorum voted or accepted (one pass over distinct pledges)."""
+        accepting: set[bytes] = set()
+        supporting: list[bytes] = []
+        for rep, senders in latest.groups():
+            if accepted(rep):
+                accepting.update(senders)
+                supporting.extend(senders)
+            elif voted(rep):
+                supporting.extend(senders)
+        if self.is_v_blocking_set(accepting):
             return True
-        return self.is_quorum_of(latest, lambda st: voted(st) or accepted(st))
+        return self.contains_quorum(latest, supporting)
 
-    def federated_ratify(self, voted: StatementPredicate, latest: Mapping[bytes, Statement]) -> bool:
+    def federated_ratify(self, voted: StatementPredicate, latest: StatementMap) -> bool:
         return self.is_quorum_of(latest, voted)
 
     # -------------------------------------------------------------------------------- entry points
