@@ -86,8 +86,8 @@ class MempoolLimits:
     max_per_account: int = 200  # pending, for accounts on the ledger
     max_per_newcomer: int = 16  # pending, for keys with nothing on the ledger
     newcomer_share: float = 0.10  # of max_total, all newcomers together
-    newcomer_rate: float = 200.0  # newcomers' transactions checked per second, node-wide
-    newcomer_burst: float = 1_000.0
+    newcomer_rate: float = 50.0  # newcomers' transactions checked per second, node-wide
+    newcomer_burst: float = 200.0
     queue_window: int = 4  # queued-ahead transactions per account, contiguous
     queued_share: float = 0.10  # of max_total, all queued-ahead transactions together
     queued_max_age_s: float = 60.0

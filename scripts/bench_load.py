@@ -4,6 +4,7 @@ HTTP API, figures from what the ledgers actually contain.
   scripts/bench --validators 4 --rate 1000 --duration 60 --json
   scripts/bench --find-max --json
   scripts/bench --idle --duration 60 --json
+  scripts/bench --spam --rate 200 --spam-rate 2000 --duration 30 --json   (see bench_spam.py)
 
 Method: start a testnet (or use ``--dir`` of a running one), create a time currency and a
 mutual-credit currency and admit K accounts, pre-sign every payment (so the generator costs
@@ -20,10 +21,12 @@ import argparse
 import base64
 import itertools
 import json
+import os
 import random
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ import httpx
 import nacl.utils
 import psutil
 import trio
+from bench_spam import human_report, spam_comparison
 from machine_info import machine
 from rich.console import Console
 
@@ -102,7 +106,7 @@ class Bench:
         ]
         ops += [admits[i : i + ADMITS_PER_TX] for i in range(0, len(admits), ADMITS_PER_TX)]
         seq = 1
-        for start in range(0, len(ops), 10):  # the mempool holds 16 future txs per account
+        for start in range(0, len(ops), 10):  # a new account may have 16 pending (node.mempool)
             chunk = []
             for operations in ops[start : start + 10]:
                 body = TransactionBody(steward.public_key, seq, 10**6, b"bench setup", tuple(operations))
@@ -207,7 +211,16 @@ class Bench:
         hashes = {(await self.http.get(f"{api}/ledgers/{common}")).json()["state_hash"] for api in self.apis}
         return len(hashes) == 1
 
-    async def measure(self, rate: float, duration: float, accounts: int, seed: int) -> dict[str, Any]:
+    async def measure(
+        self,
+        rate: float,
+        duration: float,
+        accounts: int,
+        seed: int,
+        alongside: Callable[[float], Awaitable[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        """One open-loop run; ``alongside(duration)`` (the spam flood) runs over the same window
+        and its report lands under ``alongside``."""
         keys = [Keypair(nacl.utils.random(32)) for _ in range(accounts)]
         codes = await self.community(keys, f"{seed % 10000}")
         total = int(rate * duration)
@@ -218,8 +231,15 @@ class Bench:
         processes = {name: psutil.Process(pid) for name, pid in self.pids.items()}
         cpu_before = {name: p.cpu_times() for name, p in processes.items()}
         console.print(f"offering {rate:g} tx/s for {duration:g} s to {len(self.apis)} nodes …")
+        beside: dict[str, Any] = {}
+
+        async def run_alongside(task: Callable[[float], Awaitable[dict[str, Any]]]) -> None:
+            beside.update(await task(duration))
+
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.watch_ledgers, run, await self.latest_seq() + 1, stop)
+            if alongside is not None:
+                nursery.start_soon(run_alongside, alongside)
             wall_start = time.monotonic()
             await self.offer(run, queues)
             wall_window = time.monotonic() - wall_start
@@ -254,6 +274,7 @@ class Bench:
             "offered": run.offered,
             "accepted": len(run.accepted),
             "applied": len(run.applied_at),
+            "applied_in_window": applied_in_window,
             "rejected": run.rejected,
             "lost": len(run.accepted - set(run.applied_at)),
             "duplicates": sum(1 for c in run.seen_count.values() if c > 1),
@@ -266,7 +287,8 @@ class Bench:
             "nodes": {name: {"cpu_percent": cpu[name], "rss_mb": round(rss[name], 1)} for name in processes},
             "duration_s": round(wall_window, 2),
             "accounts": accounts,
-        }
+            "currencies": list(codes),
+        } | ({"alongside": beside} if alongside is not None else {})
 
 
 async def idle_usage(pids: dict[str, int], duration: float) -> dict[str, Any]:
@@ -311,9 +333,28 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         pids = {n.name: n.pid for n in net.nodes if n.pid is not None}
         bench = Bench(apis, pids, network_id(tn.PASSPHRASE))
         accounts = args.accounts or max(50, min(2000, int(args.rate)))
-        result: dict[str, Any] = {"validators": len(net.nodes), "machine": machine()}
+        result: dict[str, Any] = {
+            "validators": len(net.nodes),
+            "machine": machine(),
+            "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        }
         if args.idle:
             result |= await idle_usage(pids, args.duration)
+            return result
+        if args.spam:
+            result |= await spam_comparison(
+                bench.measure,
+                apis,
+                bench.network,
+                rate=args.rate,
+                duration=args.duration,
+                accounts=accounts,
+                seed=args.seed,
+                spam_rate=args.spam_rate,
+                sources=args.spam_sources,
+                console=console,
+            )
+            result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
             return result
         if not args.find_max:
             result |= await bench.measure(args.rate, args.duration, accounts, args.seed)
@@ -363,12 +404,23 @@ def main() -> None:
         action="store_true",
         help="measure idle validators' CPU and memory for --duration seconds instead",
     )
+    parser.add_argument(
+        "--spam",
+        action="store_true",
+        help="run the member load alone, then beside a flood of attacks (bench_spam.py), and compare",
+    )
+    parser.add_argument("--spam-rate", type=float, default=2000.0, help="--spam: attack tx/s offered")
+    parser.add_argument(
+        "--spam-sources", type=int, default=64, help="--spam: attacker source addresses in 127.66.0.0/16"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     result = trio.run(main_async, args)
     if args.json:
         print(json.dumps(result))
+    elif args.spam:
+        print(human_report(result))
     else:
         console.print_json(json.dumps(result))
     sys.exit(0 if result.get("state_hashes_agree", True) else 1)

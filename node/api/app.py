@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -50,6 +51,10 @@ MAX_BODY_BYTES = ApiLimits().max_body_bytes
 MAX_TXS_PER_REQUEST = ApiLimits().max_txs_per_request
 MAX_WAIT_S = 60.0
 MAX_HISTORY_LIMIT = 200
+# A request of 2,000 transactions is decoded and admitted in pieces this size, letting other tasks
+# (SCP statements, peers' requests, other clients) run in between: one large request must not
+# hold the event loop for the whole batch.
+WORK_CHUNK = 100
 REQUESTS_PER_S = 1000.0  # per client, every endpoint (before the body is read)
 _EXPLAIN = {code.value: code.explanation for code in ResultCode} | MEMPOOL_CODES
 
@@ -146,6 +151,8 @@ def create_app(
         results: list[dict[str, Any] | None] = [None] * len(raw_list)
         decoded: list[tuple[int, Transaction]] = []
         for index, text in enumerate(raw_list):
+            if index and index % WORK_CHUNK == 0:
+                await anyio.lowlevel.checkpoint()  # see WORK_CHUNK
             try:
                 decoded.append((index, decode_transaction(_b64(text), node.network_id)))
             except (DecodeError, ApiError) as exc:
@@ -157,7 +164,11 @@ def create_app(
                     "ledger": None,
                     "figures": {},
                 }
-        admissions = node.submit([tx for _, tx in decoded], source=client)
+        admissions: list[Admission] = []
+        for start in range(0, len(decoded), WORK_CHUNK):
+            if start:
+                await anyio.lowlevel.checkpoint()
+            admissions += node.submit([tx for _, tx in decoded[start : start + WORK_CHUNK]], source=client)
         accepted = [tx.hash for (_, tx), adm in zip(decoded, admissions, strict=True) if adm.accepted]
         if wait > 0 and accepted:
             await node.wait_for(accepted, wait)

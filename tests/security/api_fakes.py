@@ -21,10 +21,12 @@ class FakeNode:
         self.admin_calls: list[str] = []
         self.submitted = 0
         self.sources: list[str | None] = []
+        self.batch_sizes: list[int] = []
 
     def submit(self, transactions: list[Any], source: str | None = None) -> list[Admission]:
         self.submitted += len(transactions)
         self.sources.append(source)
+        self.batch_sizes.append(len(transactions))
         return [Admission(False, "bad_seq") for _ in transactions]
 
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:

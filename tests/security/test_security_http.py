@@ -8,14 +8,19 @@ disconnects) are in ``test_security_http_server.py`` against a real hypercorn.
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import pytest
+import trio
 from api_fakes import TOKEN, FakeNode, asgi_client
 
 from node.api.app import create_app
 from node.api.body import json_depth
 from node.ratelimit import RateLimiter
+from protocol.keys import Keypair
+from protocol.operations import SetSigners
+from protocol.transactions import TransactionBody, build_transaction
 
 ADMIN = {"authorization": f"Bearer {TOKEN}"}
 
@@ -116,10 +121,38 @@ async def test_per_client_limits_count_an_ipv6_slash_64_as_one_client() -> None:
     node = FakeNode()
     app = create_app(node, request_limiter=RateLimiter(rate=0.001, burst=2))  # type: ignore[arg-type]
     statuses = []
+    body = {"tx": _decodable_tx(node.network_id)}
     for host in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2::77"):
         async with asgi_client(app, host) as client:
-            statuses.append((await client.post("/tx", json={"tx": "AA=="})).status_code)
+            statuses.append((await client.post("/tx", json=body)).status_code)
     assert statuses == [200, 200, 429]
     async with asgi_client(app, "2001:db8:1:3::1") as client:
-        assert (await client.post("/tx", json={"tx": "AA=="})).status_code == 200
+        assert (await client.post("/tx", json=body)).status_code == 200
     assert node.sources == ["2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64"]
+
+
+async def test_a_maximum_batch_is_admitted_in_pieces_that_let_other_tasks_run() -> None:
+    node = FakeNode()
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with asgi_client(create_app(node)) as client, trio.open_nursery() as nursery:  # type: ignore[arg-type]
+        nursery.start_soon(other_task)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        response = await client.post("/tx", json={"txs": [_decodable_tx(node.network_id)] * 2_000})
+        assert response.status_code == 200
+        assert ticks - before >= 20  # the loop ran other tasks between the pieces
+        nursery.cancel_scope.cancel()
+    assert node.batch_sizes == [100] * 20
+
+
+def _decodable_tx(network: bytes) -> str:
+    source = Keypair(b"\x03" * 32)
+    body = TransactionBody(source.public_key, 1, 10, b"", (SetSigners(((source.public_key, 1),), 1),))
+    return base64.b64encode(build_transaction(network, body, (source,)).encode()).decode()
