@@ -35,6 +35,10 @@ MAX_INBOUND_CONNECTIONS = 256
 MAX_INBOUND_PER_IP = 64
 MAX_INBOUND_FRAME_STREAMS = 4  # an honest peer keeps one (reopened after a failure)
 MAX_INBOUND_REQUEST_STREAMS = 16
+# Peers remembered while disconnected (for a ban or a score still below zero): past this many, the
+# ones whose ban is over and whose score has recovered are forgotten, so identities made up by the
+# thousand cannot grow the book without bound (a peer is forgotten on disconnect once settled anyway).
+MAX_REMEMBERED = 4096
 
 
 class StreamKind(enum.Enum):
@@ -66,6 +70,7 @@ class PeerRecord:
     score_at: float = 0.0
     banned_until: float = 0.0
     direction: str = ""  # "inbound" / "outbound" while connected
+    connected: bool = False
     addrs: tuple[str, ...] = ()
     refused: int = 0  # connection attempts refused during a ban and not yet logged
     refusal_logged_at: float | None = None
@@ -84,7 +89,8 @@ class PeerBook:
 
     Invariants: our own peer id is never penalised; a banned peer's ban runs ``BAN_SECONDS`` from
     the penalty that crossed ``SCORE_BAN`` (more penalties meanwhile do not extend it); a peer with a non-negative score and no ban is forgotten
-    when it disconnects, so the book holds only connected peers and peers we hold something against.
+    when it disconnects, so the book holds only connected peers and peers we hold something against
+    (and, past ``MAX_REMEMBERED``, the settled ones are forgotten when a new peer is recorded).
     """
 
     def __init__(self, own_peer: str) -> None:
@@ -101,8 +107,20 @@ class PeerBook:
     def _record(self, peer: str, now: float) -> PeerRecord:
         record = self._records.get(peer)
         if record is None:
+            if len(self._records) >= MAX_REMEMBERED:
+                self._forget_settled(now)
             record = self._records[peer] = PeerRecord(score_at=now)
         return record
+
+    def _forget_settled(self, now: float) -> None:
+        """Forget disconnected peers whose ban is over and whose score is back at zero."""
+        settled = [
+            peer
+            for peer, record in self._records.items()
+            if not record.connected and record.banned_until <= now and self.score(peer, now) >= 0
+        ]
+        for peer in settled:
+            del self._records[peer]
 
     # -- scores and bans ---------------------------------------------------------------------
 
@@ -159,11 +177,15 @@ class PeerBook:
         record = self._record(peer, now)
         record.direction = direction
         record.addrs = addrs
+        record.connected = True
 
     def disconnected(self, peer: str, now: float) -> None:
         """The peer's last connection closed: forget it unless we hold something against it."""
         record = self._records.get(peer)
-        if record is not None and self.score(peer, now) >= 0 and not self.banned(peer, now):
+        if record is None:
+            return
+        record.connected = False
+        if self.score(peer, now) >= 0 and not self.banned(peer, now):
             del self._records[peer]
 
     # -- inbound streams -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from node.net.peerbook import (
     BAN_SECONDS,
     MAX_INBOUND_FRAME_STREAMS,
     MAX_INBOUND_REQUEST_STREAMS,
+    MAX_REMEMBERED,
     PENALTIES,
     PENALTY_DEFAULT,
     REFUSAL_LOG_INTERVAL,
@@ -82,6 +83,20 @@ def test_a_disconnected_peer_is_forgotten_unless_we_hold_something_against_it() 
     banned_at(book, 200.0)
     book.disconnected(PEER, 200.0 + BAN_SECONDS - 1)
     assert book.known() == {PEER}
+
+
+def test_made_up_identities_cannot_grow_the_book_without_bound() -> None:
+    book = PeerBook(ME)
+    book.connected(PEER, "inbound", (), 0.0)
+    book.penalize(PEER, "bad_frame", 0.0)  # connected, with a grudge: kept whatever happens
+    for i in range(MAX_REMEMBERED + 500):  # each knocks once, misbehaves once, leaves
+        peer = f"made-up-{i}"
+        book.connected(peer, "inbound", (), float(i))
+        book.penalize(peer, "bad_frame", float(i))
+        book.disconnected(peer, float(i))
+    assert len(book.known()) <= MAX_REMEMBERED
+    assert PEER in book.known()
+    assert f"made-up-{MAX_REMEMBERED + 499}" in book.known()  # the latest grudges are still held
 
 
 def test_refusals_of_a_banned_peer_are_logged_once_per_interval_with_a_count() -> None:
