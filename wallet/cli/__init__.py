@@ -7,7 +7,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
-    ``account`` and ``config`` to ``app``."""
+    ``account``, ``config``, ``request`` and ``pay`` to ``app``."""
     from wallet.cli import (
         account_cmd,
         config_cmd,
@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         currency_cmd,
         history_cmd,
         money,
+        request_cmd,
         tx_cmd,
         wallet_cmd,
     )
@@ -23,6 +24,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(contact_cmd.app)
     app.command("balance")(money.balance)
     app.command("send")(money.send)
+    app.command("request")(request_cmd.request)
+    app.command("pay")(request_cmd.pay)
     app.command("history")(history_cmd.history)
     app.add_typer(tx_cmd.app)
     app.add_typer(currency_cmd.app)
