@@ -3,9 +3,10 @@
 ``apply_transaction`` is pure: it reads and writes only the overlay it is given, and returns a
 ``TxResult``. The order of checks is part of the protocol (every node must reach the same code):
 
-1. transaction level — malformed, too late, wrong sequence, insufficient signatures: the
-   transaction changes nothing at all, not even the sequence number (it cannot be attributed to
-   its source, so it must not be able to burn the source's sequence numbers);
+1. transaction level — an operation newer than the protocol version, malformed, too late, wrong
+   sequence, insufficient signatures: the transaction changes nothing at all, not even the
+   sequence number (it cannot be attributed to its source, so it must not be able to burn the
+   source's sequence numbers);
 2. operation level — the first failing operation's code is the result, all operations are
    undone, but the sequence number *is* used up, so the same signed transaction can never be
    replayed later when it would succeed (this mirrors Stellar).
@@ -14,7 +15,8 @@ Invariants kept here and re-checked by tests: the balances of a mutual/time curr
 exactly zero; no balance goes below −credit limit (mutual/time) or below zero (issued); an issued
 currency's supply equals the sum of its holders' balances; every stored number (balances, supply)
 fits in an int64, so state always decodes again (a payment or mint that would push a balance or a
-currency's circulation past it fails with ``over_max_balance``).
+currency's circulation past it fails with ``over_max_balance``). Governance (protocol version 2)
+keeps them too: value moved by demurrage, the levy or an expulsion goes to the commons fund.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from dataclasses import replace
 from typing import assert_never
 
 from protocol.codec import INT64_MAX
+from protocol.context import LedgerContext
+from protocol.governance import demurrage, proposals, standing, transfer, vouching
+from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
+from protocol.governance.rules import DEFAULT_RULES, GovernancePolicy, founders_needed, rules_refusal
 from protocol.operations import (
     AdmitMember,
     CreateCurrency,
@@ -34,17 +40,26 @@ from protocol.operations import (
     SetCreditLimit,
     SetSigners,
     check_well_formed,
+    min_protocol,
     signers_are_valid,
 )
 from protocol.results import ResultCode, TxResult
-from protocol.state import Account, Currency, Holding, StateOverlay
+from protocol.state import NO_EXTENSION, Account, Currency, CurrencyExtension, Holding, Role, StateOverlay
 from protocol.transactions import Transaction
+from protocol.versions import CURRENT_PROTOCOL_VERSION, PROTOCOL_V1
 
 R = ResultCode
+_MEMBER, _HOLDER = Role.MEMBER, Role.HOLDER  # module constants: enum attribute lookups cost on the hot path
 
 
 def apply_transaction(
-    state: StateOverlay, tx: Transaction, *, ledger_seq: int, signers: frozenset[bytes] | None
+    state: StateOverlay,
+    tx: Transaction,
+    *,
+    ledger_seq: int,
+    signers: frozenset[bytes] | None,
+    close_time_ms: int = 0,
+    protocol_version: int = PROTOCOL_V1,
 ) -> TxResult:
     """Apply ``tx`` in ledger ``ledger_seq`` and say what happened.
 
@@ -54,8 +69,15 @@ def apply_transaction(
         ledger_seq: the ledger being closed (for the validity window).
         signers: ``tx.signers()``, computed by the caller (who may cache it); None means a
             signature did not verify.
+        close_time_ms: the ledger's agreed close time (deadlines and demurrage run on it).
+        protocol_version: the version the rules are applied under (the previous header's).
     """
+    ctx = LedgerContext(ledger_seq, close_time_ms, protocol_version)
     body = tx.body
+    if protocol_version < CURRENT_PROTOCOL_VERSION and any(
+        min_protocol(op) > protocol_version for op in body.operations
+    ):
+        return TxResult(tx.hash, R.PROTOCOL_TOO_OLD)
     if not all(check_well_formed(op, body.source) for op in body.operations):
         return TxResult(tx.hash, R.MALFORMED)
     if ledger_seq > body.last_valid_ledger:
@@ -69,7 +91,7 @@ def apply_transaction(
     scope = state.nested()
     result = TxResult(tx.hash, R.OK)
     for index, op in enumerate(body.operations):
-        code = _apply_operation(scope, op, body.source, signers)
+        code = _apply_operation(scope, op, body.source, signers, ctx)
         if code is not R.OK:
             result = TxResult(tx.hash, code, index)
             break
@@ -83,53 +105,79 @@ def apply_transaction(
 
 
 def _apply_operation(
-    state: StateOverlay, op: Operation, source: bytes, signers: frozenset[bytes]
+    state: StateOverlay, op: Operation, source: bytes, signers: frozenset[bytes], ctx: LedgerContext
 ) -> ResultCode:
     match op:
         case Payment():
-            return _payment(state, op, source)
+            return _payment(state, op, source, ctx)
         case CreateCurrency():
-            return _create_currency(state, op, source)
+            return _create_currency(state, op, source, ctx)
         case AdmitMember():
-            return _admit_member(state, op, signers)
+            return _admit_member(state, op, signers, ctx)
         case SetCreditLimit():
             return _set_credit_limit(state, op, signers)
         case Mint():
-            return _mint(state, op, source)
+            return _mint(state, op, source, ctx)
         case Redeem():
-            return _redeem(state, op, source)
+            return _redeem(state, op, source, ctx)
         case SetSigners():
             return _set_signers(state, op, source)
+        case Propose():
+            return proposals.propose(state, op, source, signers, ctx)
+        case CastVote():
+            return proposals.vote(state, op, source, ctx)
+        case Vouch():
+            return vouching.vouch(state, op, source, ctx)
+        case LeaveCurrency():
+            currency = state.currency(op.currency)
+            return R.NO_CURRENCY if currency is None else standing.leave(state, currency, source, ctx)
         case _:
             assert_never(op)
 
 
-def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
+def _payment(state: StateOverlay, op: Payment, source: bytes, ctx: LedgerContext) -> ResultCode:
     currency = state.currency(op.currency)
     if currency is None:
         return R.NO_CURRENCY
     payer = state.holding(source, op.currency)
     payee = state.holding(op.destination, op.currency)
+    # The fast path: no levy, no demurrage, two members in good standing (mutual credit) or two
+    # existing holders in good standing (issued). Everything else, with the same result codes in
+    # the same order, is protocol.governance.transfer.
+    if not (currency.plain_transfers and payer is not None and payee is not None):
+        return transfer.pay(state, currency, source, op.destination, op.amount, ctx)
     if currency.kind.is_mutual_credit:
-        if payer is None or not payer.member:
-            return R.NOT_MEMBER
-        if payee is None or not payee.member:
-            return R.DESTINATION_NOT_MEMBER
+        if not (payer.role is _MEMBER and payee.role is _MEMBER):
+            return transfer.pay(state, currency, source, op.destination, op.amount, ctx)
         if payer.balance - op.amount < -payer.credit_limit:
             return R.OVER_CREDIT_LIMIT
     else:
-        if payer is None or payer.balance < op.amount:
+        if not (payer.role is _HOLDER and payee.role is _HOLDER):
+            return transfer.pay(state, currency, source, op.destination, op.amount, ctx)
+        if payer.balance < op.amount:
             return R.UNDERFUNDED
-        if payee is None:
-            payee = Holding(op.destination, op.currency, 0, 0, False)
     new_payee_balance = payee.balance + op.amount
     if _over_ceiling(currency, new_payee_balance):
         return R.OVER_MAX_BALANCE
     # Direct construction rather than dataclasses.replace: this is the hot path of every payment.
     new_payer = Holding(
-        payer.account, payer.currency, payer.balance - op.amount, payer.credit_limit, payer.member
+        payer.account,
+        payer.currency,
+        payer.balance - op.amount,
+        payer.credit_limit,
+        payer.role,
+        payer.demurrage_index,
+        payer.admission,
     )
-    new_payee = Holding(payee.account, payee.currency, new_payee_balance, payee.credit_limit, payee.member)
+    new_payee = Holding(
+        payee.account,
+        payee.currency,
+        new_payee_balance,
+        payee.credit_limit,
+        payee.role,
+        payee.demurrage_index,
+        payee.admission,
+    )
     if currency.kind.is_mutual_credit:
         # supply of mutual credit = money in circulation = the sum of positive balances
         delta = (
@@ -148,11 +196,23 @@ def _payment(state: StateOverlay, op: Payment, source: bytes) -> ResultCode:
     return R.OK
 
 
-def _create_currency(state: StateOverlay, op: CreateCurrency, source: bytes) -> ResultCode:
-    if op.demurrage_ppm != 0:
+def _create_currency(
+    state: StateOverlay, op: CreateCurrency, source: bytes, ctx: LedgerContext
+) -> ResultCode:
+    if op.demurrage_ppm != 0 and not ctx.governance:
         return R.UNSUPPORTED
+    if op.demurrage_ppm > demurrage.MAX_DEMURRAGE_PPM:
+        return R.BAD_RATE
+    rules = op.rules or DEFAULT_RULES
+    refusal = rules_refusal(rules, op.kind) if op.rules is not None else None
+    if refusal is not None:
+        return refusal
     if state.currency(op.code) is not None:
         return R.CURRENCY_EXISTS
+    extension = NO_EXTENSION
+    if rules != DEFAULT_RULES or op.demurrage_ppm:
+        since = ctx.close_time_ms if op.demurrage_ppm else 0
+        extension = CurrencyExtension(rules, demurrage_since_ms=since)
     state.put(
         Currency(
             op.code,
@@ -166,26 +226,25 @@ def _create_currency(state: StateOverlay, op: CreateCurrency, source: bytes) -> 
             op.demurrage_ppm,
             supply=0,
             members=0,
+            extension=extension,
         )
     )
     return R.OK
 
 
-def _admit_member(state: StateOverlay, op: AdmitMember, signers: frozenset[bytes]) -> ResultCode:
+def _admit_member(
+    state: StateOverlay, op: AdmitMember, signers: frozenset[bytes], ctx: LedgerContext
+) -> ResultCode:
     currency = state.currency(op.currency)
     if currency is None:
         return R.NO_CURRENCY
     if currency.kind is CurrencyKind.ISSUED:
         return R.WRONG_KIND  # anyone may hold an issued currency; there is no membership
-    if not _stewards_signed(currency, signers):
+    if currency.members >= founders_needed(currency.extension.rules):
+        return R.WRONG_ADMISSION_POLICY
+    if not currency.stewards_signed(signers):
         return R.BAD_STEWARD_AUTH
-    holding = state.holding(op.member, op.currency)
-    if holding is not None and holding.member:
-        return R.ALREADY_MEMBER
-    limit = currency.default_credit_limit if op.credit_limit is None else op.credit_limit
-    state.put(Holding(op.member, op.currency, 0 if holding is None else holding.balance, limit, True))
-    state.put(replace(currency, members=currency.members + 1))
-    return R.OK
+    return standing.admit(state, currency, op.member, op.credit_limit, ctx)
 
 
 def _set_credit_limit(state: StateOverlay, op: SetCreditLimit, signers: frozenset[bytes]) -> ResultCode:
@@ -194,16 +253,18 @@ def _set_credit_limit(state: StateOverlay, op: SetCreditLimit, signers: frozense
         return R.NO_CURRENCY
     if currency.kind is CurrencyKind.ISSUED:
         return R.WRONG_KIND  # issued balances never go below zero: there is no credit
-    if not _stewards_signed(currency, signers):
+    if currency.extension.rules.policy is GovernancePolicy.MEMBERS:
+        return R.NEEDS_PROPOSAL
+    if not currency.stewards_signed(signers):
         return R.BAD_STEWARD_AUTH
     holding = state.holding(op.member, op.currency)
-    if holding is None or not holding.member:
+    if holding is None or holding.role not in (Role.MEMBER, Role.SUSPENDED):
         return R.NOT_MEMBER
     state.put(replace(holding, credit_limit=op.credit_limit))
     return R.OK
 
 
-def _mint(state: StateOverlay, op: Mint, source: bytes) -> ResultCode:
+def _mint(state: StateOverlay, op: Mint, source: bytes, ctx: LedgerContext) -> ResultCode:
     currency = state.currency(op.currency)
     if currency is None:
         return R.NO_CURRENCY
@@ -211,7 +272,11 @@ def _mint(state: StateOverlay, op: Mint, source: bytes) -> ResultCode:
         return R.WRONG_KIND  # mutual credit is created by payments, never minted
     if source != currency.issuer:
         return R.NOT_ISSUER
-    holding = state.holding(op.destination, op.currency) or Holding(op.destination, op.currency, 0, 0, False)
+    holding = state.holding(op.destination, op.currency)
+    if holding is not None and holding.role in (Role.SUSPENDED, Role.EXPELLED):
+        return R.SUSPENDED if holding.role is Role.SUSPENDED else R.EXPELLED
+    holding = holding or transfer.blank_holding(currency, op.destination, ctx)
+    currency, holding = transfer.settle(state, currency, holding, ctx)
     new_balance = holding.balance + op.amount
     if _over_ceiling(currency, new_balance) or currency.supply + op.amount > INT64_MAX:
         return R.OVER_MAX_BALANCE
@@ -220,7 +285,7 @@ def _mint(state: StateOverlay, op: Mint, source: bytes) -> ResultCode:
     return R.OK
 
 
-def _redeem(state: StateOverlay, op: Redeem, source: bytes) -> ResultCode:
+def _redeem(state: StateOverlay, op: Redeem, source: bytes, ctx: LedgerContext) -> ResultCode:
     currency = state.currency(op.currency)
     if currency is None:
         return R.NO_CURRENCY
@@ -229,6 +294,8 @@ def _redeem(state: StateOverlay, op: Redeem, source: bytes) -> ResultCode:
     if source != currency.issuer:
         return R.NOT_ISSUER
     holding = state.holding(source, op.currency)
+    if holding is not None:
+        currency, holding = transfer.settle(state, currency, holding, ctx)
     if holding is None or holding.balance < op.amount:
         return R.UNDERFUNDED
     state.put(replace(holding, balance=holding.balance - op.amount))
@@ -241,10 +308,6 @@ def _set_signers(state: StateOverlay, op: SetSigners, source: bytes) -> ResultCo
         return R.BAD_SIGNERS
     state.put(replace(state.account(source), signers=tuple(sorted(op.signers)), threshold=op.threshold))
     return R.OK
-
-
-def _stewards_signed(currency: Currency, signers: frozenset[bytes]) -> bool:
-    return sum(1 for steward in currency.stewards if steward in signers) >= currency.steward_threshold
 
 
 def _over_ceiling(currency: Currency, balance: int) -> bool:
@@ -266,6 +329,7 @@ def _with_supply(c: Currency, supply: int) -> Currency:
         c.demurrage_ppm,
         supply,
         c.members,
+        c.extension,
     )
 
 

@@ -2,8 +2,12 @@
 
 A ledger N is (header, tx set, results); the node stores the SCP proof beside it. The header
 chains to its predecessor by hash, commits to the tx set, the results and the state hash, and
-carries the protocol parameters in force. The genesis ledger (seq 1) chains to the network ID,
-so two networks never share a ledger.
+carries the protocol version and parameters in force. The genesis ledger (seq 1) chains to the
+network ID, so two networks never share a ledger.
+
+The header's first field is the protocol version (``protocol.versions``): version 1 headers are
+byte for byte what they were before versions existed. Validators change the version, or a
+ledger parameter, only by agreeing on an upgrade inside the SCP value.
 
 Consensus agrees on a ``CloseValue`` {tx-set hash, close time, upgrades} per slot (= ledger seq);
 ``close_ledger`` then turns the agreed value into the next ledger deterministically.
@@ -18,7 +22,9 @@ from dataclasses import dataclass, replace
 from protocol import codec
 from protocol.apply import apply_transaction
 from protocol.codec import INT64_MAX, UINT32_MAX
+from protocol.context import LedgerContext
 from protocol.errors import DecodeError, ProtocolError
+from protocol.governance.proposals import decide_due
 from protocol.hashing import (
     HASH_SIZE,
     PERSON_HEADER,
@@ -30,8 +36,9 @@ from protocol.hashing import (
 from protocol.results import TxResult, decode_result, encode_result
 from protocol.state import Change, StateAccumulator, StateOverlay, StateReader
 from protocol.transactions import ENVELOPE_V1, MAX_TX_BYTES, Transaction, decode_transaction_object
+from protocol.versions import CURRENT_PROTOCOL_VERSION, PROTOCOL_V1
 
-HEADER_V1 = 1
+HEADER_V1 = PROTOCOL_V1  # the header layout is the same in every version so far
 TX_SET_V1 = 1
 VALUE_V1 = 1
 RESULTS_V1 = 1
@@ -40,8 +47,14 @@ MAX_TX_SET_SIZE_LIMIT = 100_000
 DEFAULT_MAX_TX_SET_SIZE = 10_000
 # A tx set travels in one request/response frame: bound its bytes as well as its count.
 MAX_TX_SET_BYTES = 6 * 1024 * 1024
-# Upgrades validators may vote for, with their allowed range.
-UPGRADE_BOUNDS = {"max_tx_set_size": (1, MAX_TX_SET_SIZE_LIMIT)}
+# Upgrades validators may vote for, with their allowed range. A protocol_version upgrade must
+# also be newer than the version in force (``upgrade_applies``).
+UPGRADE_PROTOCOL_VERSION = "protocol_version"
+UPGRADE_MAX_TX_SET_SIZE = "max_tx_set_size"
+UPGRADE_BOUNDS = {
+    UPGRADE_MAX_TX_SET_SIZE: (1, MAX_TX_SET_SIZE_LIMIT),
+    UPGRADE_PROTOCOL_VERSION: (PROTOCOL_V1, CURRENT_PROTOCOL_VERSION),
+}
 MAX_UPGRADES = len(UPGRADE_BOUNDS)
 
 
@@ -58,6 +71,9 @@ class LedgerParams:
 
 @dataclass(frozen=True, slots=True)
 class LedgerHeader:
+    """``version`` is the protocol version in force after this ledger: this ledger's transactions
+    were applied under the previous header's version, the next ledger's apply under this one."""
+
     version: int
     seq: int
     previous_hash: bytes
@@ -91,10 +107,14 @@ def decode_header(data: bytes) -> LedgerHeader:
     version, seq, previous, close_time, tx_set_hash, results_hash, state_hash, params = codec.array(
         fields, 8, "ledger header"
     )
-    codec.tag(version, HEADER_V1, "ledger header")
+    if type(version) is not int or not PROTOCOL_V1 <= version <= CURRENT_PROTOCOL_VERSION:
+        raise DecodeError(
+            f"ledger header: protocol version {version!r} is unknown to this software "
+            f"(it applies versions {PROTOCOL_V1} to {CURRENT_PROTOCOL_VERSION}; upgrade Tally)"
+        )
     (max_size,) = codec.array(params, 1, "ledger params")
     return LedgerHeader(
-        HEADER_V1,
+        version,
         codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
         _hash(previous, "previous hash"),
         codec.integer(close_time, "close time", hi=INT64_MAX),
@@ -267,19 +287,36 @@ def close_ledger(
         raise LedgerError("the tx set was built on a different previous ledger")
     if tx_set.hash != value.tx_set_hash:
         raise LedgerError("the tx set does not match the agreed value")
-    params = previous.params
-    for name, setting in value.upgrades:
-        if name == "max_tx_set_size":
-            params = replace(params, max_tx_set_size=setting)
     seq = previous.seq + 1
+    ctx = LedgerContext(seq, value.close_time_ms, previous.version)
     overlay = StateOverlay(state)
+    if ctx.governance:
+        # Proposals due by this close time are decided first: the ledger's transactions then see
+        # the rules the members chose, and no vote in it can still count (it is too late).
+        decide_due(overlay, ctx)
     results = tuple(
-        apply_transaction(overlay, tx, ledger_seq=seq, signers=signers_of(tx)) for tx in tx_set.apply_order()
+        apply_transaction(
+            overlay,
+            tx,
+            ledger_seq=seq,
+            signers=signers_of(tx),
+            close_time_ms=ctx.close_time_ms,
+            protocol_version=ctx.protocol_version,
+        )
+        for tx in tx_set.apply_order()
     )
+    version, params = previous.version, previous.params
+    for name, setting in value.upgrades:
+        if not upgrade_applies(previous, name, setting):
+            continue  # deterministically ignored everywhere; the herder never votes for one
+        if name == UPGRADE_MAX_TX_SET_SIZE:
+            params = replace(params, max_tx_set_size=setting)
+        elif name == UPGRADE_PROTOCOL_VERSION:
+            version = setting
     changes = overlay.changes()
     accumulator = accumulator.updated(changes)
     header = LedgerHeader(
-        HEADER_V1,
+        version,
         seq,
         previous.hash,
         value.close_time_ms,
@@ -289,6 +326,15 @@ def close_ledger(
         params,
     )
     return ClosedLedger(header, results, changes, accumulator)
+
+
+def upgrade_applies(previous: LedgerHeader, name: str, value: int) -> bool:
+    """Whether an upgrade may move the ledger after ``previous``: a known name, in bounds, and for
+    the protocol version strictly newer than the one in force (versions never go back)."""
+    bounds = UPGRADE_BOUNDS.get(name)
+    if bounds is None or not bounds[0] <= value <= bounds[1]:
+        return False
+    return name != UPGRADE_PROTOCOL_VERSION or value > previous.version
 
 
 def _hash(obj: object, what: str) -> bytes:

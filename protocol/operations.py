@@ -4,41 +4,56 @@ On the wire an operation is an array ``[op_code, field, …]``. Decoding checks 
 bounds only; whether an operation makes sense (a positive amount, a valid currency code, a
 threshold the stewards can meet) is ``check_well_formed``, so that it yields a stable result code
 (``malformed``) instead of an exception.
+
+Adding an operation (see also protocol/README.md):
+
+1. a frozen dataclass (here, or in the package of its feature), added to the ``Operation`` union;
+2. a new, never reused ``OP_…`` code, its encoder in ``encode_operation`` and its decoder in
+   ``_DECODERS``;
+3. the protocol version that introduced it in ``_SINCE`` (``min_protocol``): below that version a
+   transaction carrying it is refused with ``protocol_too_old`` and changes nothing, so ledgers
+   closed under older versions keep their exact hashes;
+4. its state-free check in ``check_well_formed`` and its rules in ``protocol.apply``;
+5. every ``match`` over ``Operation`` ends in ``assert_never``, so mypy lists each place still
+   to do (API JSON, wallet descriptions, history indexing).
 """
 
 from __future__ import annotations
 
-import enum
-import functools
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
 
 from protocol import codec
-from protocol.codec import INT64_MAX
 from protocol.errors import DecodeError
+from protocol.fields import CODE_PATTERN as CODE_PATTERN
+from protocol.fields import KEY as KEY
+from protocol.fields import MAX_CODE_LEN as MAX_CODE_LEN
+from protocol.fields import MAX_STEWARDS as MAX_STEWARDS
+from protocol.fields import CurrencyKind as CurrencyKind
+from protocol.fields import decode_amount, decode_code, decode_key, stewards_well_formed
+from protocol.fields import valid_code as valid_code
+from protocol.governance.operations import (
+    CastVote,
+    GovernanceOperation,
+    LeaveCurrency,
+    Propose,
+    Vouch,
+    decode_leave,
+    decode_propose,
+    decode_vote,
+    decode_vouch,
+    encode_propose,
+    encode_vote,
+)
+from protocol.governance.operations import well_formed as governance_well_formed
+from protocol.governance.rules import GovernanceRules, decode_rules, encode_rules
+from protocol.versions import PROTOCOL_V1, PROTOCOL_V2
 
-KEY = 32
-MAX_CODE_LEN = 12
-MAX_STEWARDS = 20
 MAX_SIGNERS = 20
 MAX_WEIGHT = 255
 TIME_DECIMALS = 2
 MAX_DECIMALS = 8
-CODE_PATTERN = re.compile(r"[A-Z0-9]{1,12}")
-
-
-class CurrencyKind(enum.Enum):
-    """What kind of money a currency is; the value is its stable name."""
-
-    MUTUAL = "mutual"  # LETS / mutual credit: zero-sum, balances may go down to -credit_limit
-    TIME = "time"  # time bank: mutual credit counted in hours with 2 decimals
-    ISSUED = "issued"  # backed local currency: an issuer mints and redeems, never below zero
-
-    @property
-    def is_mutual_credit(self) -> bool:
-        return self is not CurrencyKind.ISSUED
-
 
 _KIND_CODES = {CurrencyKind.MUTUAL: 0, CurrencyKind.TIME: 1, CurrencyKind.ISSUED: 2}
 _KIND_BY_CODE = {code: kind for kind, code in _KIND_CODES.items()}
@@ -59,8 +74,10 @@ class CreateCurrency:
 
     ``stewards`` (public keys) admit members and set credit limits when at least
     ``steward_threshold`` of them sign. ``max_balance`` 0 means no ceiling. ``demurrage_ppm`` is a
-    yearly rate in parts per million on positive balances; it is not implemented yet, so any
-    non-zero value is refused with ``unsupported``.
+    yearly rate in parts per million on positive balances (refused as ``unsupported`` before
+    protocol version 2). ``rules`` (protocol version 2) chooses the governance and admission
+    policies; ``None`` keeps the defaults (stewards decide, stewards admit) and the version-1
+    encoding.
     """
 
     code: str
@@ -71,6 +88,7 @@ class CreateCurrency:
     default_credit_limit: int
     max_balance: int = 0
     demurrage_ppm: int = 0
+    rules: GovernanceRules | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +139,35 @@ class SetSigners:
     threshold: int
 
 
-Operation = Payment | CreateCurrency | AdmitMember | SetCreditLimit | Mint | Redeem | SetSigners
+Operation = (
+    Payment | CreateCurrency | AdmitMember | SetCreditLimit | Mint | Redeem | SetSigners | GovernanceOperation
+)
 
 OP_PAYMENT, OP_CREATE_CURRENCY, OP_ADMIT_MEMBER, OP_SET_CREDIT_LIMIT, OP_MINT, OP_REDEEM, OP_SET_SIGNERS = (
     range(7)
 )
+OP_PROPOSE, OP_VOTE, OP_VOUCH, OP_LEAVE = range(7, 11)
+
+_SINCE: dict[type, int] = {
+    Payment: PROTOCOL_V1,
+    CreateCurrency: PROTOCOL_V1,
+    AdmitMember: PROTOCOL_V1,
+    SetCreditLimit: PROTOCOL_V1,
+    Mint: PROTOCOL_V1,
+    Redeem: PROTOCOL_V1,
+    SetSigners: PROTOCOL_V1,
+    Propose: PROTOCOL_V2,
+    CastVote: PROTOCOL_V2,
+    Vouch: PROTOCOL_V2,
+    LeaveCurrency: PROTOCOL_V2,
+}
+
+
+def min_protocol(op: Operation) -> int:
+    """The first protocol version under which ``op`` may apply."""
+    if isinstance(op, CreateCurrency) and op.rules is not None:
+        return PROTOCOL_V2
+    return _SINCE[type(op)]
 
 
 def encode_operation(op: Operation) -> tuple[object, ...]:
@@ -133,8 +175,8 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
     match op:
         case Payment(destination, currency, amount):
             return (OP_PAYMENT, destination, currency, amount)
-        case CreateCurrency(code, kind, decimals, stewards, threshold, limit, max_balance, demurrage):
-            return (
+        case CreateCurrency(code, kind, decimals, stewards, threshold, limit, max_balance, demurrage, rules):
+            fields = (
                 OP_CREATE_CURRENCY,
                 code,
                 _KIND_CODES[kind],
@@ -145,6 +187,7 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
                 max_balance,
                 demurrage,
             )
+            return fields if rules is None else (*fields, encode_rules(rules))
         case AdmitMember(currency, member, limit):
             return (OP_ADMIT_MEMBER, currency, member, limit)
         case SetCreditLimit(currency, member, limit):
@@ -155,6 +198,14 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
             return (OP_REDEEM, currency, amount)
         case SetSigners(signers, threshold):
             return (OP_SET_SIGNERS, signers, threshold)
+        case Propose():
+            return (OP_PROPOSE, *encode_propose(op))
+        case CastVote():
+            return (OP_VOTE, *encode_vote(op))
+        case Vouch(currency, candidate):
+            return (OP_VOUCH, currency, candidate)
+        case LeaveCurrency(currency):
+            return (OP_LEAVE, currency)
         case _:
             assert_never(op)
 
@@ -164,50 +215,87 @@ def decode_operation(obj: object) -> Operation:
     if type(obj) is not tuple or not obj:
         raise DecodeError("operation: expected a non-empty array")
     code = obj[0]
-    if code == OP_PAYMENT and type(code) is int:
-        _, dest, cur, amount = codec.array(obj, 4, "payment")
-        return Payment(_key(dest, "payment destination"), _code(cur), _amount(amount, "payment amount"))
-    if code == OP_CREATE_CURRENCY and type(code) is int:
-        _, cur, kind, decimals, stewards, threshold, limit, max_balance, demurrage = codec.array(
-            obj, 9, "create_currency"
-        )
-        kind_code = codec.integer(kind, "currency kind", hi=255)
-        if kind_code not in _KIND_BY_CODE:
-            raise DecodeError(f"currency kind: unknown kind {kind_code}")
-        return CreateCurrency(
-            _code(cur),
-            _KIND_BY_CODE[kind_code],
-            codec.integer(decimals, "decimals", hi=255),
-            tuple(_key(k, "steward") for k in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)),
-            codec.integer(threshold, "steward threshold", hi=255),
-            _amount(limit, "default credit limit"),
-            _amount(max_balance, "max balance"),
-            codec.integer(demurrage, "demurrage rate", hi=1_000_000),
-        )
-    if code == OP_ADMIT_MEMBER and type(code) is int:
-        _, cur, member, limit = codec.array(obj, 4, "admit_member")
-        return AdmitMember(
-            _code(cur), _key(member, "member"), None if limit is None else _amount(limit, "credit limit")
-        )
-    if code == OP_SET_CREDIT_LIMIT and type(code) is int:
-        _, cur, member, limit = codec.array(obj, 4, "set_credit_limit")
-        return SetCreditLimit(_code(cur), _key(member, "member"), _amount(limit, "credit limit"))
-    if code == OP_MINT and type(code) is int:
-        _, cur, dest, amount = codec.array(obj, 4, "mint")
-        return Mint(_code(cur), _key(dest, "mint destination"), _amount(amount, "mint amount"))
-    if code == OP_REDEEM and type(code) is int:
-        _, cur, amount = codec.array(obj, 3, "redeem")
-        return Redeem(_code(cur), _amount(amount, "redeem amount"))
-    if code == OP_SET_SIGNERS and type(code) is int:
-        _, signers, threshold = codec.array(obj, 3, "set_signers")
-        pairs = tuple(
-            (_key(pair[0], "signer key"), codec.integer(pair[1], "signer weight", hi=255))
-            for pair in (
-                codec.array(p, 2, "signer") for p in codec.seq(signers, "signers", max_len=MAX_SIGNERS)
-            )
-        )
-        return SetSigners(pairs, codec.integer(threshold, "signing threshold", hi=255))
-    raise DecodeError(f"operation: unknown operation code {code!r}")
+    decoder = _DECODERS.get(code) if type(code) is int else None
+    if decoder is None:
+        raise DecodeError(f"operation: unknown operation code {code!r}")
+    return decoder(obj)
+
+
+def _decode_payment(obj: tuple[object, ...]) -> Payment:
+    _, dest, cur, amount = codec.array(obj, 4, "payment")
+    return Payment(
+        decode_key(dest, "payment destination"), decode_code(cur), decode_amount(amount, "payment amount")
+    )
+
+
+def _decode_create_currency(obj: tuple[object, ...]) -> CreateCurrency:
+    # 9 fields in protocol version 1; a 10th, the governance rules, from version 2
+    fields = codec.array(obj, 10 if len(obj) == 10 else 9, "create_currency")
+    _, cur, kind, decimals, stewards, threshold, limit, max_balance, demurrage = fields[:9]
+    kind_code = codec.integer(kind, "currency kind", hi=255)
+    if kind_code not in _KIND_BY_CODE:
+        raise DecodeError(f"currency kind: unknown kind {kind_code}")
+    return CreateCurrency(
+        decode_code(cur),
+        _KIND_BY_CODE[kind_code],
+        codec.integer(decimals, "decimals", hi=255),
+        tuple(decode_key(k, "steward") for k in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)),
+        codec.integer(threshold, "steward threshold", hi=255),
+        decode_amount(limit, "default credit limit"),
+        decode_amount(max_balance, "max balance"),
+        codec.integer(demurrage, "demurrage rate", hi=1_000_000),
+        decode_rules(fields[9]) if len(fields) == 10 else None,
+    )
+
+
+def _decode_admit_member(obj: tuple[object, ...]) -> AdmitMember:
+    _, cur, member, limit = codec.array(obj, 4, "admit_member")
+    return AdmitMember(
+        decode_code(cur),
+        decode_key(member, "member"),
+        None if limit is None else decode_amount(limit, "credit limit"),
+    )
+
+
+def _decode_set_credit_limit(obj: tuple[object, ...]) -> SetCreditLimit:
+    _, cur, member, limit = codec.array(obj, 4, "set_credit_limit")
+    return SetCreditLimit(
+        decode_code(cur), decode_key(member, "member"), decode_amount(limit, "credit limit")
+    )
+
+
+def _decode_mint(obj: tuple[object, ...]) -> Mint:
+    _, cur, dest, amount = codec.array(obj, 4, "mint")
+    return Mint(decode_code(cur), decode_key(dest, "mint destination"), decode_amount(amount, "mint amount"))
+
+
+def _decode_redeem(obj: tuple[object, ...]) -> Redeem:
+    _, cur, amount = codec.array(obj, 3, "redeem")
+    return Redeem(decode_code(cur), decode_amount(amount, "redeem amount"))
+
+
+def _decode_set_signers(obj: tuple[object, ...]) -> SetSigners:
+    _, signers, threshold = codec.array(obj, 3, "set_signers")
+    pairs = tuple(
+        (decode_key(pair[0], "signer key"), codec.integer(pair[1], "signer weight", hi=255))
+        for pair in (codec.array(p, 2, "signer") for p in codec.seq(signers, "signers", max_len=MAX_SIGNERS))
+    )
+    return SetSigners(pairs, codec.integer(threshold, "signing threshold", hi=255))
+
+
+_DECODERS: dict[int, Callable[[tuple[object, ...]], Operation]] = {
+    OP_PAYMENT: _decode_payment,
+    OP_CREATE_CURRENCY: _decode_create_currency,
+    OP_ADMIT_MEMBER: _decode_admit_member,
+    OP_SET_CREDIT_LIMIT: _decode_set_credit_limit,
+    OP_MINT: _decode_mint,
+    OP_REDEEM: _decode_redeem,
+    OP_SET_SIGNERS: _decode_set_signers,
+    OP_PROPOSE: lambda obj: decode_propose(obj[1:]),
+    OP_VOTE: lambda obj: decode_vote(obj[1:]),
+    OP_VOUCH: lambda obj: decode_vouch(obj[1:]),
+    OP_LEAVE: lambda obj: decode_leave(obj[1:]),
+}
 
 
 def check_well_formed(op: Operation, source: bytes) -> bool:
@@ -225,20 +313,10 @@ def check_well_formed(op: Operation, source: bytes) -> bool:
             return valid_code(currency)
         case SetSigners():
             return True  # its rules have their own result code, bad_signers
+        case Propose() | CastVote() | Vouch() | LeaveCurrency():
+            return governance_well_formed(op, source)
         case _:
             assert_never(op)
-
-
-def valid_code(code: str) -> bool:
-    """Currency codes are 1–12 characters of A–Z and 0–9."""
-    return len(code) <= MAX_CODE_LEN and _valid_short_code(code)
-
-
-@functools.lru_cache(maxsize=4096)
-def _valid_short_code(code: str) -> bool:
-    # cached: a handful of codes are checked on every payment (only short strings get here,
-    # so the cache stays small whatever a client sends)
-    return CODE_PATTERN.fullmatch(code) is not None
 
 
 def signers_are_valid(signers: tuple[tuple[bytes, int], ...], threshold: int) -> bool:
@@ -265,19 +343,5 @@ def _currency_well_formed(op: CreateCurrency) -> bool:
         valid_code(op.code)
         and decimals_ok
         and limit_ok
-        and 0 < len(op.stewards) <= MAX_STEWARDS
-        and len(set(op.stewards)) == len(op.stewards)
-        and 1 <= op.steward_threshold <= len(op.stewards)
+        and stewards_well_formed(op.stewards, op.steward_threshold)
     )
-
-
-def _key(obj: object, what: str) -> bytes:
-    return codec.blob(obj, what, size=KEY)
-
-
-def _code(obj: object) -> str:
-    return codec.text(obj, "currency code", max_len=MAX_CODE_LEN)
-
-
-def _amount(obj: object, what: str) -> int:
-    return codec.integer(obj, what, hi=INT64_MAX)

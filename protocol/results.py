@@ -35,6 +35,26 @@ class ResultCode(enum.Enum):
     WRONG_KIND = "wrong_kind"
     BAD_SIGNERS = "bad_signers"
     UNSUPPORTED = "unsupported"
+    # Protocol version 2 (governance):
+    PROTOCOL_TOO_OLD = "protocol_too_old"  # transaction level, like malformed
+    NEEDS_PROPOSAL = "needs_proposal"
+    WRONG_ADMISSION_POLICY = "wrong_admission_policy"
+    SUSPENDED = "suspended"
+    EXPELLED = "expelled"
+    ISSUER_PROTECTED = "issuer_protected"
+    IN_DEBT = "in_debt"
+    ALREADY_VOUCHED = "already_vouched"
+    NO_PROPOSAL = "no_proposal"
+    VOTING_CLOSED = "voting_closed"
+    ALREADY_VOTED = "already_voted"
+    NOT_IN_ELECTORATE = "not_in_electorate"
+    CONFLICTING_ACTIONS = "conflicting_actions"
+    BAD_VOTING_PERIOD = "bad_voting_period"
+    BAD_GOVERNANCE_RULES = "bad_governance_rules"
+    BAD_RATE = "bad_rate"
+    FUND_SHORT = "fund_short"
+    FUND_ACCOUNT = "fund_account"
+    TOO_MANY_OPEN_PROPOSALS = "too_many_open_proposals"
 
     @property
     def consumes_sequence(self) -> bool:
@@ -46,7 +66,15 @@ class ResultCode(enum.Enum):
         return _EXPLANATIONS[self]
 
 
-_TX_LEVEL = frozenset({ResultCode.MALFORMED, ResultCode.TOO_LATE, ResultCode.BAD_SEQ, ResultCode.BAD_AUTH})
+_TX_LEVEL = frozenset(
+    {
+        ResultCode.MALFORMED,
+        ResultCode.TOO_LATE,
+        ResultCode.BAD_SEQ,
+        ResultCode.BAD_AUTH,
+        ResultCode.PROTOCOL_TOO_OLD,
+    }
+)
 
 _EXPLANATIONS = {
     ResultCode.OK: "applied",
@@ -56,7 +84,7 @@ _EXPLANATIONS = {
     ResultCode.BAD_AUTH: "the signatures do not meet the account's signing threshold, or one is invalid",
     ResultCode.NO_CURRENCY: "no currency with this code exists",
     ResultCode.CURRENCY_EXISTS: "a currency with this code already exists",
-    ResultCode.NOT_MEMBER: "the payer is not an admitted member of this currency",
+    ResultCode.NOT_MEMBER: "the account is not an admitted member of this currency (members pay, propose, vote and vouch)",
     ResultCode.DESTINATION_NOT_MEMBER: "the recipient is not an admitted member of this currency",
     ResultCode.ALREADY_MEMBER: "the account is already a member of this currency",
     ResultCode.OVER_CREDIT_LIMIT: "the payment would take the payer below their credit limit",
@@ -66,7 +94,44 @@ _EXPLANATIONS = {
     ResultCode.NOT_ISSUER: "only the currency's issuer may do this",
     ResultCode.WRONG_KIND: "this operation does not apply to this kind of currency",
     ResultCode.BAD_SIGNERS: "the signer list is invalid (duplicates, weights, or a threshold they cannot reach)",
-    ResultCode.UNSUPPORTED: "this feature is not implemented yet (demurrage)",
+    ResultCode.UNSUPPORTED: "the network's protocol version does not support this yet (demurrage needs version 2)",
+    ResultCode.PROTOCOL_TOO_OLD: (
+        "an operation needs a newer protocol version than the network runs; validators must vote "
+        "the upgrade first (nothing changed, the transaction may be sent again later)"
+    ),
+    ResultCode.NEEDS_PROPOSAL: "this currency is governed by its members: this change needs a passed proposal",
+    ResultCode.WRONG_ADMISSION_POLICY: (
+        "this currency admits newcomers another way (see its admission policy: stewards, vouch:N or vote)"
+    ),
+    ResultCode.SUSPENDED: "the account is suspended in this currency: it cannot pay, be paid, vote or vouch",
+    ResultCode.EXPELLED: (
+        "the account was expelled from this currency: it cannot pay, be paid, vote or vouch, "
+        "and only a passed proposal can reinstate it"
+    ),
+    ResultCode.ISSUER_PROTECTED: "the issuer of an issued currency cannot be suspended or expelled",
+    ResultCode.IN_DEBT: "the member owes credit: bring the balance back to zero or above before leaving",
+    ResultCode.ALREADY_VOUCHED: "this member already vouched for this newcomer",
+    ResultCode.NO_PROPOSAL: "no proposal with this number exists in this currency",
+    ResultCode.VOTING_CLOSED: "the proposal's deadline has passed (or it was decided): votes are no longer counted",
+    ResultCode.ALREADY_VOTED: "this member already voted on this proposal; a vote is final",
+    ResultCode.NOT_IN_ELECTORATE: (
+        "the member joined (or was reinstated) after the proposal was made, so is not in its electorate"
+    ),
+    ResultCode.CONFLICTING_ACTIONS: (
+        "two actions of the proposal change the same thing (the same setting, or the same member)"
+    ),
+    ResultCode.BAD_VOTING_PERIOD: "the voting period must be between 30 seconds and 90 days",
+    ResultCode.BAD_GOVERNANCE_RULES: (
+        "quorum must be 0–100 %, majority 50–100 %, and vouch:N needs N from 1 to 10"
+    ),
+    ResultCode.BAD_RATE: "the rate is above its maximum (demurrage 50 % a year, levy 10 % of a payment)",
+    ResultCode.FUND_SHORT: "the commons fund cannot pay this much (its balance plus its credit limit is too low)",
+    ResultCode.FUND_ACCOUNT: (
+        "the commons fund's address cannot be a member; its money moves only through passed proposals"
+    ),
+    ResultCode.TOO_MANY_OPEN_PROPOSALS: (
+        "too many proposals are open (16 per currency); wait for one to be decided"
+    ),
 }
 
 _CODE_BY_NAME = {code.value: code for code in ResultCode}

@@ -1,11 +1,17 @@
 """Ledger state: typed entries, their keys and encoding, overlays for atomic apply, and the
 incremental state hash.
 
-State is a key → entry map. Three kinds of entry:
+State is a key → entry map. Three kinds of entry since protocol version 1:
   * ``Account``  (key ``a`` ‖ public key): sequence number, signers and threshold;
   * ``Currency`` (key ``c`` ‖ code): its rules, issuer, stewards, supply and member count;
   * ``Holding``  (key ``h`` ‖ public key ‖ code): one account's balance, credit limit and
-    membership in one currency (grouped by account so an account's holdings are one range).
+    standing in one currency (grouped by account so an account's holdings are one range);
+and the governance entries of version 2 (``protocol.governance.entries``).
+
+Extensions keep old hashes: a currency or holding that uses nothing of version 2 encodes exactly
+as in version 1 (layout ``ENTRY_V1``); one that does uses ``ENTRY_V2``, which is refused when the
+extension holds only defaults, so every entry keeps exactly one byte form (stellar-core's ledger
+entry extensions work the same way).
 
 The *state hash* is an additive multiset hash: the sum, modulo 2^512, of BLAKE2b-512 over every
 (key, value). Changing one entry subtracts its old term and adds the new one, so a ledger's cost
@@ -16,28 +22,48 @@ as a commitment for light-client proofs.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from protocol import codec
-from protocol.codec import INT64_MAX
+from protocol.codec import INT64_MAX, UINT32_MAX
 from protocol.errors import DecodeError
-from protocol.hashing import blake2b256
-from protocol.operations import (
-    MAX_CODE_LEN,
-    MAX_SIGNERS,
-    MAX_STEWARDS,
-    CurrencyKind,
-    valid_code,
+from protocol.fields import MAX_CODE_LEN, MAX_STEWARDS, CurrencyKind, valid_code
+from protocol.governance.entries import (
+    GOVERNANCE_PREFIXES,
+    GovernanceEntry,
+    decode_governance_entry,
+    encode_governance_entry,
+    entry_size_limit,
 )
+from protocol.governance.rules import DEFAULT_RULES, GovernanceRules, decode_rules, encode_rules
+from protocol.hashing import blake2b256
+from protocol.operations import MAX_SIGNERS
 
 ENTRY_V1 = 1
+ENTRY_V2 = 2
 ACCOUNT_PREFIX = b"a"
 CURRENCY_PREFIX = b"c"
 HOLDING_PREFIX = b"h"
 _KINDS = {kind.value: kind for kind in CurrencyKind}
+
+
+class Role(enum.Enum):
+    """An account's standing in one currency; the value is its stable name."""
+
+    HOLDER = "holder"  # holds an issued currency, or left / was never admitted to a mutual one
+    MEMBER = "member"  # admitted and in good standing: pays, is paid, votes, vouches
+    SUSPENDED = "suspended"  # keeps its balance, but cannot pay, be paid, vote or vouch
+    EXPELLED = "expelled"  # its balance went to the fund; only a proposal can reinstate it
+    FUND = "fund"  # the currency's commons fund (protocol.governance.fund)
+
+
+_MEMBER, _HOLDER = Role.MEMBER, Role.HOLDER
+_ROLE_CODES = {role: i for i, role in enumerate(Role)}
+_ROLE_BY_CODE = dict(enumerate(Role))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +79,23 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class CurrencyExtension:
+    """What protocol version 2 adds to a currency: its governance, the levy, the demurrage
+    index (see ``protocol.governance.demurrage``) and counters."""
+
+    rules: GovernanceRules = DEFAULT_RULES
+    levy_ppm: int = 0
+    demurrage_index: int = 0  # the cumulative decay (2^-48 nats) at ``demurrage_since_ms``
+    demurrage_since_ms: int = 0  # when the current demurrage rate took effect
+    admissions: int = 0  # admissions and reinstatements under version 2 (the latest serial)
+    proposals: int = 0  # proposals made (the number of the latest)
+    open_proposals: int = 0  # proposals not decided yet
+
+
+NO_EXTENSION = CurrencyExtension()
+
+
+@dataclass(frozen=True, slots=True)
 class Currency:
     code: str
     kind: CurrencyKind
@@ -64,11 +107,24 @@ class Currency:
     max_balance: int
     demurrage_ppm: int
     supply: int  # issued: units in circulation; mutual/time: sum of positive balances
-    members: int
+    members: int  # holdings with role MEMBER
+    extension: CurrencyExtension = NO_EXTENSION
 
     @property
     def key(self) -> bytes:
         return currency_key(self.code)
+
+    def stewards_signed(self, signers: frozenset[bytes]) -> bool:
+        """Whether at least ``steward_threshold`` of the stewards are among ``signers``."""
+        return sum(1 for steward in self.stewards if steward in signers) >= self.steward_threshold
+
+    @property
+    def plain_transfers(self) -> bool:
+        """No levy and no demurrage ever charged: payments need neither (the fast path)."""
+        ext = self.extension
+        return ext is NO_EXTENSION or (
+            ext.levy_ppm == 0 and self.demurrage_ppm == 0 and ext.demurrage_index == 0
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +133,18 @@ class Holding:
     currency: str
     balance: int
     credit_limit: int
-    member: bool
+    role: Role
+    demurrage_index: int = 0  # the currency's demurrage index when this balance was last settled
+    admission: int = 0  # serial of the latest admission or reinstatement under version 2
 
     @property
     def key(self) -> bytes:
         return holding_key(self.account, self.currency)
+
+    @property
+    def member(self) -> bool:
+        """Admitted and in good standing."""
+        return self.role is _MEMBER
 
     @property
     def available(self) -> int:
@@ -89,7 +152,7 @@ class Holding:
         return self.balance + self.credit_limit
 
 
-Entry = Account | Currency | Holding
+Entry = Account | Currency | Holding | GovernanceEntry
 
 
 def account_key(public_key: bytes) -> bytes:
@@ -104,6 +167,11 @@ def holding_key(account: bytes, code: str) -> bytes:
     return HOLDING_PREFIX + account + code.encode("ascii")
 
 
+def new_holding(account: bytes, code: str, role: Role = Role.HOLDER) -> Holding:
+    """A holding that never held anything."""
+    return Holding(account, code, 0, 0, role)
+
+
 def new_account(public_key: bytes) -> Account:
     """An account that never transacted: sequence 0, its own key as the only signer."""
     return Account(public_key, 0, 1, ((public_key, 1),))
@@ -115,29 +183,52 @@ def encode_entry(entry: Entry) -> bytes:
             return codec.pack((ENTRY_V1, seq, threshold, signers))
         case Currency():
             e = entry
+            fields = (
+                e.kind.value,
+                e.decimals,
+                e.issuer,
+                e.stewards,
+                e.steward_threshold,
+                e.default_credit_limit,
+                e.max_balance,
+                e.demurrage_ppm,
+                e.supply,
+                e.members,
+            )
+            x = e.extension
+            if x == NO_EXTENSION:
+                return codec.pack((ENTRY_V1, *fields))
             return codec.pack(
                 (
-                    ENTRY_V1,
-                    e.kind.value,
-                    e.decimals,
-                    e.issuer,
-                    e.stewards,
-                    e.steward_threshold,
-                    e.default_credit_limit,
-                    e.max_balance,
-                    e.demurrage_ppm,
-                    e.supply,
-                    e.members,
+                    ENTRY_V2,
+                    *fields,
+                    encode_rules(x.rules),
+                    x.levy_ppm,
+                    x.demurrage_index,
+                    x.demurrage_since_ms,
+                    x.admissions,
+                    x.proposals,
+                    x.open_proposals,
                 )
             )
-        case Holding(_, _, balance, credit_limit, member):
-            return codec.pack((ENTRY_V1, balance, credit_limit, member))
+        case Holding(_, _, balance, credit_limit, role, index, admission):
+            if _v1_holding(role, index, admission):
+                return codec.pack((ENTRY_V1, balance, credit_limit, role is Role.MEMBER))
+            return codec.pack((ENTRY_V2, balance, credit_limit, _ROLE_CODES[role], index, admission))
+        case _:
+            return codec.pack(encode_governance_entry(entry))
+
+
+def _v1_holding(role: Role, demurrage_index: int, admission: int) -> bool:
+    return (role is _MEMBER or role is _HOLDER) and demurrage_index == 0 and admission == 0
 
 
 def decode_entry(key: bytes, raw: bytes) -> Entry:
     """Decode a stored entry; the key says which kind it is. Raises DecodeError."""
-    fields = codec.unpack(raw, max_size=4096, what="state entry")
     prefix, rest = key[:1], key[1:]
+    fields = codec.unpack(raw, max_size=entry_size_limit(prefix), what="state entry")
+    if prefix in GOVERNANCE_PREFIXES:
+        return decode_governance_entry(key, fields)
     if prefix == ACCOUNT_PREFIX and len(rest) == 32:
         version, seq, threshold, signers = codec.array(fields, 4, "account")
         codec.tag(version, ENTRY_V1, "account")
@@ -153,49 +244,81 @@ def decode_entry(key: bytes, raw: bytes) -> Entry:
             ),
         )
     if prefix == CURRENCY_PREFIX and 0 < len(rest) <= MAX_CODE_LEN:
-        (
-            version,
-            kind,
-            decimals,
-            issuer,
-            stewards,
-            threshold,
-            limit,
-            max_balance,
-            demurrage,
-            supply,
-            members,
-        ) = codec.array(fields, 11, "currency")
-        codec.tag(version, ENTRY_V1, "currency")
-        if kind not in _KINDS:
-            raise DecodeError(f"currency: unknown kind {kind!r}")
-        return Currency(
-            _key_code(rest),
-            _KINDS[kind],
-            codec.integer(decimals, "decimals", hi=255),
-            codec.blob(issuer, "issuer", size=32),
-            tuple(
-                codec.blob(s, "steward", size=32)
-                for s in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)
-            ),
-            codec.integer(threshold, "threshold", hi=255),
-            codec.integer(limit, "limit"),
-            codec.integer(max_balance, "max balance"),
-            codec.integer(demurrage, "demurrage"),
-            codec.integer(supply, "supply"),
-            codec.integer(members, "members"),
-        )
+        return _decode_currency(rest, fields)
     if prefix == HOLDING_PREFIX and 32 < len(rest) <= 32 + MAX_CODE_LEN:
-        version, balance, limit, member = codec.array(fields, 4, "holding")
-        codec.tag(version, ENTRY_V1, "holding")
-        return Holding(
+        return _decode_holding(rest, fields)
+    raise DecodeError(f"state entry: unknown key {key[:8].hex()}…")
+
+
+def _decode_currency(rest: bytes, fields: object) -> Currency:
+    version = fields[0] if type(fields) is tuple and fields else None
+    codec.tag(version, ENTRY_V2 if version == ENTRY_V2 else ENTRY_V1, "currency")
+    items = codec.array(fields, 18 if version == ENTRY_V2 else 11, "currency")
+    (_, kind, decimals, issuer, stewards, threshold, limit, max_balance, demurrage, supply, members) = items[
+        :11
+    ]
+    if type(kind) is not str or kind not in _KINDS:
+        raise DecodeError(f"currency: unknown kind {kind!r}")
+    extension = NO_EXTENSION
+    if version == ENTRY_V2:
+        rules, levy, index, since, admissions, proposals, open_proposals = items[11:]
+        extension = CurrencyExtension(
+            decode_rules(rules),
+            codec.integer(levy, "levy", hi=1_000_000),
+            codec.integer(index, "demurrage index"),
+            codec.integer(since, "demurrage since"),
+            codec.integer(admissions, "admissions"),
+            codec.integer(proposals, "proposals", hi=UINT32_MAX),
+            codec.integer(open_proposals, "open proposals", hi=UINT32_MAX),
+        )
+        if extension == NO_EXTENSION:
+            raise DecodeError("currency: an extension with only defaults must use the version-1 layout")
+    return Currency(
+        _key_code(rest),
+        _KINDS[kind],
+        codec.integer(decimals, "decimals", hi=255),
+        codec.blob(issuer, "issuer", size=32),
+        tuple(
+            codec.blob(s, "steward", size=32) for s in codec.seq(stewards, "stewards", max_len=MAX_STEWARDS)
+        ),
+        codec.integer(threshold, "threshold", hi=255),
+        codec.integer(limit, "limit"),
+        codec.integer(max_balance, "max balance"),
+        codec.integer(demurrage, "demurrage"),
+        codec.integer(supply, "supply"),
+        codec.integer(members, "members"),
+        extension,
+    )
+
+
+def _decode_holding(rest: bytes, fields: object) -> Holding:
+    version = fields[0] if type(fields) is tuple and fields else None
+    if version == ENTRY_V2 and type(version) is int:
+        _, balance, limit, role_code, index, admission = codec.array(fields, 6, "holding")
+        role = _ROLE_BY_CODE.get(codec.integer(role_code, "role", hi=255))
+        if role is None:
+            raise DecodeError(f"holding: unknown role {role_code}")
+        holding = Holding(
             rest[:32],
             _key_code(rest[32:]),
             codec.integer(balance, "balance", lo=-INT64_MAX),
             codec.integer(limit, "credit limit"),
-            codec.boolean(member, "member"),
+            role,
+            codec.integer(index, "demurrage index"),
+            codec.integer(admission, "admission"),
         )
-    raise DecodeError(f"state entry: unknown key {key[:8].hex()}…")
+        if _v1_holding(holding.role, holding.demurrage_index, holding.admission):
+            raise DecodeError("holding: a plain holding must use the version-1 layout")
+        return holding
+    version, balance, limit, member = codec.array(fields, 4, "holding")
+    codec.tag(version, ENTRY_V1, "holding")
+    return Holding(
+        rest[:32],
+        _key_code(rest[32:]),
+        codec.integer(balance, "balance", lo=-INT64_MAX),
+        codec.integer(limit, "credit limit"),
+        _MEMBER if codec.boolean(member, "member") else _HOLDER,
+    )
 
 
 def _key_code(raw: bytes) -> str:

@@ -11,12 +11,16 @@ from typing import Any
 
 import msgpack
 import pytest
+from governance_strategies import extensions, governance_entries, governance_operations, rules
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from protocol_support import KEYS, NETWORK, make_tx
 
 from protocol import codec
 from protocol.errors import DecodeError
+from protocol.governance.actions import PayFromFund, SetRules
+from protocol.governance.entries import Proposal, ProposalStatus
+from protocol.governance.rules import GovernancePolicy, GovernanceRules
 from protocol.hashing import HASH_SIZE
 from protocol.ledger import (
     CloseValue,
@@ -47,7 +51,10 @@ from protocol.results import ResultCode, TxResult, decode_result, encode_result
 from protocol.state import (
     Account,
     Currency,
+    CurrencyExtension,
+    Entry,
     Holding,
+    Role,
     StateAccumulator,
     decode_entry,
     encode_entry,
@@ -63,6 +70,7 @@ from protocol.transactions import (
     decode_transaction,
     encode_body,
 )
+from protocol.versions import CURRENT_PROTOCOL_VERSION
 
 FUZZ = settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -92,12 +100,14 @@ operations: st.SearchStrategy[Operation] = st.one_of(
         amounts,
         amounts,
         st.integers(min_value=0, max_value=1_000_000),
+        st.none() | rules,
     ),
     st.builds(AdmitMember, codes, keys32, st.none() | amounts),
     st.builds(SetCreditLimit, codes, keys32, amounts),
     st.builds(Mint, codes, keys32, amounts),
     st.builds(Redeem, codes, amounts),
     st.builds(SetSigners, st.lists(st.tuples(keys32, small), max_size=20).map(tuple), small),
+    governance_operations,
 )
 
 
@@ -117,7 +127,7 @@ def transactions(draw: st.DrawFn) -> Transaction:
 hashes = st.binary(min_size=HASH_SIZE, max_size=HASH_SIZE)
 headers = st.builds(
     LedgerHeader,
-    st.just(1),
+    st.integers(min_value=1, max_value=CURRENT_PROTOCOL_VERSION),
     st.integers(min_value=1, max_value=codec.UINT32_MAX),
     hashes,
     st.integers(min_value=0, max_value=INT64_MAX),
@@ -130,12 +140,19 @@ close_values = st.builds(
     CloseValue,
     hashes,
     st.integers(min_value=0, max_value=INT64_MAX),
-    st.lists(
-        st.tuples(st.just("max_tx_set_size"), st.integers(min_value=1, max_value=100_000)), max_size=1
-    ).map(tuple),
+    st.tuples(
+        st.none() | st.integers(min_value=1, max_value=100_000),
+        st.none() | st.integers(min_value=1, max_value=CURRENT_PROTOCOL_VERSION),
+    ).map(
+        lambda pair: tuple(
+            (name, value)
+            for name, value in (("max_tx_set_size", pair[0]), ("protocol_version", pair[1]))
+            if value is not None
+        )
+    ),
 )
 results = st.builds(TxResult, hashes, st.sampled_from(ResultCode), st.integers(min_value=-1, max_value=99))
-entries: st.SearchStrategy[Account | Currency | Holding] = st.one_of(
+entries: st.SearchStrategy[Entry] = st.one_of(
     st.builds(Account, keys32, amounts, small, st.lists(st.tuples(keys32, small), max_size=20).map(tuple)),
     st.builds(
         Currency,
@@ -150,10 +167,19 @@ entries: st.SearchStrategy[Account | Currency | Holding] = st.one_of(
         amounts,
         amounts,
         amounts,
+        extensions,
     ),
     st.builds(
-        Holding, keys32, codes, st.integers(min_value=-INT64_MAX, max_value=INT64_MAX), amounts, st.booleans()
+        Holding,
+        keys32,
+        codes,
+        st.integers(min_value=-INT64_MAX, max_value=INT64_MAX),
+        amounts,
+        st.sampled_from(Role),
+        st.sampled_from([0, 0, 1, INT64_MAX]),
+        st.sampled_from([0, 0, 1, INT64_MAX]),
     ),
+    governance_entries,
 )
 
 # msgpack-able trees (the only shapes the codec produces), to get past the msgpack layer and into
@@ -186,6 +212,11 @@ def _entry_decoders() -> dict[str, Callable[[bytes], object]]:
         "account entry": lambda b: decode_entry(b"a" + key, b),
         "currency entry": lambda b: decode_entry(b"cLETS", b),
         "holding entry": lambda b: decode_entry(b"h" + key + b"LETS", b),
+        "proposal entry": lambda b: decode_entry(b"pLETS" + bytes(4), b),
+        "vote entry": lambda b: decode_entry(b"vLETS" + bytes(4) + key, b),
+        "candidacy entry": lambda b: decode_entry(b"k" + key + b"LETS", b),
+        "deadline index": lambda b: decode_entry(b"q", b),
+        "deadline bucket": lambda b: decode_entry(b"d" + bytes(8), b),
         "unknown entry": lambda b: decode_entry(b"x", b),
         "accumulator": StateAccumulator.from_bytes,
     }
@@ -245,7 +276,7 @@ def test_corrupted_valid_encodings_raise_only_decode_error(
 )
 def test_entry_with_a_bad_key_is_a_decode_error(key: bytes) -> None:
     currency = Currency("LETS", CurrencyKind.MUTUAL, 0, bytes(32), (bytes(32),), 1, 0, 0, 0, 0, 0)
-    holding = Holding(bytes(32), "LETS", 0, 0, True)
+    holding = Holding(bytes(32), "LETS", 0, 0, Role.MEMBER)
     for raw in (encode_entry(currency), encode_entry(holding)):
         with pytest.raises(DecodeError):
             decode_entry(key, raw)
@@ -370,7 +401,7 @@ def test_results_round_trip(items: list[TxResult]) -> None:
 
 @FUZZ
 @given(entry=entries)
-def test_entry_round_trip(entry: Account | Currency | Holding) -> None:
+def test_entry_round_trip(entry: Entry) -> None:
     raw = encode_entry(entry)
     assert decode_entry(entry.key, raw) == entry
     assert encode_entry(decode_entry(entry.key, raw)) == raw
@@ -437,7 +468,50 @@ def _valid_encodings(tx: Transaction) -> dict[str, tuple[bytes, Callable[[bytes]
             encode_entry(Account(bytes(32), 3, 1, ((bytes(32), 1),))),
             lambda b: decode_entry(b"a" + bytes(32), b),
         ),
+        "governed currency entry": (encode_entry(GOVERNED_CURRENCY), lambda b: decode_entry(b"cLETS", b)),
+        "suspended holding entry": (
+            encode_entry(Holding(bytes(32), "LETS", -5, 10, Role.SUSPENDED, 7, 3)),
+            lambda b: decode_entry(b"h" + bytes(32) + b"LETS", b),
+        ),
+        "proposal entry": (encode_entry(PROPOSAL), lambda b: decode_entry(PROPOSAL.key, b)),
     }
+
+
+GOVERNED_CURRENCY = Currency(
+    "LETS",
+    CurrencyKind.MUTUAL,
+    2,
+    bytes(32),
+    (bytes(32),),
+    1,
+    100,
+    0,
+    20_000,
+    50,
+    3,
+    CurrencyExtension(GovernanceRules(GovernancePolicy.MEMBERS, 60, 50, 50), 100, 9, 8, 7, 6, 5),
+)
+PROPOSAL = Proposal(
+    "LETS",
+    3,
+    bytes(32),
+    "Fix the hall roof",
+    bytes(32),
+    (PayFromFund(bytes(32), 500), SetRules(GovernanceRules())),
+    GovernancePolicy.MEMBERS,
+    10,
+    70,
+    4,
+    2,
+    50,
+    50,
+    1,
+    1,
+    1,
+    ProposalStatus.FAILED,
+    ResultCode.FUND_SHORT,
+    0,
+)
 
 
 @FEW
@@ -484,7 +558,7 @@ def test_extra_fields_are_rejected(tx: Transaction, junk: Any) -> None:
 @FEW
 @given(tx=transactions(), version=st.integers(min_value=0, max_value=(1 << 64) - 1) | st.booleans())
 def test_unknown_versions_are_rejected(tx: Transaction, version: int) -> None:
-    assume(version != 1 or type(version) is bool)
+    assume(not 1 <= version <= CURRENT_PROTOCOL_VERSION or type(version) is bool)  # headers know 1..current
     for _name, (data, decoder) in _valid_encodings(tx).items():
         obj = codec.unpack(data, max_size=1 << 20)
         with pytest.raises(DecodeError):
@@ -496,7 +570,7 @@ def test_unknown_versions_are_rejected(tx: Transaction, version: int) -> None:
         )
 
 
-@pytest.mark.parametrize("op_code", [7, 8, 127, 255, 1 << 40, -1, True, "0", b"\x00", None])
+@pytest.mark.parametrize("op_code", [11, 12, 127, 255, 1 << 40, -1, True, "0", b"\x00", None])
 def test_unknown_operation_codes_are_rejected(op_code: object) -> None:
     with pytest.raises(DecodeError, match="operation"):
         decode_operation((op_code, bytes(32), "LETS", 5))
@@ -617,3 +691,20 @@ def test_build_transaction_refuses_what_no_node_could_decode(seq: int, amount: i
         make_tx(KEYS[0], 1, [Payment(KEYS[1].public_key, "LETS", 5)], memo=bytes(MAX_MEMO_BYTES + 1))
     with pytest.raises(ValueError, match="operations"):
         make_tx(KEYS[0], 1, [])
+
+
+def test_extensions_holding_only_defaults_must_use_the_version_1_layout() -> None:
+    """One byte form per entry: a plain currency or holding written in the version-2 layout is
+    refused, so an old entry can never be re-encoded into a second, different hash."""
+    plain_currency = codec.unpack(
+        encode_entry(Currency("LETS", CurrencyKind.MUTUAL, 2, bytes(32), (bytes(32),), 1, 1, 0, 0, 0, 0)),
+        max_size=4096,
+    )
+    v2 = (2, *plain_currency[1:], (0, 7 * 24 * 3600, 25, 50, 0, 0), 0, 0, 0, 0, 0, 0)
+    with pytest.raises(DecodeError, match="version-1 layout"):
+        decode_entry(b"cLETS", codec.pack(v2))
+    with pytest.raises(DecodeError, match="version-1 layout"):
+        decode_entry(b"h" + bytes(32) + b"LETS", codec.pack((2, 5, 1, 1, 0, 0)))
+    holding = decode_entry(b"h" + bytes(32) + b"LETS", codec.pack((1, 5, 1, True)))
+    assert isinstance(holding, Holding)
+    assert holding.role is Role.MEMBER

@@ -28,6 +28,7 @@ from protocol.state import (
     Change,
     Holding,
     MemoryState,
+    Role,
     StateAccumulator,
     StateOverlay,
     encode_entry,
@@ -48,7 +49,7 @@ def _signers(tx: Transaction) -> frozenset[bytes] | None:
 def _holding_changes(values: list[tuple[int, int]]) -> list[Change]:
     changes = []
     for index, (balance, limit) in enumerate(values):
-        holding = Holding(bytes([index % 7]) * 32, f"C{index}", balance, limit, True)
+        holding = Holding(bytes([index % 7]) * 32, f"C{index}", balance, limit, Role.MEMBER)
         changes.append(Change(holding.key, None, encode_entry(holding), holding))
     return changes
 

@@ -42,7 +42,9 @@ def _ledgers() -> list[tuple[list[Transaction], int, tuple[tuple[str, int], ...]
                         CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, stewards, 1, 10_000, 50_000),
                     ],
                 ),
-                make_tx(ISSUER, 1, [CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (ISSUER.public_key,), 1, 0)]),
+                make_tx(
+                    ISSUER, 1, [CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (ISSUER.public_key,), 1, 0)]
+                ),
             ],
             1_000,
             (),
@@ -60,7 +62,9 @@ def _ledgers() -> list[tuple[list[Transaction], int, tuple[tuple[str, int], ...]
                         SetCreditLimit("HOUR", ALICE.public_key, 2000),
                     ],
                 ),
-                make_tx(ISSUER, 2, [Mint("BRX", ALICE.public_key, 10_000), Mint("BRX", ISSUER.public_key, 300)]),
+                make_tx(
+                    ISSUER, 2, [Mint("BRX", ALICE.public_key, 10_000), Mint("BRX", ISSUER.public_key, 300)]
+                ),
             ],
             2_000,
             (("max_tx_set_size", 5000),),
@@ -68,7 +72,9 @@ def _ledgers() -> list[tuple[list[Transaction], int, tuple[tuple[str, int], ...]
         (
             [
                 make_tx(ALICE, 1, [Payment(BOB.public_key, "HOUR", 150)], memo=b"gardening"),
-                make_tx(ALICE, 2, [Payment(CAROL.public_key, "LETS", 700), Payment(BOB.public_key, "BRX", 250)]),
+                make_tx(
+                    ALICE, 2, [Payment(CAROL.public_key, "LETS", 700), Payment(BOB.public_key, "BRX", 250)]
+                ),
                 make_tx(BOB, 1, [Payment(ALICE.public_key, "HOUR", 10_000)]),  # over the credit limit
                 make_tx(CAROL, 5, [Payment(ALICE.public_key, "LETS", 1)]),  # bad sequence
                 make_tx(ISSUER, 3, [Redeem("BRX", 100)]),

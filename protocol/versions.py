@@ -1,0 +1,23 @@
+"""Protocol versions: which rules a ledger is closed under.
+
+A ledger header's ``version`` is the protocol version in force after that ledger; the transactions
+of ledger N are applied under the version of ledger N-1's header (as in stellar-core, an upgrade
+voted into a ledger takes effect from the next one). Validators move the network to a newer
+version only by agreeing on an upgrade in an SCP value (``protocol.ledger.UPGRADE_BOUNDS``).
+
+Rules never change inside a version: a ledger closed under version 1 hashes the same on every
+release (tests/protocol/test_protocol_v1_frozen.py). Whatever behaves differently gets a new
+version, and every new behaviour is guarded by ``version >= PROTOCOL_VN`` where it happens.
+"""
+
+from __future__ import annotations
+
+PROTOCOL_V1 = 1
+"""Payments, currencies (mutual, time, issued), steward admission and limits, mint/redeem, multisig."""
+
+PROTOCOL_V2 = 2
+"""Governance: proposals and votes, admission by vouching or vote, suspension, expulsion, leaving,
+the commons fund, demurrage and the levy."""
+
+CURRENT_PROTOCOL_VERSION = PROTOCOL_V2
+"""The newest version this software can apply; headers with a newer version do not decode."""
