@@ -8,6 +8,7 @@ from typing import Any, assert_never
 
 from protocol.addresses import encode_account
 from protocol.amounts import format_amount
+from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.operations import (
     MAX_DECIMALS,
     AdmitMember,
@@ -21,6 +22,7 @@ from protocol.operations import (
     SetSigners,
 )
 from protocol.transactions import TransactionBody
+from wallet.describe_governance import describe_governance
 
 _KINDS = {kind.value: kind for kind in CurrencyKind}
 
@@ -100,6 +102,8 @@ def describe_operation(op: Operation, currencies: UnitTable, name: Namer = defau
         case SetSigners(signers, threshold):
             listed = ", ".join(f"{name(k)} (weight {w})" for k, w in signers)
             return f"replace the account's signers with {listed}; signatures worth {threshold} needed"
+        case Propose() | CastVote() | Vouch() | LeaveCurrency():
+            return describe_governance(op, amount, name)
         case _:
             assert_never(op)
 

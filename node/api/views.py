@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
+from node.api.governance_json import governance_operation_json
 from node.reads import LedgerSummary, Member, TxRecord
 from protocol.addresses import encode_account
+from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.ledger import LedgerHeader
 from protocol.operations import (
     AdmitMember,
@@ -128,6 +130,8 @@ def operation_json(op: Operation, source: bytes) -> dict[str, Any]:
                 "threshold": threshold,
                 "signers": [{"address": encode_account(k), "weight": w} for k, w in signers],
             }
+        case Propose() | CastVote() | Vouch() | LeaveCurrency():
+            return governance_operation_json(op)
         case _:
             assert_never(op)
 
