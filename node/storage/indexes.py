@@ -29,6 +29,8 @@ from typing import Any, assert_never
 
 from node.logs import log
 from protocol import codec
+from protocol.governance.actions import named_account
+from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.ledger import LedgerHeader, TxSet, decode_header, decode_results, decode_tx_set
 from protocol.operations import (
     AdmitMember,
@@ -83,6 +85,8 @@ def operation_currency(op: Operation) -> str | None:
             return op.code
         case SetSigners():
             return None
+        case Propose() | CastVote() | Vouch() | LeaveCurrency():
+            return op.currency
         case _:
             assert_never(op)
 
@@ -94,8 +98,13 @@ def operation_accounts(op: Operation, source: bytes) -> tuple[bytes, ...]:
             return (source, op.destination)
         case AdmitMember() | SetCreditLimit():
             return (op.member,)
-        case CreateCurrency() | Redeem() | SetSigners():
+        case CreateCurrency() | Redeem() | SetSigners() | CastVote() | LeaveCurrency():
             return (source,)
+        case Vouch():
+            return (source, op.candidate)
+        case Propose():
+            named = (named_account(action) for action in op.actions)
+            return (source, *(account for account in named if account is not None))
         case _:
             assert_never(op)
 
