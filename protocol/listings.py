@@ -35,7 +35,7 @@ from protocol.errors import DecodeError
 from protocol.hashing import blake2b256
 from protocol.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, Keypair, verify
 from protocol.operations import MAX_CODE_LEN, CurrencyKind, valid_code
-from protocol.state import Currency, Holding
+from protocol.state import Currency, Holding, Role
 
 LISTING_V1 = 1
 WITHDRAWAL_V1 = 1
@@ -321,9 +321,11 @@ def check_item(item: BoardItem, now_ms: int) -> ListingProblem | None:
 def may_post(currency: Currency, holding: Holding | None, author: bytes) -> bool:
     """Whether ``author`` may post listings for ``currency``: an admitted member of a time or
     mutual-credit currency; for an issued currency (which has no membership) its issuer or anyone
-    who has held it. Strangers cannot fill a community's board."""
+    who has held it and is not suspended or expelled. Strangers cannot fill a community's board."""
     if currency.kind is CurrencyKind.ISSUED:
-        return author == currency.issuer or holding is not None
+        return author == currency.issuer or (
+            holding is not None and holding.role not in (Role.SUSPENDED, Role.EXPELLED)
+        )
     return holding is not None and holding.member
 
 

@@ -35,7 +35,7 @@ from protocol.listings import (
     may_post,
 )
 from protocol.operations import CurrencyKind
-from protocol.state import Currency, Holding
+from protocol.state import Currency, Holding, Role
 
 NOW = 1_790_000_000_000
 DAY = 86_400_000
@@ -181,13 +181,16 @@ def _currency(kind: CurrencyKind, issuer: bytes = KEYS[0].public_key) -> Currenc
 
 def test_who_may_post() -> None:
     author = AUTHOR.public_key
-    member = Holding(author, "X", 0, 0, True)
-    holder = Holding(author, "X", 0, 0, False)
+    member = Holding(author, "X", 0, 0, Role.MEMBER)
+    holder = Holding(author, "X", 0, 0, Role.HOLDER)
     for kind in (CurrencyKind.TIME, CurrencyKind.MUTUAL):
         assert may_post(_currency(kind), member, author)
         assert not may_post(_currency(kind), holder, author)
         assert not may_post(_currency(kind), None, author)
     assert may_post(_currency(CurrencyKind.ISSUED), holder, author)
+    for shut_out in (Role.SUSPENDED, Role.EXPELLED):
+        assert not may_post(_currency(CurrencyKind.ISSUED), Holding(author, "X", 0, 0, shut_out), author)
+        assert not may_post(_currency(CurrencyKind.MUTUAL), Holding(author, "X", 0, 0, shut_out), author)
     assert may_post(_currency(CurrencyKind.ISSUED, issuer=author), None, author)
     assert not may_post(_currency(CurrencyKind.ISSUED), None, author)
 
