@@ -3,13 +3,18 @@
 The runtime (``node.runtime``) and the tests use ``assemble_node``; nothing else constructs the
 parts or wires them together, and no part receives a collaborator after it was built:
 
-    store, transport (given) → chain → peer requests → quorum sets → ledger claims → herder
+    store → transport (given) → chain → peer requests → quorum sets → ledger claims → herder
     → catch-up → gossip batcher → peer service (for the network) → API façade (for node.api)
+
+On a node whose config enables test faults (``[testing] enable_test_faults``), and only there,
+this is also the one place that loads ``node.faults`` and wraps the store's disk, the transport
+and the network handlers in them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import trio
@@ -21,6 +26,7 @@ from node.facade import NodeAddresses, NodeApi, NodeIdentity
 from node.herder import Herder, HerderConfig
 from node.logs import log
 from node.metrics import NodeMetrics
+from node.net.handlers import NetHandlers
 from node.peer_requests import PeerRequests
 from node.peer_service import GossipBatcher, PeerService
 from node.quorum_sets import QuorumSets
@@ -33,6 +39,8 @@ from protocol.keys import Keypair
 if TYPE_CHECKING:
     from trio_typing import TaskStatus  # trio-typing's stubs shadow trio's own
 
+    from node.faults import NodeFaults
+
 logger = logging.getLogger("tally.node")
 
 LOOP_LAG_PROBE_S = 0.1
@@ -42,9 +50,10 @@ LOOP_LAG_WARN_S = 1.0
 class AssembledNode:
     """A node's parts, wired, and the tasks that drive them.
 
-    ``api`` is what ``node.api`` serves, ``peers`` what the network calls (``NetHandlers``);
-    ``serve`` runs timers, consensus, catch-up and gossip batching until cancelled. The other
-    attributes are the parts themselves, for the runtime's log lines and for tests.
+    ``api`` is what ``node.api`` serves, ``handlers`` what the network calls (the peer service,
+    wrapped in test faults where enabled); ``serve`` runs timers, consensus, catch-up and gossip
+    batching until cancelled. The other attributes are the parts themselves, for the runtime and
+    for tests. The node owns ``store``: whoever runs it closes the store after ``serve`` ended.
     """
 
     def __init__(
@@ -52,6 +61,7 @@ class AssembledNode:
         *,
         api: NodeApi,
         peers: PeerService,
+        handlers: NetHandlers,
         store: LedgerStore,
         chain: LedgerChain,
         herder: Herder,
@@ -59,9 +69,11 @@ class AssembledNode:
         gossip: GossipBatcher,
         timers: TimerService,
         metrics: NodeMetrics,
+        extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.api = api
         self.peers = peers
+        self.handlers = handlers
         self.store = store
         self.chain = chain
         self.herder = herder
@@ -69,6 +81,7 @@ class AssembledNode:
         self.gossip = gossip
         self.timers = timers
         self.metrics = metrics
+        self._extra_tasks = tuple(extra_tasks)
 
     async def serve(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the node's own tasks until cancelled."""
@@ -79,6 +92,8 @@ class AssembledNode:
             nursery.start_soon(self.catchup.poll_peers)
             nursery.start_soon(self.gossip.run)
             nursery.start_soon(self._watch_loop_lag)
+            for task in self._extra_tasks:
+                nursery.start_soon(task)
             task_status.started()
 
     async def _watch_loop_lag(self) -> None:
@@ -96,13 +111,41 @@ def assemble_node(
     *,
     config: NodeConfig,
     keypair: Keypair,
-    store: LedgerStore,
     transport: Transport,
     metrics: NodeMetrics,
     addresses: NodeAddresses | None = None,
 ) -> AssembledNode:
-    """Wire every part of a node on ``store`` and ``transport`` (used by the runtime and by tests)."""
+    """Open the node's ledger store and wire every part on it and on ``transport`` (used by the
+    runtime and by tests). Raises StorageError when the store cannot be opened."""
+    test_faults = None
+    if config.test_faults:
+        from node import faults  # the only import of node.faults (tests/node/test_node_layering.py)
+
+        test_faults = faults.NodeFaults(config, keypair)
+        store = test_faults.open_store()
+    else:
+        store = LedgerStore(config.data_dir, config.network_id)
+    try:
+        return _assemble(
+            config, keypair, store, transport, metrics, addresses or NodeAddresses(), test_faults
+        )
+    except BaseException:
+        store.close()
+        raise
+
+
+def _assemble(
+    config: NodeConfig,
+    keypair: Keypair,
+    store: LedgerStore,
+    transport: Transport,
+    metrics: NodeMetrics,
+    addresses: NodeAddresses,
+    test_faults: NodeFaults | None,
+) -> AssembledNode:
     assert config.quorum_set is not None  # load_config guarantees it
+    if test_faults is not None:
+        transport = test_faults.wrap_transport(transport, store)
     chain = LedgerChain(store, metrics)
     metrics.ledger_seq.set(store.last_header.seq)
     metrics.healthy.set(1)
@@ -119,7 +162,6 @@ def assemble_node(
             config.close_interval_ms,
             config.heartbeat_interval_ms,
             config.max_tx_set_size,
-            config.misbehave,
         ),
         chain,
         transport,
@@ -159,17 +201,19 @@ def assemble_node(
     )
     api = NodeApi(
         identity=identity,
-        addresses=addresses or NodeAddresses(),
+        addresses=addresses,
         chain=chain,
         herder=herder,
         catchup=catchup,
         transport=transport,
         gossip=gossip,
         metrics=metrics,
+        test_admin_actions=test_faults.admin_actions() if test_faults else None,
     )
     return AssembledNode(
         api=api,
         peers=peers,
+        handlers=test_faults.wrap_handlers(peers) if test_faults else peers,
         store=store,
         chain=chain,
         herder=herder,
@@ -177,4 +221,5 @@ def assemble_node(
         gossip=gossip,
         timers=timers,
         metrics=metrics,
+        extra_tasks=test_faults.tasks() if test_faults else (),
     )

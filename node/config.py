@@ -3,10 +3,16 @@
 Every key is known and typed: an unknown key (often a typo) or a bad value stops the node with a
 message naming the key, instead of being silently ignored. Relative paths are relative to the
 config file's folder, so a node folder can be moved as a whole.
+
+Test-only faults (``node.faults``: byzantine modes, peer filters, disk faults) exist only on a node
+whose config says ``[testing] enable_test_faults = true``. ``tally testnet`` writes that line into
+the configs of its local network; ``tally node init`` never does, and nothing is inferred from
+the network passphrase.
 """
 
 from __future__ import annotations
 
+import enum
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +27,20 @@ from protocol.hashing import network_id
 ROLES = ("validator", "watcher")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
-MISBEHAVIOURS = ("none", "equivocate", "garbage", "replay", "lie-qset", "silent")
-TEST_NETWORK_MARKERS = ("test", "local", "dev")
+
+
+class Misbehaviour(enum.Enum):
+    """``[testing] misbehave``: how a validator of a test network misbehaves (node.faults)."""
+
+    NONE = "none"
+    EQUIVOCATE = "equivocate"
+    GARBAGE = "garbage"
+    REPLAY = "replay"
+    LIE_QSET = "lie-qset"
+    SILENT = "silent"
+
+
+MISBEHAVIOURS = tuple(mode.value for mode in Misbehaviour)
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,8 @@ class NodeConfig:
     api_listen: str = "127.0.0.1:8080"
     admin_token_file: Path | None = None
     cors_origins: tuple[str, ...] = ()  # web origins allowed to call the API from a browser
-    misbehave: str = "none"
+    test_faults: bool = False  # [testing] enable_test_faults
+    misbehave: Misbehaviour = Misbehaviour.NONE
 
     @property
     def is_validator(self) -> bool:
@@ -52,12 +71,6 @@ class NodeConfig:
     @property
     def network_id(self) -> bytes:
         return network_id(self.network_passphrase)
-
-    @property
-    def is_test_network(self) -> bool:
-        """Test-only switches (misbehaviour) are refused unless the passphrase says 'test'."""
-        lowered = self.network_passphrase.lower()
-        return any(marker in lowered for marker in TEST_NETWORK_MARKERS)
 
 
 # section -> key -> (type, required)
@@ -78,7 +91,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "quorum_set": (dict, False),
     },
     "api": {"listen": (str, False), "admin_token_file": (str, False), "cors_origins": (list, False)},
-    "testing": {"misbehave": (str, False)},
+    "testing": {"enable_test_faults": (bool, False), "misbehave": (str, False)},
 }
 
 
@@ -121,7 +134,10 @@ def load_config(path: Path) -> NodeConfig:
         if "admin_token_file" in values["api"]
         else None,
         cors_origins=_origins(values["api"].get("cors_origins", []), "[api] cors_origins"),
-        misbehave=_choice(values["testing"].get("misbehave", "none"), MISBEHAVIOURS, "[testing] misbehave"),
+        test_faults=values["testing"].get("enable_test_faults", False),
+        misbehave=Misbehaviour(
+            _choice(values["testing"].get("misbehave", "none"), MISBEHAVIOURS, "[testing] misbehave")
+        ),
     )
     if config.is_validator and config.quorum_set is None:
         raise ConfigError("[consensus.quorum_set] is required for a validator")
@@ -131,10 +147,10 @@ def load_config(path: Path) -> NodeConfig:
         )
     if config.heartbeat_interval_ms < config.close_interval_ms:
         raise ConfigError("[consensus] heartbeat_interval_ms must be at least close_interval_ms")
-    if config.misbehave != "none" and not config.is_test_network:
+    if config.misbehave is not Misbehaviour.NONE and not config.test_faults:
         raise ConfigError(
-            "[testing] misbehave is refused on this network: it is only allowed when the "
-            "network passphrase marks a test network (contains 'test', 'local' or 'dev')"
+            "[testing] misbehave needs [testing] enable_test_faults = true: test-only faults exist "
+            "only on a local test network (`tally testnet` writes that line; never set it on a real network)"
         )
     return config
 
@@ -244,4 +260,5 @@ def _host_port(value: str, where: str) -> str:
 
 
 def _type_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", list: "a list", dict: "a table"}.get(kind, kind.__name__)
+    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table"}
+    return names.get(kind, kind.__name__)

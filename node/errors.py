@@ -26,3 +26,8 @@ class NetError(NodeError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"peer {peer}: {reason}" + (f": {detail}" if detail else ""))
+
+
+class AdminForbiddenError(NodeError):
+    """An admin action this node does not allow (a test-only action on a node whose config does
+    not enable test faults); the API answers 403."""

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from consensus import all_validators
-from node import misbehave
 from node.api.app import TxStatus
 from node.catchup import CatchUp
 from node.chain import LedgerChain
 from node.clock import wall_ms
+from node.errors import AdminForbiddenError
 from node.herder import Herder
 from node.mempool import Admission
 from node.metrics import NodeMetrics
@@ -31,6 +32,10 @@ from protocol.state import Account, Currency, Holding, StateOverlay
 from protocol.transactions import Transaction
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Exist only on a node whose config enables test faults (node.faults); refused with 403 elsewhere.
+TEST_ONLY_ADMIN_ACTIONS = ("disk-fault", "peer-filter")
+
+AdminAction = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class NodeApi:
         transport: Transport,
         gossip: GossipBatcher,
         metrics: NodeMetrics,
+        test_admin_actions: Mapping[str, AdminAction] | None = None,
     ) -> None:
         self.identity = identity
         self.network_id = identity.network_id
@@ -79,6 +85,8 @@ class NodeApi:
         self.transport = transport
         self.gossip = gossip
         self.metrics = metrics
+        self._test_admin_actions = dict(test_admin_actions or {})
+        assert set(self._test_admin_actions) <= set(TEST_ONLY_ADMIN_ACTIONS)
         self.started_s = time.time()
         self.reads = LedgerReads(chain, identity.network_id)  # explorer pages, listings, events
 
@@ -205,15 +213,23 @@ class NodeApi:
         return self.metrics.render()
 
     def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run an admin action. Raises ValueError (unknown action, bad parameters) or
+        AdminForbiddenError (a test-only action on a node without test faults)."""
         if action == "log-level":
             level = params.get("level")
             if level not in LOG_LEVELS:
                 raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}")
             logging.getLogger("tally").setLevel(str(level).upper())
             return {"ok": True, "level": level}
-        if action in misbehave.ADMIN_ACTIONS:  # test networks only (checked there)
-            return misbehave.admin_action(self, action, params)
+        test_action = self._test_admin_actions.get(action)
+        if test_action is not None:
+            return test_action(params)
+        if action in TEST_ONLY_ADMIN_ACTIONS:
+            raise AdminForbiddenError(
+                f"admin action {action!r} is for test networks only, and this node's config does not "
+                "enable test faults ([testing] enable_test_faults = true, which only `tally testnet` writes)"
+            )
         raise ValueError(
-            f"unknown admin action {action!r} (known: log-level; on test networks also "
-            f"{', '.join(sorted(misbehave.ADMIN_ACTIONS))})"
+            f"unknown admin action {action!r} (known: log-level; on a test network also "
+            f"{', '.join(TEST_ONLY_ADMIN_ACTIONS)})"
         )

@@ -52,7 +52,7 @@ from node.clock import monotonic_ms, wall_ms
 from node.errors import NetError, NodeError, StorageError
 from node.logs import log
 from node.metrics import NodeMetrics
-from node.misbehave import Misbehaviour, NominationWatch
+from node.nomination_watch import NominationWatch
 from node.peer_ids import peer_id_for
 from node.peer_requests import (
     SCP_STATE,
@@ -109,7 +109,6 @@ class HerderConfig:
     close_interval_ms: int = 1000
     heartbeat_interval_ms: int = 60_000
     max_tx_set_size: int = 10_000
-    misbehave: str = "none"
 
 
 @dataclass
@@ -157,9 +156,6 @@ class Herder:
         self._fetching: set[bytes] = set()
         self._closing: set[int] = set()  # slots whose ledger is being written
         self._nursery: trio.Nursery | None = None
-        self.misbehaviour = Misbehaviour(
-            config.misbehave, config.network, config.keypair, config.quorum_set, transport, chain
-        )  # test networks only (node.config)
         self._nominations = NominationWatch()
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
@@ -169,7 +165,6 @@ class Herder:
     def start(self, nursery: trio.Nursery, own_envelopes: dict[int, tuple[bytes, ...]]) -> None:
         """Resume: restore this validator's latest statements for the open slot and re-send them."""
         self._nursery = nursery
-        self.misbehaviour.start(nursery)
         for raw in self.chain.store.own_tx_sets(self.slot):  # what our restored statements name
             try:
                 self.chain.tx_sets.add(decode_tx_set(raw, self.config.network))
@@ -383,8 +378,6 @@ class Herder:
 
     def _emit(self, statement: Statement) -> None:
         self._marks.setdefault(type(statement.pledge).__name__.lower(), monotonic_ms())
-        if self.misbehaviour.silent:
-            return
         raw = encode_statement(statement)
         envelope = sign_envelope(self.config.network, raw, self.config.keypair)
         self._signed.setdefault(statement.slot, {})[raw] = envelope
@@ -401,8 +394,7 @@ class Herder:
             log(logger, logging.ERROR, "cannot persist consensus state; not sending", error=str(exc))
             return
         self.metrics.scp_messages.labels("out", "sent").inc()
-        if not self.misbehaviour.send(statement, envelope):
-            self.transport.broadcast(encode_envelope_frame(envelope))
+        self.transport.broadcast(encode_envelope_frame(envelope))
 
     def _persist_tx_sets(self, statement: Statement) -> None:
         fresh = []
@@ -518,11 +510,11 @@ class Herder:
             # Behind (peers vote on later slots): our votes for this slot are stale to them, and
             # re-sending them only reads as a replay (it got restarted validators scored down).
             behind = monotonic_ms() - self._behind_since_ms < 2 * STUCK_AFTER_MS
-            if not self.misbehaviour.silent and not behind:
+            if not behind:
                 signed = self._signed.get(slot, {})
                 for statement in self.scp.own_latest(slot):
                     envelope = signed.get(encode_statement(statement))
-                    if envelope is not None and not self.misbehaviour.send(statement, envelope):
+                    if envelope is not None:
                         self.transport.broadcast(encode_envelope_frame(envelope))
         self._arm_stuck_timer()
 

@@ -223,9 +223,6 @@ class PeerService:
         return tuple(by_hash[h] for h in query.tx_hashes)
 
     def _quorum_set(self, qset_hash: bytes) -> QuorumSet:
-        lie = self.herder.misbehaviour.answer_qset(qset_hash)
-        if lie is not None:
-            return lie
         qset = self.quorum_sets.get(qset_hash)
         if qset is None:
             raise NotFoundError("quorum set not known here")

@@ -27,7 +27,6 @@ from node.logs import log
 from node.metrics import NodeMetrics
 from node.net import NetConfig, P2PNetwork
 from node.peer_requests import MAX_REQUEST_BYTES
-from node.storage.store import LedgerStore
 
 logger = logging.getLogger("tally.node")
 
@@ -42,23 +41,21 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
     """Run a node until cancelled or signalled. Raises NodeError subclasses on bad set-up."""
     keypair = read_key_file(config.key_file)
     metrics = NodeMetrics()
-    store = LedgerStore(config.data_dir, config.network_id)
+    net = P2PNetwork(
+        NetConfig(
+            seed=keypair.seed,
+            listen=config.listen,
+            bootstrap=config.bootstrap,
+            topic=topic_for(config.network_id),
+            max_request=MAX_REQUEST_BYTES,
+        ),
+        metrics,
+    )
+    addresses = NodeAddresses()
+    node = assemble_node(config=config, keypair=keypair, transport=net, metrics=metrics, addresses=addresses)
+    store = node.store
     run_info = config.path.resolve().parent / RUN_INFO
     try:
-        net = P2PNetwork(
-            NetConfig(
-                seed=keypair.seed,
-                listen=config.listen,
-                bootstrap=config.bootstrap,
-                topic=topic_for(config.network_id),
-                max_request=MAX_REQUEST_BYTES,
-            ),
-            metrics,
-        )
-        addresses = NodeAddresses()
-        node = assemble_node(
-            config=config, keypair=keypair, store=store, transport=net, metrics=metrics, addresses=addresses
-        )
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
         app = create_app(
             node.api, admin_token=admin_token, explorer=node.api, cors_origins=config.cors_origins
@@ -67,7 +64,7 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-            await nursery.start(net.serve, node.peers)
+            await nursery.start(net.serve, node.handlers)
             addresses.peer_id, addresses.listen = net.peer_id, list(net.listen_addrs)
             await nursery.start(node.serve)
             addresses.api_url = await nursery.start(serve_api, app, api_config)

@@ -40,6 +40,7 @@ class NodeSpec:
     log_format: str = "text"
     host: str = "127.0.0.1"  # the p2p listen address (and the API's, unless api_host is set)
     api_host: str | None = None
+    enable_test_faults: bool = False  # only `tally testnet` sets it (node.faults); `node init` never
 
 
 def init_node(folder: Path, spec: NodeSpec, keypair: Keypair) -> Path:
@@ -101,6 +102,14 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
         f'admin_token_file = "{TOKEN_NAME}"        # bearer token for /admin endpoints (mode 0600)',
         "",
     ]
+    if spec.enable_test_faults:
+        lines += [
+            "# A local test network: test-only faults are allowed ([testing] misbehave, and the admin",
+            "# actions peer-filter and disk-fault). Never set this on a real network.",
+            "[testing]",
+            "enable_test_faults = true",
+            "",
+        ]
     return "\n".join(lines)
 
 

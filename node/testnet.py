@@ -30,7 +30,7 @@ from protocol.keys import Keypair
 
 STATE_FILE = "testnet.json"
 LOG_NAME = "node.log"
-PASSPHRASE = "Tally local testnet"  # marks a test network (see node.config)
+PASSPHRASE = "Tally local testnet"
 HOST = "127.0.0.1"
 
 
@@ -150,6 +150,7 @@ def create(
             close_interval_ms=close_interval_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
             log_format="json",
+            enable_test_faults=True,  # the reliability tests cut and fail these nodes (node.faults)
         )
         init_node(Path(entry.folder), spec, keypair)
     testnet = Testnet(folder, entries, chosen)

@@ -35,6 +35,7 @@ from node.api.views import (
     transaction_json,
     tx_record_json,
 )
+from node.errors import AdminForbiddenError
 from node.logs import log
 from node.mempool import MEMPOOL_CODES, Admission
 from node.ratelimit import RateLimiter
@@ -263,6 +264,8 @@ def create_app(
             return JSONResponse(node.admin(request.path_params["action"], body))
         except ValueError as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
+        except AdminForbiddenError as exc:
+            raise ApiError(403, "forbidden", str(exc)) from None
 
     routes = [
         Route("/tx", route(submit), methods=["POST"]),

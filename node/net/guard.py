@@ -33,9 +33,6 @@ class PeerGuard:
         self.slots = slots
         self._metrics = metrics
         self._on_ban = on_ban
-        # Test partitions only (P2PNetwork.set_peer_filter); leaves when node.faults wraps the
-        # transport instead.
-        self.peer_filter: Callable[[str], bool] | None = None
 
     @staticmethod
     def now() -> float:
@@ -45,11 +42,9 @@ class PeerGuard:
         return self.book.banned(peer, self.now())
 
     def allowed(self, peer: str) -> bool:
-        """Whether we exchange anything with ``peer``: not banned (nor cut off by a test filter)."""
-        if self.banned(peer):
-            return False
-        allow = self.peer_filter
-        return allow is None or bool(allow(peer))
+        """Whether we exchange anything with ``peer``: not banned. (Test partitions are
+        node.faults' peer filter, around the transport and handlers.)"""
+        return not self.banned(peer)
 
     def penalize(self, peer: str, reason: str) -> None:
         """Score a peer down; at SCORE_BAN it is disconnected and banned for BAN_SECONDS."""

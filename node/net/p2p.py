@@ -18,7 +18,7 @@ dials are refused right after the handshake until the ban ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import multiaddr
@@ -185,7 +185,7 @@ class P2PNetwork:
         self.guard.penalize(peer, reason)
 
     def connected_peers(self) -> list[str]:
-        """Connected peers this node talks to (banned and filtered-out peers are left out)."""
+        """Connected peers this node talks to (banned peers are left out)."""
         peers = (p.to_base58() for p in self.host.get_connected_peers())
         return sorted(p for p in peers if self.guard.allowed(p))
 
@@ -209,11 +209,6 @@ class P2PNetwork:
                 }
             )
         return out
-
-    def set_peer_filter(self, allow: Callable[[str], bool] | None) -> None:
-        """Test hook for partitions (to be replaced by node.faults): frames, gossip and requests to
-        or from peers for which ``allow(peer)`` is false are dropped both ways (connections stay up)."""
-        self.guard.peer_filter = allow
 
     # -- connection events ---------------------------------------------------------------------
 

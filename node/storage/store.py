@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import plyvel
 
@@ -71,13 +72,22 @@ class LedgerRecord:
     proof: tuple[bytes, ...]
 
 
-class LedgerStore:
-    """Owns the LevelDB handle. Not thread-safe by design: one trio task owns the node state."""
+def open_leveldb(path: Path) -> Any:
+    """The LevelDB database at ``path`` (plyvel.DB, untyped), created if missing."""
+    return plyvel.DB(str(path), create_if_missing=True)
 
-    def __init__(self, path: Path, network: bytes) -> None:
+
+class LedgerStore:
+    """Owns the LevelDB handle. Not thread-safe by design: one trio task owns the node state.
+
+    ``open_db`` opens the handle; anything with plyvel.DB's methods will do (the node's assembly
+    passes node.faults' failing disk on a test network, to fail a write batch half way).
+    """
+
+    def __init__(self, path: Path, network: bytes, *, open_db: Callable[[Path], Any] = open_leveldb) -> None:
         path.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=True)
+            self._db = open_db(path)
         except plyvel.Error as exc:
             raise StorageError(f"cannot open the ledger database at {path}: {exc}") from None
         self.path = path

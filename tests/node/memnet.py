@@ -159,17 +159,12 @@ def make_validators(
 
 async def start(hub: MemoryHub, test_node: TestNode) -> AssembledNode:
     """Open the node's database and run it inside the hub's nursery (until ``stop``)."""
-    store = LedgerStore(test_node.config.data_dir, test_node.config.network_id)
     transport = MemoryTransport(hub, test_node.peer_id)
     node = assemble_node(
-        config=test_node.config,
-        keypair=test_node.keypair,
-        store=store,
-        transport=transport,
-        metrics=NodeMetrics(),
+        config=test_node.config, keypair=test_node.keypair, transport=transport, metrics=NodeMetrics()
     )
-    test_node.node, test_node.store = node, store
-    hub.nodes[test_node.peer_id] = node.peers
+    test_node.node, test_node.store = node, node.store
+    hub.nodes[test_node.peer_id] = node.handlers
     scope = trio.CancelScope()
     test_node.scope = scope
     stopped = test_node.stopped = trio.Event()

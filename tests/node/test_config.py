@@ -66,7 +66,7 @@ def test_watcher_needs_a_quorum(tmp_path: Path) -> None:
             "close_interval_ms: expected an integer",
         ),
         (lambda t: t.replace("threshold = 1", "threshold = 2"), "[consensus.quorum_set]"),
-        (lambda t: t + '\n[testing]\nmisbehave = "silent"\n', "only allowed when the network passphrase"),
+        (lambda t: t + '\n[testing]\nmisbehave = "silent"\n', "misbehave needs [testing] enable_test_faults"),
         (lambda t: t.replace('listen = "127.0.0.1:', 'listen = "127.0.0.1'), "expected HOST:PORT"),
     ],
 )

@@ -188,12 +188,9 @@ async def test_a_node_serves_its_quorum_set_exactly_as_hashed(tmp_path: Path) ->
         key_file=tmp_path / "node.key",
         quorum_set=qset,
     )
-    store = LedgerStore(config.data_dir, config.network_id)
+    node = assemble_node(config=config, keypair=keys[0], transport=Answers({}), metrics=NodeMetrics())
     try:
-        node = assemble_node(
-            config=config, keypair=keys[0], store=store, transport=Answers({}), metrics=NodeMetrics()
-        )
         answer = node.peers.answer(QSET.name, QSET.encode_query(qset.hash))
         assert QSET.check(qset.hash, QSET.decode_answer(answer, config.network_id)) is None
     finally:
-        store.close()
+        node.store.close()

@@ -40,7 +40,9 @@ class ProcNet:
         )
         for name, mode in (misbehave or {}).items():
             config = Path(self.entry(name).folder) / CONFIG_NAME
-            config.write_text(config.read_text() + f'\n[testing]\nmisbehave = "{mode}"\n')
+            text = config.read_text()
+            assert "enable_test_faults = true" in text  # a testnet node: test faults are allowed
+            config.write_text(text.replace("[testing]\n", f'[testing]\nmisbehave = "{mode}"\n', 1))
         self.client = httpx.AsyncClient(timeout=5.0)
 
     @property

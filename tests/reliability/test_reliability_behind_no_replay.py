@@ -17,7 +17,6 @@ from node.assembly import assemble_node
 from node.config import NodeConfig
 from node.errors import NetError
 from node.metrics import NodeMetrics
-from node.storage.store import LedgerStore
 from node.wire import SignedEnvelope, decode_frame, encode_envelope_frame, sign_envelope
 from protocol.keys import Keypair
 from protocol.ledger import CloseValue, make_tx_set
@@ -61,11 +60,8 @@ async def test_stale_own_votes_are_not_resent_while_behind(tmp_path: Path) -> No
         close_interval_ms=100,
         heartbeat_interval_ms=60_000,
     )
-    store = LedgerStore(config.data_dir, config.network_id)
     transport = _Recorder()
-    node = assemble_node(
-        config=config, keypair=keys[0], store=store, transport=transport, metrics=NodeMetrics()
-    )
+    node = assemble_node(config=config, keypair=keys[0], transport=transport, metrics=NodeMetrics())
     herder = node.herder
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
@@ -94,4 +90,4 @@ async def test_stale_own_votes_are_not_resent_while_behind(tmp_path: Path) -> No
             herder._stuck(slot)
             assert own_frame not in transport.frames  # behind: our stale votes stay home
             nursery.cancel_scope.cancel()
-    store.close()
+    node.store.close()

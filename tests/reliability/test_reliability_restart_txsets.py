@@ -48,12 +48,9 @@ class _Alone:
 async def _run(
     config: NodeConfig, keypair: Keypair, nursery: trio.Nursery
 ) -> tuple[AssembledNode, LedgerStore]:
-    store = LedgerStore(config.data_dir, config.network_id)
-    node = assemble_node(
-        config=config, keypair=keypair, store=store, transport=_Alone(), metrics=NodeMetrics()
-    )
+    node = assemble_node(config=config, keypair=keypair, transport=_Alone(), metrics=NodeMetrics())
     await nursery.start(node.serve)
-    return node, store
+    return node, node.store
 
 
 async def test_a_restarted_validator_can_still_serve_the_tx_sets_its_statements_name(tmp_path: Path) -> None:

@@ -5,15 +5,14 @@ a partial ledger — header, tx set, results — under a seq the chain never rea
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 
 from node.chain import LedgerChain
 from node.errors import StorageError
+from node.faults.disk import FailingDisk
 from node.metrics import NodeMetrics
-from node.misbehave import _FailingDB
 from node.storage.store import LedgerStore
 from protocol.hashing import network_id
 from protocol.ledger import CloseValue, make_tx_set
@@ -32,19 +31,19 @@ def _failure(chain: LedgerChain) -> str | None:
 
 
 def test_failed_batch_leaves_no_partial_ledger_and_the_chain_resumes(tmp_path: Path) -> None:
-    store = LedgerStore(tmp_path / "db", NETWORK)
+    disk = FailingDisk()
+    store = LedgerStore(tmp_path / "db", NETWORK, open_db=disk.open)
     chain = LedgerChain(store, NodeMetrics())
     _close_next(chain)
     before = chain.last.seq
-    handle: Any = store
-    handle._db = _FailingDB(handle._db)
+    disk.failing = True
     with pytest.raises(StorageError, match="No space left"):
         _close_next(chain)
     assert _failure(chain) is not None
     assert chain.last.seq == before
     assert store.header(before + 1) is None  # not even the header of the failed ledger
     assert store.ledger_record(before + 1) is None
-    handle._db = handle._db.inner
+    disk.failing = False
     _close_next(chain)
     assert _failure(chain) is None
     assert chain.last.seq == before + 1

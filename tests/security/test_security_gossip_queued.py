@@ -22,7 +22,6 @@ from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
 from node.metrics import NodeMetrics
 from node.net.handlers import GossipVerdict
-from node.storage.store import LedgerStore
 from protocol.keys import Keypair
 from protocol.transactions import Transaction, TransactionBody, build_transaction
 
@@ -74,10 +73,7 @@ def _node(tmp_path: Path, transport: RecordingTransport) -> AssembledNode:
         quorum_set=QuorumSet(1, (validator.public_key,)),
         close_interval_ms=100,
     )
-    store = LedgerStore(config.data_dir, config.network_id)
-    return assemble_node(
-        config=config, keypair=validator, store=store, transport=transport, metrics=NodeMetrics()
-    )
+    return assemble_node(config=config, keypair=validator, transport=transport, metrics=NodeMetrics())
 
 
 def _tx(node: AssembledNode, source: Keypair, seq: int) -> Transaction:

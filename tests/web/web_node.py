@@ -23,7 +23,6 @@ from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
 from node.errors import NetError
 from node.metrics import NodeMetrics
-from node.storage.store import LedgerStore
 from protocol.keys import Keypair
 from protocol.ledger import CloseValue, make_tx_set
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation, Payment
@@ -106,14 +105,11 @@ async def lone_node(folder: Path) -> AsyncIterator[AssembledNode]:
         quorum_set=QuorumSet(1, (keypair.public_key,)),
         close_interval_ms=50,
     )
-    store = LedgerStore(config.data_dir, config.network_id)
-    node = assemble_node(
-        config=config, keypair=keypair, store=store, transport=LoneTransport(), metrics=NodeMetrics()
-    )
+    node = assemble_node(config=config, keypair=keypair, transport=LoneTransport(), metrics=NodeMetrics())
     try:
         yield node  # not serving: the tests close ledgers themselves (Community.run_all)
     finally:
-        store.close()
+        node.store.close()
 
 
 async def seed_community(node: AssembledNode) -> Community:
