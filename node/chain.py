@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 import trio
 
-from node.api.app import TxStatus
 from node.errors import StorageError
 from node.logs import log
 from node.mempool import Admission, Mempool
 from node.metrics import NodeMetrics
 from node.storage.store import LedgerStore
+from node.tx_status import TxState, TxStatus
 from node.txsets import TxSetCache
 from protocol.ledger import ClosedLedger, CloseValue, LedgerHeader, TxSet, close_ledger
 from protocol.results import ResultCode
@@ -143,7 +143,7 @@ class LedgerChain:
     def tx_status(self, tx_hash: bytes) -> TxStatus:
         location = self.store.tx_location(tx_hash)
         if location is not None:
-            status = "applied" if location.code is ResultCode.OK else "failed"
+            status: TxState = "applied" if location.code is ResultCode.OK else "failed"
             return TxStatus(
                 status,
                 location.code.value,

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consensus import all_validators
-from node.api.app import TxStatus
 from node.catchup import CatchUp
 from node.chain import LedgerChain
 from node.clock import wall_ms
@@ -26,6 +25,7 @@ from node.peer_ids import peer_id_for
 from node.peer_service import GossipBatcher
 from node.reads import LedgerReads, ValidatorStatus
 from node.transport import Transport
+from node.tx_status import TxStatus
 from protocol.addresses import encode_validator
 from protocol.ledger import LedgerHeader, decode_results
 from protocol.state import Account, Currency, Holding, StateOverlay

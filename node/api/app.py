@@ -10,7 +10,6 @@ import binascii
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio.lowlevel
@@ -39,6 +38,7 @@ from node.errors import AdminForbiddenError
 from node.logs import log
 from node.mempool import MEMPOOL_CODES, Admission
 from node.ratelimit import RateLimiter
+from node.tx_status import TxStatus
 from protocol.errors import DecodeError
 from protocol.ledger import LedgerHeader
 from protocol.operations import valid_code
@@ -58,14 +58,6 @@ MAX_HISTORY_LIMIT = 200
 WORK_CHUNK = 100
 REQUESTS_PER_S = 1000.0  # per client, every endpoint (before the body is read)
 _EXPLAIN = {code.value: code.explanation for code in ResultCode} | MEMPOOL_CODES
-
-
-@dataclass(frozen=True, slots=True)
-class TxStatus:
-    status: str  # pending | applied | failed | rejected | unknown
-    code: str | None = None
-    ledger: int | None = None
-    op_index: int | None = None
 
 
 class NodeFacade(Protocol):

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
-from node.api.app import TxStatus, create_app
+from node.api.app import create_app
 from node.mempool import Admission, Mempool
+from node.tx_status import TxStatus
 from protocol.addresses import encode_account
 from protocol.hashing import network_id
 from protocol.keys import Keypair

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from node.api.app import TxStatus
 from node.mempool import Admission
+from node.tx_status import TxStatus
 
 TOKEN = "s3cret-admin-token"
 

@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from node.api.app import TxStatus, create_app
+from node.api.app import create_app
 from node.mempool import DUPLICATE, Admission
 from node.refusals import refusal_figures
+from node.tx_status import TxStatus
 from protocol.apply import apply_transaction
 from protocol.hashing import network_id
 from protocol.ledger import LedgerHeader
