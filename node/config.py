@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import enum
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from consensus import QuorumSet, QuorumSetError, check_quorum_set_sane
 from node.errors import ConfigError
+from node.netaddr import (
+    DEFAULT_P2P_PORT,
+    MultiaddrError,
+    TcpAddress,
+    parse_announce,
+    parse_listen,
+    parse_peer,
+)
 from protocol.addresses import decode_validator
 from protocol.errors import AddressError
 from protocol.hashing import network_id
@@ -41,6 +50,8 @@ class Misbehaviour(enum.Enum):
 
 
 MISBEHAVIOURS = tuple(mode.value for mode in Misbehaviour)
+DEFAULT_LISTEN = f"/ip4/127.0.0.1/tcp/{DEFAULT_P2P_PORT}"
+MAX_ANNOUNCE = 4  # addresses a node announces (each goes into its signed peer record)
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,9 @@ class NodeConfig:
     key_file: Path
     log_level: str = "info"
     log_format: str = "text"
-    listen: str = "/ip4/127.0.0.1/tcp/0"
+    listen: str = DEFAULT_LISTEN
     bootstrap: tuple[str, ...] = ()
+    announce: tuple[str, ...] = ()  # where other nodes reach this one (behind NAT: the public address)
     quorum_set: QuorumSet | None = None
     close_interval_ms: int = 1000
     heartbeat_interval_ms: int = 60_000
@@ -83,7 +95,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "log_level": (str, False),
         "log_format": (str, False),
     },
-    "network": {"listen": (str, False), "bootstrap": (list, False)},
+    "network": {"listen": (str, False), "announce": (list, False), "bootstrap": (list, False)},
     "consensus": {
         "close_interval_ms": (int, False),
         "heartbeat_interval_ms": (int, False),
@@ -114,8 +126,9 @@ def load_config(path: Path) -> NodeConfig:
         key_file=base / node["key_file"],
         log_level=_choice(node.get("log_level", "info"), LOG_LEVELS, "[node] log_level"),
         log_format=_choice(node.get("log_format", "text"), LOG_FORMATS, "[node] log_format"),
-        listen=values["network"].get("listen", "/ip4/127.0.0.1/tcp/0"),
-        bootstrap=tuple(_strings(values["network"].get("bootstrap", []), "[network] bootstrap")),
+        listen=_address(values["network"].get("listen", DEFAULT_LISTEN), parse_listen, "[network] listen"),
+        announce=_addresses(values["network"].get("announce", []), parse_announce, "[network] announce"),
+        bootstrap=_addresses(values["network"].get("bootstrap", []), parse_peer, "[network] bootstrap"),
         quorum_set=_quorum_set(values["consensus"].get("quorum_set"), "[consensus.quorum_set]"),
         close_interval_ms=_int_range(
             values["consensus"].get("close_interval_ms", 1000), "[consensus] close_interval_ms", 50, 600_000
@@ -129,7 +142,7 @@ def load_config(path: Path) -> NodeConfig:
         max_tx_set_size=_int_range(
             values["consensus"].get("max_tx_set_size", 10_000), "[consensus] max_tx_set_size", 1, 100_000
         ),
-        api_listen=_host_port(values["api"].get("listen", "127.0.0.1:8080"), "[api] listen"),
+        api_listen=host_port(values["api"].get("listen", "127.0.0.1:8080"), "[api] listen"),
         admin_token_file=(base / values["api"]["admin_token_file"])
         if "admin_token_file" in values["api"]
         else None,
@@ -145,6 +158,8 @@ def load_config(path: Path) -> NodeConfig:
         raise ConfigError(
             "[consensus.quorum_set] is required: a watcher trusts the same quorum to verify ledgers"
         )
+    if len(config.announce) > MAX_ANNOUNCE:
+        raise ConfigError(f"[network] announce: at most {MAX_ANNOUNCE} addresses")
     if config.heartbeat_interval_ms < config.close_interval_ms:
         raise ConfigError("[consensus] heartbeat_interval_ms must be at least close_interval_ms")
     if config.misbehave is not Misbehaviour.NONE and not config.test_faults:
@@ -221,6 +236,17 @@ def _strings(value: Any, where: str) -> list[str]:
     return list(value)
 
 
+def _address(value: str, parse: Callable[[str], TcpAddress], where: str) -> str:
+    try:
+        return str(parse(value))
+    except MultiaddrError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _addresses(value: Any, parse: Callable[[str], TcpAddress], where: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_address(text, parse, where) for text in _strings(value, where)))
+
+
 def _origins(value: Any, where: str) -> tuple[str, ...]:
     """Browser origins as the Origin header spells them (``https://example.org``, with a port when
     not the default), or ``*`` for any site."""
@@ -252,7 +278,8 @@ def _int_range(value: int, where: str, low: int, high: int) -> int:
     return value
 
 
-def _host_port(value: str, where: str) -> str:
+def host_port(value: str, where: str) -> str:
+    """``HOST:PORT`` (an API bind address); ConfigError names ``where``."""
     host, _, port = value.rpartition(":")
     if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{where}: expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")

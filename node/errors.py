@@ -31,3 +31,23 @@ class NetError(NodeError):
 class AdminForbiddenError(NodeError):
     """An admin action this node does not allow (a test-only action on a node whose config does
     not enable test faults); the API answers 403."""
+
+
+def node_error_in(exc: BaseException) -> NodeError | None:
+    """The error to report for ``exc``: itself if a NodeError, else the first NodeError inside it
+    when it is an exception group (trio wraps what a task raises inside a nursery), preferring a
+    ConfigError; None when there is none (a bug: let it propagate with its traceback)."""
+    found = _leaves(exc)
+    config = next((e for e in found if isinstance(e, ConfigError)), None)
+    if config is not None:  # a bad setting explains whatever else broke with it
+        return config
+    errors = [e for e in found if isinstance(e, NodeError)]
+    if not errors or any(not isinstance(e, NodeError | KeyboardInterrupt) for e in found):
+        return None
+    return errors[0]
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]

@@ -18,7 +18,7 @@ import trio
 
 from node.api.app import create_app
 from node.api.limits import ApiLimits
-from node.api.server import hypercorn_config, serve_api
+from node.api.server import check_bindable, hypercorn_config, serve_api
 from node.assembly import assemble_node
 from node.config import NodeConfig
 from node.facade import NodeAddresses, NodeIdentity
@@ -46,6 +46,7 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
             seed=keypair.seed,
             listen=config.listen,
             bootstrap=config.bootstrap,
+            announce=config.announce,
             topic=topic_for(config.network_id),
             max_request=MAX_REQUEST_BYTES,
         ),
@@ -61,11 +62,12 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
             node.api, admin_token=admin_token, explorer=node.api, cors_origins=config.cors_origins
         )
         api_config = hypercorn_config(config.api_listen, ApiLimits())
+        check_bindable(config.api_listen, "[api] listen")
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
             await nursery.start(net.serve, node.handlers)
-            addresses.peer_id, addresses.listen = net.peer_id, list(net.listen_addrs)
+            addresses.peer_id, addresses.listen = net.peer_id, list(net.announce_addrs)
             await nursery.start(node.serve)
             addresses.api_url = await nursery.start(serve_api, app, api_config)
             _write_run_info(run_info, node.api.identity, addresses)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from node.errors import ConfigError
 from node.keyfile import write_key_file
+from node.netaddr import DEFAULT_P2P_PORT
 from protocol.addresses import encode_validator
 from protocol.keys import Keypair
 
@@ -41,6 +42,17 @@ class NodeSpec:
     host: str = "127.0.0.1"  # the p2p listen address (and the API's, unless api_host is set)
     api_host: str | None = None
     enable_test_faults: bool = False  # only `tally testnet` sets it (node.faults); `node init` never
+    listen: str | None = None  # a full listen multiaddr; overrides host and p2p_port
+    announce: tuple[str, ...] = ()  # addresses other nodes dial to reach this one
+    api_listen: str | None = None  # HOST:PORT; overrides api_host and api_port
+
+    @property
+    def listen_address(self) -> str:
+        return self.listen or f"/ip4/{self.host}/tcp/{self.p2p_port}"
+
+    @property
+    def api_address(self) -> str:
+        return self.api_listen or f"{self.api_host or self.host}:{self.api_port}"
 
 
 def init_node(folder: Path, spec: NodeSpec, keypair: Keypair) -> Path:
@@ -79,7 +91,12 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
         f'log_format = "{spec.log_format}"                        # text | json',
         "",
         "[network]",
-        f'listen = "/ip4/{spec.host}/tcp/{spec.p2p_port}"     # peer-to-peer address (libp2p multiaddr)',
+        f'listen = "{spec.listen_address}"     # where this node accepts peers (/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}: every interface)',
+        "# Where other nodes reach this one (behind NAT or a port forward: the public address and port).",
+        "# Empty: the listen address when it names one host, else this machine's interface addresses.",
+        "announce = [",
+        *[f'  "{address}",' for address in spec.announce],
+        "]",
         "bootstrap = [                              # peers to dial at start and whenever the link drops",
         *[f'  "{peer}",' for peer in spec.bootstrap],
         "]",
@@ -98,7 +115,7 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
     lines += [
         "",
         "[api]",
-        f'listen = "{spec.api_host or spec.host}:{spec.api_port}"              # HTTP API; keep it on loopback unless a proxy guards it',
+        f'listen = "{spec.api_address}"              # HTTP API; keep it on loopback unless a proxy guards it',
         f'admin_token_file = "{TOKEN_NAME}"        # bearer token for /admin endpoints (mode 0600)',
         "",
     ]

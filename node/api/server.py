@@ -11,6 +11,7 @@ and by the security tests against a real server.
 from __future__ import annotations
 
 import logging
+import socket
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from hypercorn.trio import serve
 
 from node.api.errors import error_body
 from node.api.limits import ApiLimits
+from node.errors import ConfigError
 from node.logs import log
 
 if TYPE_CHECKING:
@@ -58,6 +60,26 @@ class _JsonErrorH11Protocol(H11Protocol):
         )
         data = self.connection.send(response) + (self.connection.send(h11.Data(data=body)) or b"")
         await self.send(RawData(data=data + (self.connection.send(h11.EndOfMessage()) or b"")))  # one write
+
+
+def check_bindable(bind: str, where: str) -> None:
+    """Refuse a ``HOST:PORT`` the API cannot listen on (in use, or not an address of this machine)
+    before anything starts: a failed bind inside the server would end the node with a traceback."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if not port.isdigit() or int(port) == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot resolve {host!r} ({exc.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot listen on {bind} ({exc.strerror})") from None
 
 
 def hypercorn_config(bind: str, limits: ApiLimits) -> HypercornConfig:

@@ -34,8 +34,25 @@ def init(
     threshold: int = typer.Option(
         0, "--threshold", help="How many of --quorum must agree (default ⌊2n/3⌋+1)."
     ),
-    p2p_port: int = typer.Option(0, "--p2p-port", help="Peer-to-peer TCP port (0: any free port)."),
-    api_port: int = typer.Option(8080, "--api-port", help="HTTP API port on 127.0.0.1."),
+    p2p_port: int | None = typer.Option(
+        None, "--p2p-port", help="Peer-to-peer TCP port on 127.0.0.1 (default 4100; see --listen)."
+    ),
+    api_port: int | None = typer.Option(
+        None, "--api-port", help="HTTP API port on 127.0.0.1 (default 8080)."
+    ),
+    listen: str | None = typer.Option(
+        None,
+        "--listen",
+        help="Where to accept peers, e.g. /ip4/0.0.0.0/tcp/4100 (every interface); default /ip4/127.0.0.1/tcp/4100.",
+    ),
+    announce: list[str] = typer.Option(
+        [],
+        "--announce",
+        help="Address other nodes reach this one at, e.g. /ip4/203.0.113.7/tcp/4100 or /dns4/v1.example.org/tcp/4100 (repeatable).",
+    ),
+    api_listen: str | None = typer.Option(
+        None, "--api-listen", help="HOST:PORT of the HTTP API (default 127.0.0.1:8080)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Create a node folder with a commented node.toml and a fresh key (mode 0600, never printed).
@@ -43,10 +60,14 @@ def init(
     Examples:
       tally node init --dir ~/tally-node --validator
       tally node init --dir ./watcher --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo… --quorum tlyv1… --quorum tlyv1…
+      tally node init --dir ~/tally-node --validator --listen /ip4/0.0.0.0/tcp/4100 \\
+          --announce /ip4/203.0.113.7/tcp/4100
     """
     import nacl.utils
 
-    from node.errors import NodeError
+    from node.config import host_port
+    from node.errors import ConfigError, NodeError
+    from node.netaddr import DEFAULT_P2P_PORT, MultiaddrError, parse_announce, parse_listen, parse_peer
     from node.peer_ids import peer_id_for
     from node.setup import NodeSpec, QuorumSetSpec, init_node
     from protocol.addresses import decode_validator, encode_validator
@@ -58,6 +79,20 @@ def init(
             decode_validator(text)
         except AddressError as exc:
             _fail(2, f"--quorum {text}: {exc}")
+    if listen is not None and p2p_port is not None:
+        _fail(2, "give either --listen or --p2p-port, not both")
+    if api_listen is not None and api_port is not None:
+        _fail(2, "give either --api-listen or --api-port, not both")
+    try:
+        listen_address = str(parse_listen(listen)) if listen is not None else None
+        announced = tuple(dict.fromkeys(str(parse_announce(a)) for a in announce))
+        bootstrap = tuple(dict.fromkeys(str(parse_peer(p)) for p in peers))
+        if api_listen is not None:
+            host_port(api_listen, "--api-listen")
+    except MultiaddrError as exc:
+        _fail(2, f"--listen/--announce/--peer: {exc}")
+    except ConfigError as exc:
+        _fail(2, str(exc))
     keypair = Keypair(nacl.utils.random(32))
     own = encode_validator(keypair.public_key)
     members = list(dict.fromkeys(quorum + ([own] if validator else [])))
@@ -71,10 +106,13 @@ def init(
     spec = NodeSpec(
         role="validator" if validator else "watcher",
         network_passphrase=passphrase,
-        p2p_port=p2p_port,
-        api_port=api_port,
-        bootstrap=tuple(peers),
+        p2p_port=DEFAULT_P2P_PORT if p2p_port is None else p2p_port,
+        api_port=8080 if api_port is None else api_port,
+        bootstrap=bootstrap,
         quorum_set=qset,
+        listen=listen_address,
+        announce=announced,
+        api_listen=api_listen,
     )
     try:
         config_path = init_node(folder, spec, keypair)
@@ -85,12 +123,16 @@ def init(
         "node_id": own,
         "peer_id": peer_id_for(keypair.public_key),
         "role": spec.role,
+        "listen": spec.listen_address,
+        "announce": list(spec.announce),
+        "api_listen": spec.api_address,
     }
     if as_json:
         typer.echo(json.dumps(result))
     else:
         typer.echo(
             f"Node folder ready: {config_path}\n  validator id: {own}\n  peer id: {result['peer_id']}\n"
+            f"  peers connect to: {', '.join(spec.announce) or spec.listen_address}\n"
             f"Start it with: tally node run --config {config_path}"
         )
 
@@ -107,7 +149,7 @@ def run(
     import trio
 
     from node.config import load_config
-    from node.errors import ConfigError, NodeError
+    from node.errors import ConfigError, node_error_in
     from node.logs import setup_logging
     from node.runtime import run_node
 
@@ -118,12 +160,13 @@ def run(
     setup_logging(loaded.log_level, loaded.log_format)
     try:
         trio.run(run_node, loaded)
-    except ConfigError as exc:
-        _fail(2, str(exc))
-    except NodeError as exc:
-        _fail(1, str(exc))
     except KeyboardInterrupt:
         pass
+    except BaseException as exc:
+        error = node_error_in(exc)  # raised inside a nursery it arrives in an ExceptionGroup
+        if error is None:
+            raise
+        _fail(2 if isinstance(error, ConfigError) else 1, str(error))
 
 
 def _fail(code: int, message: str) -> NoReturn:

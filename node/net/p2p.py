@@ -31,6 +31,8 @@ from node.errors import ConfigError, NetError
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.net import compat
+from node.net.announce import announced_addresses
+from node.net.dials import DialFailureLog
 from node.net.gossip import Gossip
 from node.net.guard import PeerGuard
 from node.net.handlers import NetHandlers
@@ -68,7 +70,9 @@ class P2PNetwork:
         self.host: IHost = compat.new_tally_host(config.seed)
         self._own_id: ID = self.host.get_id()
         self.peer_id: str = self._own_id.to_base58()
-        self.listen_addrs: list[str] = []
+        self.listen_addrs: list[str] = []  # as bound (may be 0.0.0.0: to listen, never to announce)
+        self.announce_addrs: list[str] = []  # what other nodes should dial (node.net.announce)
+        self._dial_failures = DialFailureLog()
         self._metrics = NetMetrics(metrics)
         self.guard = PeerGuard(
             PeerBook(self.peer_id),
@@ -101,6 +105,7 @@ class P2PNetwork:
                 raise ConfigError(
                     f"listen: cannot listen on {self.config.listen} (address in use or not local)"
                 )
+            self.announce_addrs = announced_addresses(self.config.announce, self.listen_addrs, self.peer_id)
             try:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
@@ -115,7 +120,8 @@ class P2PNetwork:
                         logging.INFO,
                         "p2p network listening",
                         peer_id=self.peer_id,
-                        addrs=",".join(self.listen_addrs),
+                        port=self._listen.value_for_protocol("tcp"),
+                        announce=",".join(self.announce_addrs) or "none",
                         topic=self.config.topic,
                     )
                     task_status.started()
@@ -150,10 +156,11 @@ class P2PNetwork:
                     with trio.fail_after(DIAL_TIMEOUT):
                         await self.host.connect(info)
                     self._metrics.dials.labels(outcome="ok").inc()
-                    log(logger, logging.DEBUG, "dialed bootstrap peer", peer=peer)
+                    self._dial_failures.succeeded(peer, "bootstrap peer")
                 except Exception as exc:
                     self._metrics.dials.labels(outcome="failed").inc()
-                    log(logger, logging.DEBUG, "dial failed", peer=peer, error=repr(exc))
+                    addrs = ",".join(str(a) for a in info.addrs)
+                    self._dial_failures.failed(peer, addrs, exc, self.guard.now(), "bootstrap peer")
             # retry promptly after a disconnect, otherwise every RECONNECT_INTERVAL
             with trio.move_on_after(RECONNECT_INTERVAL):
                 await self._topology_changed.wait()

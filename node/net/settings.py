@@ -21,6 +21,7 @@ class NetConfig:
     seed: bytes  # 32-byte Ed25519 seed: the validator key is the peer identity
     listen: str = "/ip4/127.0.0.1/tcp/0"
     bootstrap: tuple[str, ...] = ()  # full multiaddrs ending in /p2p/<peer id>
+    announce: tuple[str, ...] = ()  # where others reach us (no /p2p/); empty: from the listen address
     topic: str = "tally/txs"  # the caller passes tally/txs/<network hex prefix>
     max_frame: int = MAX_FRAME_DEFAULT
     request_rate: float = REQUEST_RATE_PER_S  # per-peer request limit (token bucket)
