@@ -24,7 +24,7 @@ from node.tx_status import TxState, TxStatus
 from node.txsets import TxSetCache
 from protocol.ledger import ClosedLedger, CloseValue, LedgerHeader, TxSet, close_ledger
 from protocol.results import ResultCode
-from protocol.transactions import Transaction
+from protocol.transactions import Transaction, TxHeader
 
 logger = logging.getLogger("tally.chain")
 
@@ -59,6 +59,12 @@ class LedgerChain:
             self.metrics.tx_rejected.labels(admission.code).inc()
         self.metrics.mempool_size.set(len(self.mempool))
         return admission
+
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        refusal = self.mempool.refuse_early(header, source)
+        if refusal is not None and refusal.code is not None:
+            self.metrics.tx_rejected.labels(refusal.code).inc()
+        return refusal
 
     async def close(
         self, tx_set: TxSet, value: CloseValue, proof: Sequence[bytes], expected_hash: bytes | None = None

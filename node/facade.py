@@ -29,7 +29,7 @@ from node.tx_status import TxStatus
 from protocol.addresses import encode_validator
 from protocol.ledger import LedgerHeader, decode_results
 from protocol.state import Account, Currency, Holding, StateOverlay
-from protocol.transactions import Transaction
+from protocol.transactions import Transaction, TxHeader
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Exist only on a node whose config enables test faults (node.faults); refused with 403 elsewhere.
@@ -103,6 +103,11 @@ class NodeApi:
         if any(a.accepted for a in admissions):
             self.herder.transactions_arrived()
         return admissions
+
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        """The mempool's refusal on a transaction's first look, before a full decode (junk from
+        keys with nothing on the ledger costs little); None when it needs ``submit``."""
+        return self.chain.refuse_early(header, source)
 
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
         await self.chain.wait_for(tx_hashes, timeout_s)

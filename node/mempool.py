@@ -33,7 +33,7 @@ from node.waiting import Waiting, WaitingTx
 from protocol.apply import apply_transaction
 from protocol.results import ResultCode
 from protocol.state import StateOverlay, StateReader
-from protocol.transactions import Transaction
+from protocol.transactions import Transaction, TxHeader
 
 DUPLICATE = "duplicate"
 MEMPOOL_FULL = "mempool_full"
@@ -187,21 +187,28 @@ class Mempool:
         Cheap checks come first and the signature check last, so a flood of junk costs little.
         """
         self._expire_queued(self._clock())
-        if tx.hash in self._waiting:
-            return Admission(False, DUPLICATE)
-        if source is not None and self._waiting.per_source(source) >= self.limits.max_per_source:
-            return self._refuse(tx, SOURCE_QUOTA)
-        account = tx.body.source
-        if account in self._evicted_from:
-            return self._refuse(tx, EVICTED)
-        expected = self._overlay.account(account).seq + 1
-        if tx.body.seq < expected:
-            return self._refuse(tx, BAD_SEQ, bad_seq_figures(expected, tx))
-        standing = self._standing(account)
+        looked = self._first_look(tx.hash, tx.body.source, tx.body.seq, source)
+        if isinstance(looked, Admission):
+            return looked
+        standing, expected = looked
         entry = WaitingTx(tx, standing, source, self._clock())
         if tx.body.seq > expected:
             return self._queue(entry, expected)
         return self._admit_pending(entry)
+
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        """The refusal ``add`` would give, judged on a transaction's first look (hash, source,
+        sequence) before the node spends a full decode on it; None when ``add`` must decide.
+        Spends no budget: ``add`` does, for what gets through."""
+        looked = self._first_look(header.hash, header.source, header.seq, source)
+        if isinstance(looked, Admission):
+            return None if looked.code == DUPLICATE else looked
+        standing, expected = looked
+        if standing is Standing.NEWCOMER and header.seq == expected:
+            refusal = self._newcomer_refusal(header.source, spend=False)
+            if refusal is not None:
+                return self._refuse(header.hash, refusal)
+        return None
 
     def ledger_closed(self, state: StateReader, next_ledger: int, included: set[bytes]) -> list[bytes]:
         """Forget what the ledger included; re-check the rest against the new state (judging
@@ -241,22 +248,52 @@ class Mempool:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _first_look(
+        self, tx_hash: bytes, account: bytes, seq: int, source: str | None
+    ) -> Admission | tuple[Standing, int]:
+        """The checks that need no more than a transaction's hash, source and sequence number:
+        a refusal, or the account's standing and next sequence number."""
+        if tx_hash in self._waiting:
+            return Admission(False, DUPLICATE)
+        if source is not None and self._waiting.per_source(source) >= self.limits.max_per_source:
+            return self._refuse(tx_hash, SOURCE_QUOTA)
+        if account in self._evicted_from:
+            return self._refuse(tx_hash, EVICTED)
+        expected = self._overlay.account(account).seq + 1
+        if seq < expected:
+            return self._refuse(tx_hash, BAD_SEQ, bad_seq_figures(expected, seq))
+        standing = self._standing(account)
+        if standing is Standing.NEWCOMER and seq > expected:
+            # a key with nothing on the ledger is never queued ahead: it can only use its next number
+            return self._refuse(tx_hash, BAD_SEQ, bad_seq_figures(expected, seq))
+        return standing, expected
+
+    def _newcomer_refusal(self, account: bytes, *, spend: bool) -> str | None:
+        """Why a newcomer's transaction at its next sequence number is refused, if it is: its own
+        allowance, the newcomers' share of the pool, or their budget of checks (spent if asked)."""
+        limits = self.limits
+        if self._waiting.pending_count(account) >= limits.max_per_newcomer:
+            return TOO_MANY_PENDING
+        if self._waiting.newcomers >= limits.max_total * limits.newcomer_share:
+            return NEWCOMERS_BUSY
+        if spend:
+            return None if self._newcomer_checks.allow("newcomers") else NEWCOMERS_BUSY
+        return NEWCOMERS_BUSY if self._newcomer_checks.wait_s("newcomers") > 0 else None
+
     def _admit_pending(self, entry: WaitingTx) -> Admission:
-        limits, account = self.limits, entry.tx.body.source
-        newcomer = entry.standing is Standing.NEWCOMER
-        allowance = limits.max_per_newcomer if newcomer else limits.max_per_account
-        if self._waiting.pending_count(account) >= allowance:
-            return self._refuse(entry.tx, TOO_MANY_PENDING)
-        if newcomer and (
-            self._waiting.newcomers >= limits.max_total * limits.newcomer_share
-            or not self._newcomer_checks.allow("newcomers")
-        ):
-            return self._refuse(entry.tx, NEWCOMERS_BUSY)
+        account = entry.tx.body.source
+        if entry.standing is Standing.NEWCOMER:
+            refusal = self._newcomer_refusal(account, spend=True)
+            if refusal is not None:
+                return self._refuse(entry.tx.hash, refusal)
+        elif self._waiting.pending_count(account) >= self.limits.max_per_account:
+            return self._refuse(entry.tx.hash, TOO_MANY_PENDING)
+        limits = self.limits
         if len(self._waiting) >= limits.max_total and self._waiting.victim(below=entry.standing) is None:
-            return self._refuse(entry.tx, MEMPOOL_FULL)
+            return self._refuse(entry.tx.hash, MEMPOOL_FULL)
         signers = entry.tx.signers()
         if signers is None:
-            return self._refuse(entry.tx, BAD_AUTH)
+            return self._refuse(entry.tx.hash, BAD_AUTH)
         admission = self._try_apply(entry.with_signers(signers), make_room=True)
         if admission.accepted:
             self._promote(account)
@@ -267,25 +304,22 @@ class Mempool:
         accounts on the ledger only, a contiguous run at most ``queue_window`` ahead, the queued
         share of the pool. It is checked now (signature), applied when the gap fills."""
         limits, tx = self.limits, entry.tx
-        if entry.standing is Standing.NEWCOMER:
-            # a key with nothing on the ledger can only use its next sequence number
-            return self._refuse(tx, BAD_SEQ, bad_seq_figures(expected, tx))
         run = self._waiting.queued_seqs(tx.body.source)
         if tx.body.seq in run:
             return Admission(False, DUPLICATE)
         contiguous = not run or tx.body.seq in (min(run) - 1, max(run) + 1)
         if not contiguous or tx.body.seq > expected + limits.queue_window:
-            return self._refuse(tx, TOO_FAR_AHEAD, bad_seq_figures(expected, tx))
+            return self._refuse(tx.hash, TOO_FAR_AHEAD, bad_seq_figures(expected, tx.body.seq))
         share_full = len(self._waiting.queued) >= limits.max_total * limits.queued_share
         pool_full = len(self._waiting) >= limits.max_total
         if (share_full or pool_full) and self._waiting.victim(
             below=entry.standing, queued_only=share_full
         ) is None:
-            return self._refuse(tx, MEMPOOL_FULL)
+            return self._refuse(tx.hash, MEMPOOL_FULL)
         # Checked now, not at promotion: a forged transaction must not squat the sequence number
         # of the account's genuine one (which would then be refused as a duplicate).
         if tx.signers() is None:
-            return self._refuse(tx, BAD_AUTH)
+            return self._refuse(tx.hash, BAD_AUTH)
         if share_full or pool_full:
             self._evict(self._waiting.victim(below=entry.standing, queued_only=share_full))
         self._waiting.add_queued(entry)
@@ -299,7 +333,7 @@ class Mempool:
             figures = refusal_figures(
                 self._overlay, entry.tx, result, ledger_seq=self._next_ledger, signers=entry.signers
             )
-            return self._refuse(entry.tx, result.code.value, figures)
+            return self._refuse(entry.tx.hash, result.code.value, figures)
         if make_room and len(self._waiting) >= self.limits.max_total:
             self._evict(self._waiting.victim(below=entry.standing))
         scope.commit()
@@ -352,8 +386,8 @@ class Mempool:
     def _too_old(self, entry: WaitingTx, now: float) -> bool:
         return now - entry.arrived > self.limits.queued_max_age_s
 
-    def _refuse(self, tx: Transaction, code: str, figures: Figures | None = None) -> Admission:
-        self._remember_refusal(tx.hash, code)
+    def _refuse(self, tx_hash: bytes, code: str, figures: Figures | None = None) -> Admission:
+        self._remember_refusal(tx_hash, code)
         return Admission(False, code, figures=figures or {})
 
     def _remember_refusal(self, tx_hash: bytes, code: str) -> None:

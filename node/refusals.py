@@ -47,8 +47,8 @@ Figures = dict[str, int | str]
 R = ResultCode
 
 
-def bad_seq_figures(expected_seq: int, tx: Transaction) -> Figures:
-    return {"expected_seq": expected_seq, "seq": tx.body.seq}
+def bad_seq_figures(expected_seq: int, seq: int) -> Figures:
+    return {"expected_seq": expected_seq, "seq": seq}
 
 
 def refusal_figures(
@@ -85,7 +85,7 @@ def _transaction_figures(
 ) -> Figures:
     account = state.account(tx.body.source)
     if code is R.BAD_SEQ:
-        return bad_seq_figures(account.seq + 1, tx)
+        return bad_seq_figures(account.seq + 1, tx.body.seq)
     if code is R.BAD_AUTH:
         weight = sum(w for key, w in account.signers if key in signers)
         return {"threshold": account.threshold, "signed_weight": weight}

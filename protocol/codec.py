@@ -76,6 +76,33 @@ def unpack(
     return obj
 
 
+def peek(
+    data: bytes, *, max_size: int, max_bin: int = DEFAULT_MAX_BIN, max_array: int = DEFAULT_MAX_ARRAY
+) -> Any:
+    """Decode ``data`` within the same allocation bounds as ``unpack``, but without its checks of
+    types and canonical form: fast, for a first look at untrusted input that is then either
+    refused or decoded with ``unpack``. Never use what it returns to accept anything.
+
+    Raises:
+        DecodeError: oversize or malformed msgpack.
+    """
+    if len(data) > max_size:
+        raise DecodeError(f"{len(data)} bytes is over the limit of {max_size}")
+    try:
+        return msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=False,
+            max_bin_len=max_bin,
+            max_str_len=DEFAULT_MAX_STR,
+            max_array_len=max_array,
+            max_map_len=0,
+            max_ext_len=0,
+        )
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.UnpackException) as exc:
+        raise DecodeError(f"malformed msgpack ({exc})") from None
+
+
 _SCALARS = frozenset({int, bytes, str, bool, type(None)})
 
 

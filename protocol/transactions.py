@@ -133,6 +133,36 @@ def decode_transaction(data: bytes, network: bytes) -> Transaction:
     return decode_transaction_object(envelope, network)
 
 
+@dataclass(frozen=True, slots=True)
+class TxHeader:
+    """What a first look at an encoded transaction tells: enough to refuse it, never to accept it."""
+
+    hash: bytes
+    source: bytes
+    seq: int
+
+
+def peek_transaction(data: bytes, network: bytes) -> TxHeader | None:
+    """The hash, source and sequence number of an encoded transaction, read without the strict
+    checks of ``decode_transaction`` (a few microseconds instead of tens): a node refuses most
+    junk on these alone (a newcomer's key ahead of its sequence, an exhausted budget) before it
+    spends a full decode on it. None when the bytes do not even look like a transaction."""
+    try:
+        envelope = codec.peek(data, max_size=MAX_TX_BYTES, max_array=MAX_OPERATIONS)
+        body_bytes = envelope[1] if type(envelope) is tuple and len(envelope) == 3 else None
+        if type(body_bytes) is not bytes:
+            return None
+        body = codec.peek(body_bytes, max_size=MAX_TX_BYTES, max_array=MAX_OPERATIONS)
+    except DecodeError:
+        return None
+    if type(body) is not tuple or len(body) != 6:
+        return None
+    source, seq = body[1], body[2]
+    if type(source) is not bytes or len(source) != PUBLIC_KEY_SIZE or type(seq) is not int:
+        return None
+    return TxHeader(transaction_hash(network, body_bytes), source, seq)
+
+
 def decode_transaction_object(envelope: object, network: bytes) -> Transaction:
     """Decode a transaction already unpacked as part of a larger message (a tx set, a batch)."""
     version, body_bytes, signature_list = codec.array(envelope, 3, "transaction")

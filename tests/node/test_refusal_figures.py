@@ -25,7 +25,7 @@ from protocol.operations import (
     SetSigners,
 )
 from protocol.state import MemoryState
-from protocol.transactions import Transaction, TransactionBody, build_transaction
+from protocol.transactions import Transaction, TransactionBody, TxHeader, build_transaction
 
 NETWORK = network_id("Tally refusal figures test network")
 STEWARD, ALICE, BOB, CAROL = (Keypair(bytes([n]) * 32) for n in (1, 2, 3, 4))
@@ -147,6 +147,9 @@ class _ApiNode:
 
     def submit(self, transactions: list[Transaction], source: str | None = None) -> list[Admission]:
         return [self.chain.mempool.add(tx, source) for tx in transactions]
+
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        return self.chain.mempool.refuse_early(header, source)
 
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
         return None

@@ -6,8 +6,9 @@ from typing import Any
 
 import httpx
 
-from node.mempool import Admission
+from node.mempool import Admission, Mempool
 from node.tx_status import TxStatus
+from protocol.transactions import TxHeader
 
 TOKEN = "s3cret-admin-token"
 
@@ -29,6 +30,9 @@ class FakeNode:
         self.batch_sizes.append(len(transactions))
         return [Admission(False, "bad_seq") for _ in transactions]
 
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        return None
+
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
         return None
 
@@ -48,3 +52,22 @@ def asgi_client(app: Any, host: str = "203.0.113.7") -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url="http://node"
     )
+
+
+class MempoolNode(FakeNode):
+    """A real mempool behind the API, nothing else (no ledger closes)."""
+
+    def __init__(self, mempool: Mempool, network_id: bytes) -> None:
+        super().__init__()
+        self.mempool = mempool
+        self.network_id = network_id
+
+    def submit(self, transactions: list[Any], source: str | None = None) -> list[Admission]:
+        self.batch_sizes.append(len(transactions))
+        return [self.mempool.add(tx, source) for tx in transactions]
+
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        return self.mempool.refuse_early(header, source)
+
+    def tx_status(self, tx_hash: bytes) -> TxStatus:
+        return TxStatus("pending") if tx_hash in self.mempool else TxStatus("unknown")

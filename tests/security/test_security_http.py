@@ -13,7 +13,8 @@ import logging
 
 import pytest
 import trio
-from api_fakes import TOKEN, FakeNode, asgi_client
+from api_fakes import TOKEN, FakeNode, MempoolNode, asgi_client
+from spam_ledger import NETWORK, SpamLedger, key, noop, signed
 
 from node.api.app import create_app
 from node.api.body import json_depth
@@ -150,6 +151,21 @@ async def test_a_maximum_batch_is_admitted_in_pieces_that_let_other_tasks_run() 
         assert ticks - before >= 20  # the loop ran other tasks between the pieces
         nursery.cancel_scope.cancel()
     assert node.batch_sizes == [100] * 20
+
+
+async def test_junk_is_refused_on_a_first_look_and_a_newcomers_run_still_gets_in() -> None:
+    ledger = SpamLedger.community()
+    node = MempoolNode(ledger.mempool(newcomer_burst=3, newcomer_rate=0.001), NETWORK)
+    junk, newcomer = key(), key()
+    txs = [signed(junk, seq, noop(junk)) for seq in (2, 3)]
+    txs += [signed(newcomer, seq, noop(newcomer)) for seq in (1, 2, 3)]
+    txs += [ledger.pay(ledger.alice, 1, ledger.bob)]
+    body = {"txs": [base64.b64encode(tx.encode()).decode() for tx in txs]}
+    async with asgi_client(create_app(node)) as client:  # type: ignore[arg-type]
+        results = (await client.post("/tx", json=body)).json()["results"]
+    assert [r["code"] or r["status"] for r in results] == ["bad_seq", "bad_seq", *["pending"] * 4]
+    assert [r["hash"] for r in results] == [tx.hash.hex() for tx in txs]
+    assert node.batch_sizes == [4]  # the junk was never decoded in full nor submitted
 
 
 def _decodable_tx(network: bytes) -> str:

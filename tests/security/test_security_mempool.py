@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from spam_ledger import SpamLedger, key, noop, signed
+from spam_ledger import NETWORK, SpamLedger, key, noop, signed
 
 from node.mempool import (
     DUPLICATE,
@@ -20,9 +20,11 @@ from node.mempool import (
     SOURCE_QUOTA,
     TOO_FAR_AHEAD,
     TOO_MANY_PENDING,
+    Admission,
 )
 from node.standing import Standing, StandingJudge
 from protocol.keys import Keypair
+from protocol.transactions import Transaction, TxHeader, peek_transaction
 
 
 def _accounts(ledger: SpamLedger, count: int) -> list[Keypair]:
@@ -188,3 +190,40 @@ def test_a_forged_transaction_evicts_no_one() -> None:
         forged = replace(genuine, signatures=((ledger.alice.public_key, b"\x00" * 64),))
         assert pool.add(forged).code == "bad_auth"
     assert pool.select(10, 1 << 20) == waiting
+
+
+def test_a_first_look_refuses_junk_as_add_would_without_spending_the_budget() -> None:
+    ledger = SpamLedger.community()
+    pool = ledger.mempool(newcomer_rate=1.0, newcomer_burst=1)
+    junk = key()
+    ahead = signed(junk, 2, noop(junk))
+    assert pool.refuse_early(_header(ahead)) == Admission(
+        False, "bad_seq", figures={"expected_seq": 1, "seq": 2}
+    )
+    assert pool.refused_code(ahead.hash) == "bad_seq"
+    newcomer = key()
+    first = signed(newcomer, 1, noop(newcomer))
+    assert pool.refuse_early(_header(first)) is None  # a full look decides; nothing was spent
+    assert pool.add(first).accepted  # spends the one check of the burst
+    late = key()
+    refused = pool.refuse_early(_header(signed(late, 1, noop(late))))
+    assert refused is not None
+    assert refused.code == NEWCOMERS_BUSY
+    member_pays = ledger.pay(ledger.alice, 1, ledger.bob)
+    assert pool.refuse_early(_header(member_pays)) is None
+    assert pool.add(member_pays).accepted
+    assert pool.refuse_early(_header(member_pays)) is None  # a duplicate is for add to answer
+
+
+def test_peek_reads_hash_source_and_sequence_of_a_transaction_and_nothing_else() -> None:
+    tx = signed(key(), 7, noop(key()))
+    header = peek_transaction(tx.encode(), NETWORK)
+    assert header == TxHeader(tx.hash, tx.body.source, 7)
+    for junk in (b"", b"\xc1", b"\x93\x01\xc4\x01x\x90", tx.encode()[:-3], b"\x92\x01\x02"):
+        assert peek_transaction(junk, NETWORK) is None
+
+
+def _header(tx: Transaction) -> TxHeader:
+    header = peek_transaction(tx.encode(), NETWORK)
+    assert header is not None
+    return header

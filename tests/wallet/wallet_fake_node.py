@@ -22,7 +22,7 @@ from protocol.hashing import network_id
 from protocol.ledger import LedgerHeader
 from protocol.results import ResultCode
 from protocol.state import HOLDING_PREFIX, Account, Currency, Holding, MemoryState, StateOverlay
-from protocol.transactions import Transaction
+from protocol.transactions import Transaction, TxHeader
 
 PASSPHRASE = "Tally wallet test network"
 
@@ -64,6 +64,9 @@ class FakeNode:
             self.history_items.append((self.ledger_seq, 0, tx, "ok", self.close_time_ms))
             answers.append(Admission(True))
         return answers
+
+    def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
+        return None  # the fake decides everything in submit
 
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
         return None
