@@ -4,7 +4,8 @@ The runtime (``node.runtime``) and the tests use ``assemble_node``; nothing else
 parts or wires them together, and no part receives a collaborator after it was built:
 
     store → transport (given) → chain → peer requests → quorum sets → ledger claims → herder
-    → catch-up → gossip batcher → peer service (for the network) → API façade (for node.api)
+    → catch-up → gossip batcher → board (off-ledger listings) → peer service (for the network)
+    → API façade (for node.api)
 
 On a node whose config enables test faults (``[testing] enable_test_faults``), and only there,
 this is also the one place that loads ``node.faults`` and wraps the store's disk, the transport
@@ -19,8 +20,11 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from node.board.board import Board, BoardLimits
+from node.board.gossip import BoardGossip
 from node.catchup import CatchUp, LedgerClaims
 from node.chain import LedgerChain
+from node.clock import wall_ms
 from node.config import NodeConfig
 from node.facade import NodeAddresses, NodeApi, NodeIdentity
 from node.herder import Herder, HerderConfig
@@ -67,6 +71,7 @@ class AssembledNode:
         herder: Herder,
         catchup: CatchUp,
         gossip: GossipBatcher,
+        board: BoardGossip,
         timers: TimerService,
         metrics: NodeMetrics,
         extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -79,6 +84,7 @@ class AssembledNode:
         self.herder = herder
         self.catchup = catchup
         self.gossip = gossip
+        self.board = board
         self.timers = timers
         self.metrics = metrics
         self._extra_tasks = tuple(extra_tasks)
@@ -91,6 +97,7 @@ class AssembledNode:
             nursery.start_soon(self.catchup.run)
             nursery.start_soon(self.catchup.poll_peers)
             nursery.start_soon(self.gossip.run)
+            nursery.start_soon(self.board.run)
             nursery.start_soon(self._watch_loop_lag)
             for task in self._extra_tasks:
                 nursery.start_soon(task)
@@ -184,6 +191,9 @@ def _assemble(
         advanced=herder.ledger_advanced,
     )
     gossip = GossipBatcher(transport, chain.mempool.take_promoted)
+    board = Board(store.board, store, config.network_id, BoardLimits())
+    board.load(wall_ms())
+    board_gossip = BoardGossip(board, transport, metrics)
     peers = PeerService(
         network_id=config.network_id,
         is_validator=config.is_validator,
@@ -193,6 +203,7 @@ def _assemble(
         quorum_sets=quorum_sets,
         transport=transport,
         gossip=gossip,
+        board=board_gossip,
         timers=timers,
         metrics=metrics,
     )
@@ -207,6 +218,7 @@ def _assemble(
         catchup=catchup,
         transport=transport,
         gossip=gossip,
+        board=board_gossip,
         metrics=metrics,
         test_admin_actions=test_faults.admin_actions() if test_faults else None,
     )
@@ -219,6 +231,7 @@ def _assemble(
         herder=herder,
         catchup=catchup,
         gossip=gossip,
+        board=board_gossip,
         timers=timers,
         metrics=metrics,
         extra_tasks=test_faults.tasks() if test_faults else (),

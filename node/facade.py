@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consensus import all_validators
+from node.board.gossip import BoardGossip
 from node.catchup import CatchUp
 from node.chain import LedgerChain
 from node.clock import wall_ms
@@ -73,6 +74,7 @@ class NodeApi:
         catchup: CatchUp,
         transport: Transport,
         gossip: GossipBatcher,
+        board: BoardGossip,
         metrics: NodeMetrics,
         test_admin_actions: Mapping[str, AdminAction] | None = None,
     ) -> None:
@@ -84,6 +86,7 @@ class NodeApi:
         self.catchup = catchup
         self.transport = transport
         self.gossip = gossip
+        self.board = board  # the offers and requests board (node.api.board)
         self.metrics = metrics
         self._test_admin_actions = dict(test_admin_actions or {})
         assert set(self._test_admin_actions) <= set(TEST_ONLY_ADMIN_ACTIONS)

@@ -18,6 +18,7 @@ import trio
 
 from consensus import QuorumSet
 from node import wire
+from node.board.gossip import BoardGossip
 from node.catchup import LedgerClaims
 from node.chain import LedgerChain
 from node.clock import monotonic_ms
@@ -90,11 +91,13 @@ class PeerService:
         quorum_sets: QuorumSets,
         transport: Transport,
         gossip: GossipBatcher,
+        board: BoardGossip,
         timers: TimerService,
         metrics: NodeMetrics,
     ) -> None:
         self.network_id = network_id
         self.gossip = gossip
+        self.board = board
         self.is_validator = is_validator
         self.chain = chain
         self.herder = herder
@@ -162,6 +165,9 @@ class PeerService:
                 self.gossip.add(raw)
             return GossipVerdict.IGNORE
         return GossipVerdict.ACCEPT
+
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return await self.board.on_board_batch(data, peer)
 
     # -- direct frames -------------------------------------------------------------------------
 

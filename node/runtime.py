@@ -37,6 +37,10 @@ def topic_for(network: bytes) -> str:
     return f"tally/txs/{network.hex()[:16]}"
 
 
+def board_topic_for(network: bytes) -> str:
+    return f"tally/board/{network.hex()[:16]}"
+
+
 async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> None:
     """Run a node until cancelled or signalled. Raises NodeError subclasses on bad set-up."""
     keypair = read_key_file(config.key_file)
@@ -48,6 +52,7 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
             bootstrap=config.bootstrap,
             announce=config.announce,
             topic=topic_for(config.network_id),
+            board_topic=board_topic_for(config.network_id),
             max_request=MAX_REQUEST_BYTES,
         ),
         metrics,

@@ -14,6 +14,9 @@ class Transport(Protocol):
     def publish(self, data: bytes) -> None:
         """Gossip a transaction batch to the network (best effort)."""
 
+    def publish_board(self, data: bytes) -> None:
+        """Gossip a batch of board listings on the board's own topic (best effort)."""
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         """Send a direct frame to every connected peer (best effort, never blocks)."""
 

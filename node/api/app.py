@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from node.api.board import board_routes
 from node.api.body import BodyBudget, ClientGone, read_json
 from node.api.errors import ApiError, error_response
 from node.api.events import StreamLimits, event_routes
@@ -258,7 +259,11 @@ def create_app(
         Route("/admin/{action}", route(admin), methods=["POST"]),
     ]
     if explorer is not None:
-        routes += [*explorer_routes(explorer, route), *event_routes(explorer, route, stream_limits)]
+        routes += [
+            *explorer_routes(explorer, route),
+            *event_routes(explorer, route, stream_limits),
+            *board_routes(explorer, route, json_body),
+        ]
     middleware = []
     if cors_origins:
         middleware.append(

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from node.api.errors import ApiError
 from node.api.params import UINT32_MAX, address, float_query, integer
 from node.api.views import ledger_summary_json, member_json
+from node.board.gossip import BoardGossip
 from node.reads import LedgerReads, ValidatorStatus
 from protocol.addresses import encode_account
 from protocol.operations import valid_code
@@ -28,6 +29,7 @@ class ExplorerNode(Protocol):
     """What the explorer endpoints, pages and event stream read (``node.facade.NodeApi``)."""
 
     reads: LedgerReads
+    board: BoardGossip  # the offers and requests board (node.api.board)
 
     def validators(self) -> list[ValidatorStatus]: ...
 

@@ -82,6 +82,9 @@ class ByzantineTransport:
     def publish(self, data: bytes) -> None:
         self._inner.publish(data)
 
+    def publish_board(self, data: bytes) -> None:
+        self._inner.publish_board(data)
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         own = self._own_statement(frame)
         if own is None:
@@ -225,6 +228,9 @@ class ByzantineHandlers:
 
     async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         return await self._inner.on_tx_batch(data, peer)
+
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return await self._inner.on_board_batch(data, peer)
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         await self._inner.on_frame(data, peer)

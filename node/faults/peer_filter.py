@@ -44,6 +44,9 @@ class FilteredTransport:
     def publish(self, data: bytes) -> None:
         self._inner.publish(data)
 
+    def publish_board(self, data: bytes) -> None:
+        self._inner.publish_board(data)
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         self._inner.broadcast(frame, exclude={*exclude, *self._filter.blocked})
 
@@ -89,6 +92,11 @@ class FilteredHandlers:
         if not self._filter.allows(peer):
             return GossipVerdict.IGNORE
         return await self._inner.on_tx_batch(data, peer)
+
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        if not self._filter.allows(peer):
+            return GossipVerdict.IGNORE
+        return await self._inner.on_board_batch(data, peer)
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         if self._filter.allows(peer):

@@ -51,6 +51,9 @@ class BenchHandlers:
         self._bump()
         return GossipVerdict.ACCEPT
 
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return GossipVerdict.IGNORE
+
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames += 1
         if self.echo and self.net is not None:

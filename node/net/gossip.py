@@ -1,10 +1,14 @@
-"""Transaction batches on one GossipSub topic: the publish queue and its pacing, and validation.
+"""Transaction batches and board listings, each on its own GossipSub topic: the publish queue and
+its pacing, and validation.
 
 Best effort by design: one gossip message costs ~15 ms of CPU across a 4-node mesh, so many
 transactions share one batch, and anything that must arrive is pulled with a request instead. The
 node's ``on_tx_batch`` is the topic validator: its ``GossipVerdict`` decides, before the batch is
 relayed, whether it goes on (``ACCEPT``), stops quietly (``IGNORE``) or stops and costs its
-forwarder (``REJECT``).
+forwarder (``REJECT``). The board's listings (off-ledger, ``node.board``) travel on a second
+topic with their own caps: a batch over ``protocol.listings.MAX_BATCH_BYTES`` is refused before
+the node sees it, and one peer forwards at most ``BOARD_BATCHES_PER_S`` (beyond that its batches
+are ignored, not relayed); the node's ``on_board_batch`` gives the verdict.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -25,6 +29,8 @@ from node.net import compat
 from node.net.guard import PeerGuard
 from node.net.handlers import GossipVerdict, NetHandlers
 from node.net.netmetrics import NetMetrics
+from node.ratelimit import RateLimiter
+from protocol.listings import MAX_BATCH_BYTES as MAX_BOARD_BATCH_BYTES
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus  # trio-typing's stubs shadow trio's own TaskStatus
@@ -35,10 +41,12 @@ PUBLISH_QUEUE = 1024  # tx batches waiting to be published on gossip
 GOSSIP_PACE_HIGH = 256  # wait before publishing while a peer's gossip queue is this long
 GOSSIP_PACE_MAX_WAIT = 2.0  # ... but never longer than this (a dead peer must not stall us)
 GOSSIP_PACE_POLL = 0.002  # seconds between looks at the queues while pacing
+BOARD_BATCHES_PER_S = 5.0  # board batches one peer may forward (sustained): listings are rare
+BOARD_BURST = 50.0
 
 
 class Gossip:
-    """Our membership of the tx-batch topic: publishes, paces, validates."""
+    """Our membership of the tx-batch and board topics: publishes, paces, validates."""
 
     def __init__(
         self,
@@ -47,20 +55,25 @@ class Gossip:
         max_frame: int,
         guard: PeerGuard,
         metrics: NetMetrics,
+        *,
+        board_topic: str,
     ) -> None:
         self.topic = topic
+        self.board_topic = board_topic
         self._max_frame = max_frame
         self._handlers: NetHandlers | None = None  # while serving
         self._guard = guard
         self._metrics = metrics
         self._own_id: ID = host.get_id()
         self.pubsub, self.router = compat.new_gossip(host, topic, max_frame, self._validate)
+        compat.add_topic_validator(self.pubsub, board_topic, self._validate_board)
+        self._board_rate = RateLimiter(rate=BOARD_BATCHES_PER_S, burst=BOARD_BURST)
         compat.guard_pubsub_streams(
             host, self.pubsub, self.router, lambda peer, exc: guard.bad_input(peer, "gossip_malformed", exc)
         )
         compat.gate_gossip_peers(self.pubsub, self.router, self._own_id, guard.allowed, self._dropped_inbound)
-        self._checking: dict[bytes, tuple[trio.Event, list[GossipVerdict]]] = {}
-        self._publish_send, self._publish_receive = trio.open_memory_channel[bytes](PUBLISH_QUEUE)
+        self._checking: dict[tuple[str, bytes], tuple[trio.Event, list[GossipVerdict]]] = {}
+        self._publish_send, self._publish_receive = trio.open_memory_channel[tuple[str, bytes]](PUBLISH_QUEUE)
 
     @contextlib.asynccontextmanager
     async def services(self) -> AsyncIterator[None]:
@@ -71,13 +84,14 @@ class Gossip:
     async def serve(
         self, handlers: NetHandlers, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Join the topic, hand gossiped batches to ``handlers``, publish queued batches; runs
+        """Join the topics, hand gossiped batches to ``handlers``, publish queued batches; runs
         until cancelled."""
         self._handlers = handlers
         await self.pubsub.wait_until_ready()
-        subscription = await self.pubsub.subscribe(self.topic)
+        subscriptions = [await self.pubsub.subscribe(t) for t in (self.topic, self.board_topic)]
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._drain, subscription)
+            for subscription in subscriptions:
+                nursery.start_soon(self._drain, subscription)
             task_status.started()
             await self._publisher()
 
@@ -90,19 +104,29 @@ class Gossip:
             self._metrics.dropped.labels(type="gossip", reason="oversize").inc()
             log(logger, logging.WARNING, "tx batch too large to gossip", size=len(data))
             return
+        self._queue(self.topic, data)
+
+    def publish_board(self, data: bytes) -> None:
+        """Queue a batch of board listings for their topic (never blocks, like ``publish``)."""
+        if len(data) > MAX_BOARD_BATCH_BYTES:
+            self._metrics.dropped.labels(type="board", reason="oversize").inc()
+            return
+        self._queue(self.board_topic, data)
+
+    def _queue(self, topic: str, data: bytes) -> None:
         try:
-            self._publish_send.send_nowait(data)
+            self._publish_send.send_nowait((topic, data))
         except trio.WouldBlock:
             self._metrics.dropped.labels(type="gossip", reason="queue_full").inc()
 
     async def _publisher(self) -> None:
-        async for data in self._publish_receive:
+        async for topic, data in self._publish_receive:
             # publish() never blocks and the per-peer RPC queues drop when full: pace ourselves.
             with trio.move_on_after(GOSSIP_PACE_MAX_WAIT):
                 while compat.gossip_backlog(self.pubsub) >= GOSSIP_PACE_HIGH:  # noqa: ASYNC110 - nothing to wait on
                     await trio.sleep(GOSSIP_PACE_POLL)
             try:
-                await self.pubsub.publish(self.topic, data)
+                await self.pubsub.publish(topic, data)
             except Exception as exc:
                 self._metrics.dropped.labels(type="gossip", reason="publish_failed").inc()
                 log(logger, logging.WARNING, "gossip publish failed", error=repr(exc))
@@ -120,11 +144,18 @@ class Gossip:
         self._metrics.dropped.labels(type="gossip", reason="filtered_in").inc()
 
     async def _validate(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
-        """The topic validator: the node's verdict, mapped onto py-libp2p's yes or no."""
+        """The tx topic's validator: the node's verdict, mapped onto py-libp2p's yes or no."""
+        return await self._judge(self.topic, forwarder, msg)
+
+    async def _validate_board(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
+        """The board topic's validator."""
+        return await self._judge(self.board_topic, forwarder, msg)
+
+    async def _judge(self, topic: str, forwarder: ID, msg: rpc_pb2.Message) -> bool:
         if forwarder == self._own_id:
             return True  # our own publish: the node made this batch
         data = bytes(msg.data)
-        key = hashlib.sha256(data).digest()
+        key = (topic, hashlib.sha256(data).digest())
         pending = self._checking.get(key)
         if pending is not None:
             # The same batch from a second peer while the first copy is being checked.
@@ -134,7 +165,9 @@ class Gossip:
         result: list[GossipVerdict] = []
         self._checking[key] = (done, result)
         try:
-            verdict = await self._verdict(data, forwarder.to_base58())
+            peer = forwarder.to_base58()
+            judge = self._verdict if topic == self.topic else self._board_verdict
+            verdict = await judge(data, peer)
             result.append(verdict)
             return verdict.relay
         finally:
@@ -146,12 +179,32 @@ class Gossip:
         self._metrics.bytes_in.labels(type="gossip").inc(len(data))
         if self._handlers is None:  # not serving (yet): nobody to judge it
             return GossipVerdict.IGNORE
+        return await self._ask(self._handlers.on_tx_batch, data, peer, "tx")
+
+    async def _board_verdict(self, data: bytes, peer: str) -> GossipVerdict:
+        self._metrics.messages_in.labels(type="board").inc()
+        self._metrics.bytes_in.labels(type="board").inc(len(data))
+        if len(data) > MAX_BOARD_BATCH_BYTES:
+            self._metrics.invalid("oversize_board_batch")
+            self._guard.penalize(peer, "oversize_board_batch")
+            return GossipVerdict.REJECT
+        if self._handlers is None:
+            return GossipVerdict.IGNORE
+        if not self._board_rate.allow(peer):
+            self._metrics.dropped.labels(type="board", reason="rate_limited").inc()
+            return GossipVerdict.IGNORE
+        return await self._ask(self._handlers.on_board_batch, data, peer, "board")
+
+    async def _ask(
+        self, handle: Callable[[bytes, str], Awaitable[GossipVerdict]], data: bytes, peer: str, kind: str
+    ) -> GossipVerdict:
+        """The node's verdict on a ``kind`` batch; only REJECT costs the forwarder."""
         try:
-            verdict = GossipVerdict(await self._handlers.on_tx_batch(data, peer))
+            verdict = GossipVerdict(await handle(data, peer))
         except Exception as exc:  # the node's bug, not the peer's fault
-            log(logger, logging.ERROR, "tx batch handler failed", peer=peer, error=repr(exc))
+            log(logger, logging.ERROR, f"{kind} batch handler failed", peer=peer, error=repr(exc))
             return GossipVerdict.IGNORE
         if verdict is GossipVerdict.REJECT:
-            self._metrics.invalid("invalid_tx_batch")
-            self._guard.penalize(peer, "invalid_tx_batch")
+            self._metrics.invalid(f"invalid_{kind}_batch")
+            self._guard.penalize(peer, f"invalid_{kind}_batch")
         return verdict

@@ -33,6 +33,10 @@ class NetHandlers(Protocol):
         """A gossiped tx batch forwarded by ``peer``; the verdict decides relay and penalty."""
         ...
 
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        """A gossiped batch of board listings (their own topic); the verdict as for tx batches."""
+        ...
+
     async def on_frame(self, data: bytes, peer: str) -> None:
         """A frame from a direct stream (node.wire.decode_frame)."""
         ...

@@ -2,7 +2,8 @@
 
 Three channels, chosen by what each kind of traffic needs (see shared/research/libp2p.md):
 
-* **gossip** (``node.net.gossip``): transaction batches on one GossipSub topic, best effort;
+* **gossip** (``node.net.gossip``): transaction batches on one GossipSub topic and the board's
+  listings on another, best effort;
 * **links** (``node.net.links``): direct frames, one stream per peer and direction (SCP envelopes,
   ledger-closed announcements);
 * **requests** (``node.net.requests``): one stream per request, the pull path for anything that
@@ -81,7 +82,14 @@ class P2PNetwork:
             self._on_ban,
         )
         compat.gate_inbound(self.host, self.guard)
-        self._gossip = Gossip(self.host, config.topic, config.max_frame, self.guard, self._metrics)
+        self._gossip = Gossip(
+            self.host,
+            config.topic,
+            config.max_frame,
+            self.guard,
+            self._metrics,
+            board_topic=config.board_topic,
+        )
         self._links = Links(self.host, config.max_frame, self.guard, self._metrics)
         self._requests = Requests(self.host, config, self.guard, self._metrics)
         self.host.get_network().register_notifee(_ConnectionEvents(self))
@@ -170,6 +178,10 @@ class P2PNetwork:
     def publish(self, data: bytes) -> None:
         """Queue a tx batch for GossipSub (never blocks; dropped with a metric if the queue is full)."""
         self._gossip.publish(data)
+
+    def publish_board(self, data: bytes) -> None:
+        """Queue a batch of board listings for their own topic (never blocks)."""
+        self._gossip.publish_board(data)
 
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         """Queue ``frame`` for every connected peer (never blocks)."""

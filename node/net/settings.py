@@ -23,6 +23,7 @@ class NetConfig:
     bootstrap: tuple[str, ...] = ()  # full multiaddrs ending in /p2p/<peer id>
     announce: tuple[str, ...] = ()  # where others reach us (no /p2p/); empty: from the listen address
     topic: str = "tally/txs"  # the caller passes tally/txs/<network hex prefix>
+    board_topic: str = "tally/board"  # the board's listings (off-ledger); tally/board/<network hex prefix>
     max_frame: int = MAX_FRAME_DEFAULT
     request_rate: float = REQUEST_RATE_PER_S  # per-peer request limit (token bucket)
     request_burst: float = REQUEST_BURST

@@ -11,6 +11,8 @@ how much changed hands each month and how many members were active. These keys a
                                            transaction in ``code``
   ``im:`` code NUL month4                  [amount paid, payments] in ``code`` that month (UTC)
   ``ia:`` code NUL month4 account          the account paid or was paid in ``code`` that month
+  ``ib:`` ref10 seq8 index4                an applied transaction whose memo links it to the board
+                                           listing with reference ``ref`` (``protocol.listings``)
   ``m:indexes``                            the index layout version
 
 They are derived data: ``ensure_indexes`` rebuilds them from the stored ledgers when the version
@@ -32,6 +34,7 @@ from protocol import codec
 from protocol.governance.actions import named_account
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.ledger import LedgerHeader, TxSet, decode_header, decode_results, decode_tx_set
+from protocol.listings import linked_ref
 from protocol.operations import (
     AdmitMember,
     CreateCurrency,
@@ -48,11 +51,12 @@ from protocol.transactions import Transaction
 
 logger = logging.getLogger("tally.store")
 
-INDEX_VERSION = b"1"
+INDEX_VERSION = b"2"
 _META = b"m:indexes"
 _U64 = struct.Struct(">Q")
 _U32 = struct.Struct(">I")
 _HOLDERS, _HISTORY, _LAST, _MONTHS, _ACTIVE = b"ic:", b"ix:", b"il:", b"im:", b"ia:"
+_LINKS = b"ib:"
 _STATE_HOLDING = b"s:" + HOLDING_PREFIX
 REBUILD_BATCH = 500  # ledgers per write while rebuilding
 
@@ -146,6 +150,9 @@ class IndexWriter:
                 self.puts[_HISTORY + _code(code) + seq + _U32.pack(index)] = tx.hash
             if result.code is not ResultCode.OK:
                 continue
+            ref = linked_ref(tx.body.memo)
+            if ref is not None:
+                self.puts[_LINKS + bytes.fromhex(ref) + seq + _U32.pack(index)] = tx.hash
             for op in tx.body.operations:
                 about = operation_currency(op)
                 if about is None:
@@ -222,14 +229,7 @@ class IndexReader:
         """Up to ``limit`` (ledger, index, tx hash) touching ``code``, newest first."""
         prefix = _HISTORY + _code(code)
         stop = prefix + _U64.pack(before[0]) + _U32.pack(before[1]) if before else prefix_end(prefix)
-        found = []
-        for key, tx_hash in self._db.iterator(start=prefix, stop=stop, reverse=True):
-            ledger = _U64.unpack_from(key, len(prefix))[0]
-            index = _U32.unpack_from(key, len(prefix) + 8)[0]
-            found.append((ledger, index, bytes(tx_hash)))
-            if len(found) >= limit:
-                break
-        return found
+        return _positions(self._db.iterator(start=prefix, stop=stop, reverse=True), len(prefix), limit)
 
     def months(self, code: str, *, limit: int) -> list[MonthActivity]:
         """The latest ``limit`` months with payments in ``code``, oldest first."""
@@ -246,9 +246,29 @@ class IndexReader:
             for month, volume, payments in reversed(rows)
         ]
 
+    def linked(self, ref: str, *, limit: int) -> list[tuple[int, int, bytes]]:
+        """Up to ``limit`` (ledger, index, tx hash) of applied transactions whose memo links to
+        the listing reference ``ref``, oldest first."""
+        prefix = _LINKS + bytes.fromhex(ref)
+        return _positions(self._db.iterator(prefix=prefix), len(prefix), limit)
+
     def _active(self, code_prefix: bytes, month: int) -> int:
         keys = self._db.iterator(prefix=_ACTIVE + code_prefix + _U32.pack(month), include_value=False)
         return sum(1 for _ in keys)
+
+
+def _positions(
+    rows: Iterable[tuple[bytes, bytes]], prefix_len: int, limit: int
+) -> list[tuple[int, int, bytes]]:
+    """(ledger, index, tx hash) of up to ``limit`` ``prefix seq8 index4 → tx hash`` rows."""
+    found = []
+    for key, tx_hash in rows:
+        ledger = _U64.unpack_from(key, prefix_len)[0]
+        index = _U32.unpack_from(key, prefix_len + 8)[0]
+        found.append((ledger, index, bytes(tx_hash)))
+        if len(found) >= limit:
+            break
+    return found
 
 
 def ensure_indexes(db: Any, network: bytes, last_seq: int) -> None:
@@ -256,7 +276,7 @@ def ensure_indexes(db: Any, network: bytes, last_seq: int) -> None:
     if db.get(_META) == INDEX_VERSION:
         return
     log(logger, logging.INFO, "building explorer indexes", ledgers=last_seq)
-    for prefix in (_HOLDERS, _HISTORY, _LAST, _MONTHS, _ACTIVE):
+    for prefix in (_HOLDERS, _HISTORY, _LAST, _MONTHS, _ACTIVE, _LINKS):
         with db.write_batch() as batch:
             for key in db.iterator(prefix=prefix, include_value=False):
                 batch.delete(key)

@@ -14,6 +14,8 @@ Key layout (all integers big-endian so that LevelDB's byte order is numeric orde
                                              never make it contradict itself)
   ``ot:`` slot8 hash                         the tx sets those envelopes name (also persisted
                                              first: a restarted validator can still serve them)
+  ``b:``                                     the offers and requests board, off-ledger
+                                             (``node.storage.board``)
 
 A ledger is written whole or not at all: header, tx set, results, proof, state changes, indexes
 and the new last-closed pointer go into one WriteBatch written with ``sync=True``.
@@ -31,6 +33,7 @@ from typing import Any
 import plyvel
 
 from node.errors import StorageError
+from node.storage.board import BoardArea
 from node.storage.history import involved_accounts
 from node.storage.indexes import IndexReader, IndexWriter, MonthReader, ensure_indexes, prefix_end
 from protocol import codec
@@ -111,6 +114,7 @@ class LedgerStore:
         self._accumulator = StateAccumulator.from_bytes(acc_bytes)
         ensure_indexes(self._db, network, self._last.seq)
         self.indexes = IndexReader(self._db)  # the explorer's per-currency queries
+        self.board = BoardArea(self._db)  # listings and withdrawals: off-ledger, never in a ledger batch
 
     def _initialise(self, network: bytes) -> None:
         genesis = genesis_header(network)

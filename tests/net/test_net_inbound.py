@@ -35,6 +35,9 @@ class Handlers:
     async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         return GossipVerdict.ACCEPT
 
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return GossipVerdict.IGNORE
+
     async def on_frame(self, data: bytes, peer: str) -> None:
         return None
 

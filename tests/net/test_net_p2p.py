@@ -17,6 +17,7 @@ from node.metrics import NodeMetrics
 from node.net import FRAME_PROTOCOL, REQUEST_PROTOCOL, GossipVerdict, NetConfig, P2PNetwork, peer_id_for
 from node.net.framing import encode_frame, encode_request
 from protocol.keys import Keypair
+from protocol.listings import MAX_BATCH_BYTES as MAX_BOARD_BATCH_BYTES
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -36,6 +37,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.batches: list[tuple[bytes, str]] = []
+        self.board_batches: list[tuple[bytes, str]] = []
         self.frames: list[tuple[bytes, str]] = []
         self.requests: list[tuple[str, bytes, str]] = []
         self._changed = trio.Event()
@@ -57,6 +59,11 @@ class Recorder:
         if data.startswith(b"SKIP"):
             return GossipVerdict.IGNORE
         return GossipVerdict.ACCEPT
+
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        self.board_batches.append((data, peer))
+        self._record()
+        return GossipVerdict.REJECT if data.startswith(b"BAD") else GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames.append((data, peer))
@@ -190,6 +197,29 @@ async def test_gossip_batch_reaches_all_and_invalid_batch_is_not_relayed() -> No
             nodes[3].net.publish(big)
             for node in nodes[:3]:
                 await node.rec.wait(node.has_batch(big))
+
+
+async def test_board_batches_travel_on_their_own_topic() -> None:
+    with trio.fail_after(LIMIT):
+        async with cluster(3) as nodes:
+            nodes[0].net.publish_board(b"listing-one")
+            nodes[0].net.publish_board(b"BAD-listing")
+            nodes[0].net.publish_board(b"listing-two")
+            for node in nodes[1:]:
+                await node.rec.wait(lambda node=node: len(node.rec.board_batches) >= 3)  # type: ignore[misc]
+                assert {d for d, _ in node.rec.board_batches} == {
+                    b"listing-one",
+                    b"BAD-listing",
+                    b"listing-two",
+                }
+                assert node.batches() == []  # nothing arrived on the transactions' topic
+                info = {p["peer_id"]: p for p in node.net.peers_info()}
+                assert info[nodes[0].peer]["score"] < 0  # the bad one cost its sender
+            for node in nodes:  # the bad batch was relayed by nobody
+                assert {p for d, p in node.rec.board_batches if d == b"BAD-listing"} <= {nodes[0].peer}
+            before = nodes[1].dropped("board", "oversize")
+            nodes[1].net.publish_board(b"x" * (MAX_BOARD_BATCH_BYTES + 1))
+            assert nodes[1].dropped("board", "oversize") == before + 1
 
 
 async def test_broadcast_frames_reach_every_peer_in_order() -> None:

@@ -1,11 +1,14 @@
 """An in-memory network for node tests: real nodes (LevelDB, herder, SCP, catch-up) wired by
 ordered in-process links instead of libp2p, with a partition switch.
 
-Each (sender, receiver) pair has its own ordered queue, like a direct stream.
+Each (sender, receiver) pair has its own ordered queue, like a direct stream. Board batches are
+relayed like GossipSub does: a node that ACCEPTs one passes it on to its other peers, and no node
+is handed the same batch twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,7 @@ from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
 from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
-from node.net import NetHandlers
+from node.net import GossipVerdict, NetHandlers
 from node.peer_ids import peer_id_for
 from node.storage.store import LedgerStore
 from protocol.keys import Keypair
@@ -33,6 +36,8 @@ class MemoryHub:
     nodes: dict[str, NetHandlers] = field(default_factory=dict)  # peer id -> its handlers
     links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes]]] = field(default_factory=dict)
     blocked: set[frozenset[str]] = field(default_factory=set)
+    board_seen: set[tuple[str, bytes]] = field(default_factory=set)  # (node, batch digest)
+    board_verdicts: list[tuple[str, str, GossipVerdict]] = field(default_factory=list)  # from, to, verdict
 
     def allowed(self, a: str, b: str) -> bool:
         return a in self.nodes and b in self.nodes and frozenset((a, b)) not in self.blocked
@@ -48,6 +53,11 @@ class MemoryHub:
     def deliver(self, source: str, target: str, kind: str, data: bytes) -> None:
         if not self.allowed(source, target):
             return
+        if kind == "board":
+            seen = (target, hashlib.sha256(data).digest())
+            if seen in self.board_seen:
+                return
+            self.board_seen.add(seen)
         link = self.links.get((source, target))
         if link is None:
             send, receive = trio.open_memory_channel[tuple[str, bytes]](10_000)
@@ -64,6 +74,13 @@ class MemoryHub:
                 continue
             if kind == "tx":
                 await node.on_tx_batch(data, source)
+            elif kind == "board":
+                verdict = await node.on_board_batch(data, source)
+                self.board_verdicts.append((source, target, verdict))
+                if verdict is GossipVerdict.ACCEPT:
+                    for peer in self.nodes:
+                        if peer not in (source, target):
+                            self.deliver(target, peer, "board", data)
             else:
                 await node.on_frame(data, source)
 
@@ -77,6 +94,11 @@ class MemoryTransport:
     def publish(self, data: bytes) -> None:
         for peer in self.connected_peers():
             self.hub.deliver(self.peer_id, peer, "tx", data)
+
+    def publish_board(self, data: bytes) -> None:
+        self.hub.board_seen.add((self.peer_id, hashlib.sha256(data).digest()))
+        for peer in self.connected_peers():
+            self.hub.deliver(self.peer_id, peer, "board", data)
 
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         for peer in self.connected_peers():

@@ -47,6 +47,9 @@ class Attacker:
     async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         return GossipVerdict.ACCEPT
 
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        return GossipVerdict.IGNORE
+
     async def on_frame(self, data: bytes, peer: str) -> None:
         self.frames.append((data, peer))
 

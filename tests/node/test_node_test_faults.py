@@ -57,6 +57,8 @@ class Wire:
 
     def publish(self, data: bytes) -> None: ...
 
+    def publish_board(self, data: bytes) -> None: ...
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         self.broadcasts.append((frame, frozenset(exclude)))
 
@@ -88,6 +90,10 @@ class Ear:
 
     async def on_tx_batch(self, data: bytes, peer: str) -> GossipVerdict:
         self.heard.append(("gossip", peer))
+        return GossipVerdict.ACCEPT
+
+    async def on_board_batch(self, data: bytes, peer: str) -> GossipVerdict:
+        self.heard.append(("board", peer))
         return GossipVerdict.ACCEPT
 
     async def on_frame(self, data: bytes, peer: str) -> None:

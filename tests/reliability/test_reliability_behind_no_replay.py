@@ -28,6 +28,8 @@ class _Recorder:
 
     def publish(self, data: bytes) -> None: ...
 
+    def publish_board(self, data: bytes) -> None: ...
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         self.frames.append(frame)
 

@@ -41,6 +41,9 @@ class RecordingTransport:
     def publish(self, data: bytes) -> None:
         self.published.append(data)
 
+    def publish_board(self, data: bytes) -> None:
+        return None
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         pass
 

@@ -39,6 +39,9 @@ class LoneTransport:
     def publish(self, data: bytes) -> None:
         return None
 
+    def publish_board(self, data: bytes) -> None:
+        return None
+
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         return None
 

@@ -16,6 +16,7 @@ No other module of Tally imports py-libp2p internals; the rest of ``node.net`` u
 """
 
 from node.net.compat.gossip import (
+    add_topic_validator,
     gate_gossip_peers,
     gossip_backlog,
     gossip_services,
@@ -39,6 +40,7 @@ LIBP2P_VERSION = "0.8.1"
 __all__ = [
     "LIBP2P_VERSION",
     "InboundGate",
+    "add_topic_validator",
     "check_port_free",
     "close_quietly",
     "close_swarm",

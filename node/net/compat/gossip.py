@@ -108,6 +108,11 @@ def new_gossip(
     return pubsub, router
 
 
+def add_topic_validator(pubsub: Pubsub, topic: str, validator: GossipValidator) -> None:
+    """A second topic on the same pubsub (the board's), with its own validator."""
+    pubsub.set_topic_validator(topic, validator, True)
+
+
 @contextlib.asynccontextmanager
 async def gossip_services(pubsub: Pubsub, router: GossipSub) -> AsyncIterator[None]:
     """Run the pubsub services. Enter this *outside* ``host.run()``, so that on exit the
