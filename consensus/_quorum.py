@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from consensus._errors import QuorumSetError, StatementDecodeError
 from protocol import codec
@@ -50,6 +50,38 @@ class QuorumSet:
     def size(self) -> int:
         """Number of direct members (validators + inner sets)."""
         return len(self.validators) + len(self.inner_sets)
+
+    @cached_property
+    def shape(self) -> _Shape:
+        """The set split for fast slice tests (computed once per quorum set object)."""
+        return _shape_of(self)
+
+
+class _Shape(NamedTuple):
+    """How ``is_quorum_slice`` / ``is_v_blocking`` read a quorum set without recursing everywhere.
+
+    ``validator_set`` is None when a validator is listed twice (then each listing counts, one by
+    one). ``leaves`` are inner sets of distinct validators only (an organisation), tested with one
+    set intersection each; ``nested`` are the other inner sets, tested recursively. Counting
+    members in another order gives the same yes or no.
+    """
+
+    validator_set: frozenset[bytes] | None
+    leaves: tuple[tuple[int, frozenset[bytes]], ...]  # (threshold, validators)
+    nested: tuple[QuorumSet, ...]
+
+
+def _shape_of(q: QuorumSet) -> _Shape:
+    distinct = frozenset(q.validators)
+    leaves: list[tuple[int, frozenset[bytes]]] = []
+    nested: list[QuorumSet] = []
+    for inner in q.inner_sets:
+        members = frozenset(inner.validators)
+        if inner.inner_sets or len(members) != len(inner.validators):
+            nested.append(inner)
+        else:
+            leaves.append((inner.threshold, members))
+    return _Shape(distinct if len(distinct) == len(q.validators) else None, tuple(leaves), tuple(nested))
 
 
 def singleton_quorum_set(node: bytes) -> QuorumSet:
@@ -169,17 +201,33 @@ def all_validators(qset: QuorumSet) -> frozenset[bytes]:
     return frozenset(out)
 
 
+def _validators_in(qset: QuorumSet, nodes: set[bytes] | frozenset[bytes]) -> int:
+    """How many of the top level's validators (each listing once) are in ``nodes``."""
+    validator_set = qset.shape.validator_set
+    if validator_set is None:
+        return sum(1 for v in qset.validators if v in nodes)
+    return len(validator_set & nodes)
+
+
 def is_quorum_slice(qset: QuorumSet, nodes: set[bytes] | frozenset[bytes]) -> bool:
-    """Does ``nodes`` satisfy ``qset`` (contain one of its slices)?"""
+    """Does ``nodes`` satisfy ``qset`` (contain one of its slices)?
+
+    Every federated vote asks this (for 100 validators in organisations, tens of thousands of times
+    per slot), so members are counted with set intersections (``QuorumSet.shape``).
+    """
     need = qset.threshold
     if need <= 0:
         return True
-    for v in qset.validators:
-        if v in nodes:
+    _, leaves, nested = qset.shape
+    need -= _validators_in(qset, nodes)
+    if need <= 0:
+        return True
+    for threshold, members in leaves:
+        if threshold <= 0 or len(members & nodes) >= threshold:
             need -= 1
             if need <= 0:
                 return True
-    for inner in qset.inner_sets:
+    for inner in nested:
         if is_quorum_slice(inner, nodes):
             need -= 1
             if need <= 0:
@@ -192,12 +240,17 @@ def is_v_blocking(qset: QuorumSet, nodes: set[bytes] | frozenset[bytes]) -> bool
     if qset.threshold <= 0:
         return False  # an empty requirement has a slice (the empty set) that nothing meets
     left = qset.size - qset.threshold + 1
-    for v in qset.validators:
-        if v in nodes:
+    _, leaves, nested = qset.shape
+    left -= _validators_in(qset, nodes)
+    if left <= 0:
+        return True
+    for threshold, members in leaves:
+        # a leaf is blocked when more of its members are in ``nodes`` than it can do without
+        if threshold > 0 and len(members & nodes) >= len(members) - threshold + 1:
             left -= 1
             if left <= 0:
                 return True
-    for inner in qset.inner_sets:
+    for inner in nested:
         if is_v_blocking(inner, nodes):
             left -= 1
             if left <= 0:

@@ -11,144 +11,39 @@ is checked on every externalization.
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from consensus._driver import Emit, Externalized, NeedQuorumSet, SetTimer, TimerKind, Validity
+from consensus._errors import QuorumSetError
 from consensus._messages import (
-    INFINITE_COUNTER,
-    Ballot,
-    Confirm,
-    Externalize,
-    Nominate,
-    Prepare,
     Statement,
     committed_value,
 )
 from consensus._node import ScpNode
 from consensus._quorum import QuorumSet, organisation_weight
+from consensus.sim_byzantine import equivocate, random_statement, sim_value
+from consensus.sim_config import (
+    BYZANTINE_MODES,
+    TOPOLOGIES,
+    Crash,
+    NetworkSpec,
+    Partition,
+    SimConfig,
+    SimConfigError,
+    parse_crash,
+    parse_partition,
+)
+from consensus.sim_report import SimReport, SlotReport, percentile
+from consensus.sim_topology import build_quorum_sets, build_topology, node_id_of
 from protocol.hashing import blake2b256
 
-TOPOLOGIES = ("full", "tiered", "orgs")
-BYZANTINE_MODES = ("equivocate", "silent", "garbage", "random", "lie-qset")  # random = garbage
 MAX_TIMEOUT_MS = 30 * 60 * 1000
 REBROADCAST_MS = 1000
 GARBAGE_EVERY_MS = 25
 KEEP_SLOTS = 50  # slots a node keeps after deciding them, to answer lagging peers
-
-
-class SimConfigError(ValueError):
-    """A simulator option that makes no sense (the message says which)."""
-
-
-@dataclass(frozen=True)
-class Partition:
-    """Between ``start_ms`` and ``end_ms`` no message crosses from one group to another."""
-
-    groups: tuple[frozenset[int], ...]
-    start_ms: int
-    end_ms: int
-
-    def blocks(self, a: int, b: int, now: int) -> bool:
-        if not self.start_ms <= now < self.end_ms:
-            return False
-        ga = next((i for i, g in enumerate(self.groups) if a in g), None)
-        gb = next((i for i, g in enumerate(self.groups) if b in g), None)
-        return ga is not None and gb is not None and ga != gb
-
-
-@dataclass(frozen=True)
-class Crash:
-    """Node ``node`` stops at ``at_ms``; restarts from its persisted statements at ``restart_ms``."""
-
-    node: int
-    at_ms: int
-    restart_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    nodes: int = 4
-    threshold: int | None = None  # None: n - (n-1)//3 over the top level
-    topology: str = "full"
-    byzantine: int = 0
-    byzantine_mode: str = "equivocate"
-    latency_ms: int = 20
-    jitter_ms: int = 0
-    drop: float = 0.0
-    duplicate: float = 0.0
-    partitions: tuple[Partition, ...] = ()
-    crashes: tuple[Crash, ...] = ()
-    slots: int = 10
-    seed: int = 0
-    max_sim_ms: int | None = None  # default: 120 s per slot plus the last fault
-
-    def check(self) -> None:
-        """Raises: SimConfigError naming the bad option."""
-        if self.nodes < 1:
-            raise SimConfigError("--nodes must be at least 1")
-        if self.topology not in TOPOLOGIES:
-            raise SimConfigError(f"--topology must be one of {', '.join(TOPOLOGIES)}")
-        if self.byzantine_mode not in BYZANTINE_MODES:
-            raise SimConfigError(f"--byzantine-mode must be one of {', '.join(BYZANTINE_MODES)}")
-        if not 0 <= self.byzantine < self.nodes:
-            raise SimConfigError("--byzantine must be between 0 and nodes-1")
-        if self.slots < 1:
-            raise SimConfigError("--slots must be at least 1")
-        if self.latency_ms < 0 or self.jitter_ms < 0:
-            raise SimConfigError("--latency-ms and --jitter-ms must not be negative")
-        if not (0 <= self.drop < 1 and 0 <= self.duplicate < 1):
-            raise SimConfigError("--drop and --duplicate are probabilities in [0, 1)")
-        for p in self.partitions:
-            for g in p.groups:
-                if any(not 0 <= n < self.nodes for n in g):
-                    raise SimConfigError(f"partition names a node outside 0..{self.nodes - 1}")
-        for c in self.crashes:
-            if not 0 <= c.node < self.nodes:
-                raise SimConfigError(f"--crash names node {c.node}, outside 0..{self.nodes - 1}")
-
-
-def node_id_of(index: int) -> bytes:
-    return blake2b256(b"tally-sim-node-%d" % index)
-
-
-def _majority(n: int) -> int:
-    return n - (n - 1) // 2
-
-
-def _bft(n: int) -> int:
-    return n - (n - 1) // 3
-
-
-def build_quorum_sets(cfg: SimConfig) -> list[QuorumSet]:
-    """Each node's quorum set for the chosen topology (threshold applies to the top level)."""
-    ids = [node_id_of(i) for i in range(cfg.nodes)]
-    if cfg.topology == "full":
-        t = cfg.threshold or _bft(cfg.nodes)
-        _check_threshold(t, cfg.nodes)
-        return [QuorumSet(t, tuple(ids))] * cfg.nodes
-    if cfg.topology == "tiered":
-        core = min(cfg.nodes, max(4, cfg.nodes // 2))
-        t = cfg.threshold or _bft(core)
-        _check_threshold(t, core)
-        return [QuorumSet(t, tuple(ids[:core]))] * cfg.nodes
-    orgs = [tuple(ids[i : i + 3]) for i in range(0, cfg.nodes, 3)]
-    t = cfg.threshold or _bft(len(orgs))
-    _check_threshold(t, len(orgs))
-    inner = tuple(QuorumSet(_majority(len(o)), o) for o in orgs)
-    return [QuorumSet(t, (), inner)] * cfg.nodes
-
-
-def _check_threshold(t: int, n: int) -> None:
-    if not 1 <= t <= n:
-        raise SimConfigError(f"--threshold {t} must be between 1 and {n} (the members of the top level)")
-
-
-def sim_value(slot: int, node: int, tag: bytes = b"") -> bytes:
-    return b"slot %08d proposed by %03d%s" % (slot, node, tag)
 
 
 class SimDriver:
@@ -182,57 +77,7 @@ class SimNode:
     externalized: dict[int, bytes] = field(default_factory=dict)
     persisted: dict[int, list[Statement]] = field(default_factory=dict)
     progress_mark: int = 0
-
-
-@dataclass
-class SlotReport:
-    slot: int
-    value: str | None
-    honest_externalized: int
-    agree: bool
-    first_ms: int | None
-    last_ms: int | None
-
-
-@dataclass
-class SimReport:
-    config: SimConfig
-    safety_violations: int
-    slots_externalized_by_all_honest: int
-    externalize_ms_p50: int | None
-    externalize_ms_p99: int | None
-    messages: int
-    sim_time_ms: int
-    per_slot: list[SlotReport]
-
-    @property
-    def messages_per_slot(self) -> float:
-        return round(self.messages / self.config.slots, 1)
-
-    def to_json(self) -> dict[str, Any]:
-        c = self.config
-        return {
-            "slots": c.slots,
-            "nodes": c.nodes,
-            "threshold": build_quorum_sets(c)[0].threshold,
-            "topology": c.topology,
-            "byzantine": c.byzantine,
-            "byzantine_mode": c.byzantine_mode if c.byzantine else None,
-            "safety_violations": self.safety_violations,
-            "slots_externalized_by_all_honest": self.slots_externalized_by_all_honest,
-            "externalize_ms_p50": self.externalize_ms_p50,
-            "externalize_ms_p99": self.externalize_ms_p99,
-            "messages_per_slot": self.messages_per_slot,
-            "sim_time_ms": self.sim_time_ms,
-            "seed": c.seed,
-        }
-
-
-def _percentile(sorted_values: list[int], q: float) -> int | None:
-    if not sorted_values:
-        return None
-    k = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))  # nearest rank
-    return sorted_values[k]
+    is_validator: bool = True  # False: a watcher, which follows without voting
 
 
 class Simulation:
@@ -250,18 +95,29 @@ class Simulation:
         self.slot_start: dict[int, int] = {}
         self.ext_times: dict[int, dict[int, int]] = {}
         self.driver = SimDriver()
-        qsets = build_quorum_sets(cfg)
+        self.topology = build_topology(cfg)
+        validators = self.topology.validator_indexes
+        if not validators or cfg.byzantine >= len(validators):
+            raise SimConfigError(f"--byzantine must be between 0 and {len(validators) - 1} (validators - 1)")
+        byz = set(validators[len(validators) - cfg.byzantine :])  # the last K validators
         self.nodes: list[SimNode] = []
         self.qset_registry: dict[bytes, QuorumSet] = {}
-        byz = set(range(cfg.nodes - cfg.byzantine, cfg.nodes))
-        for i in range(cfg.nodes):
+        for i, topo_qset in enumerate(self.topology.qsets):
             nid = node_id_of(i)
             mode = cfg.byzantine_mode if i in byz else None
             if mode == "random":
                 mode = "garbage"
-            qset = QuorumSet(1, (nid,)) if mode == "lie-qset" else qsets[i]
+            qset = QuorumSet(1, (nid,)) if mode == "lie-qset" else topo_qset
             self.qset_registry[qset.hash] = qset
-            self.nodes.append(SimNode(i, nid, qset, mode, ScpNode(nid, qset, self.driver)))
+            is_validator = self.topology.validators[i]
+            try:
+                scp = ScpNode(nid, qset, self.driver, is_validator=is_validator)
+            except QuorumSetError as exc:
+                raise SimConfigError(f"node {i} cannot run with its quorum set: {exc}") from None
+            node = SimNode(i, nid, qset, mode, scp, is_validator=is_validator)
+            node.alive = i not in self.topology.absent
+            self.nodes.append(node)
+        self.gone = {c.node for c in cfg.crashes if c.restart_ms is None} | self.topology.absent
         self._digest = blake2b256(b"sim")
         self._done_cache: bool | None = None
         self.committed: dict[tuple[int, int], bytes] = {}
@@ -293,7 +149,7 @@ class Simulation:
         if src.mode == "equivocate":
             for peer in self.nodes:
                 if peer.index != src.index:
-                    out = st if peer.index % 2 == 0 else _equivocate(st, src.index)
+                    out = st if peer.index % 2 == 0 else equivocate(st, src.index)
                     self._send(src.index, peer.index, out)
             return
         for peer in self.nodes:
@@ -362,7 +218,7 @@ class Simulation:
     def _start_slot(self, n: SimNode, slot: int) -> None:
         if slot != n.current_slot or slot > self.cfg.slots or not n.alive:
             return
-        if n.mode is None:
+        if n.mode is None and n.is_validator:
             self.slot_start.setdefault(slot, self.now)
         prev = n.externalized.get(slot - 1, b"")
         if n.mode == "garbage":
@@ -374,8 +230,7 @@ class Simulation:
     def _done(self) -> bool:
         """Every honest node that is up (or will restart) decided every slot; cached between changes."""
         if self._done_cache is None:
-            gone = {c.node for c in self.cfg.crashes if c.restart_ms is None}
-            live = [n for n in self.honest() if n.alive or n.index not in gone]
+            live = [n for n in self.honest() if n.alive or n.index not in self.gone]
             self._done_cache = all(
                 sum(1 for s in n.externalized if s <= self.cfg.slots) >= self.cfg.slots for n in live
             )
@@ -450,7 +305,7 @@ class Simulation:
 
     def _restart(self, n: SimNode) -> None:
         """Fresh ``ScpNode`` restored from the statements persisted before each send."""
-        n.scp = ScpNode(n.node_id, n.qset, self.driver)
+        n.scp = ScpNode(n.node_id, n.qset, self.driver, is_validator=n.is_validator)
         for slot in sorted(n.persisted):
             if slot >= n.current_slot - 1:
                 n.scp.restore(n.persisted[slot])
@@ -464,7 +319,7 @@ class Simulation:
 
     def _garbage(self, n: SimNode) -> None:
         slot = min((m.current_slot for m in self.honest()), default=1)
-        st = _random_statement(self.rng, n, slot + self.rng.randint(0, 1))
+        st = random_statement(self.rng, n.index, n.node_id, n.qset.hash, slot + self.rng.randint(0, 1))
         for peer in self.nodes:
             if peer.index != n.index:
                 self._send(n.index, peer.index, st)
@@ -475,8 +330,7 @@ class Simulation:
 
     def _report(self) -> SimReport:
         honest = self.honest()
-        permanent = {c.node for c in self.cfg.crashes if c.restart_ms is None}
-        expected = [n for n in honest if n.index not in permanent]
+        expected = [n for n in honest if n.index not in self.gone]
         per_slot: list[SlotReport] = []
         all_times: list[int] = []
         by_all = 0
@@ -501,100 +355,30 @@ class Simulation:
             self.cfg,
             self.safety_violations,
             by_all,
-            _percentile(all_times, 0.5),
-            _percentile(all_times, 0.99),
+            percentile(all_times, 0.5),
+            percentile(all_times, 0.99),
             self.messages,
             self.now,
             per_slot,
+            validators=len(self.topology.validator_indexes),
+            watchers=len(self.topology.watcher_indexes),
+            threshold=self.topology.qsets[self.topology.validator_indexes[0]].threshold,
         )
 
     def trace_digest(self) -> str:
         return self._digest.hex()
 
 
-def _equivocate(st: Statement, index: int) -> Statement:
-    """The same statement about a different (valid-looking) value: what an equivocator tells half the peers."""
-    alt = sim_value(st.slot, index, b" alt")
-    p = st.pledge
-    if isinstance(p, Nominate):
-        return replace(st, pledge=Nominate((alt,), (alt,) if p.accepted else ()))
-    if isinstance(p, Prepare):
-        prepared = Ballot(p.prepared.counter, alt) if p.prepared else None
-        return replace(st, pledge=Prepare(Ballot(p.ballot.counter, alt), prepared, None, p.n_c, p.n_h))
-    if isinstance(p, Confirm):
-        return replace(st, pledge=replace(p, ballot=Ballot(p.ballot.counter, alt)))
-    return replace(st, pledge=Externalize(Ballot(p.commit.counter, alt), p.n_h))
-
-
-def _random_statement(rng: random.Random, n: SimNode, slot: int) -> Statement:
-    """A well-formed (not necessarily sane) statement with random fields and plausible values."""
-    pool = [sim_value(slot, rng.randrange(n.index + 1)), sim_value(slot, n.index, b" junk"), b"not a value"]
-
-    def value() -> bytes:
-        return rng.choice(pool)
-
-    def counter() -> int:
-        return rng.choice([0, 1, 1, 2, 3, 5, 100, INFINITE_COUNTER])
-
-    def ballot() -> Ballot:
-        return Ballot(counter(), value())
-
-    kind = rng.randrange(4)
-    pledge: Nominate | Prepare | Confirm | Externalize
-    if kind == 0:
-        pledge = Nominate(
-            tuple(sorted({value() for _ in range(rng.randint(0, 2))})), tuple(sorted({value()}))
-        )
-    elif kind == 1:
-        pledge = Prepare(
-            ballot(), rng.choice([None, ballot()]), rng.choice([None, ballot()]), counter(), counter()
-        )
-    elif kind == 2:
-        pledge = Confirm(ballot(), counter(), counter(), counter())
-    else:
-        pledge = Externalize(ballot(), counter())
-    return Statement(n.node_id, slot, n.qset.hash, pledge)
-
-
 def run_simulation(cfg: SimConfig) -> SimReport:
+    """Raises: SimConfigError naming the bad option."""
     return Simulation(cfg).run()
-
-
-def parse_partition(text: str) -> Partition:
-    """``"0,1|2,3@1000-5000"``: groups of node indexes separated by ``|``, active from 1000 ms to 5000 ms.
-
-    Raises: SimConfigError.
-    """
-    try:
-        groups_text, window = text.split("@")
-        start, end = (int(x) for x in window.split("-"))
-        groups = tuple(frozenset(int(x) for x in g.split(",") if x.strip()) for g in groups_text.split("|"))
-    except ValueError:
-        raise SimConfigError(f'bad --partition {text!r}: expected like "0,1|2,3@1000-5000"') from None
-    if len(groups) < 2 or start < 0 or end <= start:
-        raise SimConfigError(f"bad --partition {text!r}: need two groups and 0 <= from < to")
-    return Partition(groups, start, end)
-
-
-def parse_crash(text: str) -> Crash:
-    """``"3@2000"`` (node 3 stops at 2 s) or ``"3@2000-9000"`` (and restarts at 9 s).
-
-    Raises: SimConfigError.
-    """
-    try:
-        node_text, when = text.split("@")
-        if "-" in when:
-            a, b = (int(x) for x in when.split("-"))
-            return Crash(int(node_text), a, b)
-        return Crash(int(node_text), int(when))
-    except ValueError:
-        raise SimConfigError(f'bad --crash {text!r}: expected like "3@2000" or "3@2000-9000"') from None
 
 
 __all__ = [
     "BYZANTINE_MODES",
     "TOPOLOGIES",
     "Crash",
+    "NetworkSpec",
     "Partition",
     "SimConfig",
     "SimConfigError",
@@ -602,6 +386,8 @@ __all__ = [
     "Simulation",
     "TimerKind",
     "build_quorum_sets",
+    "build_topology",
+    "node_id_of",
     "parse_crash",
     "parse_partition",
     "run_simulation",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine_info import machine
+from machine_info import print_report
 from quorum_networks import org_network, random_network
 
 # (organisations, watchers) as in the table
@@ -91,15 +91,16 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(
                 measure("random 60 × 15 (limit 10 s)", hard, args.runs, ["--time-limit", "10"], folder)
             )
-    load = os.getloadavg()
-    if args.json:
-        print(json.dumps({"machine": machine(), "load_avg": load, "results": rows}, indent=1))
-        return 0
-    print(f"machine: {machine()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print("| network | answer | time (median) | peak memory (median) |")
-    print("|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['network']} | {r['answer']} | {r['wall_s_median']:.2f} s | {r['peak_mb_median']} MB |")
+    print_report(
+        rows,
+        [
+            ("network", "{network}"),
+            ("answer", "{answer}"),
+            ("time (median)", "{wall_s_median:.2f} s"),
+            ("peak memory (median)", "{peak_mb_median} MB"),
+        ],
+        as_json=args.json,
+    )
     return 0
 
 

@@ -1,13 +1,16 @@
 """``tally sim``: run N SCP validators in one process on a seeded fake network and report.
 
 Everything is simulated (clock, network, faults), so the same options and seed always print the
-same output. Exit codes: 0 no safety violation; 1 two honest nodes externalized different values
-for a slot; 2 bad options.
+same output. Topologies: a full mesh, a tiered core, organisations (``--orgs N --per-org 3``) with
+watchers that follow them (``--watchers M``), or any network file ``check-quorum`` reads
+(``--network FILE``). Exit codes: 0 no safety violation; 1 two honest nodes externalized different
+values for a slot; 2 bad options.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -23,11 +26,33 @@ Examples:
   tally sim --nodes 7 --threshold 5 --byzantine 2 --byzantine-mode equivocate --latency-ms 20 --drop 0.05 --slots 50 --seed 7 --json
   tally sim --nodes 4 --partition "0,1|2,3@0-20000" --slots 3
   tally sim --nodes 5 --crash "4@500" --crash "0@1000-6000" --slots 10
+  tally sim --orgs 33 --per-org 3 --watchers 20 --latency-ms 100 --drop 0.01 --slots 5
+  tally sim --network network.json --latency-ms 100 --slots 3 --json
 """
+
+MAX_NETWORK_NODES = 500
 
 
 def sim(
-    nodes: int = typer.Option(4, "--nodes", min=1, max=200, help="Number of validators."),
+    nodes: int | None = typer.Option(
+        None, "--nodes", min=1, max=200, help="Number of validators (default 4)."
+    ),
+    orgs: int = typer.Option(
+        0, "--orgs", min=0, max=100, help="Organisations of --per-org validators each (topology orgs)."
+    ),
+    per_org: int = typer.Option(3, "--per-org", min=1, max=9, help="Validators per organisation."),
+    watchers: int = typer.Option(
+        0,
+        "--watchers",
+        min=0,
+        max=300,
+        help="Non-voting nodes that follow the validators (in orgs: a random subset).",
+    ),
+    network: Path | None = typer.Option(
+        None,
+        "--network",
+        help="Nodes and quorum sets from a file (the check-quorum format); trusted nodes vote, the rest watch.",
+    ),
     threshold: int = typer.Option(
         0,
         "--threshold",
@@ -37,7 +62,7 @@ def sim(
     topology: str = typer.Option(
         "full",
         "--topology",
-        help="full: everyone trusts everyone; tiered: all trust a core of max(4, n/2); orgs: organisations of 3.",
+        help="full: everyone trusts everyone; tiered: all trust a core of max(4, n/2); orgs: organisations of --per-org.",
     ),
     byzantine: int = typer.Option(0, "--byzantine", min=0, help="How many nodes (the last K) misbehave."),
     byzantine_mode: str = typer.Option(
@@ -67,10 +92,24 @@ def sim(
 ) -> None:
     """Simulate SCP validators on a fake network: safety, liveness, latency and message counts."""
     from consensus.sim import SimConfig, SimConfigError, parse_crash, parse_partition, run_simulation
+    from node.quorum_file import InputError, load_network_file
 
     try:
+        spec = None
+        if network is not None:
+            if nodes is not None or orgs:
+                raise SimConfigError("--network sets the nodes: leave out --nodes and --orgs")
+            loaded = load_network_file(network)
+            if len(loaded) > MAX_NETWORK_NODES:
+                raise SimConfigError(f"{len(loaded)} nodes; the simulator runs at most {MAX_NETWORK_NODES}")
+            spec = tuple((name.encode(), q) for name, q in loaded.items())
+            topology = "network"
+        elif orgs:
+            if nodes is not None:
+                raise SimConfigError("--orgs sets the number of validators: leave out --nodes")
+            nodes, topology = orgs * per_org, "orgs"
         cfg = SimConfig(
-            nodes=nodes,
+            nodes=nodes or 4,
             threshold=threshold or None,
             topology=topology,
             byzantine=byzantine,
@@ -83,9 +122,13 @@ def sim(
             crashes=tuple(parse_crash(c) for c in crash),
             slots=slots,
             seed=seed,
+            per_org=per_org,
+            watchers=watchers,
+            network=spec,
         )
-        report = run_simulation(cfg)
-    except SimConfigError as exc:
+        with _err.status(f"simulating {cfg.total_nodes} nodes for {slots} slots…", spinner="dots"):
+            report = run_simulation(cfg)
+    except (SimConfigError, InputError) as exc:
         if as_json:
             typer.echo(json.dumps({"error": "bad_options", "message": str(exc)}))
         else:
@@ -95,7 +138,8 @@ def sim(
     if as_json:
         typer.echo(json.dumps(data))
     else:
-        table = Table(title=f"tally sim — seed {seed}")
+        who = f"{data['nodes']} validators" + (f" + {data['watchers']} watchers" if data["watchers"] else "")
+        table = Table(title=f"tally sim — {who}, seed {seed}")
         for col in ("slot", "value", "honest externalized", "agree", "first ms", "last ms"):
             table.add_column(col, justify="left" if col == "value" else "right")
         for row in report.per_slot:

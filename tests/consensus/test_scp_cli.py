@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from typer.testing import CliRunner
@@ -119,3 +120,30 @@ def test_help_has_examples() -> None:
         r = runner.invoke(APP, [cmd, "--help"])
         assert r.exit_code == 0
         assert "Examples" in r.output
+
+
+def test_sim_organisations_and_watchers_json() -> None:
+    r = runner.invoke(
+        APP, ["sim", "--orgs", "4", "--watchers", "3", "--latency-ms", "100", "--slots", "2", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert (data["nodes"], data["watchers"], data["topology"]) == (12, 3, "orgs")
+    assert data["slots_externalized_by_all_honest"] == 2
+    assert data["externalize_ms_p99"] >= 400  # 100 ms one way: several round trips
+
+
+def test_sim_network_file(tmp_path: Path) -> None:
+    nodes = [{"id": x, "quorum_set": {"threshold": 3, "validators": list("ABCD")}} for x in "ABCD"]
+    nodes.append({"id": "W", "quorum_set": {"threshold": 2, "validators": ["A", "B"]}})
+    f = tmp_path / "net.json"
+    f.write_text(json.dumps({"nodes": nodes}))
+    r = runner.invoke(APP, ["sim", "--network", str(f), "--slots", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert (data["nodes"], data["watchers"], data["topology"]) == (4, 1, "network")
+    bad = runner.invoke(APP, ["sim", "--network", str(f), "--nodes", "4"])
+    assert bad.exit_code == 2
+    missing = runner.invoke(APP, ["sim", "--network", str(tmp_path / "nope.json"), "--json"])
+    assert missing.exit_code == 2
+    assert "cannot read" in json.loads(missing.output)["message"]
