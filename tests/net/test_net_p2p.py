@@ -205,8 +205,8 @@ async def test_board_batches_travel_on_their_own_topic() -> None:
             nodes[0].net.publish_board(b"listing-one")
             nodes[0].net.publish_board(b"BAD-listing")
             nodes[0].net.publish_board(b"listing-two")
+            sent = {b"listing-one", b"BAD-listing", b"listing-two"}
             for node in nodes[1:]:
-                sent = {b"listing-one", b"BAD-listing", b"listing-two"}
                 await node.rec.wait(lambda node=node: {d for d, _ in node.rec.board_batches} == sent)  # type: ignore[misc]
                 assert node.batches() == []  # nothing arrived on the transactions' topic
                 info = {p["peer_id"]: p for p in node.net.peers_info()}
