@@ -18,6 +18,7 @@ import httpx
 
 from protocol.addresses import encode_account
 from protocol.transactions import Transaction
+from wallet.board_views import BoardPage, BoardPosted, ListingView
 from wallet.errors import BadResponse, NodeError, NodeUnreachable
 from wallet.fields import Fields
 from wallet.views import (
@@ -142,3 +143,40 @@ class NodeClient:
             timeout_s=(wait_s + DEFAULT_TIMEOUT_S) if wait_s > 0 else None,
         )
         return self._parse(submit_result, data, "submit")
+
+    # -- the board -------------------------------------------------------------------------------
+
+    def board_post(self, item: bytes) -> BoardPosted:
+        """Post a signed listing or withdrawal; a refusal raises ``NodeError`` with the board's
+        verdict as its code (``not_member``, ``rate_limited``, …)."""
+        _, data = self._request("POST", "/board", body={"item": base64.b64encode(item).decode()})
+        return self._parse(BoardPosted.parse, data, "board")
+
+    def board(
+        self,
+        *,
+        currency: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+        author: bytes | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> BoardPage:
+        params: dict[str, Any] = {"limit": limit}
+        for key, value in (
+            ("currency", currency),
+            ("kind", kind),
+            ("category", category),
+            ("cursor", cursor),
+        ):
+            if value is not None:
+                params[key] = value
+        if author is not None:
+            params["author"] = encode_account(author)
+        _, data = self._request("GET", "/board", params=params)
+        return self._parse(BoardPage.parse, data, "board")
+
+    def listing(self, ref: str) -> ListingView | None:
+        """A listing by id or reference; None when the node's board does not have it (404, 410)."""
+        status, data = self._request("GET", f"/board/{ref}", allow=(404, 410))
+        return None if status in (404, 410) else self._parse(ListingView.parse, data, "listing")

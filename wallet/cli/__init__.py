@@ -7,9 +7,10 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
-    ``account``, ``config``, ``request`` and ``pay`` to ``app``."""
+    ``account``, ``config``, ``request``, ``pay`` and ``board`` to ``app``."""
     from wallet.cli import (
         account_cmd,
+        board_cmd,
         config_cmd,
         contact_cmd,
         currency_cmd,
@@ -31,3 +32,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(currency_cmd.app)
     app.add_typer(account_cmd.app)
     app.add_typer(config_cmd.app)
+    app.add_typer(board_cmd.app)

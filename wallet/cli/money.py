@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from protocol.addresses import encode_account
 from protocol.operations import Payment
 from wallet.cli.common import amount, check_amount_text, run_transaction, session
 from wallet.cli.options import AccountArg, JsonOpt, NodeOpt, TxOptions, WalletOpt, transaction_command
+from wallet.cli.request_cmd import ForOpt, settling_memo
 from wallet.errors import BadInput
 
 
@@ -71,17 +73,22 @@ def send(
     to: Annotated[str, typer.Argument(metavar="TO", help="Recipient: an address, wallet or contact name.")],
     amount_text: Annotated[str, typer.Argument(metavar="AMOUNT", help="Decimal amount, e.g. 1.50.")],
     currency: Annotated[str, typer.Argument(metavar="CURRENCY", help="Currency code, e.g. HOURS.")],
+    for_listing: ForOpt = None,
+    *,
     tx: TxOptions,
 ) -> None:
     """Pay someone: builds, signs (fetching your sequence number) and submits a payment.
 
     The node checks the payment against the ledger's rules (membership, credit limit, funds) and
     a refusal says why in numbers, e.g. "over credit limit: available 8.50 h, asked 12.00 h".
+    With --for the payment settles a board listing: its memo starts with for:REF (the rest of
+    --memo follows), and the listing shows the payment.
 
     Examples:
       tally send bob 1.50 HOURS --memo "gardening" --wait
       tally send tly1q… 20 LETS --wallet shop
       tally send bob 5 LETS --from shared --build-only > tx.json
+      tally send bob 2 HOURS --for 3f2a9c01b2d4e5f60718 --memo "thanks"
     """
     with session(tx.as_json, tx.node) as s:
         check_amount_text(amount_text)
@@ -91,4 +98,6 @@ def send(
             raise BadInput("you cannot pay your own account", code="malformed")
         info = s.currency(currency)
         value = amount(amount_text, info.decimals)
+        if for_listing is not None:
+            tx = replace(tx, memo=settling_memo(s, for_listing, info.code, tx.memo))
         run_transaction(s, tx, [Payment(destination, info.code, value)], {info.code: info.units}, source)

@@ -66,6 +66,25 @@ def listing_reference(text: str) -> str:
     )
 
 
+def settling_memo(s: Session, listing_text: str, currency: str, note: str) -> str:
+    """The memo of a payment that settles a board listing: ``for:REF`` then ``note``. The listing
+    must be on the node's board and in the payment's currency."""
+    ref = listing_reference(listing_text)
+    listing = s.client.listing(ref)
+    if listing is None:
+        raise BadInput(
+            f"no listing {ref} on the node's board (withdrawn, expired or never seen)", code="no_listing"
+        )
+    if listing.currency != currency:
+        raise BadInput(
+            f"listing {ref} is in {listing.currency}; a payment in {currency} cannot settle it",
+            code="bad_usage",
+        )
+    memo = link_memo(ref, note)
+    memo_bytes(memo)
+    return memo
+
+
 def qr_text(uri: str) -> str:
     """The QR code of ``uri`` drawn with block characters (two rows per line)."""
     out = io.StringIO()
