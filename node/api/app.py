@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from node.api.board import board_routes
 from node.api.body import BodyBudget, ClientGone, read_json
@@ -40,6 +40,7 @@ from node.logs import log
 from node.mempool import MEMPOOL_CODES, Admission
 from node.ratelimit import RateLimiter
 from node.tx_status import TxStatus
+from node.web.app import web_routes
 from protocol.errors import DecodeError
 from protocol.ledger import LedgerHeader
 from protocol.operations import valid_code
@@ -245,7 +246,7 @@ def create_app(
         except AdminForbiddenError as exc:
             raise ApiError(403, "forbidden", str(exc)) from None
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/tx", route(submit), methods=["POST"]),
         Route("/tx/{tx_hash}", route(tx_status), methods=["GET"]),
         Route("/accounts/{address}", route(account), methods=["GET"]),
@@ -261,8 +262,9 @@ def create_app(
     if explorer is not None:
         routes += [
             *explorer_routes(explorer, route),
-            *event_routes(explorer, route, stream_limits),
+            *event_routes(explorer, route, stream_limits, read_timeout_s=limits.read_timeout_s),
             *board_routes(explorer, route, json_body),
+            *web_routes(explorer, route),
         ]
     middleware = []
     if cors_origins:

@@ -6,7 +6,13 @@ Every event has the id ``SEQ.POS`` (``node.reads.EventId``). A client that recon
 missed replayed from the store, at most ``max_replay_ledgers`` back; from further back it gets one
 ``gap`` event naming the ledgers it skipped. A comment line every ``keepalive_s`` keeps proxies from
 closing an idle stream and lets the server notice a client that went away. Streams are capped per
-client and per node, because each holds a connection open for as long as the client likes.
+client and per node, because each holds a connection open.
+
+A stream ends by itself after ``max_duration_s``, before the HTTP server's read timeout would cut
+the connection of a client that never speaks (which an EventSource never does): its last line is
+an ``id:`` with no data, which moves the client's Last-Event-ID to where the stream stopped, so the
+reconnection ``retry_ms`` later resumes exactly there and nothing is lost. Every keep-alive carries
+that ``id:`` too, so even a cut connection resumes at the right place.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import contextlib
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import trio
@@ -38,10 +44,11 @@ logger = logging.getLogger("tally.api")
 class StreamLimits:
     per_client: int = 4  # open streams from one client address
     per_node: int = 64  # open streams in all
-    keepalive_s: float = 15.0
+    keepalive_s: float = 10.0
+    max_duration_s: float = 60.0  # then the stream ends cleanly and the client reconnects
     max_replay_ledgers: int = 1_000  # how far back Last-Event-ID may resume
     ledgers_per_step: int = 50  # ledgers read between two checkpoints while catching up
-    retry_ms: int = 3_000  # the reconnection delay suggested to EventSource
+    retry_ms: int = 500  # the reconnection delay suggested to EventSource
 
 
 class StreamSlots:
@@ -67,8 +74,14 @@ class StreamSlots:
             del self.by_client[client]
 
 
-def event_routes(node: ExplorerNode, wrap: Wrap, limits: StreamLimits | None = None) -> list[Route]:
-    slots = StreamSlots(limits or StreamLimits())
+def event_routes(
+    node: ExplorerNode, wrap: Wrap, limits: StreamLimits | None = None, *, read_timeout_s: float | None = None
+) -> list[Route]:
+    """``read_timeout_s``: the HTTP server's; streams end (and resume) well before it."""
+    limits = limits or StreamLimits()
+    if read_timeout_s is not None:
+        limits = replace(limits, max_duration_s=min(limits.max_duration_s, read_timeout_s * 0.75))
+    slots = StreamSlots(limits)
     reads = node.reads
 
     async def events(request: Request) -> Response:
@@ -114,11 +127,10 @@ class EventStream(Response):
     def __init__(
         self, reads: LedgerReads, wanted: EventFilter, after: EventId | None, slots: StreamSlots, client: str
     ) -> None:
-        super().__init__(
-            status_code=200,
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-            media_type=self.media_type,
-        )
+        # Like starlette's StreamingResponse: no body attribute, so no Content-Length is declared.
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no"})
         self.reads, self.wanted, self.after = reads, wanted, after
         self.slots, self.client = slots, client
         self.limits = slots.limits
@@ -139,6 +151,7 @@ class EventStream(Response):
                 nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
                 with contextlib.suppress(OSError):  # the server could not write: the client is gone
                     await self._stream(send)
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
                 nursery.cancel_scope.cancel()
         except Exception:  # a bug ends this stream, never the node
             logger.exception("event stream failed")
@@ -154,7 +167,8 @@ class EventStream(Response):
             resumed = EventId(self.reads.last.seq - self.limits.max_replay_ledgers, EventId.END)
             await _write(send, _encode(Event(resumed, EventKind.GAP, skipped=(cursor.seq + 1, resumed.seq))))
             cursor = resumed
-        while True:
+        deadline = trio.current_time() + self.limits.max_duration_s
+        while (left := deadline - trio.current_time()) > 0:
             last = self.reads.last.seq
             first = cursor.seq if cursor.pos < EventId.END else cursor.seq + 1
             if first <= last:
@@ -164,8 +178,9 @@ class EventStream(Response):
                             await _write(send, _encode(event))
                     cursor = EventId(seq, EventId.END)
                 await trio.lowlevel.checkpoint()
-            elif not await self.reads.wait_for_ledger_after(cursor.seq, self.limits.keepalive_s):
-                await _write(send, ": keep-alive\n\n")
+            elif not await self.reads.wait_for_ledger_after(cursor.seq, min(self.limits.keepalive_s, left)):
+                await _write(send, f": keep-alive\nid: {cursor}\n\n")
+        await _write(send, f"id: {cursor}\n\n")  # resume here (see the module's docstring)
 
     def _start(self) -> EventId:
         """Resume after the client's last event, or start with the next ledger to close."""

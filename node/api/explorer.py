@@ -6,7 +6,7 @@ page, so a page never shifts when new ledgers close or new members join meanwhil
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,21 +17,31 @@ from node.api.params import UINT32_MAX, address, float_query, integer
 from node.api.views import ledger_summary_json, member_json
 from node.board.gossip import BoardGossip
 from node.reads import LedgerReads, ValidatorStatus
+from node.tx_status import TxStatus
 from protocol.addresses import encode_account
 from protocol.operations import valid_code
-from protocol.state import Currency
+from protocol.state import Account, Currency, Holding
+from protocol.transactions import Transaction
 
 MAX_LEDGERS_LIMIT = 100
 MAX_MEMBERS_LIMIT = 200
 
 
 class ExplorerNode(Protocol):
-    """What the explorer endpoints, pages and event stream read (``node.facade.NodeApi``)."""
+    """What the explorer endpoints, the event stream and the web pages read: the real node's
+    façade (``node.facade.NodeApi``), whose ledger store they need."""
 
     reads: LedgerReads
     board: BoardGossip  # the offers and requests board (node.api.board)
 
     def validators(self) -> list[ValidatorStatus]: ...
+    def info(self) -> dict[str, Any]: ...
+    def health(self) -> tuple[bool, dict[str, Any]]: ...
+    def tx_status(self, tx_hash: bytes) -> TxStatus: ...
+    def account_state(self, account: bytes) -> tuple[Account, list[Holding], int]: ...
+    def history(
+        self, account: bytes, limit: int, before: tuple[int, int] | None
+    ) -> list[tuple[int, int, Transaction, str, int]]: ...
 
 
 Handler = Callable[[Request], Awaitable[Response]]

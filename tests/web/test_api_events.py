@@ -33,6 +33,7 @@ async def test_closed_ledgers_stream_live(community: Community) -> None:
         assert stream.status == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         assert stream.headers["cache-control"] == "no-cache"
+        assert "content-length" not in stream.headers, "a stream has no length (servers would cut it)"
         await community.run(community.alice, Payment(community.bob.public_key, "HOUR", 10))
         await community.run(community.bob, Payment(community.carol.public_key, "LETS", 10))
         first, second = await stream.next_event(), await stream.next_event()
