@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from consensus._driver import Emit, Externalized, NeedQuorumSet, SetTimer, TimerKind, Validity
+from consensus._driver import Driver, Emit, Externalized, NeedQuorumSet, SetTimer, TimerKind, Validity
 from consensus._errors import QuorumSetError
 from consensus._messages import (
     Statement,
@@ -65,6 +65,29 @@ class SimDriver:
         return organisation_weight(node, qset, is_local)
 
 
+class ValueSource(Protocol):
+    """What each node nominates and the driver that judges values for it. The default
+    (``SimValues``) is opaque ``sim_value`` bytes; a test may plug in real ledger values, each
+    node with its own clock (``clock`` gives the simulated time in ms)."""
+
+    def driver(self, node: int, clock: Callable[[], int]) -> Driver: ...
+
+    def value(self, node: int, slot: int, previous: bytes, now_ms: int) -> bytes: ...
+
+
+class SimValues:
+    """``sim_value(slot, node)`` nominated, one shared ``SimDriver``."""
+
+    def __init__(self) -> None:
+        self._driver = SimDriver()
+
+    def driver(self, node: int, clock: Callable[[], int]) -> Driver:
+        return self._driver
+
+    def value(self, node: int, slot: int, previous: bytes, now_ms: int) -> bytes:
+        return sim_value(slot, node)
+
+
 @dataclass
 class SimNode:
     index: int
@@ -83,7 +106,7 @@ class SimNode:
 class Simulation:
     """Build with a ``SimConfig``, call ``run()``; ``trace_digest`` summarises everything that happened."""
 
-    def __init__(self, cfg: SimConfig) -> None:
+    def __init__(self, cfg: SimConfig, values: ValueSource | None = None) -> None:
         cfg.check()
         self.cfg = cfg
         self.rng = random.Random(cfg.seed)
@@ -94,7 +117,7 @@ class Simulation:
         self.safety_violations = 0
         self.slot_start: dict[int, int] = {}
         self.ext_times: dict[int, dict[int, int]] = {}
-        self.driver = SimDriver()
+        self.values: ValueSource = values or SimValues()
         self.topology = build_topology(cfg)
         validators = self.topology.validator_indexes
         if not validators or cfg.byzantine >= len(validators):
@@ -111,7 +134,7 @@ class Simulation:
             self.qset_registry[qset.hash] = qset
             is_validator = self.topology.validators[i]
             try:
-                scp = ScpNode(nid, qset, self.driver, is_validator=is_validator)
+                scp = ScpNode(nid, qset, self.values.driver(i, lambda: self.now), is_validator=is_validator)
             except QuorumSetError as exc:
                 raise SimConfigError(f"node {i} cannot run with its quorum set: {exc}") from None
             node = SimNode(i, nid, qset, mode, scp, is_validator=is_validator)
@@ -223,7 +246,7 @@ class Simulation:
         prev = n.externalized.get(slot - 1, b"")
         if n.mode == "garbage":
             return
-        self._apply(n, n.scp.nominate(slot, sim_value(slot, n.index), prev, self.now))
+        self._apply(n, n.scp.nominate(slot, self.values.value(n.index, slot, prev, self.now), prev, self.now))
 
     # --------------------------------------------------------------------------------- running
 
@@ -305,7 +328,7 @@ class Simulation:
 
     def _restart(self, n: SimNode) -> None:
         """Fresh ``ScpNode`` restored from the statements persisted before each send."""
-        n.scp = ScpNode(n.node_id, n.qset, self.driver, is_validator=n.is_validator)
+        n.scp = ScpNode(n.node_id, n.qset, n.scp.driver, is_validator=n.is_validator)
         for slot in sorted(n.persisted):
             if slot >= n.current_slot - 1:
                 n.scp.restore(n.persisted[slot])

@@ -169,6 +169,7 @@ def _assemble(
             config.close_interval_ms,
             config.heartbeat_interval_ms,
             config.max_tx_set_size,
+            config.upgrade_wishes,
         ),
         chain,
         transport,

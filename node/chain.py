@@ -40,7 +40,14 @@ class LedgerChain:
     def __init__(self, store: LedgerStore, metrics: NodeMetrics) -> None:
         self.store = store
         self.metrics = metrics
-        self.mempool = Mempool(store, store.last_header.seq + 1, holdings=store.holdings)
+        last = store.last_header
+        self.mempool = Mempool(
+            store,
+            last.seq + 1,
+            holdings=store.holdings,
+            close_time_ms=last.close_time_ms,
+            protocol_version=last.version,
+        )
         self.tx_sets = TxSetCache()
         self._waiters: dict[bytes, list[trio.Event]] = {}
         self._last_close_s: float | None = None
@@ -127,7 +134,13 @@ class LedgerChain:
         for code, count in collections.Counter(r.code.value for r in closed.results).items():
             self.metrics.tx_applied.labels(code).inc(count)
         included = {tx.hash for tx in tx_set.transactions}
-        dropped = self.mempool.ledger_closed(self.store, header.seq + 1, included)
+        dropped = self.mempool.ledger_closed(
+            self.store,
+            header.seq + 1,
+            included,
+            close_time_ms=header.close_time_ms,
+            protocol_version=header.version,
+        )
         self.metrics.mempool_size.set(len(self.mempool))
         self._recent_hashes = [*self._recent_hashes[-(KEEP_TX_SETS_LEDGERS - 1) :], header.hash]
         self.tx_sets.keep_only_built_on(set(self._recent_hashes))

@@ -30,8 +30,11 @@ from node.netaddr import (
     parse_peer,
 )
 from protocol.addresses import decode_validator
+from protocol.close_values import UpgradeWishes
 from protocol.errors import AddressError
 from protocol.hashing import network_id
+from protocol.ledger import UPGRADE_MAX_TX_SET_SIZE, UPGRADE_PROTOCOL_VERSION
+from protocol.versions import CURRENT_PROTOCOL_VERSION
 
 ROLES = ("validator", "watcher")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -75,6 +78,17 @@ class NodeConfig:
     cors_origins: tuple[str, ...] = ()  # web origins allowed to call the API from a browser
     test_faults: bool = False  # [testing] enable_test_faults
     misbehave: Misbehaviour = Misbehaviour.NONE
+    protocol_version: int | None = None  # [upgrades] protocol_version: the version this validator votes for
+
+    @property
+    def upgrade_wishes(self) -> UpgradeWishes:
+        """The upgrades this validator votes for: ``[consensus] max_tx_set_size`` and
+        ``[upgrades] protocol_version``; others' values carrying any other upgrade get no vote
+        while nominating (protocol.close_values)."""
+        wishes = [(UPGRADE_MAX_TX_SET_SIZE, self.max_tx_set_size)]
+        if self.protocol_version is not None:
+            wishes.append((UPGRADE_PROTOCOL_VERSION, self.protocol_version))
+        return UpgradeWishes(tuple(sorted(wishes)))
 
     @property
     def is_validator(self) -> bool:
@@ -104,6 +118,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     },
     "api": {"listen": (str, False), "admin_token_file": (str, False), "cors_origins": (list, False)},
     "testing": {"enable_test_faults": (bool, False), "misbehave": (str, False)},
+    "upgrades": {"protocol_version": (int, False)},
 }
 
 
@@ -151,6 +166,11 @@ def load_config(path: Path) -> NodeConfig:
         misbehave=Misbehaviour(
             _choice(values["testing"].get("misbehave", "none"), MISBEHAVIOURS, "[testing] misbehave")
         ),
+        protocol_version=_int_range(
+            values["upgrades"]["protocol_version"], "[upgrades] protocol_version", 1, CURRENT_PROTOCOL_VERSION
+        )
+        if "protocol_version" in values["upgrades"]
+        else None,
     )
     if config.is_validator and config.quorum_set is None:
         raise ConfigError("[consensus.quorum_set] is required for a validator")

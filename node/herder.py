@@ -8,11 +8,12 @@ names are fetched, runs SCP's timers, and decides when to start a slot:
 * while transactions wait, one ledger per ``close_interval`` (default 1 s);
 * with nothing to do, one heartbeat ledger per ``heartbeat_interval`` (default 60 s), so an idle
   community network costs almost nothing;
-* at once when a peer already nominates for the slot, so no validator lags its quorum.
+* at once when a peer already nominates for the slot, so no validator lags its quorum;
+* at the deadline of a proposal (protocol version 2), so a vote ends on time on an idle network.
 
-Values are ``protocol.ledger.CloseValue`` encodings: {tx-set hash, close time, upgrades}.
-Several confirmed candidates combine into one: the largest tx set (ties broken by hash), the
-latest close time, and the highest value of each upgrade.
+Values are ``protocol.ledger.CloseValue`` encodings: {tx-set hash, close time, upgrades}. Which
+values this validator votes for, and how confirmed candidates combine (the largest tx set, the
+median close time, upgrades only as configured), is ``protocol.close_values``.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ from node.wire import (
     envelope_signature_valid,
     sign_envelope,
 )
+from protocol.close_values import UpgradeWishes, close_value_problem, combine_close_values
 from protocol.errors import DecodeError
+from protocol.governance.deadlines import next_deadline
 from protocol.keys import Keypair
 from protocol.ledger import (
     MAX_TX_SET_BYTES,
@@ -86,11 +89,12 @@ from protocol.ledger import (
     decode_tx_set,
     make_tx_set,
 )
+from protocol.state import StateOverlay
 from protocol.transactions import Transaction
+from protocol.versions import PROTOCOL_V2
 
 logger = logging.getLogger("tally.herder")
 
-MAX_CLOSE_TIME_DRIFT_MS = 60_000  # a nominated close time may lead our clock by this much
 FUTURE_SLOTS = 3  # envelopes this many slots ahead are kept for when we get there
 MAX_FUTURE_ENVELOPES = 2_000
 MAX_PARKED = 2_000
@@ -98,6 +102,7 @@ STUCK_AFTER_MS = 4_000  # a slot not externalized after this long: pull peers' S
 SEEN_MEMORY = 20_000
 REPLAY_SLACK = 3  # an envelope seen before, for a slot this far back, is a replay
 MAX_TIMEOUT_MS = 60_000
+NO_UPGRADES = UpgradeWishes()
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class HerderConfig:
     close_interval_ms: int = 1000
     heartbeat_interval_ms: int = 60_000
     max_tx_set_size: int = 10_000
+    upgrade_wishes: UpgradeWishes = NO_UPGRADES  # what this validator votes to upgrade (node.toml)
 
 
 @dataclass
@@ -300,9 +306,8 @@ class Herder:
         if slot != self.slot:
             return Validity.MAYBE_VALID
         last = self.chain.last
-        if close_value.close_time_ms <= last.close_time_ms:
-            return Validity.INVALID
-        if nomination and close_value.close_time_ms > wall_ms() + MAX_CLOSE_TIME_DRIFT_MS:
+        wishes = self.config.upgrade_wishes
+        if close_value_problem(close_value, last, wall_ms(), wishes, nomination=nomination) is not None:
             return Validity.INVALID
         tx_set = self.chain.tx_sets.get(close_value.tx_set_hash)
         if tx_set is None:
@@ -315,19 +320,11 @@ class Herder:
         return None
 
     def combine_candidates(self, slot: int, values: Sequence[bytes]) -> bytes:
-        decoded = [decode_close_value(v) for v in values]
+        def size(tx_set_hash: bytes) -> int:
+            tx_set = self.chain.tx_sets.get(tx_set_hash)
+            return len(tx_set.transactions) if tx_set else -1
 
-        def size(candidate: CloseValue) -> tuple[int, bytes]:
-            tx_set = self.chain.tx_sets.get(candidate.tx_set_hash)
-            return (len(tx_set.transactions) if tx_set else -1, candidate.tx_set_hash)
-
-        best = max(decoded, key=size)
-        upgrades: dict[str, int] = {}
-        for candidate in decoded:
-            for name, setting in candidate.upgrades:
-                upgrades[name] = max(upgrades.get(name, setting), setting)
-        close_time = max(candidate.close_time_ms for candidate in decoded)
-        return CloseValue(best.tx_set_hash, close_time, tuple(sorted(upgrades.items()))).encode()
+        return combine_close_values([decode_close_value(v) for v in values], size).encode()
 
     def compute_timeout_ms(self, round: int, is_nomination: bool) -> int:
         return min(1000 * round, MAX_TIMEOUT_MS)
@@ -464,18 +461,33 @@ class Herder:
         if not self.config.is_validator or self._nominating:
             return
         wait = self.config.close_interval_ms if len(self.chain.mempool) else self.config.heartbeat_interval_ms
-        self.timers.set(("nominate",), self._last_close_ms + wait, self._nomination_due)
+        due = self._last_close_ms + wait
+        until_deadline = self._until_deadline_ms()
+        if until_deadline is not None:  # a proposal's vote ends: close then, not at the heartbeat
+            due = min(
+                due, max(monotonic_ms() + until_deadline, self._last_close_ms + self.config.close_interval_ms)
+            )
+        self.timers.set(("nominate",), due, self._nomination_due)
 
     def _nomination_due(self) -> None:
         if self._nominating:
             return
+        deadline_passed = (until := self._until_deadline_ms()) is not None and until <= 0
         if (
             not len(self.chain.mempool)
+            and not deadline_passed
             and monotonic_ms() < self._last_close_ms + self.config.heartbeat_interval_ms
         ):
             self._schedule_nomination()
             return
         self._start_nomination()
+
+    def _until_deadline_ms(self) -> int | None:
+        """Wall-clock milliseconds until the earliest open proposal's deadline (None: none open)."""
+        if self.chain.last.version < PROTOCOL_V2:
+            return None
+        deadline = next_deadline(StateOverlay(self.chain.store))
+        return None if deadline is None else deadline - wall_ms()
 
     def _start_nomination(self) -> None:
         last = self.chain.last
@@ -485,9 +497,7 @@ class Herder:
         transactions = self.chain.mempool.select(max_count, MAX_TX_SET_BYTES - 64 * 1024)
         tx_set = make_tx_set(last.hash, transactions)
         self.chain.tx_sets.add(tx_set)
-        upgrades: tuple[tuple[str, int], ...] = ()
-        if self.config.max_tx_set_size != last.params.max_tx_set_size:
-            upgrades = (("max_tx_set_size", self.config.max_tx_set_size),)
+        upgrades = self.config.upgrade_wishes.for_ledger_after(last)
         value = CloseValue(tx_set.hash, max(wall_ms(), last.close_time_ms + 1), upgrades)
         log(logger, logging.DEBUG, "nominating", slot=self.slot, txs=len(transactions))
         self._apply(self.scp.nominate(self.slot, value.encode(), last.hash, monotonic_ms()))

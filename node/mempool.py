@@ -31,9 +31,11 @@ from node.refusals import Figures, bad_seq_figures, refusal_figures
 from node.standing import HoldingsOf, Standing, StandingJudge
 from node.waiting import Waiting, WaitingTx
 from protocol.apply import apply_transaction
+from protocol.context import LedgerContext
 from protocol.results import ResultCode
 from protocol.state import StateOverlay, StateReader
 from protocol.transactions import Transaction, TxHeader
+from protocol.versions import PROTOCOL_V1
 
 DUPLICATE = "duplicate"
 MEMPOOL_FULL = "mempool_full"
@@ -104,10 +106,15 @@ class Mempool:
         limits: MempoolLimits | None = None,
         holdings: HoldingsOf | None = None,
         clock: Callable[[], float] = time.monotonic,
+        close_time_ms: int = 0,
+        protocol_version: int = PROTOCOL_V1,
     ) -> None:
         self.limits = limits or MempoolLimits()
         self._state = state
         self._next_ledger = next_ledger
+        # the last ledger's close time and version: transactions are judged as the next ledger
+        # will apply them (its close time is later, so a deadline may pass meanwhile)
+        self._ledger = LedgerContext(next_ledger, close_time_ms, protocol_version)
         self._clock = clock
         self._standing = StandingJudge(state, holdings)
         self._newcomer_checks = RateLimiter(
@@ -210,7 +217,15 @@ class Mempool:
                 return self._refuse(header.hash, refusal)
         return None
 
-    def ledger_closed(self, state: StateReader, next_ledger: int, included: set[bytes]) -> list[bytes]:
+    def ledger_closed(
+        self,
+        state: StateReader,
+        next_ledger: int,
+        included: set[bytes],
+        *,
+        close_time_ms: int = 0,
+        protocol_version: int = PROTOCOL_V1,
+    ) -> list[bytes]:
         """Forget what the ledger included; re-check the rest against the new state (judging
         every account's standing afresh), expire queued transactions, promote what now applies.
 
@@ -219,6 +234,7 @@ class Mempool:
         """
         self._state = state
         self._next_ledger = next_ledger
+        self._ledger = LedgerContext(next_ledger, close_time_ms, protocol_version)
         self._overlay = StateOverlay(state)
         self._standing.ledger_closed(state)
         self._evicted_from.clear()
@@ -328,11 +344,17 @@ class Mempool:
     def _try_apply(self, entry: WaitingTx, *, make_room: bool = False) -> Admission:
         assert entry.signers is not None
         scope = self._overlay.nested()
-        result = apply_transaction(scope, entry.tx, ledger_seq=self._next_ledger, signers=entry.signers)
+        ledger = self._ledger
+        result = apply_transaction(
+            scope,
+            entry.tx,
+            ledger_seq=self._next_ledger,
+            signers=entry.signers,
+            close_time_ms=ledger.close_time_ms,
+            protocol_version=ledger.protocol_version,
+        )
         if result.code is not ResultCode.OK:
-            figures = refusal_figures(
-                self._overlay, entry.tx, result, ledger_seq=self._next_ledger, signers=entry.signers
-            )
+            figures = refusal_figures(self._overlay, entry.tx, result, ledger=ledger, signers=entry.signers)
             return self._refuse(entry.tx.hash, result.code.value, figures)
         if make_room and len(self._waiting) >= self.limits.max_total:
             self._evict(self._waiting.victim(below=entry.standing))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from protocol.addresses import encode_account
 from protocol.apply import apply_transaction
+from protocol.context import LedgerContext
 from protocol.operations import (
     AdmitMember,
     CreateCurrency,
@@ -52,9 +53,16 @@ def bad_seq_figures(expected_seq: int, seq: int) -> Figures:
 
 
 def refusal_figures(
-    state: StateOverlay, tx: Transaction, result: TxResult, *, ledger_seq: int, signers: frozenset[bytes]
+    state: StateOverlay,
+    tx: Transaction,
+    result: TxResult,
+    *,
+    ledger: LedgerContext,
+    signers: frozenset[bytes],
 ) -> Figures:
-    """The figures of ``result``, a refusal of ``tx`` applied to ``state`` (which is not changed)."""
+    """The figures of ``result``, a refusal of ``tx`` applied to ``state`` (which is not changed)
+    in ``ledger`` (its sequence, close time and protocol version)."""
+    ledger_seq = ledger.seq
     if result.op_index < 0:
         return _transaction_figures(state, tx, result.code, ledger_seq, signers)
     scope = state.nested()  # never committed
@@ -68,6 +76,8 @@ def refusal_figures(
             Transaction(earlier, tx.body_bytes, tx.hash, tx.signatures),
             ledger_seq=ledger_seq,
             signers=signers,
+            close_time_ms=ledger.close_time_ms,
+            protocol_version=ledger.protocol_version,
         )
     op = body.operations[result.op_index]
     figures: Figures = {"op_index": result.op_index}

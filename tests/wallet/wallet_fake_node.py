@@ -18,11 +18,13 @@ from node.mempool import DUPLICATE, Admission
 from node.refusals import refusal_figures
 from node.tx_status import TxStatus
 from protocol.apply import apply_transaction
+from protocol.context import LedgerContext
 from protocol.hashing import network_id
 from protocol.ledger import LedgerHeader
 from protocol.results import ResultCode
 from protocol.state import HOLDING_PREFIX, Account, Currency, Holding, MemoryState, StateOverlay
 from protocol.transactions import Transaction, TxHeader
+from protocol.versions import CURRENT_PROTOCOL_VERSION
 
 PASSPHRASE = "Tally wallet test network"
 
@@ -49,11 +51,17 @@ class FakeNode:
             root = StateOverlay(self.state)
             scope = root.nested()
             signers = tx.signers()
-            result = apply_transaction(scope, tx, ledger_seq=self.ledger_seq + 1, signers=signers)
+            ledger = LedgerContext(self.ledger_seq + 1, self.close_time_ms + 5_000, CURRENT_PROTOCOL_VERSION)
+            result = apply_transaction(
+                scope,
+                tx,
+                ledger_seq=ledger.seq,
+                signers=signers,
+                close_time_ms=ledger.close_time_ms,
+                protocol_version=ledger.protocol_version,
+            )
             if result.code is not ResultCode.OK:
-                figures = refusal_figures(
-                    root, tx, result, ledger_seq=self.ledger_seq + 1, signers=signers or frozenset()
-                )
+                figures = refusal_figures(root, tx, result, ledger=ledger, signers=signers or frozenset())
                 answers.append(Admission(False, result.code.value, figures=figures))
                 continue
             scope.commit()
