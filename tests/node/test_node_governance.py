@@ -13,6 +13,7 @@ import nacl.utils
 import pytest
 import trio
 from memnet import MemoryHub, TestNode, make_validators, start
+from trio.testing import MockClock
 
 import node.herder
 from node.assembly import AssembledNode
@@ -74,7 +75,7 @@ def _tx(node: AssembledNode, source: Keypair, seq: int, *ops: Operation) -> Tran
 
 
 async def test_a_ledger_closes_at_a_proposals_deadline_on_an_idle_network(
-    tmp_path: Path, autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, autojump_clock: MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The wall clock follows trio's virtual clock, so 30 s of voting pass in no real time.
     base_ms = 1_800_000_000_000
