@@ -3,7 +3,9 @@
 It is the consensus ``Driver`` (the pure questions SCP asks about values) and the glue between
 the sans-IO ``consensus.ScpNode`` and the world: it signs and sends this validator's statements
 (persisting them first), verifies peers' envelopes, holds a statement back until the tx sets it
-names are fetched, runs SCP's timers, and decides when to start a slot:
+names are fetched, relays the ones it accepts to its other peers (``node.flood``: validators that
+are not connected to each other still hear each other), runs SCP's timers, and decides when to
+start a slot:
 
 * while transactions wait, one ledger per ``close_interval`` (default 1 s);
 * with nothing to do, one heartbeat ledger per ``heartbeat_interval`` (default 60 s), so an idle
@@ -51,6 +53,7 @@ from consensus import (
 from node.chain import LedgerChain
 from node.clock import monotonic_ms, wall_ms
 from node.errors import NetError, NodeError, StorageError
+from node.flood import StatementFlood, TransitiveQuorum
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.nomination_watch import NominationWatch
@@ -67,6 +70,7 @@ from node.peer_requests import (
     peers_starting_with,
 )
 from node.quorum_sets import QuorumSets
+from node.ratelimit import RateLimiter
 from node.timers import TimerService
 from node.transport import Transport
 from node.wire import (
@@ -100,7 +104,9 @@ MAX_FUTURE_ENVELOPES = 2_000
 MAX_PARKED = 2_000
 STUCK_AFTER_MS = 4_000  # a slot not externalized after this long: pull peers' SCP state
 SEEN_MEMORY = 20_000
-REPLAY_SLACK = 3  # an envelope seen before, for a slot this far back, is a replay
+REPLAY_SLACK = 3  # an envelope for a slot this far back is a replay
+FAR_FUTURE_RATE = 100.0  # envelopes per second per peer for slots past FUTURE_SLOTS that we check …
+FAR_FUTURE_BURST = 1_000.0  # … and in a burst (honest peers send such only while we are behind)
 MAX_TIMEOUT_MS = 60_000
 NO_UPGRADES = UpgradeWishes()
 
@@ -165,6 +171,10 @@ class Herder:
         self._nominations = NominationWatch()
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
+        self.flood = StatementFlood(transport, metrics, TransitiveQuorum(self.node_id, config.quorum_set))
+        self._far_future = RateLimiter(
+            FAR_FUTURE_RATE, FAR_FUTURE_BURST, max_clients=4096, clock=lambda: monotonic_ms() / 1000
+        )  # per peer: envelopes for slots past FUTURE_SLOTS that we verify
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -217,6 +227,8 @@ class Herder:
             self._bad(peer, "bad_statement", str(exc))
             return
         self._remember(digest, statement.slot)
+        if not self._slot_in_reach(statement.slot, peer):
+            return
         if not envelope_signature_valid(self.config.network, statement.node_id, envelope):
             self._bad(peer, "bad_signature", "SCP envelope signature does not verify")
             return
@@ -229,7 +241,10 @@ class Herder:
         self.metrics.scp_messages.labels("in", "valid").inc()
         if not self.config.is_validator:
             return  # watchers follow closed ledgers, not votes
+        self.flood.quorum.learn(statement.node_id, self.quorum_sets.get(statement.qset_hash))
         if statement.slot < self.slot:
+            if statement.slot == self.slot - 1 and self._tx_sets_known(statement):
+                self.flood.relay(envelope, statement, peer)  # for peers still finishing that slot
             return
         if statement.slot > self.slot:
             if statement.slot <= self.slot + FUTURE_SLOTS and len(self._future) < MAX_FUTURE_ENVELOPES:
@@ -239,6 +254,26 @@ class Herder:
                 self._report_behind(peer, statement.slot - 1)
             return
         self._process(envelope, statement, peer)
+
+    def _slot_in_reach(self, slot: int, peer: str) -> bool:
+        """Whether a statement for ``slot`` deserves a signature check. Long-closed slots are
+        replays (honest peers never send those); statements beyond the next few slots are what a
+        node that is behind receives, so they are checked within a budget per peer (they only
+        tell us to catch up), and a peer that floods them is dropped unchecked and penalised."""
+        if slot < self.slot - REPLAY_SLACK:
+            self._bad(peer, "replay", f"an envelope of slot {slot}; this node is on slot {self.slot}")
+            return False
+        if slot > self.slot + FUTURE_SLOTS and not self._far_future.allow(peer):
+            self._bad(peer, "far_future", f"too many envelopes for slots past {self.slot + FUTURE_SLOTS}")
+            return False
+        return True
+
+    def _tx_sets_known(self, statement: Statement) -> bool:
+        try:
+            hashes = {decode_close_value(v).tx_set_hash for v in _values_of(statement)}
+        except DecodeError:
+            return False
+        return all(h in self.chain.tx_sets for h in hashes)
 
     def ledger_advanced(self) -> None:
         """The chain moved on (by consensus or by catch-up): open the next slot."""
@@ -348,6 +383,8 @@ class Herder:
             for tx_set_hash in missing:
                 self._fetch_tx_set(tx_set_hash, peer)
             return
+        if statement.node_id != self.node_id:  # relayed once we can serve the tx sets it names
+            self.flood.relay(envelope, statement, peer)
         self._apply(self.scp.receive(statement, monotonic_ms()))
         if isinstance(statement.pledge, Nominate) and not self._nominating and self.config.is_validator:
             self._start_nomination()

@@ -1,15 +1,18 @@
 """An in-memory network for node tests: real nodes (LevelDB, herder, SCP, catch-up) wired by
 ordered in-process links instead of libp2p, with a partition switch.
 
-Each (sender, receiver) pair has its own ordered queue, like a direct stream. Board batches are
-relayed like GossipSub does: a node that ACCEPTs one passes it on to its other peers, and no node
-is handed the same batch twice.
+Each (sender, receiver) pair has its own ordered queue, like a direct stream. By default every node
+is connected to every other; ``MemoryHub.edges`` (``chain``, ``connect``) makes a partial mesh
+instead, where only linked nodes talk and SCP statements reach non-neighbours only if the nodes
+relay them. Gossip (transaction and board batches) is relayed like GossipSub does: a node that
+ACCEPTs a batch passes it on to its other neighbours, and no node is handed the same batch twice.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+import itertools
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,11 @@ from node.net import GossipVerdict, NetHandlers
 from node.peer_ids import peer_id_for
 from node.storage.store import LedgerStore
 from protocol.keys import Keypair
+from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind
+from protocol.transactions import Transaction, TransactionBody, build_transaction
 
 PASSPHRASE = "Tally memnet test network"
+GOSSIP_KINDS = ("tx", "board")  # the gossip topics; anything else is a direct frame
 
 
 @dataclass
@@ -36,11 +42,27 @@ class MemoryHub:
     nodes: dict[str, NetHandlers] = field(default_factory=dict)  # peer id -> its handlers
     links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes]]] = field(default_factory=dict)
     blocked: set[frozenset[str]] = field(default_factory=set)
-    board_seen: set[tuple[str, bytes]] = field(default_factory=set)  # (node, batch digest)
+    edges: set[frozenset[str]] | None = None  # None: a full mesh; else only these pairs are linked
+    gossip_seen: set[tuple[str, str, bytes]] = field(default_factory=set)  # (node, kind, batch digest)
     board_verdicts: list[tuple[str, str, GossipVerdict]] = field(default_factory=list)  # from, to, verdict
 
     def allowed(self, a: str, b: str) -> bool:
-        return a in self.nodes and b in self.nodes and frozenset((a, b)) not in self.blocked
+        pair = frozenset((a, b))
+        linked = self.edges is None or pair in self.edges
+        return linked and a in self.nodes and b in self.nodes and pair not in self.blocked
+
+    def connect(self, a: str, b: str) -> None:
+        """Link ``a`` and ``b`` (turns a full mesh into a partial one with just this link)."""
+        if self.edges is None:
+            self.edges = set()
+        self.edges.add(frozenset((a, b)))
+
+    def chain(self, peers: Sequence[str]) -> None:
+        """Link only consecutive nodes: peers[0] - peers[1] - … (each knows its neighbours)."""
+        self.edges = {frozenset(pair) for pair in itertools.pairwise(peers)}
+
+    def neighbours(self, peer: str) -> list[str]:
+        return [p for p in self.nodes if p != peer and self.allowed(peer, p)]
 
     def partition(self, *groups: Collection[str]) -> None:
         self.blocked = {
@@ -50,14 +72,19 @@ class MemoryHub:
     def heal(self) -> None:
         self.blocked = set()
 
+    def first_sight(self, peer: str, kind: str, data: bytes) -> bool:
+        """Whether ``peer`` gets this gossip batch for the first time (and remember that it has)."""
+        seen = (peer, kind, hashlib.sha256(data).digest())
+        if seen in self.gossip_seen:
+            return False
+        self.gossip_seen.add(seen)
+        return True
+
     def deliver(self, source: str, target: str, kind: str, data: bytes) -> None:
         if not self.allowed(source, target):
             return
-        if kind == "board":
-            seen = (target, hashlib.sha256(data).digest())
-            if seen in self.board_seen:
-                return
-            self.board_seen.add(seen)
+        if kind in GOSSIP_KINDS and not self.first_sight(target, kind, data):
+            return
         link = self.links.get((source, target))
         if link is None:
             send, receive = trio.open_memory_channel[tuple[str, bytes]](10_000)
@@ -73,16 +100,17 @@ class MemoryHub:
             if node is None or not self.allowed(source, target):
                 continue
             if kind == "tx":
-                await node.on_tx_batch(data, source)
+                verdict = await node.on_tx_batch(data, source)
             elif kind == "board":
                 verdict = await node.on_board_batch(data, source)
                 self.board_verdicts.append((source, target, verdict))
-                if verdict is GossipVerdict.ACCEPT:
-                    for peer in self.nodes:
-                        if peer not in (source, target):
-                            self.deliver(target, peer, "board", data)
             else:
                 await node.on_frame(data, source)
+                continue
+            if verdict.relay:
+                for neighbour in self.neighbours(target):
+                    if neighbour != source:
+                        self.deliver(target, neighbour, kind, data)
 
 
 class MemoryTransport:
@@ -92,13 +120,15 @@ class MemoryTransport:
         self.penalties: list[tuple[str, str]] = []
 
     def publish(self, data: bytes) -> None:
-        for peer in self.connected_peers():
-            self.hub.deliver(self.peer_id, peer, "tx", data)
+        self._gossip("tx", data)
 
     def publish_board(self, data: bytes) -> None:
-        self.hub.board_seen.add((self.peer_id, hashlib.sha256(data).digest()))
+        self._gossip("board", data)
+
+    def _gossip(self, kind: str, data: bytes) -> None:
+        self.hub.first_sight(self.peer_id, kind, data)
         for peer in self.connected_peers():
-            self.hub.deliver(self.peer_id, peer, "board", data)
+            self.hub.deliver(self.peer_id, peer, kind, data)
 
     def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
         for peer in self.connected_peers():
@@ -215,3 +245,45 @@ async def stop(hub: MemoryHub, test_node: TestNode) -> None:
     if test_node.store is not None:
         test_node.store.close()
     test_node.node = None
+
+
+# -- helpers for tests on a memnet ------------------------------------------------------------
+
+TIMEOUT_S = 60
+
+
+def signed_tx(
+    node: AssembledNode, source: Keypair, seq: int, *ops: object, signers: tuple[Keypair, ...] = ()
+) -> Transaction:
+    body = TransactionBody(source.public_key, seq, 10_000, b"", tuple(ops))  # type: ignore[arg-type]
+    return build_transaction(node.api.network_id, body, (source, *signers))
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll ``predicate`` (node state has no single event to wait on); fail after TIMEOUT_S."""
+    with trio.fail_after(TIMEOUT_S):
+        while not predicate():  # noqa: ASYNC110
+            await trio.sleep(0.02)
+
+
+def seqs(nodes: list[TestNode]) -> list[int]:
+    return [n.node.chain.last.seq for n in nodes if n.node is not None]
+
+
+async def community(node: AssembledNode) -> tuple[Keypair, Keypair]:
+    """A time bank with two members; returns (alice, bob) who are admitted with 10 h credit."""
+    steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
+    create = signed_tx(
+        node, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000, 0, 0)
+    )
+    admit = signed_tx(
+        node,
+        steward,
+        2,
+        AdmitMember("HOUR", alice.public_key, None),
+        AdmitMember("HOUR", bob.public_key, None),
+    )
+    assert all(a.accepted for a in node.api.submit([create, admit])), node.api.submit([create, admit])
+    await node.api.wait_for([create.hash, admit.hash], TIMEOUT_S)
+    assert node.api.tx_status(admit.hash).status == "applied", node.api.tx_status(admit.hash)
+    return alice, bob

@@ -4,57 +4,16 @@ up, and a side without a quorum closes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import nacl.utils
 import trio
-from memnet import MemoryHub, TestNode, make_validators, start, stop
+from memnet import TIMEOUT_S, MemoryHub, community, make_validators, seqs, signed_tx, start, stop, until
 
-from node.assembly import AssembledNode
 from protocol.keys import Keypair
 from protocol.ledger import make_tx_set
-from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Payment
-from protocol.transactions import Transaction, TransactionBody, build_transaction
-
-TIMEOUT_S = 60
-
-
-def _tx(
-    node: AssembledNode, source: Keypair, seq: int, *ops: object, signers: tuple[Keypair, ...] = ()
-) -> Transaction:
-    body = TransactionBody(source.public_key, seq, 10_000, b"", tuple(ops))  # type: ignore[arg-type]
-    return build_transaction(node.api.network_id, body, (source, *signers))
-
-
-async def _until(predicate: Callable[[], bool], what: str) -> None:
-    """Poll ``predicate`` (node state has no single event to wait on); fail after TIMEOUT_S."""
-    with trio.fail_after(TIMEOUT_S):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(0.02)
-
-
-def _seqs(nodes: list[TestNode]) -> list[int]:
-    return [n.node.chain.last.seq for n in nodes if n.node is not None]
-
-
-async def _community(node: AssembledNode) -> tuple[Keypair, Keypair]:
-    """A time bank with two members; returns (alice, bob) who are admitted with 10 h credit."""
-    steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
-    create = _tx(
-        node, steward, 1, CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000, 0, 0)
-    )
-    admit = _tx(
-        node,
-        steward,
-        2,
-        AdmitMember("HOUR", alice.public_key, None),
-        AdmitMember("HOUR", bob.public_key, None),
-    )
-    assert all(a.accepted for a in node.api.submit([create, admit])), node.api.submit([create, admit])
-    await node.api.wait_for([create.hash, admit.hash], TIMEOUT_S)
-    assert node.api.tx_status(admit.hash).status == "applied", node.api.tx_status(admit.hash)
-    return alice, bob
+from protocol.operations import Payment
+from protocol.transactions import Transaction
 
 
 async def test_four_validators_close_ledgers_and_agree(tmp_path: Path) -> None:
@@ -65,13 +24,13 @@ async def test_four_validators_close_ledgers_and_agree(tmp_path: Path) -> None:
             await start(hub, v)
         first = validators[0].node
         assert first is not None
-        alice, bob = await _community(first)
-        payments = [_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 150)) for seq in range(1, 6)]
+        alice, bob = await community(first)
+        payments = [signed_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 150)) for seq in range(1, 6)]
         assert all(a.accepted for a in first.api.submit(payments))
         await first.api.wait_for([p.hash for p in payments], TIMEOUT_S)
         assert [first.api.tx_status(p.hash).status for p in payments] == ["applied"] * 5
         target = first.chain.last.seq
-        await _until(lambda: min(_seqs(validators)) >= target, "all validators reach the ledger")
+        await until(lambda: min(seqs(validators)) >= target, "all validators reach the ledger")
         headers = {v.node.chain.store.header(target).hash for v in validators if v.node}  # type: ignore[union-attr]
         assert len(headers) == 1, "validators disagree on the ledger"
         _, holdings, _ = validators[3].node.api.account_state(bob.public_key)  # type: ignore[union-attr]
@@ -91,29 +50,29 @@ async def test_crashed_validator_catches_up_and_partition_without_quorum_stalls(
             await start(hub, v)
         first = validators[0].node
         assert first is not None
-        alice, bob = await _community(first)
+        alice, bob = await community(first)
         await stop(hub, validators[3])
-        payments = [_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 100)) for seq in range(1, 4)]
+        payments = [signed_tx(first, alice, seq, Payment(bob.public_key, "HOUR", 100)) for seq in range(1, 4)]
         first.api.submit(payments)
         await first.api.wait_for([p.hash for p in payments], TIMEOUT_S)
         assert first.api.tx_status(payments[-1].hash).status == "applied"
         target = first.chain.last.seq
         await start(hub, validators[3])  # restarts from its database and catches up
-        await _until(lambda: validators[3].node.chain.last.seq >= target, "restarted node catches up")  # type: ignore[union-attr]
+        await until(lambda: validators[3].node.chain.last.seq >= target, "restarted node catches up")  # type: ignore[union-attr]
         caught = validators[3].node.chain.store.header(target)  # type: ignore[union-attr]
         assert caught == first.chain.store.header(target)
 
         # 2-2 split: neither side has 3 of 4, so nothing closes (safety)...
         names = [v.peer_id for v in validators]
         hub.partition(names[:2], names[2:])
-        before = _seqs(validators)
-        first.api.submit([_tx(first, alice, 4, Payment(bob.public_key, "HOUR", 100))])
+        before = seqs(validators)
+        first.api.submit([signed_tx(first, alice, 4, Payment(bob.public_key, "HOUR", 100))])
         await trio.sleep(2)
-        assert _seqs(validators) == before, "a side without a quorum closed a ledger"
+        assert seqs(validators) == before, "a side without a quorum closed a ledger"
         # ...and after the heal everyone converges without help (liveness).
         hub.heal()
-        await _until(lambda: min(_seqs(validators)) > max(before), "network converges after heal")
-        seq = min(_seqs(validators))
+        await until(lambda: min(seqs(validators)) > max(before), "network converges after heal")
+        seq = min(seqs(validators))
         assert len({v.node.chain.store.header(seq) for v in validators if v.node}) == 1
         nursery.cancel_scope.cancel()
 
@@ -130,7 +89,7 @@ async def test_a_tx_set_with_a_tampered_signature_is_never_taken(tmp_path: Path)
         assert liar is not None
         assert honest is not None
         payer, junk = Keypair(nacl.utils.random(32)), Keypair(nacl.utils.random(32))
-        good = _tx(liar, payer, 1, Payment(junk.public_key, "HOUR", 1))
+        good = signed_tx(liar, payer, 1, Payment(junk.public_key, "HOUR", 1))
         tampered = Transaction(
             good.body,
             good.body_bytes,

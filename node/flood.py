@@ -1,0 +1,115 @@
+"""Statement flooding: every validator relays the SCP statements it accepts to its other peers.
+
+Validators on separate machines are rarely all connected to each other (a node bootstraps from
+one or two peers; discovery fills in the rest over time), yet SCP needs every statement of a
+quorum. Like stellar-core's floodgate, a validator passes on each *new*, signature-checked
+statement of a validator in its transitive quorum, for the slot it works on or a few ahead (or
+the one it just closed), to every connected peer except the one it came from and its signer.
+
+* Dedup by hash happens in the herder before anything else (``Herder._seen``); ``relay`` also
+  refuses an envelope it already relayed, so a statement crosses each link at most once per
+  direction.
+* A statement is relayed only once the herder holds every tx set it names, so the peer that
+  receives it can fetch them from us (it asks the relayer first).
+* Per origin (the signing validator) relays are rate-limited: a validator of our quorum that
+  floods valid but pointless statements is not amplified by the network.
+* Counted in ``tally_scp_messages{direction="relay", outcome=…}``: ``sent`` (one per statement,
+  whatever the number of peers), ``rate_limited``, ``outside_quorum``; the frames themselves show
+  in ``tally_net_messages_out_total{type="frame"}``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from consensus import QuorumSet, Statement, all_validators
+from node.clock import monotonic_ms
+from node.metrics import NodeMetrics
+from node.peer_ids import peer_id_for
+from node.ratelimit import RateLimiter
+from node.transport import Transport
+from node.wire import SignedEnvelope, encode_envelope_frame
+
+RELAY_RATE_PER_ORIGIN = 200.0  # statements per second relayed for one validator (sustained) …
+RELAY_BURST_PER_ORIGIN = 1_000.0  # … and in a burst (an honest one makes ~10-20 per ledger)
+RELAYED_MEMORY = 20_000  # envelope hashes remembered as relayed
+MAX_TRANSITIVE = 2_000  # validators tracked in the transitive quorum
+
+
+class TransitiveQuorum:
+    """The validators whose statements matter to us: our quorum set's, and, transitively, those of
+    every quorum set named by a member's statement (SCP only needs those to reach agreement).
+
+    Grows as members' statements arrive with quorum sets we know; bounded by ``MAX_TRANSITIVE``.
+    """
+
+    def __init__(self, own_id: bytes, own: QuorumSet) -> None:
+        self._members: set[bytes] = {own_id, *all_validators(own)}
+        self._expanded: set[bytes] = {own.hash}  # quorum set hashes already taken in
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def members(self) -> frozenset[bytes]:
+        return frozenset(self._members)
+
+    def learn(self, node_id: bytes, qset: QuorumSet | None) -> None:
+        """``node_id``, a member, says its quorum set is ``qset`` (when we know it): take it in."""
+        if qset is None or node_id not in self._members or qset.hash in self._expanded:
+            return
+        self._expanded.add(qset.hash)
+        for validator in all_validators(qset):
+            if len(self._members) >= MAX_TRANSITIVE:
+                return
+            self._members.add(validator)
+
+
+class StatementFlood:
+    """Relays other validators' statements; the herder decides *when* (see the module docstring)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        metrics: NodeMetrics,
+        quorum: TransitiveQuorum,
+        *,
+        rate: float = RELAY_RATE_PER_ORIGIN,
+        burst: float = RELAY_BURST_PER_ORIGIN,
+    ) -> None:
+        self._transport = transport
+        self._metrics = metrics
+        self.quorum = quorum
+        self._limiter = RateLimiter(rate, burst, max_clients=MAX_TRANSITIVE, clock=_seconds)
+        self._relayed: OrderedDict[bytes, None] = OrderedDict()
+
+    def relay(self, envelope: SignedEnvelope, statement: Statement, came_from: str) -> bool:
+        """Pass ``envelope`` on to every connected peer but ``came_from`` and its signer.
+
+        Returns whether it went out (False: relayed before, signer outside our transitive quorum,
+        or over the signer's rate).
+        """
+        digest = envelope.hash
+        if digest in self._relayed:
+            return False
+        self._relayed[digest] = None
+        if len(self._relayed) > RELAYED_MEMORY:
+            self._relayed.popitem(last=False)
+        outcome = self._metrics.scp_messages.labels
+        if statement.node_id not in self.quorum:
+            outcome("relay", "outside_quorum").inc()
+            return False
+        if not self._limiter.allow(statement.node_id.hex()):
+            outcome("relay", "rate_limited").inc()
+            return False
+        self._transport.broadcast(
+            encode_envelope_frame(envelope), exclude=(came_from, peer_id_for(statement.node_id))
+        )
+        outcome("relay", "sent").inc()
+        return True
+
+
+def _seconds() -> float:
+    return monotonic_ms() / 1000
