@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
 
 from node.mempool import Admission, Mempool
 from node.tx_status import TxStatus
-from protocol.transactions import TxHeader
+from protocol.keys import Keypair
+from protocol.operations import SetSigners
+from protocol.transactions import TransactionBody, TxHeader, build_transaction
 
 TOKEN = "s3cret-admin-token"
 
@@ -71,3 +74,10 @@ class MempoolNode(FakeNode):
 
     def tx_status(self, tx_hash: bytes) -> TxStatus:
         return TxStatus("pending") if tx_hash in self.mempool else TxStatus("unknown")
+
+
+def decodable_tx(network: bytes) -> str:
+    """A well-formed signed transaction (base64) that a FakeNode refuses or a PatientNode accepts."""
+    source = Keypair(b"\x03" * 32)
+    body = TransactionBody(source.public_key, 1, 10, b"", (SetSigners(((source.public_key, 1),), 1),))
+    return base64.b64encode(build_transaction(network, body, (source,)).encode()).decode()

@@ -13,15 +13,12 @@ import logging
 
 import pytest
 import trio
-from api_fakes import TOKEN, FakeNode, MempoolNode, asgi_client
+from api_fakes import TOKEN, FakeNode, MempoolNode, asgi_client, decodable_tx
 from spam_ledger import NETWORK, SpamLedger, key, noop, signed
 
 from node.api.app import create_app
 from node.api.body import json_depth
 from node.ratelimit import RateLimiter
-from protocol.keys import Keypair
-from protocol.operations import SetSigners
-from protocol.transactions import TransactionBody, build_transaction
 
 ADMIN = {"authorization": f"Bearer {TOKEN}"}
 
@@ -122,7 +119,7 @@ async def test_per_client_limits_count_an_ipv6_slash_64_as_one_client() -> None:
     node = FakeNode()
     app = create_app(node, request_limiter=RateLimiter(rate=0.001, burst=2))  # type: ignore[arg-type]
     statuses = []
-    body = {"tx": _decodable_tx(node.network_id)}
+    body = {"tx": decodable_tx(node.network_id)}
     for host in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2::77"):
         async with asgi_client(app, host) as client:
             statuses.append((await client.post("/tx", json=body)).status_code)
@@ -146,7 +143,7 @@ async def test_a_maximum_batch_is_admitted_in_pieces_that_let_other_tasks_run() 
         nursery.start_soon(other_task)
         await trio.lowlevel.checkpoint()
         before = ticks
-        response = await client.post("/tx", json={"txs": [_decodable_tx(node.network_id)] * 2_000})
+        response = await client.post("/tx", json={"txs": [decodable_tx(node.network_id)] * 2_000})
         assert response.status_code == 200
         assert ticks - before >= 20  # the loop ran other tasks between the pieces
         nursery.cancel_scope.cancel()
@@ -166,9 +163,3 @@ async def test_junk_is_refused_on_a_first_look_and_a_newcomers_run_still_gets_in
     assert [r["code"] or r["status"] for r in results] == ["bad_seq", "bad_seq", *["pending"] * 4]
     assert [r["hash"] for r in results] == [tx.hash.hex() for tx in txs]
     assert node.batch_sizes == [4]  # the junk was never decoded in full nor submitted
-
-
-def _decodable_tx(network: bytes) -> str:
-    source = Keypair(b"\x03" * 32)
-    body = TransactionBody(source.public_key, 1, 10, b"", (SetSigners(((source.public_key, 1),), 1),))
-    return base64.b64encode(build_transaction(network, body, (source,)).encode()).decode()

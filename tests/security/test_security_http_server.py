@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 import trio
-from api_fakes import FakeNode
+from api_fakes import FakeNode, decodable_tx
 
 from node.api.app import create_app
 from node.api.limits import ApiLimits
 from node.api.server import hypercorn_config, serve_api
+from node.mempool import Admission
 
 DEADLINE_S = 0.5
 LIMITS = ApiLimits(
@@ -32,10 +33,22 @@ LIMITS = ApiLimits(
 BOUND_S = 10.0  # nothing here should take more than a deadline or two
 
 
+class PatientNode(FakeNode):
+    """Accepts every transaction; ``wait_for`` waits its whole timeout (a ledger never comes)."""
+
+    def submit(self, transactions: list[Any], source: str | None = None) -> list[Admission]:
+        return [Admission(True) for _ in transactions]
+
+    async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:
+        await trio.sleep(timeout_s)
+
+
 @asynccontextmanager
-async def running_api(limits: ApiLimits = LIMITS) -> AsyncIterator[tuple[str, int]]:
+async def running_api(
+    limits: ApiLimits = LIMITS, node: FakeNode | None = None
+) -> AsyncIterator[tuple[str, int]]:
     async with trio.open_nursery() as nursery:
-        app = create_app(FakeNode(), limits=limits)  # type: ignore[arg-type]
+        app = create_app(node or FakeNode(), limits=limits)  # type: ignore[arg-type]
         url = await nursery.start(serve_api, app, hypercorn_config("127.0.0.1:0", limits))
         host, port = url.removeprefix("http://").rsplit(":", 1)
         yield host, int(port)
@@ -139,6 +152,19 @@ async def test_a_request_gone_silent_is_closed_at_the_read_timeout() -> None:
         status, _, body = _parse(await _send_and_read(address, _post(100, b"{")))
         assert DEADLINE_S <= trio.current_time() - started < DEADLINE_S + 2.0
     assert (status, body["error"]) == (408, "too_slow")
+
+
+async def test_a_long_poll_outlasts_the_read_timeout() -> None:
+    """``?wait=`` keeps a client silent while the node waits for a ledger: that is not a stall."""
+    limits = ApiLimits(read_timeout_s=DEADLINE_S, body_deadline_s=5)
+    body = json.dumps({"tx": decodable_tx(FakeNode.network_id)}).encode()
+    async with running_api(limits, PatientNode()) as address:
+        started = trio.current_time()
+        request = _post(len(body), body).replace(b"POST /tx ", b"POST /tx?wait=1.5 ")
+        status, _, answer = _parse(await _send_and_read(address, request))
+        assert trio.current_time() - started >= 1.5
+    assert status == 200
+    assert answer["results"][0]["status"] == "unknown"  # the fake never applies anything
 
 
 async def test_headers_that_never_end_are_closed_at_the_idle_deadline() -> None:
