@@ -64,6 +64,7 @@ MEMPOOL_CODES = {
     ),
     EXPIRED: "it waited too long for the account's earlier transactions; submit them first",
 }
+MAX_PREPAID = 10_000  # first looks whose budget check awaits their full look
 BAD_SEQ = ResultCode.BAD_SEQ.value
 BAD_AUTH = ResultCode.BAD_AUTH.value
 TOO_LATE = ResultCode.TOO_LATE.value
@@ -127,6 +128,7 @@ class Mempool:
         self._left: deque[bytes] = deque(maxlen=self.limits.max_total)
         self._evicted_from: dict[bytes, int] = {}  # account -> lowest evicted seq, until a ledger
         self._refused: OrderedDict[bytes, str] = OrderedDict()
+        self._prepaid: OrderedDict[bytes, None] = OrderedDict()  # budget spent by refuse_early
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -206,15 +208,23 @@ class Mempool:
     def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
         """The refusal ``add`` would give, judged on a transaction's first look (hash, source,
         sequence) before the node spends a full decode on it; None when ``add`` must decide.
-        Spends no budget: ``add`` does, for what gets through."""
+
+        A newcomer's transaction that gets through spends its check of the newcomers' budget
+        here (``add`` then does not spend it again), so the many transactions of one request
+        are held to the budget before any of them is decoded."""
         looked = self._first_look(header.hash, header.source, header.seq, source)
         if isinstance(looked, Admission):
             return None if looked.code == DUPLICATE else looked
         standing, expected = looked
         if standing is Standing.NEWCOMER and header.seq == expected:
-            refusal = self._newcomer_refusal(header.source, spend=False)
+            if header.hash in self._prepaid:
+                return None
+            refusal = self._newcomer_refusal(header.source)
             if refusal is not None:
                 return self._refuse(header.hash, refusal)
+            self._prepaid[header.hash] = None
+            while len(self._prepaid) > MAX_PREPAID:
+                self._prepaid.popitem(last=False)
         return None
 
     def ledger_closed(
@@ -284,22 +294,25 @@ class Mempool:
             return self._refuse(tx_hash, BAD_SEQ, bad_seq_figures(expected, seq))
         return standing, expected
 
-    def _newcomer_refusal(self, account: bytes, *, spend: bool) -> str | None:
+    def _newcomer_refusal(self, account: bytes, *, spend: bool = True) -> str | None:
         """Why a newcomer's transaction at its next sequence number is refused, if it is: its own
-        allowance, the newcomers' share of the pool, or their budget of checks (spent if asked)."""
+        allowance, the newcomers' share of the pool, or their budget of checks (one is spent for
+        a transaction that gets through, unless its first look spent it already)."""
         limits = self.limits
         if self._waiting.pending_count(account) >= limits.max_per_newcomer:
             return TOO_MANY_PENDING
         if self._waiting.newcomers >= limits.max_total * limits.newcomer_share:
             return NEWCOMERS_BUSY
-        if spend:
-            return None if self._newcomer_checks.allow("newcomers") else NEWCOMERS_BUSY
-        return NEWCOMERS_BUSY if self._newcomer_checks.wait_s("newcomers") > 0 else None
+        if spend and not self._newcomer_checks.allow("newcomers"):
+            return NEWCOMERS_BUSY
+        return None
 
     def _admit_pending(self, entry: WaitingTx) -> Admission:
         account = entry.tx.body.source
         if entry.standing is Standing.NEWCOMER:
-            refusal = self._newcomer_refusal(account, spend=True)
+            prepaid = entry.tx.hash in self._prepaid
+            self._prepaid.pop(entry.tx.hash, None)
+            refusal = self._newcomer_refusal(account, spend=not prepaid)
             if refusal is not None:
                 return self._refuse(entry.tx.hash, refusal)
         elif self._waiting.pending_count(account) >= self.limits.max_per_account:

@@ -192,23 +192,23 @@ def test_a_forged_transaction_evicts_no_one() -> None:
     assert pool.select(10, 1 << 20) == waiting
 
 
-def test_a_first_look_refuses_junk_as_add_would_without_spending_the_budget() -> None:
+def test_a_first_look_refuses_junk_as_add_would_and_spends_each_check_once() -> None:
     ledger = SpamLedger.community()
-    pool = ledger.mempool(newcomer_rate=1.0, newcomer_burst=1)
+    pool = ledger.mempool(newcomer_rate=0.001, newcomer_burst=2)
     junk = key()
     ahead = signed(junk, 2, noop(junk))
     assert pool.refuse_early(_header(ahead)) == Admission(
         False, "bad_seq", figures={"expected_seq": 1, "seq": 2}
     )
     assert pool.refused_code(ahead.hash) == "bad_seq"
-    newcomer = key()
-    first = signed(newcomer, 1, noop(newcomer))
-    assert pool.refuse_early(_header(first)) is None  # a full look decides; nothing was spent
-    assert pool.add(first).accepted  # spends the one check of the burst
-    late = key()
-    refused = pool.refuse_early(_header(signed(late, 1, noop(late))))
+    first, second, third = (signed(k, 1, noop(k)) for k in (key(), key(), key()))
+    for tx in (first, second):  # a whole request is looked at before any of it is added
+        assert pool.refuse_early(_header(tx)) is None  # spends one check of the burst of 2
+    refused = pool.refuse_early(_header(third))
     assert refused is not None
     assert refused.code == NEWCOMERS_BUSY
+    assert pool.add(first).accepted  # already paid for: not spent again
+    assert pool.add(second).accepted
     member_pays = ledger.pay(ledger.alice, 1, ledger.bob)
     assert pool.refuse_early(_header(member_pays)) is None
     assert pool.add(member_pays).accepted
