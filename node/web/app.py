@@ -5,10 +5,15 @@ shipped in this package (no CDN: a community node may be offline from the wider 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from node.api.explorer import ExplorerNode, Wrap
 from node.web.pages import Pages
@@ -35,14 +40,33 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
         ("/fragments/ledger/{seq}", pages.ledger_row),
         ("/fragments/tx/{tx_hash}", pages.tx_row),
     ]
-    return [
-        Route("/", wrap(home), methods=["GET"]),
-        Mount(
-            "/web",
-            routes=[
-                *(Route(path, wrap(serve(site, handler)), methods=["GET"]) for path, handler in routes),
-                Mount("/static", StaticFiles(packages=[("node.web", "static")]), name="static"),
-                Route("/{rest:path}", wrap(serve(site, not_found)), methods=["GET"]),
-            ],
-        ),
-    ]
+    fallback = PageFallback(wrap(serve(site, not_found)))
+    pages_router = Router(
+        routes=[
+            *(Route(path, wrap(serve(site, handler)), methods=["GET"]) for path, handler in routes),
+            Mount("/static", StaticFiles(packages=[("node.web", "static")]), name="static"),
+        ],
+        default=fallback.handle,  # an unknown page: the HTML 404, not the API's JSON one
+    )
+    return [Route("/", wrap(home), methods=["GET"]), Mount("/web", app=pages_router), fallback]
+
+
+class PageFallback(BaseRoute):
+    """Any other path under ``/web/`` gets the HTML 404 page. (A ``{rest:path}`` route would miss
+    paths with an encoded line break: starlette's patterns do not match newlines, and such a path
+    fell through to the API's JSON 404.)"""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.endpoint = endpoint
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith("/web/"):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)

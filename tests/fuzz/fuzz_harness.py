@@ -52,6 +52,7 @@ from consensus import (
 )
 from node import wire
 from node.api.app import create_app
+from node.api.events import StreamLimits
 from node.assembly import AssembledNode
 from node.errors import NodeError
 from node.net.framing import (
@@ -166,6 +167,10 @@ async def fuzz_network(root: Path) -> AsyncIterator[FuzzNetwork]:
             admin_token=ADMIN_TOKEN,
             submit_limiter=RateLimiter(rate=1e9, burst=1e9),
             request_limiter=RateLimiter(rate=1e9, burst=1e9),
+            explorer=node.api,  # the read endpoints, the event stream and the web pages too
+            stream_limits=StreamLimits(
+                max_duration_s=0.2, keepalive_s=0.1
+            ),  # streams end: ASGITransport waits
         )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
         addresses = [encode_account(k.public_key) for k in (steward, alice, bob)]
@@ -697,7 +702,9 @@ def _segment(valid: list[str]) -> st.SearchStrategy[str]:
 
 
 def _query() -> st.SearchStrategy[str]:
-    names = st.sampled_from(["wait", "limit", "before", "x"])
+    names = st.sampled_from(
+        ["wait", "limit", "before", "x", "after", "ledgers", "account", "currency", "last_event_id", "lang"]
+    )
     values = st.one_of(
         st.sampled_from(
             [
@@ -773,6 +780,13 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
         seg_addr.map(lambda s: f"/accounts/{_quote(s)}/history"),
         seg_code.map(lambda s: f"/currencies/{_quote(s)}"),
         seg_seq.map(lambda s: f"/ledgers/{_quote(s)}"),
+        seg_code.map(lambda s: f"/currencies/{_quote(s)}/members"),
+        st.sampled_from(["/ledgers", "/events"]),
+        seg_hash.map(lambda s: f"/web/tx/{_quote(s)}"),
+        seg_addr.map(lambda s: f"/web/accounts/{_quote(s)}"),
+        seg_code.map(lambda s: f"/web/currencies/{_quote(s)}"),
+        seg_seq.map(lambda s: f"/web/ledgers/{_quote(s)}"),
+        st.sampled_from(["/web/", "/web/fragments/ledger/2", "/web/static/style.css", "/web/nope"]),
         st.sampled_from(
             [
                 "/node",
@@ -798,6 +812,9 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
             (("authorization", "Bearer "),),
             (("authorization", ADMIN_TOKEN),),
             (("content-type", "application/json"),),
+            (("last-event-id", "2.1"),),
+            (("last-event-id", "99999999999.1"),),
+            (("accept-language", "ar;q=x, en"),),
         ]
     )
     methods = st.sampled_from(["GET"] * 6 + ["POST"] * 3 + ["PUT", "DELETE", "HEAD", "OPTIONS"])
@@ -829,6 +846,14 @@ def _http_run(net: FuzzNetwork, case: HttpCase) -> None:
     if case.method == "HEAD":
         return
     if case.path.split("?")[0] == "/metrics" and status == 200:
+        return
+    if case.path.startswith("/web/"):  # pages answer HTML, their errors too; 405 and static files not
+        if case.method == "GET" and not case.path.startswith("/web/static/"):
+            assert response.headers["content-type"].startswith("text/html"), (case.path, status)
+        if response.headers.get("content-type", "").startswith(("text/html", "text/css", "text/javascript")):
+            return
+    if case.path.split("?")[0] == "/events" and status == 200:
+        assert response.headers["content-type"].startswith("text/event-stream")
         return
     body = response.json()
     if status >= 400:

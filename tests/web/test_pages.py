@@ -211,6 +211,7 @@ async def test_memo_and_other_ledger_text_stay_text(community: Community) -> Non
         ("/web/ledgers/0", 400, "from 1"),
         ("/web/accounts/tly1nope?lang=ar", 400, "هذا الرابط غير صالح"),
         ("/web/nothing/here", 404, "There is no page at this address."),
+        ("/web/accounts/tly1abc%0Adef", 404, "There is no page at this address."),
         ("/web/fragments/ledger/999999", 404, "not known"),
     ],
 )
