@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -20,6 +20,7 @@ from protocol.addresses import encode_account
 from protocol.transactions import Transaction
 from wallet.board_views import BoardPage, BoardPosted, ListingView
 from wallet.errors import BadResponse, NodeError, NodeUnreachable
+from wallet.events import SseEvent, parse_sse
 from wallet.fields import Fields
 from wallet.views import (
     AccountView,
@@ -180,3 +181,38 @@ class NodeClient:
         """A listing by id or reference; None when the node's board does not have it (404, 410)."""
         status, data = self._request("GET", f"/board/{ref}", allow=(404, 410))
         return None if status in (404, 410) else self._parse(ListingView.parse, data, "listing")
+
+    # -- the event stream ------------------------------------------------------------------------
+
+    def events(
+        self, params: dict[str, str], *, last_event_id: str | None = None, read_timeout_s: float = 60.0
+    ) -> Iterator[SseEvent]:
+        """``GET /events`` as it arrives, until the node ends the stream.
+
+        ``read_timeout_s`` bounds the silence between two lines (the node sends a keep-alive
+        comment every 15 s), so a node that vanished without closing is noticed.
+
+        Raises:
+            NodeUnreachable: the connection failed or broke.
+            NodeError: the node refused the stream (e.g. 429: too many streams).
+        """
+        headers = {"accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["last-event-id"] = last_event_id
+        timeout = httpx.Timeout(DEFAULT_TIMEOUT_S, read=read_timeout_s)
+        try:
+            with self._http.stream(
+                "GET", f"{self.url}/events", params=params, headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    try:
+                        data: object = response.json()
+                    except ValueError:
+                        data = None
+                    raise self._error(response, data)
+                yield from parse_sse(response.iter_lines())
+        except httpx.TimeoutException:
+            raise NodeUnreachable(f"the node at {self.url} went silent") from None
+        except httpx.HTTPError as exc:
+            raise NodeUnreachable(f"lost the node at {self.url} ({type(exc).__name__}: {exc})") from None

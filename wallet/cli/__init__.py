@@ -7,7 +7,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
-    ``account``, ``config``, ``request``, ``pay`` and ``board`` to ``app``."""
+    ``account``, ``config``, ``request``, ``pay``, ``watch`` and ``board`` to ``app``."""
     from wallet.cli import (
         account_cmd,
         board_cmd,
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         request_cmd,
         tx_cmd,
         wallet_cmd,
+        watch_cmd,
     )
 
     app.add_typer(wallet_cmd.app)
@@ -27,6 +28,7 @@ def register(app: typer.Typer) -> None:
     app.command("send")(money.send)
     app.command("request")(request_cmd.request)
     app.command("pay")(request_cmd.pay)
+    app.command("watch")(watch_cmd.watch)
     app.command("history")(history_cmd.history)
     app.add_typer(tx_cmd.app)
     app.add_typer(currency_cmd.app)
