@@ -16,7 +16,9 @@ exactly zero; no balance goes below −credit limit (mutual/time) or below zero 
 currency's supply equals the sum of its holders' balances; every stored number (balances, supply)
 fits in an int64, so state always decodes again (a payment or mint that would push a balance or a
 currency's circulation past it fails with ``over_max_balance``). Governance (protocol version 2)
-keeps them too: value moved by demurrage, the levy or an expulsion goes to the commons fund.
+keeps them too: value moved by demurrage, the levy or an expulsion goes to the commons fund. So do
+the designs of version 3 (``protocol.designs``): a guaranteed credit is the guarantor's debt, an
+exchange moves money inside each currency through its clearing account.
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ from typing import assert_never
 
 from protocol.codec import INT64_MAX
 from protocol.context import LedgerContext
+from protocol.designs.apply import apply_design_operation
+from protocol.designs.approval import stewards_approve
+from protocol.designs.operations import (
+    Accredit,
+    ApproveRecovery,
+    CancelRecovery,
+    CreditHours,
+    ExchangePay,
+    FinishRecovery,
+    RegisterBusiness,
+    RemoveBusiness,
+    SetGuardians,
+)
+from protocol.designs.payments import payment_refusal, record_redemption
+from protocol.designs.terms import NO_TERMS, terms_refusal
 from protocol.governance import demurrage, proposals, standing, transfer, vouching
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.governance.rules import DEFAULT_RULES, GovernancePolicy, founders_needed, rules_refusal
@@ -115,7 +132,7 @@ def _apply_operation(
         case AdmitMember():
             return _admit_member(state, op, signers, ctx)
         case SetCreditLimit():
-            return _set_credit_limit(state, op, signers)
+            return _set_credit_limit(state, op, signers, ctx)
         case Mint():
             return _mint(state, op, source, ctx)
         case Redeem():
@@ -131,6 +148,18 @@ def _apply_operation(
         case LeaveCurrency():
             currency = state.currency(op.currency)
             return R.NO_CURRENCY if currency is None else standing.leave(state, currency, source, ctx)
+        case (
+            Accredit()
+            | CreditHours()
+            | RegisterBusiness()
+            | RemoveBusiness()
+            | ExchangePay()
+            | SetGuardians()
+            | ApproveRecovery()
+            | CancelRecovery()
+            | FinishRecovery()
+        ):
+            return apply_design_operation(state, op, source, ctx)
         case _:
             assert_never(op)
 
@@ -141,19 +170,19 @@ def _payment(state: StateOverlay, op: Payment, source: bytes, ctx: LedgerContext
         return R.NO_CURRENCY
     payer = state.holding(source, op.currency)
     payee = state.holding(op.destination, op.currency)
-    # The fast path: no levy, no demurrage, two members in good standing (mutual credit) or two
-    # existing holders in good standing (issued). Everything else, with the same result codes in
-    # the same order, is protocol.governance.transfer.
+    # The fast path: no levy, no demurrage, no restriction on whom holders pay, two members in
+    # good standing (mutual credit) or two existing holders in good standing (issued). Everything
+    # else, with the same result codes in the same order, is _slow_payment.
     if not (currency.plain_transfers and payer is not None and payee is not None):
-        return transfer.pay(state, currency, source, op.destination, op.amount, ctx)
+        return _slow_payment(state, currency, op, source, ctx)
     if currency.kind.is_mutual_credit:
         if not (payer.role is _MEMBER and payee.role is _MEMBER):
-            return transfer.pay(state, currency, source, op.destination, op.amount, ctx)
+            return _slow_payment(state, currency, op, source, ctx)
         if payer.balance - op.amount < -payer.credit_limit:
             return R.OVER_CREDIT_LIMIT
     else:
         if not (payer.role is _HOLDER and payee.role is _HOLDER):
-            return transfer.pay(state, currency, source, op.destination, op.amount, ctx)
+            return _slow_payment(state, currency, op, source, ctx)
         if payer.balance < op.amount:
             return R.UNDERFUNDED
     new_payee_balance = payee.balance + op.amount
@@ -196,6 +225,21 @@ def _payment(state: StateOverlay, op: Payment, source: bytes, ctx: LedgerContext
     return R.OK
 
 
+def _slow_payment(
+    state: StateOverlay, currency: Currency, op: Payment, source: bytes, ctx: LedgerContext
+) -> ResultCode:
+    """A payment off the fast path: from version 3 the currency's terms first (whom holders may
+    pay, no clearing account), then levy, demurrage and standing (protocol.governance.transfer)."""
+    if ctx.designs:
+        refusal = payment_refusal(state, currency, source, op.destination)
+        if refusal is not None:
+            return refusal
+    code = transfer.pay(state, currency, source, op.destination, op.amount, ctx)
+    if code is R.OK and ctx.designs:
+        record_redemption(state, currency, source, op.destination, op.amount)
+    return code
+
+
 def _create_currency(
     state: StateOverlay, op: CreateCurrency, source: bytes, ctx: LedgerContext
 ) -> ResultCode:
@@ -205,30 +249,33 @@ def _create_currency(
         return R.BAD_RATE
     rules = op.rules or DEFAULT_RULES
     refusal = rules_refusal(rules, op.kind) if op.rules is not None else None
+    terms = op.terms or NO_TERMS
+    refusal = refusal or terms_refusal(terms, op.kind, op.demurrage_ppm)
     if refusal is not None:
         return refusal
     if state.currency(op.code) is not None:
         return R.CURRENCY_EXISTS
     extension = NO_EXTENSION
-    if rules != DEFAULT_RULES or op.demurrage_ppm:
+    if rules != DEFAULT_RULES or op.demurrage_ppm or terms != NO_TERMS:
         since = ctx.close_time_ms if op.demurrage_ppm else 0
-        extension = CurrencyExtension(rules, demurrage_since_ms=since)
-    state.put(
-        Currency(
-            op.code,
-            op.kind,
-            op.decimals,
-            source,
-            op.stewards,
-            op.steward_threshold,
-            op.default_credit_limit,
-            op.max_balance,
-            op.demurrage_ppm,
-            supply=0,
-            members=0,
-            extension=extension,
-        )
+        extension = CurrencyExtension(rules, demurrage_since_ms=since, terms=terms)
+    currency = Currency(
+        op.code,
+        op.kind,
+        op.decimals,
+        source,
+        op.stewards,
+        op.steward_threshold,
+        op.default_credit_limit,
+        op.max_balance,
+        op.demurrage_ppm,
+        supply=0,
+        members=0,
+        extension=extension,
     )
+    state.put(currency)
+    if terms.guaranteed:  # the guarantor is the first member; its debt is the credits outstanding
+        return standing.admit(state, currency, source, 0, ctx)
     return R.OK
 
 
@@ -242,12 +289,14 @@ def _admit_member(
         return R.WRONG_KIND  # anyone may hold an issued currency; there is no membership
     if currency.members >= founders_needed(currency.extension.rules):
         return R.WRONG_ADMISSION_POLICY
-    if not currency.stewards_signed(signers):
+    if not stewards_approve(state, currency, signers, ctx):
         return R.BAD_STEWARD_AUTH
     return standing.admit(state, currency, op.member, op.credit_limit, ctx)
 
 
-def _set_credit_limit(state: StateOverlay, op: SetCreditLimit, signers: frozenset[bytes]) -> ResultCode:
+def _set_credit_limit(
+    state: StateOverlay, op: SetCreditLimit, signers: frozenset[bytes], ctx: LedgerContext
+) -> ResultCode:
     currency = state.currency(op.currency)
     if currency is None:
         return R.NO_CURRENCY
@@ -255,7 +304,7 @@ def _set_credit_limit(state: StateOverlay, op: SetCreditLimit, signers: frozense
         return R.WRONG_KIND  # issued balances never go below zero: there is no credit
     if currency.extension.rules.policy is GovernancePolicy.MEMBERS:
         return R.NEEDS_PROPOSAL
-    if not currency.stewards_signed(signers):
+    if not stewards_approve(state, currency, signers, ctx):
         return R.BAD_STEWARD_AUTH
     holding = state.holding(op.member, op.currency)
     if holding is None or holding.role not in (Role.MEMBER, Role.SUSPENDED):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.versions import PROTOCOL_V1, PROTOCOL_V2
+from protocol.versions import PROTOCOL_V1, PROTOCOL_V2, PROTOCOL_V3
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +24,9 @@ class LedgerContext:
     def governance(self) -> bool:
         """Whether the governance rules of protocol version 2 are in force."""
         return self.protocol_version >= PROTOCOL_V2
+
+    @property
+    def designs(self) -> bool:
+        """Whether the rules of protocol version 3 (guaranteed credits, spend-locally money,
+        exchange between communities, key recovery) are in force."""
+        return self.protocol_version >= PROTOCOL_V3

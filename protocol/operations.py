@@ -25,6 +25,23 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from protocol import codec
+from protocol.designs.actions import AgreeExchange, DelistBusiness, ListBusiness, SetAccreditation
+from protocol.designs.operations import (
+    DESIGN_DECODERS,
+    Accredit,
+    ApproveRecovery,
+    CancelRecovery,
+    CreditHours,
+    DesignOperation,
+    ExchangePay,
+    FinishRecovery,
+    RegisterBusiness,
+    RemoveBusiness,
+    SetGuardians,
+    encode_design_operation,
+)
+from protocol.designs.operations import well_formed as design_well_formed
+from protocol.designs.terms import CurrencyTerms, decode_terms, encode_terms
 from protocol.errors import DecodeError
 from protocol.fields import CODE_PATTERN as CODE_PATTERN
 from protocol.fields import KEY as KEY
@@ -48,7 +65,7 @@ from protocol.governance.operations import (
 )
 from protocol.governance.operations import well_formed as governance_well_formed
 from protocol.governance.rules import GovernanceRules, decode_rules, encode_rules
-from protocol.versions import PROTOCOL_V1, PROTOCOL_V2
+from protocol.versions import PROTOCOL_V1, PROTOCOL_V2, PROTOCOL_V3
 
 MAX_SIGNERS = 20
 MAX_WEIGHT = 255
@@ -89,6 +106,7 @@ class CreateCurrency:
     max_balance: int = 0
     demurrage_ppm: int = 0
     rules: GovernanceRules | None = None
+    terms: CurrencyTerms | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +158,34 @@ class SetSigners:
 
 
 Operation = (
-    Payment | CreateCurrency | AdmitMember | SetCreditLimit | Mint | Redeem | SetSigners | GovernanceOperation
+    Payment
+    | CreateCurrency
+    | AdmitMember
+    | SetCreditLimit
+    | Mint
+    | Redeem
+    | SetSigners
+    | GovernanceOperation
+    | DesignOperation
 )
 
 OP_PAYMENT, OP_CREATE_CURRENCY, OP_ADMIT_MEMBER, OP_SET_CREDIT_LIMIT, OP_MINT, OP_REDEEM, OP_SET_SIGNERS = (
     range(7)
 )
 OP_PROPOSE, OP_VOTE, OP_VOUCH, OP_LEAVE = range(7, 11)
+_DESIGN_CODES: dict[type, int] = {
+    Accredit: 11,
+    CreditHours: 12,
+    RegisterBusiness: 13,
+    RemoveBusiness: 14,
+    ExchangePay: 15,
+    SetGuardians: 16,
+    ApproveRecovery: 17,
+    CancelRecovery: 18,
+    FinishRecovery: 19,
+}
+"""Operation codes of protocol version 3 (never reused)."""
+_V3_ACTIONS = (SetAccreditation, ListBusiness, DelistBusiness, AgreeExchange)
 
 _SINCE: dict[type, int] = {
     Payment: PROTOCOL_V1,
@@ -160,13 +199,16 @@ _SINCE: dict[type, int] = {
     CastVote: PROTOCOL_V2,
     Vouch: PROTOCOL_V2,
     LeaveCurrency: PROTOCOL_V2,
+    **dict.fromkeys(_DESIGN_CODES, PROTOCOL_V3),
 }
 
 
 def min_protocol(op: Operation) -> int:
     """The first protocol version under which ``op`` may apply."""
-    if isinstance(op, CreateCurrency) and op.rules is not None:
-        return PROTOCOL_V2
+    if isinstance(op, CreateCurrency):
+        return PROTOCOL_V3 if op.terms is not None else PROTOCOL_V2 if op.rules is not None else PROTOCOL_V1
+    if isinstance(op, Propose) and any(isinstance(action, _V3_ACTIONS) for action in op.actions):
+        return PROTOCOL_V3
     return _SINCE[type(op)]
 
 
@@ -175,7 +217,9 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
     match op:
         case Payment(destination, currency, amount):
             return (OP_PAYMENT, destination, currency, amount)
-        case CreateCurrency(code, kind, decimals, stewards, threshold, limit, max_balance, demurrage, rules):
+        case CreateCurrency(
+            code, kind, decimals, stewards, threshold, limit, max_balance, demurrage, rules, terms
+        ):
             fields = (
                 OP_CREATE_CURRENCY,
                 code,
@@ -187,6 +231,8 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
                 max_balance,
                 demurrage,
             )
+            if terms is not None:  # protocol version 3: 11 fields, the rules nil when not given
+                return (*fields, None if rules is None else encode_rules(rules), encode_terms(terms))
             return fields if rules is None else (*fields, encode_rules(rules))
         case AdmitMember(currency, member, limit):
             return (OP_ADMIT_MEMBER, currency, member, limit)
@@ -206,6 +252,18 @@ def encode_operation(op: Operation) -> tuple[object, ...]:
             return (OP_VOUCH, currency, candidate)
         case LeaveCurrency(currency):
             return (OP_LEAVE, currency)
+        case (
+            Accredit()
+            | CreditHours()
+            | RegisterBusiness()
+            | RemoveBusiness()
+            | ExchangePay()
+            | SetGuardians()
+            | ApproveRecovery()
+            | CancelRecovery()
+            | FinishRecovery()
+        ):
+            return (_DESIGN_CODES[type(op)], *encode_design_operation(op))
         case _:
             assert_never(op)
 
@@ -229,8 +287,9 @@ def _decode_payment(obj: tuple[object, ...]) -> Payment:
 
 
 def _decode_create_currency(obj: tuple[object, ...]) -> CreateCurrency:
-    # 9 fields in protocol version 1; a 10th, the governance rules, from version 2
-    fields = codec.array(obj, 10 if len(obj) == 10 else 9, "create_currency")
+    # 9 fields in protocol version 1; a 10th, the governance rules, from version 2; an 11th, the
+    # terms, from version 3 (then the 10th is nil when the rules are the defaults left unsaid)
+    fields = codec.array(obj, len(obj) if len(obj) in (10, 11) else 9, "create_currency")
     _, cur, kind, decimals, stewards, threshold, limit, max_balance, demurrage = fields[:9]
     kind_code = codec.integer(kind, "currency kind", hi=255)
     if kind_code not in _KIND_BY_CODE:
@@ -244,7 +303,8 @@ def _decode_create_currency(obj: tuple[object, ...]) -> CreateCurrency:
         decode_amount(limit, "default credit limit"),
         decode_amount(max_balance, "max balance"),
         codec.integer(demurrage, "demurrage rate", hi=1_000_000),
-        decode_rules(fields[9]) if len(fields) == 10 else None,
+        None if len(fields) == 9 or (fields[9] is None and len(fields) == 11) else decode_rules(fields[9]),
+        decode_terms(fields[10]) if len(fields) == 11 else None,
     )
 
 
@@ -283,6 +343,12 @@ def _decode_set_signers(obj: tuple[object, ...]) -> SetSigners:
     return SetSigners(pairs, codec.integer(threshold, "signing threshold", hi=255))
 
 
+def _after_code(
+    decode: Callable[[tuple[object, ...]], DesignOperation],
+) -> Callable[[tuple[object, ...]], Operation]:
+    return lambda obj: decode(obj[1:])
+
+
 _DECODERS: dict[int, Callable[[tuple[object, ...]], Operation]] = {
     OP_PAYMENT: _decode_payment,
     OP_CREATE_CURRENCY: _decode_create_currency,
@@ -295,6 +361,7 @@ _DECODERS: dict[int, Callable[[tuple[object, ...]], Operation]] = {
     OP_VOTE: lambda obj: decode_vote(obj[1:]),
     OP_VOUCH: lambda obj: decode_vouch(obj[1:]),
     OP_LEAVE: lambda obj: decode_leave(obj[1:]),
+    **{code: _after_code(DESIGN_DECODERS[kind]) for kind, code in _DESIGN_CODES.items()},
 }
 
 
@@ -315,6 +382,18 @@ def check_well_formed(op: Operation, source: bytes) -> bool:
             return True  # its rules have their own result code, bad_signers
         case Propose() | CastVote() | Vouch() | LeaveCurrency():
             return governance_well_formed(op, source)
+        case (
+            Accredit()
+            | CreditHours()
+            | RegisterBusiness()
+            | RemoveBusiness()
+            | ExchangePay()
+            | SetGuardians()
+            | ApproveRecovery()
+            | CancelRecovery()
+            | FinishRecovery()
+        ):
+            return design_well_formed(op, source)
         case _:
             assert_never(op)
 

@@ -55,6 +55,23 @@ class ResultCode(enum.Enum):
     FUND_SHORT = "fund_short"
     FUND_ACCOUNT = "fund_account"
     TOO_MANY_OPEN_PROPOSALS = "too_many_open_proposals"
+    # Protocol version 3 (designs from the field):
+    NOT_GUARANTOR = "not_guarantor"
+    NOT_ACCREDITED = "not_accredited"
+    OVER_QUOTA = "over_quota"
+    NOT_PROVIDER = "not_provider"
+    GUARANTEED_CREDITS = "guaranteed_credits"
+    NOT_REGISTERED = "not_registered"
+    NO_AGREEMENT = "no_agreement"
+    STALE_RATE = "stale_rate"
+    OVER_EXCHANGE_LIMIT = "over_exchange_limit"
+    OVER_SEND_MAX = "over_send_max"
+    CLEARING_ACCOUNT = "clearing_account"
+    BAD_GUARDIANS = "bad_guardians"
+    NOT_GUARDIAN = "not_guardian"
+    NO_RECOVERY = "no_recovery"
+    TOO_FEW_GUARDIANS = "too_few_guardians"
+    RECOVERY_NOT_DUE = "recovery_not_due"
 
     @property
     def consumes_sequence(self) -> bool:
@@ -108,7 +125,10 @@ _EXPLANATIONS = {
         "the account was expelled from this currency: it cannot pay, be paid, vote or vouch, "
         "and only a passed proposal can reinstate it"
     ),
-    ResultCode.ISSUER_PROTECTED: "the issuer of an issued currency cannot be suspended or expelled",
+    ResultCode.ISSUER_PROTECTED: (
+        "the issuer of an issued currency (or the guarantor of guaranteed time credits) cannot be "
+        "suspended or expelled"
+    ),
     ResultCode.IN_DEBT: "the member owes credit: bring the balance back to zero or above before leaving",
     ResultCode.ALREADY_VOUCHED: "this member already vouched for this newcomer",
     ResultCode.NO_PROPOSAL: "no proposal with this number exists in this currency",
@@ -131,6 +151,57 @@ _EXPLANATIONS = {
     ),
     ResultCode.TOO_MANY_OPEN_PROPOSALS: (
         "too many proposals are open (16 per currency); wait for one to be decided"
+    ),
+    ResultCode.NOT_GUARANTOR: (
+        "only the currency's guarantor may accredit organisations and set their quotas "
+        "(or a passed proposal, where the members govern)"
+    ),
+    ResultCode.NOT_ACCREDITED: (
+        "the organisation is not accredited by this currency's guarantor to credit hours "
+        "(or its accreditation was withdrawn)"
+    ),
+    ResultCode.OVER_QUOTA: "this credit would take the organisation past the hour quota its guarantor set",
+    ResultCode.NOT_PROVIDER: (
+        "these guaranteed credits are redeemed only with accredited care providers "
+        "(this currency does not allow payments between peers)"
+    ),
+    ResultCode.GUARANTEED_CREDITS: (
+        "guaranteed time credits are earned only through accredited organisations and never decay: "
+        "no demurrage, no exchange with other currencies"
+    ),
+    ResultCode.NOT_REGISTERED: (
+        "this currency is spent only with registered businesses, and the recipient is not one "
+        "(businesses and the issuer pay anyone)"
+    ),
+    ResultCode.NO_AGREEMENT: (
+        "these two communities have no exchange agreement in force (both must agree to the same "
+        "rate and limits, each through its own governance)"
+    ),
+    ResultCode.STALE_RATE: (
+        "the exchange agreement changed since this payment was signed: look up the current rate and "
+        "sign again"
+    ),
+    ResultCode.OVER_EXCHANGE_LIMIT: (
+        "the exchange would take a community's clearing account past the agreed limit "
+        "(an issued currency's clearing account pays only what it holds)"
+    ),
+    ResultCode.OVER_SEND_MAX: "at the agreed rate this payment costs more than the most the payer signed for",
+    ResultCode.CLEARING_ACCOUNT: (
+        "a community's clearing account moves money only through exchanges: it cannot be a member, "
+        "be admitted, accredited or paid directly"
+    ),
+    ResultCode.BAD_GUARDIANS: (
+        "guardians must be 1-10 distinct accounts other than the account itself, the threshold from "
+        "1 to their number, and the delay from 30 seconds to 365 days"
+    ),
+    ResultCode.NOT_GUARDIAN: "only a guardian the account named can approve replacing its key",
+    ResultCode.NO_RECOVERY: "this account has no key recovery in progress (or names no guardians)",
+    ResultCode.TOO_FEW_GUARDIANS: (
+        "too few guardians approved replacing the key with the same new key: the owner's threshold "
+        "is not reached"
+    ),
+    ResultCode.RECOVERY_NOT_DUE: (
+        "the recovery's delay has not passed yet: until then the owner's old key can cancel it"
     ),
 }
 

@@ -6,12 +6,14 @@ State is a key → entry map. Three kinds of entry since protocol version 1:
   * ``Currency`` (key ``c`` ‖ code): its rules, issuer, stewards, supply and member count;
   * ``Holding``  (key ``h`` ‖ public key ‖ code): one account's balance, credit limit and
     standing in one currency (grouped by account so an account's holdings are one range);
-and the governance entries of version 2 (``protocol.governance.entries``).
+the governance entries of version 2 (``protocol.governance.entries``) and the entries of version 3
+(``protocol.designs.entries``).
 
 Extensions keep old hashes: a currency or holding that uses nothing of version 2 encodes exactly
 as in version 1 (layout ``ENTRY_V1``); one that does uses ``ENTRY_V2``, which is refused when the
 extension holds only defaults, so every entry keeps exactly one byte form (stellar-core's ledger
-entry extensions work the same way).
+entry extensions work the same way). A currency with terms of version 3 (``protocol.designs.terms``)
+uses ``ENTRY_V3``, refused when its terms are the defaults.
 
 The *state hash* is an additive multiset hash: the sum, modulo 2^512, of BLAKE2b-512 over every
 (key, value). Changing one entry subtracts its old term and adds the new one, so a ledger's cost
@@ -30,6 +32,17 @@ from typing import Protocol
 
 from protocol import codec
 from protocol.codec import INT64_MAX, UINT32_MAX
+from protocol.designs.entries import (
+    DESIGN_PREFIXES,
+    Accreditation,
+    Business,
+    DesignEntry,
+    ExchangeAgreement,
+    Guardianship,
+    decode_design_entry,
+    encode_design_entry,
+)
+from protocol.designs.terms import NO_TERMS, CurrencyTerms, decode_terms, encode_terms
 from protocol.errors import DecodeError
 from protocol.fields import MAX_CODE_LEN, MAX_STEWARDS, CurrencyKind, valid_code
 from protocol.governance.entries import (
@@ -45,6 +58,7 @@ from protocol.operations import MAX_SIGNERS
 
 ENTRY_V1 = 1
 ENTRY_V2 = 2
+ENTRY_V3 = 3
 ACCOUNT_PREFIX = b"a"
 CURRENCY_PREFIX = b"c"
 HOLDING_PREFIX = b"h"
@@ -59,6 +73,7 @@ class Role(enum.Enum):
     SUSPENDED = "suspended"  # keeps its balance, but cannot pay, be paid, vote or vouch
     EXPELLED = "expelled"  # its balance went to the fund; only a proposal can reinstate it
     FUND = "fund"  # the currency's commons fund (protocol.governance.fund)
+    CLEARING = "clearing"  # a community's clearing account for exchanges (protocol.designs.clearing)
 
 
 _MEMBER, _HOLDER = Role.MEMBER, Role.HOLDER
@@ -90,6 +105,7 @@ class CurrencyExtension:
     admissions: int = 0  # admissions and reinstatements under version 2 (the latest serial)
     proposals: int = 0  # proposals made (the number of the latest)
     open_proposals: int = 0  # proposals not decided yet
+    terms: CurrencyTerms = NO_TERMS  # protocol version 3: guaranteed credits, whom holders may pay
 
 
 NO_EXTENSION = CurrencyExtension()
@@ -120,10 +136,14 @@ class Currency:
 
     @property
     def plain_transfers(self) -> bool:
-        """No levy and no demurrage ever charged: payments need neither (the fast path)."""
+        """No levy and no demurrage ever charged, and anyone may be paid: payments need none of
+        those checks (the fast path)."""
         ext = self.extension
         return ext is NO_EXTENSION or (
-            ext.levy_ppm == 0 and self.demurrage_ppm == 0 and ext.demurrage_index == 0
+            ext.levy_ppm == 0
+            and self.demurrage_ppm == 0
+            and ext.demurrage_index == 0
+            and not ext.terms.checks_payments
         )
 
 
@@ -152,7 +172,7 @@ class Holding:
         return self.balance + self.credit_limit
 
 
-Entry = Account | Currency | Holding | GovernanceEntry
+Entry = Account | Currency | Holding | GovernanceEntry | DesignEntry
 
 
 def account_key(public_key: bytes) -> bytes:
@@ -198,23 +218,24 @@ def encode_entry(entry: Entry) -> bytes:
             x = e.extension
             if x == NO_EXTENSION:
                 return codec.pack((ENTRY_V1, *fields))
-            return codec.pack(
-                (
-                    ENTRY_V2,
-                    *fields,
-                    encode_rules(x.rules),
-                    x.levy_ppm,
-                    x.demurrage_index,
-                    x.demurrage_since_ms,
-                    x.admissions,
-                    x.proposals,
-                    x.open_proposals,
-                )
+            governed = (
+                encode_rules(x.rules),
+                x.levy_ppm,
+                x.demurrage_index,
+                x.demurrage_since_ms,
+                x.admissions,
+                x.proposals,
+                x.open_proposals,
             )
+            if x.terms == NO_TERMS:
+                return codec.pack((ENTRY_V2, *fields, *governed))
+            return codec.pack((ENTRY_V3, *fields, *governed, encode_terms(x.terms)))
         case Holding(_, _, balance, credit_limit, role, index, admission):
             if _v1_holding(role, index, admission):
                 return codec.pack((ENTRY_V1, balance, credit_limit, role is Role.MEMBER))
             return codec.pack((ENTRY_V2, balance, credit_limit, _ROLE_CODES[role], index, admission))
+        case Accreditation() | Business() | ExchangeAgreement() | Guardianship():
+            return codec.pack(encode_design_entry(entry))
         case _:
             return codec.pack(encode_governance_entry(entry))
 
@@ -229,6 +250,8 @@ def decode_entry(key: bytes, raw: bytes) -> Entry:
     fields = codec.unpack(raw, max_size=entry_size_limit(prefix), what="state entry")
     if prefix in GOVERNANCE_PREFIXES:
         return decode_governance_entry(key, fields)
+    if prefix in DESIGN_PREFIXES:
+        return decode_design_entry(key, fields)
     if prefix == ACCOUNT_PREFIX and len(rest) == 32:
         version, seq, threshold, signers = codec.array(fields, 4, "account")
         codec.tag(version, ENTRY_V1, "account")
@@ -250,18 +273,22 @@ def decode_entry(key: bytes, raw: bytes) -> Entry:
     raise DecodeError(f"state entry: unknown key {key[:8].hex()}…")
 
 
+_CURRENCY_FIELDS = {ENTRY_V1: 11, ENTRY_V2: 18, ENTRY_V3: 19}
+
+
 def _decode_currency(rest: bytes, fields: object) -> Currency:
     version = fields[0] if type(fields) is tuple and fields else None
-    codec.tag(version, ENTRY_V2 if version == ENTRY_V2 else ENTRY_V1, "currency")
-    items = codec.array(fields, 18 if version == ENTRY_V2 else 11, "currency")
+    if type(version) is not int or version not in _CURRENCY_FIELDS:
+        raise DecodeError(f"currency: unknown version {version!r} (this software speaks 1 to {ENTRY_V3})")
+    items = codec.array(fields, _CURRENCY_FIELDS[version], "currency")
     (_, kind, decimals, issuer, stewards, threshold, limit, max_balance, demurrage, supply, members) = items[
         :11
     ]
     if type(kind) is not str or kind not in _KINDS:
         raise DecodeError(f"currency: unknown kind {kind!r}")
     extension = NO_EXTENSION
-    if version == ENTRY_V2:
-        rules, levy, index, since, admissions, proposals, open_proposals = items[11:]
+    if version in (ENTRY_V2, ENTRY_V3):
+        rules, levy, index, since, admissions, proposals, open_proposals = items[11:18]
         extension = CurrencyExtension(
             decode_rules(rules),
             codec.integer(levy, "levy", hi=1_000_000),
@@ -270,9 +297,12 @@ def _decode_currency(rest: bytes, fields: object) -> Currency:
             codec.integer(admissions, "admissions"),
             codec.integer(proposals, "proposals", hi=UINT32_MAX),
             codec.integer(open_proposals, "open proposals", hi=UINT32_MAX),
+            decode_terms(items[18]) if version == ENTRY_V3 else NO_TERMS,
         )
         if extension == NO_EXTENSION:
             raise DecodeError("currency: an extension with only defaults must use the version-1 layout")
+        if version == ENTRY_V3 and extension.terms == NO_TERMS:
+            raise DecodeError("currency: default terms must use the version-2 layout")
     return Currency(
         _key_code(rest),
         _KINDS[kind],

@@ -19,5 +19,11 @@ PROTOCOL_V2 = 2
 """Governance: proposals and votes, admission by vouching or vote, suspension, expulsion, leaving,
 the commons fund, demurrage and the levy."""
 
-CURRENT_PROTOCOL_VERSION = PROTOCOL_V2
+PROTOCOL_V3 = 3
+"""Designs from the field: guaranteed time credits (a guarantor accredits organisations with hour
+quotas), spend-locally money (payable only to registered businesses), exchange between communities
+through clearing accounts, and social key recovery by guardians after a delay; stewards approve as
+their accounts sign (so a recovered steward's new key counts)."""
+
+CURRENT_PROTOCOL_VERSION = PROTOCOL_V3
 """The newest version this software can apply; headers with a newer version do not decode."""

@@ -8,6 +8,17 @@ from typing import Any, assert_never
 
 from protocol.addresses import encode_account
 from protocol.amounts import format_amount
+from protocol.designs.operations import (
+    Accredit,
+    ApproveRecovery,
+    CancelRecovery,
+    CreditHours,
+    ExchangePay,
+    FinishRecovery,
+    RegisterBusiness,
+    RemoveBusiness,
+    SetGuardians,
+)
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.operations import (
     MAX_DECIMALS,
@@ -22,6 +33,7 @@ from protocol.operations import (
     SetSigners,
 )
 from protocol.transactions import TransactionBody
+from wallet.describe_designs import describe_design
 from wallet.describe_governance import describe_governance
 
 _KINDS = {kind.value: kind for kind in CurrencyKind}
@@ -104,6 +116,18 @@ def describe_operation(op: Operation, currencies: UnitTable, name: Namer = defau
             return f"replace the account's signers with {listed}; signatures worth {threshold} needed"
         case Propose() | CastVote() | Vouch() | LeaveCurrency():
             return describe_governance(op, amount, name)
+        case (
+            Accredit()
+            | CreditHours()
+            | RegisterBusiness()
+            | RemoveBusiness()
+            | ExchangePay()
+            | SetGuardians()
+            | ApproveRecovery()
+            | CancelRecovery()
+            | FinishRecovery()
+        ):
+            return describe_design(op, amount, name)
         case _:
             assert_never(op)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import assert_never
 
+from protocol.designs.actions import AgreeExchange, DelistBusiness, ListBusiness, SetAccreditation
 from protocol.governance.actions import (
     Action,
     Admit,
@@ -22,6 +23,7 @@ from protocol.governance.actions import (
     Suspend,
 )
 from protocol.governance.operations import CastVote, GovernanceOperation, LeaveCurrency, Propose, Vouch
+from wallet.describe_designs import describe_design_action
 
 Namer = Callable[[bytes], str]
 Amount = Callable[[int, str], str]
@@ -79,5 +81,7 @@ def describe_action(action: Action, code: str, amount: Amount, name: Namer) -> s
             return f"let the commons fund owe up to {amount(limit, code)}"
         case PayFromFund(destination, value):
             return f"pay {amount(value, code)} from the commons fund to {name(destination)}"
+        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
+            return describe_design_action(action, code, amount, name)
         case _:
             assert_never(action)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
+from node.api.designs_json import design_action_json
 from protocol.addresses import encode_account
+from protocol.designs.actions import AgreeExchange, DelistBusiness, ListBusiness, SetAccreditation
 from protocol.governance.actions import (
     Action,
     Admit,
@@ -76,6 +78,8 @@ def action_json(action: Action) -> dict[str, Any]:
             body["max_balance"] = ceiling
         case PayFromFund(destination, amount):
             body |= {"to": encode_account(destination), "amount": amount}
+        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
+            body |= design_action_json(action)  # protocol version 3 (node.api.designs_json)
         case _:
             assert_never(action)
     return body

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
+from node.api.designs_json import design_operation_json
 from node.api.governance_json import governance_operation_json
 from node.reads import LedgerSummary, Member, TxRecord
 from protocol.addresses import encode_account
+from protocol.designs.operations import (
+    Accredit,
+    ApproveRecovery,
+    CancelRecovery,
+    CreditHours,
+    ExchangePay,
+    FinishRecovery,
+    RegisterBusiness,
+    RemoveBusiness,
+    SetGuardians,
+)
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.ledger import LedgerHeader
 from protocol.operations import (
@@ -132,6 +144,18 @@ def operation_json(op: Operation, source: bytes) -> dict[str, Any]:
             }
         case Propose() | CastVote() | Vouch() | LeaveCurrency():
             return governance_operation_json(op)
+        case (
+            Accredit()
+            | CreditHours()
+            | RegisterBusiness()
+            | RemoveBusiness()
+            | ExchangePay()
+            | SetGuardians()
+            | ApproveRecovery()
+            | CancelRecovery()
+            | FinishRecovery()
+        ):
+            return design_operation_json(op, source)
         case _:
             assert_never(op)
 

@@ -31,6 +31,17 @@ from typing import Any, assert_never
 
 from node.logs import log
 from protocol import codec
+from protocol.designs.operations import (
+    Accredit,
+    ApproveRecovery,
+    CancelRecovery,
+    CreditHours,
+    ExchangePay,
+    FinishRecovery,
+    RegisterBusiness,
+    RemoveBusiness,
+    SetGuardians,
+)
 from protocol.governance.actions import named_account
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.ledger import LedgerHeader, TxSet, decode_header, decode_results, decode_tx_set
@@ -91,8 +102,20 @@ def operation_currency(op: Operation) -> str | None:
             return None
         case Propose() | CastVote() | Vouch() | LeaveCurrency():
             return op.currency
+        case Accredit() | CreditHours() | RegisterBusiness() | RemoveBusiness() | ExchangePay():
+            return op.currency  # an exchange is about its payer's currency first (operation_currencies)
+        case SetGuardians() | ApproveRecovery() | CancelRecovery() | FinishRecovery():
+            return None
         case _:
             assert_never(op)
+
+
+def operation_currencies(op: Operation) -> tuple[str, ...]:
+    """Every currency an operation is about: an exchange's whole path, else ``operation_currency``."""
+    if isinstance(op, ExchangePay):
+        return op.path
+    code = operation_currency(op)
+    return () if code is None else (code,)
 
 
 def operation_accounts(op: Operation, source: bytes) -> tuple[bytes, ...]:
@@ -109,12 +132,22 @@ def operation_accounts(op: Operation, source: bytes) -> tuple[bytes, ...]:
         case Propose():
             named = (named_account(action) for action in op.actions)
             return (source, *(account for account in named if account is not None))
+        case Accredit(_, organisation, _, _):
+            return (organisation,)
+        case CreditHours(_, volunteer, _, _):
+            return (source, volunteer)
+        case RegisterBusiness(_, business, _, _, _) | RemoveBusiness(_, business):
+            return (business,)
+        case ExchangePay(destination, _, _, _, _):
+            return (source, destination)
+        case SetGuardians() | ApproveRecovery() | CancelRecovery() | FinishRecovery():
+            return (source,)
         case _:
             assert_never(op)
 
 
 def transaction_currencies(tx: Transaction) -> set[str]:
-    return {code for op in tx.body.operations if (code := operation_currency(op)) is not None}
+    return {code for op in tx.body.operations for code in operation_currencies(op)}
 
 
 def _code(code: str) -> bytes:
@@ -154,14 +187,12 @@ class IndexWriter:
             if ref is not None:
                 self.puts[_LINKS + bytes.fromhex(ref) + seq + _U32.pack(index)] = tx.hash
             for op in tx.body.operations:
-                about = operation_currency(op)
-                if about is None:
-                    continue
-                prefix = _code(about)
-                for account in operation_accounts(op, tx.body.source):
-                    self.puts[_LAST + prefix + account] = codec.pack((header.seq, header.close_time_ms))
-                if isinstance(op, Payment):
-                    self._add_payment(prefix, month, op, tx.body.source, months)
+                for about in operation_currencies(op):
+                    prefix = _code(about)
+                    for account in operation_accounts(op, tx.body.source):
+                        self.puts[_LAST + prefix + account] = codec.pack((header.seq, header.close_time_ms))
+                    if isinstance(op, Payment):
+                        self._add_payment(prefix, month, op, tx.body.source, months)
 
     def _add_payment(
         self, prefix: bytes, month: bytes, op: Payment, source: bytes, months: MonthReader

@@ -15,6 +15,16 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from protocol import codec
+from protocol.designs.actions import (
+    DESIGN_ACTION_DECODERS,
+    AgreeExchange,
+    DelistBusiness,
+    DesignAction,
+    ListBusiness,
+    SetAccreditation,
+    design_action_well_formed,
+    encode_design_action,
+)
 from protocol.errors import DecodeError
 from protocol.fields import MAX_STEWARDS, decode_amount, decode_key, stewards_well_formed
 from protocol.governance.fund import fund_address
@@ -134,6 +144,7 @@ Action = (
     | SetMaxBalance
     | SetFundCreditLimit
     | PayFromFund
+    | DesignAction  # protocol version 3 (protocol.designs.actions)
 )
 
 
@@ -165,6 +176,8 @@ def encode_action(action: Action) -> tuple[object, ...]:
             return (11, limit)
         case PayFromFund(destination, amount):
             return (12, destination, amount)
+        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
+            return (_DESIGN_ACTION_CODES[type(action)], *encode_design_action(action))
         case _:
             assert_never(action)
 
@@ -202,6 +215,20 @@ def _one(obj: tuple[object, ...], what: str) -> object:
     return codec.array(obj, 2, what)[1]
 
 
+def _after_code(
+    decode: Callable[[tuple[object, ...]], DesignAction],
+) -> Callable[[tuple[object, ...]], Action]:
+    return lambda obj: decode(obj[1:])
+
+
+_DESIGN_ACTION_CODES: dict[type, int] = {
+    SetAccreditation: 13,
+    ListBusiness: 14,
+    DelistBusiness: 15,
+    AgreeExchange: 16,
+}
+"""Action codes of protocol version 3 (never reused)."""
+
 _DECODERS: dict[int, Callable[[tuple[object, ...]], Action]] = {
     0: lambda o: SetDefaultCreditLimit(decode_amount(_one(o, "set default credit limit"), "credit limit")),
     1: lambda o: SetMemberCreditLimit(
@@ -220,6 +247,7 @@ _DECODERS: dict[int, Callable[[tuple[object, ...]], Action]] = {
     12: lambda o: PayFromFund(
         decode_key(codec.array(o, 3, "pay from fund")[1], "destination"), decode_amount(o[2], "amount")
     ),
+    **{code: _after_code(DESIGN_ACTION_DECODERS[kind]) for kind, code in _DESIGN_ACTION_CODES.items()},
 }
 
 
@@ -237,6 +265,10 @@ ACTION_NAMES: dict[type, str] = {
     SetMaxBalance: "set_max_balance",
     SetFundCreditLimit: "set_fund_credit_limit",
     PayFromFund: "pay_from_fund",
+    SetAccreditation: "set_accreditation",
+    ListBusiness: "register_business",
+    DelistBusiness: "remove_business",
+    AgreeExchange: "agree_exchange",
 }
 """Stable names of the actions (API JSON and scripts match on them; never renamed)."""
 
@@ -254,6 +286,10 @@ def named_account(action: Action) -> bytes | None:
             return member
         case PayFromFund(destination, _):
             return destination
+        case SetAccreditation(organisation, _, _):
+            return organisation
+        case ListBusiness(business, _, _, _) | DelistBusiness(business):
+            return business
         case _:
             return None
 
@@ -268,6 +304,8 @@ def action_well_formed(action: Action, code: str) -> bool:
             return amount > 0
         case SetStewards(stewards, threshold):
             return stewards_well_formed(stewards, threshold)
+        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
+            return design_action_well_formed(action, code)
         case _:
             return True
 
@@ -283,6 +321,12 @@ def _targets(action: Action) -> tuple[tuple[str, bytes], ...]:
             return (("standing", member),)
         case PayFromFund():
             return ()  # several payouts, even to the same member, do not contradict each other
+        case SetAccreditation(organisation, _, _):
+            return (("accreditation", organisation),)
+        case ListBusiness(business, _, _, _) | DelistBusiness(business):
+            return (("business", business),)
+        case AgreeExchange(partner, _, _, _, _):
+            return (("exchange", partner.encode("ascii")),)
         case _:
             return ((type(action).__name__, b""),)
 

@@ -13,6 +13,8 @@ from dataclasses import replace
 from typing import assert_never
 
 from protocol.context import LedgerContext
+from protocol.designs.actions import AgreeExchange, DelistBusiness, ListBusiness, SetAccreditation
+from protocol.designs.apply import run_design_action
 from protocol.governance import demurrage, standing
 from protocol.governance.actions import (
     Action,
@@ -98,6 +100,8 @@ def run_action(state: StateOverlay, code: str, action: Action, ctx: LedgerContex
             state.put(replace(fund_holding(state, currency, ctx), credit_limit=limit))
         case PayFromFund(destination, amount):
             return pay(state, currency, fund_address(code), destination, amount, ctx, from_fund=True)
+        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
+            return run_design_action(state, currency, action, ctx)
         case _:
             assert_never(action)
     return R.OK
@@ -108,6 +112,8 @@ def _set_demurrage(state: StateOverlay, currency: Currency, rate: int, ctx: Ledg
     holdings owe for the past stays what the old rate made it."""
     if rate > demurrage.MAX_DEMURRAGE_PPM:
         return R.BAD_RATE
+    if rate and currency.extension.terms.guaranteed:
+        return R.GUARANTEED_CREDITS  # guaranteed credits never decay (protocol.designs.credits)
     index = current_index(currency, ctx.close_time_ms)
     anchored = replace(currency.extension, demurrage_index=index, demurrage_since_ms=ctx.close_time_ms)
     state.put(replace(currency, demurrage_ppm=rate, extension=anchored))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from protocol.context import LedgerContext
+from protocol.designs.approval import stewards_approve
 from protocol.governance import deadlines
 from protocol.governance.actions import conflicting
 from protocol.governance.entries import Proposal, ProposalStatus, VoteRecord, proposal_key, vote_key
@@ -41,7 +42,7 @@ def propose(
     if ext.proposals >= MAX_PROPOSAL_NUMBER:
         return R.TOO_MANY_OPEN_PROPOSALS
     if ext.rules.policy is GovernancePolicy.STEWARDS:
-        if not currency.stewards_signed(signers):
+        if not stewards_approve(state, currency, signers, ctx):
             return R.BAD_STEWARD_AUTH
         result, _index = run_actions(state, op.currency, op.actions, ctx, commit=True)
         if result is not R.OK:

@@ -44,6 +44,8 @@ def admit(
             return R.ALREADY_MEMBER
         if holding.role in BLOCKED:
             return BLOCKED[holding.role]
+        if holding.role is Role.CLEARING:
+            return R.CLEARING_ACCOUNT  # (version 3) a community's clearing account is no member
         currency, holding = settle(state, currency, holding, ctx)
     base = holding or blank_holding(currency, account, ctx)
     limit = currency.default_credit_limit if credit_limit is None else credit_limit
@@ -109,6 +111,8 @@ def leave(state: StateOverlay, currency: Currency, account: bytes, ctx: LedgerCo
     it); a positive balance goes to the commons fund. They may be admitted again later."""
     if not currency.kind.is_mutual_credit:
         return R.WRONG_KIND  # holders of an issued currency simply pay out what they hold
+    if _protected(currency, account):
+        return R.ISSUER_PROTECTED
     holding = state.holding(account, currency.code)
     if holding is None or holding.role is Role.HOLDER:
         return R.NOT_MEMBER
@@ -132,15 +136,26 @@ def leave(state: StateOverlay, currency: Currency, account: bytes, ctx: LedgerCo
 def _removal_refusal(
     state: StateOverlay, currency: Currency, account: bytes, *, allow_suspended: bool
 ) -> ResultCode | None:
-    if not currency.kind.is_mutual_credit and account == currency.issuer:
-        return R.ISSUER_PROTECTED  # holders' money depends on the issuer redeeming it
+    if _protected(currency, account):
+        return R.ISSUER_PROTECTED
     holding = state.holding(account, currency.code)
     role = holding.role if holding is not None else Role.HOLDER
+    if role is Role.CLEARING:
+        return R.CLEARING_ACCOUNT  # (version 3) it holds the community's exchange position
     if role is Role.EXPELLED or (role is Role.SUSPENDED and not allow_suspended):
         return BLOCKED[role]
     if currency.kind.is_mutual_credit and role is Role.HOLDER:
         return R.NOT_MEMBER
     return None
+
+
+def _protected(currency: Currency, account: bytes) -> bool:
+    """The issuer of an issued currency (holders' money depends on it redeeming) and, from
+    version 3, the guarantor of guaranteed credits (they are its debt) never leave, nor are they
+    suspended or expelled."""
+    if account != currency.issuer:
+        return False
+    return not currency.kind.is_mutual_credit or currency.extension.terms.guaranteed
 
 
 def _next_serial(currency: Currency, ctx: LedgerContext) -> tuple[Currency, int]:

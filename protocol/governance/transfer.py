@@ -22,6 +22,7 @@ from protocol.state import Currency, Holding, Role, StateOverlay
 R = ResultCode
 BLOCKED = {Role.SUSPENDED: R.SUSPENDED, Role.EXPELLED: R.EXPELLED}
 """The code refusing an account that was suspended or expelled, by its role."""
+_NO_DEMURRAGE = frozenset({Role.FUND, Role.CLEARING})  # community accounts (clearing: version 3)
 
 
 def member_refusal(holding: Holding | None, not_member: ResultCode = R.NOT_MEMBER) -> ResultCode | None:
@@ -61,7 +62,7 @@ def settle(
     Writes the holding, the fund and the currency's supply; returns the currency and holding as
     they now are. The fund itself never pays demurrage.
     """
-    if currency.plain_transfers or holding.role is Role.FUND:
+    if currency.plain_transfers or holding.role in _NO_DEMURRAGE:
         return currency, holding
     index = current_index(currency, ctx.close_time_ms)
     if holding.demurrage_index >= index:
@@ -158,6 +159,8 @@ def _standing_refusal(currency: Currency, payer: Holding | None, payee: Holding 
     for holding in (payer, payee):
         if holding is not None and holding.role in BLOCKED:
             return BLOCKED[holding.role]
+        if holding is not None and holding.role is Role.CLEARING:
+            return R.CLEARING_ACCOUNT  # (version 3) clearing accounts move only through exchanges
     return None
 
 

@@ -7,6 +7,7 @@ import json
 
 from node.api.governance_json import action_json
 from node.api.views import operation_json
+from protocol.designs.actions import AgreeExchange, DelistBusiness, ListBusiness, SetAccreditation
 from protocol.governance.actions import (
     ACTION_NAMES,
     Action,
@@ -42,6 +43,11 @@ ONE_OF_EACH: list[Action] = [
     SetMaxBalance(0),
     SetFundCreditLimit(100),
     PayFromFund(KEY, 150),
+    # protocol version 3 (tests/node/test_designs_json.py covers their fields)
+    SetAccreditation(KEY, 1000),
+    ListBusiness(KEY, "Corner Shop", "groceries", "5 % off"),
+    DelistBusiness(KEY),
+    AgreeExchange("LETS", 10, 1, 500, 5000),
 ]
 
 

@@ -3,6 +3,7 @@ operations and entries, extended currencies and holdings (any value the decoders
 
 from __future__ import annotations
 
+from design_strategies import design_actions, terms
 from hypothesis import strategies as st
 
 from protocol import codec
@@ -76,6 +77,7 @@ actions: st.SearchStrategy[Action] = st.one_of(
     st.builds(SetMaxBalance, amounts),
     st.builds(SetFundCreditLimit, amounts),
     st.builds(PayFromFund, keys32, amounts),
+    design_actions,
 )
 
 governance_operations: st.SearchStrategy[GovernanceOperation] = st.one_of(
@@ -100,6 +102,7 @@ extensions: st.SearchStrategy[CurrencyExtension] = st.builds(
     amounts,
     numbers,
     numbers,
+    terms,
 )
 
 proposals: st.SearchStrategy[Proposal] = st.builds(

@@ -8,6 +8,9 @@ from collections.abc import Iterable, Sequence
 
 from protocol.apply import apply_transaction
 from protocol.codec import INT64_MAX
+from protocol.designs.clearing import clearing_address
+from protocol.designs.entries import Accreditation, Business, DesignEntry, ExchangeAgreement, Guardianship
+from protocol.designs.terms import Acceptance
 from protocol.governance.deadlines import HOUR_MS
 from protocol.governance.entries import (
     DeadlineBucket,
@@ -127,6 +130,7 @@ def check_invariants(state: MemoryState, accumulator: StateAccumulator | None = 
     currencies: dict[str, Currency] = {}
     holdings: dict[str, list[Holding]] = defaultdict(list)
     governance: list[GovernanceEntry] = []
+    designs: list[DesignEntry] = []
     for entry in state.decoded():
         if isinstance(entry, Currency):
             currencies[entry.code] = entry
@@ -136,6 +140,8 @@ def check_invariants(state: MemoryState, accumulator: StateAccumulator | None = 
         elif isinstance(entry, Account):
             assert entry.seq >= 0
             assert 1 <= entry.threshold <= sum(w for _, w in entry.signers)
+        elif isinstance(entry, Accreditation | Business | ExchangeAgreement | Guardianship):
+            designs.append(entry)
         else:
             governance.append(entry)
     for code in holdings:
@@ -164,6 +170,7 @@ def check_invariants(state: MemoryState, accumulator: StateAccumulator | None = 
             for h in items:
                 assert h.balance <= currency.max_balance
     check_governance_invariants(currencies, governance)
+    check_design_invariants(currencies, holdings, designs)
     if accumulator is not None:
         scratch = StateAccumulator()
         from protocol.state import Change
@@ -175,7 +182,45 @@ def check_invariants(state: MemoryState, accumulator: StateAccumulator | None = 
         assert scratch.digest() == accumulator.digest(), "incremental state hash != from-scratch"
 
 
-_HOLDS_CREDIT = frozenset({Role.MEMBER, Role.SUSPENDED, Role.FUND})
+_HOLDS_CREDIT = frozenset({Role.MEMBER, Role.SUSPENDED, Role.FUND, Role.CLEARING})
+
+
+def check_design_invariants(
+    currencies: dict[str, Currency], holdings: dict[str, list[Holding]], entries: list[DesignEntry]
+) -> None:
+    """Guarantors stay members; an agreement in force has both clearing accounts open, and every
+    clearing account belongs to an agreement; businesses and accreditations belong to currencies
+    with those terms; guardianships are well formed."""
+    for code, currency in currencies.items():
+        if currency.extension.terms.guaranteed:
+            guarantor = [h for h in holdings.get(code, []) if h.account == currency.issuer]
+            assert [h.role for h in guarantor] == [Role.MEMBER], f"{code}: the guarantor is no member"
+    agreements = [e for e in entries if isinstance(e, ExchangeAgreement)]
+    clearing = {
+        (code, clearing_address(code, partner))
+        for a in agreements
+        for code, partner in ((a.a, a.b), (a.b, a.a))
+    }
+    for a in agreements:
+        assert a.a < a.b
+        assert min(a.rate_num, a.rate_den) >= 1
+        if a.in_force:
+            for code, partner in ((a.a, a.b), (a.b, a.a)):
+                found = [h for h in holdings.get(code, []) if h.account == clearing_address(code, partner)]
+                assert [h.role for h in found] == [Role.CLEARING]
+    for code, items in holdings.items():
+        for h in items:
+            if h.role is Role.CLEARING:
+                assert (code, h.account) in clearing, f"{code}: a clearing account without an agreement"
+    for entry in entries:
+        if isinstance(entry, Business):
+            assert currencies[entry.currency].extension.terms.accept is Acceptance.REGISTERED
+        elif isinstance(entry, Accreditation):
+            assert currencies[entry.currency].extension.terms.guaranteed
+        elif isinstance(entry, Guardianship):
+            assert len(set(entry.guardians)) == len(entry.guardians)
+            assert entry.account not in entry.guardians
+            assert bool(entry.started_key) == bool(entry.due_ms)
 
 
 def check_governance_invariants(currencies: dict[str, Currency], entries: list[GovernanceEntry]) -> None:

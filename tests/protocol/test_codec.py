@@ -11,6 +11,7 @@ from typing import Any
 
 import msgpack
 import pytest
+from design_strategies import design_entries, design_operations, terms
 from governance_strategies import extensions, governance_entries, governance_operations, rules
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -101,6 +102,7 @@ operations: st.SearchStrategy[Operation] = st.one_of(
         amounts,
         st.integers(min_value=0, max_value=1_000_000),
         st.none() | rules,
+        st.none() | terms,
     ),
     st.builds(AdmitMember, codes, keys32, st.none() | amounts),
     st.builds(SetCreditLimit, codes, keys32, amounts),
@@ -108,6 +110,7 @@ operations: st.SearchStrategy[Operation] = st.one_of(
     st.builds(Redeem, codes, amounts),
     st.builds(SetSigners, st.lists(st.tuples(keys32, small), max_size=20).map(tuple), small),
     governance_operations,
+    design_operations,
 )
 
 
@@ -180,6 +183,7 @@ entries: st.SearchStrategy[Entry] = st.one_of(
         st.sampled_from([0, 0, 1, INT64_MAX]),
     ),
     governance_entries,
+    design_entries,
 )
 
 # msgpack-able trees (the only shapes the codec produces), to get past the msgpack layer and into
@@ -217,7 +221,11 @@ def _entry_decoders() -> dict[str, Callable[[bytes], object]]:
         "candidacy entry": lambda b: decode_entry(b"k" + key + b"LETS", b),
         "deadline index": lambda b: decode_entry(b"q", b),
         "deadline bucket": lambda b: decode_entry(b"d" + bytes(8), b),
-        "unknown entry": lambda b: decode_entry(b"x", b),
+        "accreditation entry": lambda b: decode_entry(b"oLETS" + key, b),
+        "business entry": lambda b: decode_entry(b"bLETS" + key, b),
+        "agreement entry": lambda b: decode_entry(b"x\x04HOURLETS", b),
+        "guardianship entry": lambda b: decode_entry(b"g" + key, b),
+        "unknown entry": lambda b: decode_entry(b"z", b),
         "accumulator": StateAccumulator.from_bytes,
     }
 
@@ -570,7 +578,7 @@ def test_unknown_versions_are_rejected(tx: Transaction, version: int) -> None:
         )
 
 
-@pytest.mark.parametrize("op_code", [11, 12, 127, 255, 1 << 40, -1, True, "0", b"\x00", None])
+@pytest.mark.parametrize("op_code", [20, 21, 127, 255, 1 << 40, -1, True, "0", b"\x00", None])
 def test_unknown_operation_codes_are_rejected(op_code: object) -> None:
     with pytest.raises(DecodeError, match="operation"):
         decode_operation((op_code, bytes(32), "LETS", 5))
