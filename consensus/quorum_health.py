@@ -54,14 +54,18 @@ def transitive_quorum(
     return out
 
 
-def classify(statements: list[Statement], decided: bytes) -> PeerState:
-    """One validator's state in a slot decided on ``decided``, from its statements in that slot."""
+def classify(statements: list[Statement], is_decided: Callable[[bytes], bool]) -> PeerState:
+    """One validator's state in a decided slot, from its statements in that slot.
+
+    ``is_decided`` tells whether a value is the one decided (a node that did not vote itself
+    compares with the ledger it applied).
+    """
     if not statements:
         return PeerState.MISSING
-    committed = {v for st in statements if (v := committed_value(st)) is not None}
+    committed = [v for st in statements if (v := committed_value(st)) is not None]
     if not committed:
         return PeerState.DELAYED
-    return PeerState.AGREE if committed == {decided} else PeerState.DISAGREE
+    return PeerState.AGREE if all(is_decided(v) for v in committed) else PeerState.DISAGREE
 
 
 def failures_to_block(qset: QuorumSet, failed: set[bytes], cannot_fail: set[bytes]) -> int | None:
@@ -111,12 +115,12 @@ def assess(
     own_id: bytes,
     own_qset: QuorumSet,
     slot: int,
-    decided: bytes,
+    is_decided: Callable[[bytes], bool],
     statements: Mapping[bytes, list[Statement]],
     validators: set[bytes] | frozenset[bytes],
 ) -> QuorumHealth:
     """Each of ``validators`` classified from its ``statements`` in ``slot``, and the margin left."""
-    states = {v: classify(statements.get(v, []), decided) for v in sorted(validators) if v != own_id}
+    states = {v: classify(statements.get(v, []), is_decided) for v in sorted(validators) if v != own_id}
     failed = {v for v, s in states.items() if s in (PeerState.MISSING, PeerState.DISAGREE)}
     fail_at = failures_to_block(own_qset, failed, {own_id})
     return QuorumHealth(slot, states, fail_at, fail_at == 0)

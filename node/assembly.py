@@ -33,6 +33,7 @@ from node.metrics import NodeMetrics
 from node.net.handlers import NetHandlers
 from node.peer_requests import PeerRequests
 from node.peer_service import GossipBatcher, PeerService
+from node.quorum_monitor import QuorumMonitor
 from node.quorum_sets import QuorumSets
 from node.storage.store import LedgerStore
 from node.timers import TimerService
@@ -160,6 +161,9 @@ def _assemble(
     requests = PeerRequests(transport, config.network_id, metrics)
     quorum_sets = QuorumSets(config.quorum_set, store, requests)
     claims = LedgerClaims(chain, metrics, config.quorum_set)
+    monitor = QuorumMonitor(
+        keypair.public_key, config.quorum_set, quorum_sets, metrics, store.last_header.seq
+    )
     herder = Herder(
         HerderConfig(
             config.network_id,
@@ -178,6 +182,7 @@ def _assemble(
         timers,
         metrics,
         report_behind=claims.peer_is_at,
+        monitor=monitor,
     )
     catchup = CatchUp(
         network=config.network_id,
@@ -221,6 +226,7 @@ def _assemble(
         gossip=gossip,
         board=board_gossip,
         metrics=metrics,
+        quorum_monitor=monitor,
         test_admin_actions=test_faults.admin_actions() if test_faults else None,
     )
     return AssembledNode(
@@ -235,5 +241,5 @@ def _assemble(
         board=board_gossip,
         timers=timers,
         metrics=metrics,
-        extra_tasks=test_faults.tasks() if test_faults else (),
+        extra_tasks=(monitor.run, *(test_faults.tasks() if test_faults else ())),
     )

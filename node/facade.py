@@ -24,6 +24,7 @@ from node.mempool import Admission
 from node.metrics import NodeMetrics
 from node.peer_ids import peer_id_for
 from node.peer_service import GossipBatcher
+from node.quorum_monitor import QuorumMonitor
 from node.reads import LedgerReads, ValidatorStatus
 from node.transport import Transport
 from node.tx_status import TxStatus
@@ -76,6 +77,7 @@ class NodeApi:
         gossip: GossipBatcher,
         board: BoardGossip,
         metrics: NodeMetrics,
+        quorum_monitor: QuorumMonitor | None = None,
         test_admin_actions: Mapping[str, AdminAction] | None = None,
     ) -> None:
         self.identity = identity
@@ -88,6 +90,7 @@ class NodeApi:
         self.gossip = gossip
         self.board = board  # the offers and requests board (node.api.board)
         self.metrics = metrics
+        self._quorum = quorum_monitor
         self._test_admin_actions = dict(test_admin_actions or {})
         assert set(self._test_admin_actions) <= set(TEST_ONLY_ADMIN_ACTIONS)
         self.started_s = time.time()
@@ -215,7 +218,16 @@ class NodeApi:
         }
         if failure is not None:
             details["error"] = f"cannot write ledgers: {failure}"
-        return failure is None, details
+        quorum_problem = None if self._quorum is None else self._quorum.problem()
+        if quorum_problem is not None:
+            details["quorum"] = quorum_problem
+        return failure is None and quorum_problem is None, details
+
+    def quorum(self) -> dict[str, Any]:
+        """``GET /quorum``: live quorum health (``node.quorum_monitor``)."""
+        if self._quorum is None:
+            return {"ledger": None, "validators": [], "transitive": None}
+        return self._quorum.view()
 
     def metrics_text(self) -> bytes:
         return self.metrics.render()

@@ -69,6 +69,7 @@ from node.peer_requests import (
     TxsQuery,
     peers_starting_with,
 )
+from node.quorum_monitor import QuorumMonitor
 from node.quorum_sets import QuorumSets
 from node.ratelimit import RateLimiter
 from node.timers import TimerService
@@ -142,6 +143,7 @@ class Herder:
         timers: TimerService,
         metrics: NodeMetrics,
         report_behind: Callable[[str, int], None],
+        monitor: QuorumMonitor | None = None,
     ) -> None:
         self.config = config
         self.chain = chain
@@ -151,6 +153,7 @@ class Herder:
         self.timers = timers
         self.metrics = metrics
         self._report_behind = report_behind  # a peer votes on a later slot: it claims that ledger
+        self.monitor = monitor  # live quorum health: sees every verified statement and closed ledger
         self.node_id = config.keypair.public_key
         self.scp = ScpNode(self.node_id, config.quorum_set, self, is_validator=config.is_validator)
         self.validator_peers = {peer_id_for(v) for v in all_validators(config.quorum_set)} - {
@@ -239,6 +242,8 @@ class Herder:
                 self.metrics.invalid_messages.labels("equivocation").inc()
             return
         self.metrics.scp_messages.labels("in", "valid").inc()
+        if self.monitor is not None:
+            self.monitor.statement_seen(statement, peer)
         if not self.config.is_validator:
             return  # watchers follow closed ledgers, not votes
         self.flood.quorum.learn(statement.node_id, self.quorum_sets.get(statement.qset_hash))
@@ -277,6 +282,8 @@ class Herder:
 
     def ledger_advanced(self) -> None:
         """The chain moved on (by consensus or by catch-up): open the next slot."""
+        if self.monitor is not None:
+            self.monitor.ledger_closed(self.chain.last)
         self.slot = self.chain.last.seq + 1
         self._nominating = False
         self._last_close_ms = monotonic_ms()

@@ -80,6 +80,7 @@ class NodeFacade(Protocol):
     def info(self) -> dict[str, Any]: ...
     def peers_info(self) -> list[dict[str, Any]]: ...
     def health(self) -> tuple[bool, dict[str, Any]]: ...
+    def quorum(self) -> dict[str, Any]: ...
     def metrics_text(self) -> bytes: ...
     def admin(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -228,6 +229,9 @@ def create_app(
             {"status": "ok" if ok else "unhealthy", **details}, status_code=200 if ok else 503
         )
 
+    async def quorum(request: Request) -> Response:
+        return JSONResponse(node.quorum())
+
     async def metrics(request: Request) -> Response:
         return Response(node.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -256,6 +260,7 @@ def create_app(
         Route("/node", route(node_info), methods=["GET"]),
         Route("/peers", route(peers), methods=["GET"]),
         Route("/health", route(health), methods=["GET"]),
+        Route("/quorum", route(quorum), methods=["GET"]),
         Route("/metrics", route(metrics), methods=["GET"]),
         Route("/admin/{action}", route(admin), methods=["POST"]),
     ]

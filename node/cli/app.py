@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import typer
 
-from node.cli import quorum, sim
+from node.cli import quorum, quorum_health_cmd, sim
 from node.cli.node_cmd import node_app
 from node.cli.testnet import testnet_app
 from wallet.cli import register as register_wallet
@@ -43,6 +43,7 @@ def root(
     """Tally: a peer-to-peer ledger for community currencies (time banks, LETS, local money)."""
 
 
+quorum_health_cmd.register(node_app)
 app.add_typer(node_app, name="node")
 app.add_typer(testnet_app, name="testnet")
 register_wallet(app)

@@ -57,26 +57,30 @@ def test_transitive_quorum_is_bounded() -> None:
 
 def test_classify() -> None:
     x, y = b"value x", b"value y"
-    assert classify([], x) is PeerState.MISSING
-    assert classify([_st(B, Nominate((x,), ()))], x) is PeerState.DELAYED
-    assert classify([_st(B, Prepare(Ballot(1, x)))], x) is PeerState.DELAYED
-    assert classify([_st(B, Confirm(Ballot(1, x), 1, 1, 1))], x) is PeerState.AGREE
-    assert classify([_st(B, Externalize(Ballot(1, x), 1))], x) is PeerState.AGREE
-    assert classify([_st(B, Externalize(Ballot(1, y), 1))], x) is PeerState.DISAGREE
+
+    def is_x(v: bytes) -> bool:
+        return v == x
+
+    assert classify([], is_x) is PeerState.MISSING
+    assert classify([_st(B, Nominate((x,), ()))], is_x) is PeerState.DELAYED
+    assert classify([_st(B, Prepare(Ballot(1, x)))], is_x) is PeerState.DELAYED
+    assert classify([_st(B, Confirm(Ballot(1, x), 1, 1, 1))], is_x) is PeerState.AGREE
+    assert classify([_st(B, Externalize(Ballot(1, x), 1))], is_x) is PeerState.AGREE
+    assert classify([_st(B, Externalize(Ballot(1, y), 1))], is_x) is PeerState.DISAGREE
 
 
 def test_three_of_four_with_one_missing_survives_no_more_failures() -> None:
     x = b"value x"
     statements = {B: [_st(B, Externalize(Ballot(1, x), 1))], C: [_st(C, Prepare(Ballot(1, x)))]}
-    health = assess(A, FLAT, 5, x, statements, {A, B, C, D})
+    health = assess(A, FLAT, 5, x.__eq__, statements, {A, B, C, D})
     assert health.states == {B: PeerState.AGREE, C: PeerState.DELAYED, D: PeerState.MISSING}
     assert (health.fail_at, health.survivable, health.blocked) == (1, 0, False)
     all_up = {v: [_st(v, Externalize(Ballot(1, x), 1))] for v in (B, C, D)}
-    assert assess(A, FLAT, 5, x, all_up, {A, B, C, D}).survivable == 1
+    assert assess(A, FLAT, 5, x.__eq__, all_up, {A, B, C, D}).survivable == 1
 
 
 def test_blocked_when_the_missing_are_v_blocking() -> None:
-    health = assess(A, FLAT, 5, b"x", {}, {A, B, C, D})
+    health = assess(A, FLAT, 5, b"x".__eq__, {}, {A, B, C, D})
     assert health.blocked
     assert health.survivable == 0
     assert health.count(PeerState.MISSING) == 3

@@ -49,6 +49,9 @@ class FakeNode:
     def health(self) -> tuple[bool, dict[str, Any]]:
         return True, {}
 
+    def quorum(self) -> dict[str, Any]:
+        return {"ledger": None, "validators": [], "transitive": None}
+
 
 def asgi_client(app: Any, host: str = "203.0.113.7") -> httpx.AsyncClient:
     """A client of the ASGI app in this process, seen as coming from ``host``."""

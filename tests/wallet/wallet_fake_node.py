@@ -132,6 +132,9 @@ class FakeNode:
     def health(self) -> tuple[bool, dict[str, Any]]:
         return True, {}
 
+    def quorum(self) -> dict[str, Any]:
+        return {"ledger": None, "validators": [], "transitive": None}
+
     def metrics_text(self) -> bytes:
         return b""
 
