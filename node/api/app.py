@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from node.api.board import board_routes
 from node.api.body import BodyBudget, ClientGone, read_json
+from node.api.designs import design_routes
 from node.api.errors import ApiError, error_response
 from node.api.events import StreamLimits, event_routes
 from node.api.explorer import ExplorerNode, explorer_routes
@@ -267,6 +268,7 @@ def create_app(
     if explorer is not None:
         routes += [
             *explorer_routes(explorer, route),
+            *design_routes(explorer, route),
             *event_routes(explorer, route, stream_limits, read_timeout_s=limits.read_timeout_s),
             *board_routes(explorer, route, json_body),
             *web_routes(explorer, route),

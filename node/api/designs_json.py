@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
+from node.designs_reads import GuarantorReport, OrganisationReport, Position
 from protocol.addresses import encode_account
 from protocol.designs.actions import (
     AgreeExchange,
@@ -18,6 +19,8 @@ from protocol.designs.actions import (
     ListBusiness,
     SetAccreditation,
 )
+from protocol.designs.clearing import clearing_address
+from protocol.designs.entries import Accreditation, Business, Guardianship
 from protocol.designs.operations import (
     Accredit,
     ApproveRecovery,
@@ -30,6 +33,7 @@ from protocol.designs.operations import (
     RemoveBusiness,
     SetGuardians,
 )
+from protocol.state import Currency
 
 
 def design_operation_json(op: DesignOperation, source: bytes) -> dict[str, Any]:
@@ -112,3 +116,124 @@ def design_action_json(action: DesignAction) -> dict[str, Any]:
 
 def business_json(business: bytes, name: str, category: str, offer: str) -> dict[str, Any]:
     return {"business": encode_account(business), "name": name, "category": category, "offer": offer}
+
+
+# -- entries and reports ---------------------------------------------------------------------------
+
+
+def terms_json(currency: Currency) -> dict[str, Any]:
+    """A currency's version-3 terms (keys added to ``GET /currencies/{code}``)."""
+    terms = currency.extension.terms
+    body: dict[str, Any] = {"terms": {"guaranteed": terms.guaranteed, "accept": terms.accept.value}}
+    if terms.guaranteed:
+        body["guarantor"] = encode_account(currency.issuer)
+    return body
+
+
+def business_entry_json(business: Business) -> dict[str, Any]:
+    return business_json(business.account, business.name, business.category, business.offer)
+
+
+def accreditation_json(found: Accreditation, balance: int) -> dict[str, Any]:
+    return {
+        "organisation": encode_account(found.organisation),
+        "active": found.active,
+        "quota": found.quota,
+        "credited": found.credited,
+        "remaining": found.remaining,
+        "redeemed": found.redeemed,
+        "balance": balance,
+    }
+
+
+def guarantor_report_json(report: GuarantorReport) -> dict[str, Any]:
+    currency = report.currency
+    return {
+        "code": currency.code,
+        "decimals": currency.decimals,
+        "guarantor": encode_account(currency.issuer),
+        "guarantor_balance": report.guarantor_balance,
+        "outstanding": report.outstanding,
+        "credited": sum(found.credited for found, _ in report.organisations),
+        "organisations": [accreditation_json(found, balance) for found, balance in report.organisations],
+    }
+
+
+def organisation_report_json(currency: Currency, report: OrganisationReport) -> dict[str, Any]:
+    return {
+        "code": currency.code,
+        "decimals": currency.decimals,
+        **accreditation_json(report.accreditation, report.balance),
+        "credits": [
+            {
+                "ledger": c.ledger,
+                "close_time_ms": c.close_time_ms,
+                "tx": c.tx_hash.hex(),
+                "volunteer": encode_account(c.volunteer),
+                "amount": c.amount,
+                "service": c.service,
+            }
+            for c in report.credits
+        ],
+    }
+
+
+def position_json(position: Position) -> dict[str, Any]:
+    """An agreement, its clearing accounts and who owes whom (amounts in each currency's own
+    minor units). The debtor's clearing account holds what its members paid in; the creditor's
+    is below zero by what it paid out to its members."""
+    agreement = position.agreement
+    sides = (agreement.a, agreement.b)
+    debtor, creditor = position.debtor, position.creditor
+    return {
+        "a": agreement.a,
+        "b": agreement.b,
+        "version": agreement.version,
+        "in_force": agreement.in_force,
+        "rate": {"num": agreement.rate_num, "den": agreement.rate_den},
+        "agreed": {agreement.a: agreement.agreed_a, agreement.b: agreement.agreed_b},
+        "limits": {code: agreement.limit_of(code) for code in sides},
+        "clearing": {
+            code: {
+                "address": encode_account(clearing_address(code, agreement.partner_of(code))),
+                "balance": position.balance_of(code),
+            }
+            for code in sides
+        },
+        "owes": None
+        if debtor is None or creditor is None
+        else {
+            "debtor": debtor,
+            "creditor": creditor,
+            "debtor_amount": abs(position.balance_of(debtor)),
+            "creditor_amount": abs(position.balance_of(creditor)),
+        },
+    }
+
+
+def guardianship_json(account: bytes, found: Guardianship | None, now_ms: int) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "account": encode_account(account),
+        "guardians": [],
+        "threshold": 0,
+        "delay_s": 0,
+        "approvals": [],
+        "recovery": None,
+    }
+    if found is None:
+        return body
+    body |= {
+        "guardians": [encode_account(g) for g in found.guardians],
+        "threshold": found.threshold,
+        "delay_s": found.delay_s,
+        "approvals": [
+            {"guardian": encode_account(g), "new_key": encode_account(k)} for g, k in found.approvals
+        ],
+    }
+    if found.started:
+        body["recovery"] = {
+            "new_key": encode_account(found.started_key),
+            "due_ms": found.due_ms,
+            "due": found.due_ms <= now_ms,
+        }
+    return body

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
-from node.api.designs_json import design_operation_json
+from node.api.designs_json import design_operation_json, terms_json
 from node.api.governance_json import governance_operation_json
 from node.reads import LedgerSummary, Member, TxRecord
 from protocol.addresses import encode_account
@@ -55,7 +55,7 @@ def header_json(header: LedgerHeader, tx_count: int | None = None) -> dict[str, 
 
 
 def currency_json(currency: Currency) -> dict[str, Any]:
-    return {
+    body = {
         "code": currency.code,
         "kind": currency.kind.value,
         "decimals": currency.decimals,
@@ -68,6 +68,7 @@ def currency_json(currency: Currency) -> dict[str, Any]:
         "members": currency.members,
         "demurrage_ppm": currency.demurrage_ppm,
     }
+    return body | terms_json(currency)  # protocol version 3 (node.api.designs_json)
 
 
 def balance_json(holding: Holding, currency: Currency | None) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from protocol.ledger import (
     genesis_header,
 )
 from protocol.results import ResultCode
-from protocol.state import HOLDING_PREFIX, Holding, StateAccumulator, decode_entry
+from protocol.state import HOLDING_PREFIX, Entry, Holding, StateAccumulator, decode_entry
 
 _U64 = struct.Struct(">Q")
 _U32 = struct.Struct(">I")
@@ -138,6 +138,16 @@ class LedgerStore:
         """A committed state entry (``protocol.state.StateReader``)."""
         value: bytes | None = self._db.get(_STATE + key)
         return value
+
+    def state_entries(self, prefix: bytes, *, limit: int) -> list[Entry]:
+        """Up to ``limit`` committed state entries whose key starts with ``prefix``, in key order
+        (a currency's registered businesses, accreditations, the exchange agreements…)."""
+        found: list[Entry] = []
+        for key, raw in self._db.iterator(prefix=_STATE + prefix):
+            found.append(decode_entry(key[len(_STATE) :], raw))
+            if len(found) >= limit:
+                break
+        return found
 
     def holdings(self, account: bytes) -> list[Holding]:
         prefix = _STATE + HOLDING_PREFIX + account
