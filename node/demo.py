@@ -4,7 +4,8 @@
 * ``LETS``: a mutual-credit currency, steward ``steward``, credit limit 100.00;
 * ``BRX``: an issued local currency, issuer ``brx-issuer``;
 * wallets ``alice``, ``bob``, ``carol`` admitted to HOUR and LETS, each minted 50.00 BRX;
-* one demo payment: alice pays bob 1.50 h for "gardening".
+* one demo payment: alice pays bob 1.50 h for "gardening";
+* two listings on the board: bob offers garden help (2 h), carol asks for a lift to the clinic.
 
 The wallets are real encrypted keystores under ``$TALLY_HOME/wallets`` protected by the
 testnet-only password ``DEMO_PASSWORD`` (printed by ``tally testnet up``; never use it for real
@@ -18,8 +19,10 @@ from typing import Any
 
 import nacl.utils
 
+from node.clock import wall_ms
 from protocol.addresses import encode_account
 from protocol.keys import Keypair
+from protocol.listings import Category, ListingBody, ListingKind, build_listing, listing_ref
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation, Payment
 from protocol.transactions import TransactionBody, build_transaction
 from wallet.client import NodeClient
@@ -81,6 +84,7 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
                     f"{result.code} {result.explanation or ''}".strip()
                 )
             results.append(result)
+        listings = _post_listings(client, network, keys)
     finally:
         client.close()
     return {
@@ -94,4 +98,23 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             "hash": results[-1].hash,
             "ledger": results[-1].ledger,
         },
+        "listings": listings,
     }
+
+
+def _post_listings(client: NodeClient, network: bytes, keys: dict[str, Keypair]) -> list[dict[str, str]]:
+    """Two listings on the HOUR board, so that the board has something to show."""
+    now, day = wall_ms(), 86_400_000
+    posts = [
+        ("bob", ListingKind.OFFER, Category.GARDEN, "fruit trees", "Garden help", "Pruning and weeding, Saturdays.", 200, 30),
+        ("carol", ListingKind.REQUEST, Category.TRANSPORT, "clinic", "A lift to the clinic", "Tuesday morning, back by noon.", 100, 14),
+    ]  # fmt: skip
+    made = []
+    for author, kind, category, topic, title, text, amount, days in posts:
+        body = ListingBody(
+            kind, keys[author].public_key, "HOUR", category, topic, title, text, amount, now, now + days * day
+        )
+        listing = build_listing(network, body, keys[author])
+        client.board_post(listing.encode())
+        made.append({"ref": listing_ref(listing.id), "kind": kind.value, "title": title, "author": author})
+    return made

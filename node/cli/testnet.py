@@ -102,12 +102,15 @@ def up(
             "Demo payment: alice paid bob 1.50 h for gardening "
             f"(ledger {net.demo['demo_payment']['ledger']})."
         )
+        if net.demo.get("listings"):
+            _out.print("On the board: bob offers garden help, carol asks for a lift (tally board list).")
     where = "" if folder is None else f" --dir {root}"
     _out.print(
         f"Ready in {summary['ready_s']:.1f} s. Next (tally is .venv/bin/tally):\n"
         f"  export TALLY_PASSWORD={DEMO_PASSWORD}   # the demo wallets' password (testnet only)\n"
         "  tally balance --wallet bob\n"
         "  tally send bob 2 HOUR --wallet alice --wait\n"
+        "  tally board list --currency HOUR\n"
         f"  tally testnet status{where}\n"
         f"  tally testnet down{where}",
         soft_wrap=True,

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from node.api.explorer import ExplorerNode, Wrap
+from node.web.board_pages import BoardPages
 from node.web.pages import Pages
 from node.web.site import Page, PageError, Site, serve
 
@@ -24,6 +25,7 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
     """``wrap`` is the API's wrapper (per-client request rate limit, last-resort error answer)."""
     site = Site()
     pages = Pages(node)
+    board = BoardPages(node)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/web/", status_code=307)
@@ -37,6 +39,8 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
         ("/tx/{tx_hash}", pages.transaction),
         ("/accounts/{address}", pages.account),
         ("/currencies/{code}", pages.currency),
+        ("/board", board.board_page),
+        ("/board/{listing}", board.listing_page),
         ("/fragments/ledger/{seq}", pages.ledger_row),
         ("/fragments/tx/{tx_hash}", pages.tx_row),
     ]

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from web_browser import axe_violations, launch, pay, start_testnet, stop_testnet
+from web_browser import axe_violations, launch, pay, start_testnet, stop_testnet, tally
 
 pytestmark = pytest.mark.slow
 LIVE_WAIT_MS = 30_000
@@ -32,6 +32,7 @@ class Net:
         self.api: str = summary["nodes"][0]["api"]
         self.wallets: dict[str, str] = summary["demo"]["wallets"]
         self.demo = summary["demo"]["demo_payment"]
+        self.listings: list[dict[str, str]] = summary["demo"]["listings"]
 
     def pages(self) -> dict[str, str]:
         """Every page kind, named."""
@@ -43,6 +44,8 @@ class Net:
             "currency-time": "/web/currencies/HOUR",
             "currency-mutual": "/web/currencies/LETS",
             "currency-issued": "/web/currencies/BRX",
+            "board": "/web/board",
+            "listing": f"/web/board/{self.listings[0]['ref']}",
         }
 
 
@@ -96,6 +99,20 @@ def test_every_page_arrives_complete(browser: Browser, net: Net) -> None:
         "currency-time": ["time bank, in hours", net.wallets["bob"], "Member directory"],
         "currency-mutual": ["mutual credit (LETS)"],
         "currency-issued": ["issued local currency", "150.00 BRX"],
+        "board": [
+            "Offers and requests",
+            "Garden help",
+            "A lift to the clinic",
+            "2.00 h",
+            net.wallets["carol"],
+        ],
+        "listing": [
+            "Garden help",
+            "Pruning and weeding",
+            "2.00 h",
+            net.wallets["bob"],
+            f"tally:{net.wallets['bob']}",
+        ],
     }
     for name, path in net.pages().items():
         with browse(browser, net, f"page-{name}") as page:
@@ -193,6 +210,33 @@ def test_a_script_in_a_memo_stays_text(browser: Browser, net: Net) -> None:
         assert dialogs == []
 
 
+def test_a_script_in_a_listing_stays_text(browser: Browser, net: Net) -> None:
+    title = "<script>window.__pwned=1</script>"
+    posted = tally(
+        [
+            "board",
+            "post",
+            "offer",
+            "HOUR",
+            title,
+            "--text",
+            "<img src=x onerror=alert(1)>",
+            "--wallet",
+            "bob",
+        ],
+        net.home,
+    )
+    with browse(browser, net, "listing-escaped") as page:
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        for path in ("/web/board", f"/web/board/{posted['ref']}"):
+            page.goto(net.api + path)
+            assert title in page.inner_text("main"), path
+            assert page.evaluate("window.__pwned") is None, path
+        assert dialogs == []
+    tally(["board", "withdraw", posted["ref"], "--wallet", "bob"], net.home)
+
+
 def test_bad_addresses_hashes_and_codes_get_an_error_page(browser: Browser, net: Net) -> None:
     cases = [
         ("/web/accounts/tly1nope", 400, "This link is not valid"),
@@ -200,6 +244,8 @@ def test_bad_addresses_hashes_and_codes_get_an_error_page(browser: Browser, net:
         ("/web/tx/" + "0" * 64, 404, "Not found"),
         ("/web/currencies/NOPE", 404, "Not found"),
         ("/web/ledgers/4000000000", 404, "Not found"),
+        ("/web/board/nothex", 400, "This link is not valid"),
+        ("/web/board/" + "0" * 20, 404, "Not found"),
     ]
     with browse(browser, net, "bad-input") as page:
         for path, status, title in cases:
