@@ -55,6 +55,7 @@ def main() -> int:
                 ("transaction.png", f"/web/tx/{demo['hash']}", DESKTOP),
                 ("account.png", f"/web/accounts/{alice}", DESKTOP),
                 ("currency.png", "/web/currencies/HOUR", DESKTOP),
+                ("board.png", "/web/board?currency=HOUR", DESKTOP),
                 ("overview-arabic-phone.png", "/web/?lang=ar", PHONE),
             ]
             with sync_playwright() as playwright:
