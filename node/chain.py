@@ -63,14 +63,14 @@ class LedgerChain:
     def submit(self, tx: Transaction, source: str | None = None) -> Admission:
         admission = self.mempool.add(tx, source)
         if not admission.accepted and admission.code is not None:
-            self.metrics.tx_rejected.labels(admission.code).inc()
+            self.metrics.tx_rejected.labels(admission.code.value).inc()
         self.metrics.mempool_size.set(len(self.mempool))
         return admission
 
     def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
         refusal = self.mempool.refuse_early(header, source)
         if refusal is not None and refusal.code is not None:
-            self.metrics.tx_rejected.labels(refusal.code).inc()
+            self.metrics.tx_rejected.labels(refusal.code.value).inc()
         return refusal
 
     async def close(
@@ -173,7 +173,7 @@ class LedgerChain:
             return TxStatus("pending")
         refused = self.mempool.refused_code(tx_hash)
         if refused is not None:
-            return TxStatus("rejected", refused)
+            return TxStatus("rejected", refused.value)
         return TxStatus("unknown")
 
     async def wait_for(self, tx_hashes: list[bytes], timeout_s: float) -> None:

@@ -21,6 +21,7 @@ apply (expired, made invalid by the ledger) are dropped and remembered as refuse
 
 from __future__ import annotations
 
+import enum
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
@@ -37,15 +38,31 @@ from protocol.state import StateOverlay, StateReader
 from protocol.transactions import Transaction, TxHeader
 from protocol.versions import PROTOCOL_V1
 
-DUPLICATE = "duplicate"
-MEMPOOL_FULL = "mempool_full"
-TOO_MANY_PENDING = "too_many_pending"
-TOO_FAR_AHEAD = "too_far_ahead"
-NEWCOMERS_BUSY = "newcomers_busy"
-SOURCE_QUOTA = "source_quota"
-EVICTED = "evicted"
-EXPIRED = "expired"
-MEMPOOL_CODES = {
+
+class MempoolRefusal(enum.StrEnum):
+    """Why the mempool refused or dropped a transaction that the ledger's rules would not refuse
+    (those are ``ResultCode``s); the value is the stable code the API shows."""
+
+    DUPLICATE = "duplicate"
+    MEMPOOL_FULL = "mempool_full"
+    TOO_MANY_PENDING = "too_many_pending"
+    TOO_FAR_AHEAD = "too_far_ahead"
+    NEWCOMERS_BUSY = "newcomers_busy"
+    SOURCE_QUOTA = "source_quota"
+    EVICTED = "evicted"
+    EXPIRED = "expired"
+
+
+RefusalCode = ResultCode | MempoolRefusal  # why a transaction was refused (Admission.code)
+DUPLICATE = MempoolRefusal.DUPLICATE
+MEMPOOL_FULL = MempoolRefusal.MEMPOOL_FULL
+TOO_MANY_PENDING = MempoolRefusal.TOO_MANY_PENDING
+TOO_FAR_AHEAD = MempoolRefusal.TOO_FAR_AHEAD
+NEWCOMERS_BUSY = MempoolRefusal.NEWCOMERS_BUSY
+SOURCE_QUOTA = MempoolRefusal.SOURCE_QUOTA
+EVICTED = MempoolRefusal.EVICTED
+EXPIRED = MempoolRefusal.EXPIRED
+MEMPOOL_CODES: dict[str, str] = {
     DUPLICATE: "this transaction is already waiting for a ledger",
     MEMPOOL_FULL: "the node holds too many waiting transactions; try again in a few seconds",
     TOO_MANY_PENDING: "this account has too many transactions waiting; wait for a ledger to close",
@@ -65,9 +82,9 @@ MEMPOOL_CODES = {
     EXPIRED: "it waited too long for the account's earlier transactions; submit them first",
 }
 MAX_PREPAID = 10_000  # first looks whose budget check awaits their full look
-BAD_SEQ = ResultCode.BAD_SEQ.value
-BAD_AUTH = ResultCode.BAD_AUTH.value
-TOO_LATE = ResultCode.TOO_LATE.value
+BAD_SEQ = ResultCode.BAD_SEQ
+BAD_AUTH = ResultCode.BAD_AUTH
+TOO_LATE = ResultCode.TOO_LATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +92,7 @@ class Admission:
     """The answer to one submitted transaction."""
 
     accepted: bool
-    code: str | None = None  # a ResultCode value or one of MEMPOOL_CODES when refused
+    code: RefusalCode | None = None  # why it was refused (None when accepted)
     queued: bool = False  # accepted but waiting for an earlier sequence number
     # what the refused transaction met, for the client's message (see node.refusals)
     figures: Mapping[str, int | str] = field(default_factory=dict)
@@ -127,7 +144,7 @@ class Mempool:
         # evicted or expired since the last ledger (their waiters wake at the next close)
         self._left: deque[bytes] = deque(maxlen=self.limits.max_total)
         self._evicted_from: dict[bytes, int] = {}  # account -> lowest evicted seq, until a ledger
-        self._refused: OrderedDict[bytes, str] = OrderedDict()
+        self._refused: OrderedDict[bytes, RefusalCode] = OrderedDict()
         self._prepaid: OrderedDict[bytes, None] = OrderedDict()  # budget spent by refuse_early
 
     # -- queries -----------------------------------------------------------------------------
@@ -142,7 +159,7 @@ class Mempool:
         entry = self._waiting.pending.get(tx_hash)
         return None if entry is None else entry.tx
 
-    def refused_code(self, tx_hash: bytes) -> str | None:
+    def refused_code(self, tx_hash: bytes) -> RefusalCode | None:
         """Why a recently seen transaction was refused or dropped, if it was."""
         return self._refused.get(tx_hash)
 
@@ -294,7 +311,7 @@ class Mempool:
             return self._refuse(tx_hash, BAD_SEQ, bad_seq_figures(expected, seq))
         return standing, expected
 
-    def _newcomer_refusal(self, account: bytes, *, spend: bool = True) -> str | None:
+    def _newcomer_refusal(self, account: bytes, *, spend: bool = True) -> MempoolRefusal | None:
         """Why a newcomer's transaction at its next sequence number is refused, if it is: its own
         allowance, the newcomers' share of the pool, or their budget of checks (one is spent for
         a transaction that gets through, unless its first look spent it already)."""
@@ -368,7 +385,7 @@ class Mempool:
         )
         if result.code is not ResultCode.OK:
             figures = refusal_figures(self._overlay, entry.tx, result, ledger=ledger, signers=entry.signers)
-            return self._refuse(entry.tx.hash, result.code.value, figures)
+            return self._refuse(entry.tx.hash, result.code, figures)
         if make_room and len(self._waiting) >= self.limits.max_total:
             self._evict(self._waiting.victim(below=entry.standing))
         scope.commit()
@@ -421,11 +438,11 @@ class Mempool:
     def _too_old(self, entry: WaitingTx, now: float) -> bool:
         return now - entry.arrived > self.limits.queued_max_age_s
 
-    def _refuse(self, tx_hash: bytes, code: str, figures: Figures | None = None) -> Admission:
+    def _refuse(self, tx_hash: bytes, code: RefusalCode, figures: Figures | None = None) -> Admission:
         self._remember_refusal(tx_hash, code)
         return Admission(False, code, figures=figures or {})
 
-    def _remember_refusal(self, tx_hash: bytes, code: str) -> None:
+    def _remember_refusal(self, tx_hash: bytes, code: RefusalCode) -> None:
         self._refused[tx_hash] = code
         self._refused.move_to_end(tx_hash)
         while len(self._refused) > self.limits.remember_refused:

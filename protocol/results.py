@@ -14,7 +14,7 @@ from protocol.errors import DecodeError
 from protocol.hashing import HASH_SIZE
 
 
-class ResultCode(enum.Enum):
+class ResultCode(enum.StrEnum):
     OK = "ok"
     # The transaction as a whole (nothing changes, not even the sequence number):
     MALFORMED = "malformed"

@@ -330,7 +330,9 @@ async def _first_looks(
 
 
 def _refusal_json(tx_hash: bytes, admission: Admission) -> dict[str, Any]:
-    return _status_json(tx_hash, TxStatus("rejected", admission.code)) | {"figures": dict(admission.figures)}
+    return _status_json(
+        tx_hash, TxStatus("rejected", None if admission.code is None else admission.code.value)
+    ) | {"figures": dict(admission.figures)}
 
 
 def _status_json(tx_hash: bytes, status: TxStatus) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from node.mempool import Admission, Mempool
 from node.tx_status import TxStatus
 from protocol.keys import Keypair
 from protocol.operations import SetSigners
+from protocol.results import ResultCode
 from protocol.transactions import TransactionBody, TxHeader, build_transaction
 
 TOKEN = "s3cret-admin-token"
@@ -31,7 +32,7 @@ class FakeNode:
         self.submitted += len(transactions)
         self.sources.append(source)
         self.batch_sizes.append(len(transactions))
-        return [Admission(False, "bad_seq") for _ in transactions]
+        return [Admission(False, ResultCode.BAD_SEQ) for _ in transactions]
 
     def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
         return None

@@ -24,6 +24,7 @@ from node.mempool import (
 )
 from node.standing import Standing, StandingJudge
 from protocol.keys import Keypair
+from protocol.results import ResultCode
 from protocol.transactions import Transaction, TxHeader, peek_transaction
 
 
@@ -198,7 +199,7 @@ def test_a_first_look_refuses_junk_as_add_would_and_spends_each_check_once() -> 
     junk = key()
     ahead = signed(junk, 2, noop(junk))
     assert pool.refuse_early(_header(ahead)) == Admission(
-        False, "bad_seq", figures={"expected_seq": 1, "seq": 2}
+        False, ResultCode.BAD_SEQ, figures={"expected_seq": 1, "seq": 2}
     )
     assert pool.refused_code(ahead.hash) == "bad_seq"
     first, second, third = (signed(k, 1, noop(k)) for k in (key(), key(), key()))

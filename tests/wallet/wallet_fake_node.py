@@ -62,7 +62,7 @@ class FakeNode:
             )
             if result.code is not ResultCode.OK:
                 figures = refusal_figures(root, tx, result, ledger=ledger, signers=signers or frozenset())
-                answers.append(Admission(False, result.code.value, figures=figures))
+                answers.append(Admission(False, result.code, figures=figures))
                 continue
             scope.commit()
             self.state.apply(root.changes())
