@@ -145,6 +145,14 @@ class NodeClient:
         )
         return self._parse(submit_result, data, "submit")
 
+    def read(
+        self, path: str, parse: Callable[[Fields], T], where: str, *, params: dict[str, Any] | None = None
+    ) -> T | None:
+        """A read endpoint's answer parsed by ``parse`` (a typed view's ``parse``); None when the
+        node answers 404 (nothing there)."""
+        status, data = self._request("GET", path, params=params, allow=(404,))
+        return None if status == 404 else self._parse(parse, data, where)
+
     # -- the board -------------------------------------------------------------------------------
 
     def board_post(self, item: bytes) -> BoardPosted:

@@ -7,15 +7,20 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
-    ``account``, ``config``, ``request``, ``pay``, ``watch`` and ``board`` to ``app``."""
+    ``account``, ``config``, ``request``, ``pay``, ``watch``, ``board``, ``credits``, ``exchange``
+    and ``recovery`` to ``app``."""
     from wallet.cli import (
         account_cmd,
         board_cmd,
         config_cmd,
         contact_cmd,
+        credits_cmd,
         currency_cmd,
+        exchange_cmd,
         history_cmd,
+        local_cmd,
         money,
+        recovery_cmd,
         request_cmd,
         tx_cmd,
         wallet_cmd,
@@ -35,3 +40,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(account_cmd.app)
     app.add_typer(config_cmd.app)
     app.add_typer(board_cmd.app)
+    local_cmd.add_commands(currency_cmd.app)  # register, unregister, businesses (spend-locally money)
+    app.add_typer(credits_cmd.app)
+    app.add_typer(exchange_cmd.app)
+    app.add_typer(recovery_cmd.app)
