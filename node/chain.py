@@ -37,6 +37,14 @@ class LedgerMismatchError(StorageError):
 
 
 class LedgerChain:
+    """The closed ledgers (in ``store``), the mempool of transactions waiting for the next one, and
+    the recent tx sets.
+
+    Invariants: ``close`` is the only way a ledger is written — one at a time, whole or not at all —
+    whether consensus or catch-up brought it; after each close the mempool is re-judged against the
+    new state and whoever waits for an included or dropped transaction is woken.
+    """
+
     def __init__(self, store: LedgerStore, metrics: NodeMetrics) -> None:
         self.store = store
         self.metrics = metrics

@@ -59,6 +59,8 @@ MAX_ANNOUNCE = 4  # addresses a node announces (each goes into its signed peer r
 
 @dataclass(frozen=True)
 class NodeConfig:
+    """A checked node.toml (``load_config``): every value typed and within its range."""
+
     path: Path
     role: str
     network_passphrase: str

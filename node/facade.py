@@ -42,6 +42,8 @@ AdminAction = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class NodeIdentity:
+    """Who this node is and on which network (shown by ``/node``)."""
+
     role: str
     node_id: str  # tlyv1… validator id
     network_passphrase: str

@@ -114,6 +114,8 @@ NO_UPGRADES = UpgradeWishes()
 
 @dataclass(frozen=True)
 class HerderConfig:
+    """The herder's settings, from node.toml (``node.assembly`` builds it)."""
+
     network: bytes
     keypair: Keypair
     quorum_set: QuorumSet
@@ -126,6 +128,9 @@ class HerderConfig:
 
 @dataclass
 class _Pending:
+    """A statement held back until the tx sets it names are here (SCP must never see a value it
+    cannot check)."""
+
     envelope: SignedEnvelope
     statement: Statement
     peer: str
@@ -133,6 +138,15 @@ class _Pending:
 
 
 class Herder:
+    """Drives one SCP slot per ledger: the consensus driver, the signer and sender of this
+    validator's statements, the gate for peers' statements, and the closer of externalized ledgers.
+
+    Invariants: a statement of ours is persisted (with the tx sets it names) before it leaves, so a
+    restart never contradicts it; SCP only sees a peer's statement once its signature verified and
+    every tx set it names is here; ``slot`` is always the ledger after the chain's last one, and a
+    slot's ledger is written at most once (``_closing``).
+    """
+
     def __init__(
         self,
         config: HerderConfig,

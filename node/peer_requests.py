@@ -66,6 +66,8 @@ class TxsQuery:
 
 @dataclass(frozen=True, slots=True)
 class LedgerRange:
+    """Closed ledgers ``first`` … ``first + count - 1``, with their proofs."""
+
     first: int
     count: int
 

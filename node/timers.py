@@ -16,6 +16,12 @@ from node.clock import monotonic_ms
 
 
 class TimerService:
+    """Keyed deadlines, fired by ``run`` (one trio task) in deadline order.
+
+    Invariant: at most one deadline per key is live; setting a key again or cancelling it means the
+    old callback never fires.
+    """
+
     def __init__(self) -> None:
         self._deadlines: dict[Hashable, tuple[int, int]] = {}  # key -> (deadline_ms, generation)
         self._heap: list[tuple[int, int, Hashable]] = []

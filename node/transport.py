@@ -11,6 +11,9 @@ from typing import Any, Protocol
 
 
 class Transport(Protocol):
+    """Sending to peers: gossip, direct frames, requests, and scoring peers down. Never blocks
+    except ``request``; every send is best effort (``request`` is the path for what must arrive)."""
+
     def publish(self, data: bytes) -> None:
         """Gossip a transaction batch to the network (best effort)."""
 

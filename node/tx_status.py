@@ -15,6 +15,8 @@ TxState = Literal["pending", "applied", "failed", "rejected", "unknown"]
 
 @dataclass(frozen=True, slots=True)
 class TxStatus:
+    """Where one transaction stands; ``ledger`` and ``op_index`` only once it is in a ledger."""
+
     status: TxState
     code: str | None = None  # a protocol.results.ResultCode value or a mempool refusal code
     ledger: int | None = None

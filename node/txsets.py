@@ -11,6 +11,8 @@ from protocol.ledger import TxSet
 
 
 class TxSetCache:
+    """Tx sets by hash, the most recently added kept when over ``capacity``."""
+
     def __init__(self, capacity: int = 64) -> None:
         self._sets: OrderedDict[bytes, TxSet] = OrderedDict()
         self._capacity = capacity

@@ -41,6 +41,8 @@ MAX_TX_IDS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class SignedEnvelope:
+    """An SCP statement (still encoded) and its validator's signature over the network id."""
+
     statement: bytes
     signature: bytes
 
@@ -86,6 +88,8 @@ def encode_ledger_closed_frame(seq: int, ledger_hash: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class LedgerClosed:
+    """A peer's announcement that it closed ledger ``seq`` (a claim, checked by catch-up)."""
+
     seq: int
     hash: bytes
 
@@ -200,6 +204,8 @@ def decode_slot_request(data: bytes) -> int:
 
 @dataclass(frozen=True, slots=True)
 class LatestLedger:
+    """A peer's answer to "which ledger did you close last?"."""
+
     seq: int
     hash: bytes
 
