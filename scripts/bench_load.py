@@ -345,6 +345,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             result |= await spam_comparison(
                 bench.measure,
                 apis,
+                pids,
                 bench.network,
                 rate=args.rate,
                 duration=args.duration,
@@ -352,6 +353,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 seed=args.seed,
                 spam_rate=args.spam_rate,
                 sources=args.spam_sources,
+                cost_window_s=args.spam_cost_window,
                 console=console,
             )
             result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -412,6 +414,12 @@ def main() -> None:
     parser.add_argument("--spam-rate", type=float, default=2000.0, help="--spam: attack tx/s offered")
     parser.add_argument(
         "--spam-sources", type=int, default=64, help="--spam: attacker source addresses in 127.66.0.0/16"
+    )
+    parser.add_argument(
+        "--spam-cost-window",
+        type=float,
+        default=10.0,
+        help="--spam: seconds of the validators idle, then under the flood alone (its CPU cost)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -13,9 +13,12 @@ addresses in 127.0.0.0/8 (loopback routes the whole /8, so per-address limits do
 * ``batch``: requests of the maximum 2,000 transactions, each as large as ten payments make it.
 
 Attack transactions are signed before the window, like the members' payments, so the generator
-costs little CPU while it runs. The report gives members' latency p50/p99 and the share of their
-payments applied within the window and in the end, beside the same load without spam; what the
-attackers sent and what the nodes answered; and the largest mempool any node held.
+costs little CPU while it runs. Between the two member runs the flood runs alone for a short
+window, after as long a window of the validators idle: their CPU time then says what the attack
+costs them, a figure that holds on a busy machine where wall-clock latencies do not. The report
+gives members' latency p50/p99 and the share of their payments applied within the window and in
+the end, beside the same load without spam; what the attackers sent and what the nodes answered;
+the largest mempool any node held; and that CPU cost.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 import httpx
 import nacl.utils
+import psutil
 import trio
 
 from protocol import codec
@@ -52,7 +56,7 @@ from protocol.transactions import (
 SPAM_KINDS = ("future", "failing", "memo", "batch")
 FUTURE_SEQS = 20  # per throwaway key, as in the issue
 MAX_PER_REQUEST = 2_000  # the API's limit
-PER_REQUEST = {"future": 500, "failing": 500, "memo": 500, "batch": MAX_PER_REQUEST}
+PER_REQUEST = 500  # transactions per request of the other kinds (fewer in short runs)
 BATCH_OPS = 10  # operations per "batch" transaction: about 1.6 KB each, 4.4 MB of JSON per request
 TICK_S = 0.1
 SOURCE_NET = "127.66"
@@ -142,15 +146,20 @@ class Flood:
         self.apis = apis
         self.rate = rate
         self.report = FloodReport(sources=sources)
+        # Many requests per kind (so the rate is even), except that "batch" is always the maximum.
+        sizes = {
+            kind: MAX_PER_REQUEST if kind == "batch" else min(PER_REQUEST, max(10, len(txs) // 40))
+            for kind, txs in attacks.items()
+        }
         self.requests = {
             kind: [
-                json.dumps({"txs": txs[i : i + PER_REQUEST[kind]]}).encode()
-                for i in range(0, len(txs), PER_REQUEST[kind])
+                json.dumps({"txs": txs[i : i + sizes[kind]]}).encode()
+                for i in range(0, len(txs), sizes[kind])
             ]
             for kind, txs in attacks.items()
         }
         self.counts = {
-            kind: [min(PER_REQUEST[kind], len(txs) - i) for i in range(0, len(txs), PER_REQUEST[kind])]
+            kind: [min(sizes[kind], len(txs) - i) for i in range(0, len(txs), sizes[kind])]
             for kind, txs in attacks.items()
         }
         self.clients = [
@@ -162,22 +171,26 @@ class Flood:
             for i in range(sources)
         ]
         self._next_client = itertools.count()
+        self._sent = dict.fromkeys(self.requests, 0)  # requests sent so far, per kind
+        self._offered = dict.fromkeys(self.requests, 0)  # transactions in them
 
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()
 
     async def run(self, duration: float) -> dict[str, Any]:
+        """Flood for ``duration`` seconds, going on where the previous run stopped."""
+        self.report = FloodReport(sources=self.report.sources)
         started = trio.current_time()
         per_kind = self.rate / len(self.requests)
-        sent = dict.fromkeys(self.requests, 0)  # requests
-        offered = dict.fromkeys(self.requests, 0)  # transactions
+        sent, offered = self._sent, self._offered
+        start_offered = dict(offered)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._watch_mempools, started + duration)
             while (elapsed := trio.current_time() - started) < duration:
                 for kind, bodies in self.requests.items():
-                    due = per_kind * (elapsed + TICK_S)
-                    while sent[kind] < len(bodies) and offered[kind] + self.counts[kind][sent[kind]] <= due:
+                    due = start_offered[kind] + per_kind * (elapsed + TICK_S)
+                    while sent[kind] < len(bodies) and offered[kind] < due:  # a request goes when it is due
                         offered[kind] += self.counts[kind][sent[kind]]
                         self.report.offered[kind] += self.counts[kind][sent[kind]]
                         nursery.start_soon(self._send, bodies[sent[kind]])
@@ -215,7 +228,7 @@ class Flood:
 def prepare_attacks(network: bytes, total: int, payee: bytes, currency: str) -> dict[str, list[str]]:
     """About ``total`` attack transactions, a quarter of each kind (``batch`` in whole requests)."""
     quarter = max(1, total // len(SPAM_KINDS))
-    batches = max(1, round(quarter / MAX_PER_REQUEST)) * MAX_PER_REQUEST
+    batches = max(2, round(quarter / MAX_PER_REQUEST)) * MAX_PER_REQUEST  # one for each window at least
     return {
         "future": future_attack(network, quarter),
         "failing": failing_attack(network, quarter, payee, currency),
@@ -229,7 +242,8 @@ Measure = Callable[..., Awaitable[dict[str, Any]]]
 
 class FloodProcess:
     """The attackers in a process of their own (as real ones would be): it signs the attacks,
-    says ``ready``, floods when told ``go`` and prints its report as one JSON line."""
+    says ``ready``; told ``go SECONDS`` it floods that long and prints its report as one JSON
+    line, each time going on with the next transactions."""
 
     def __init__(self, process: trio.Process) -> None:
         self.process = process
@@ -249,9 +263,8 @@ class FloodProcess:
         return flood
 
     async def run(self, duration: float) -> dict[str, Any]:
-        await self._stdin.send_all(b"go\n")
+        await self._stdin.send_all(f"go {duration}\n".encode())
         report: dict[str, Any] = json.loads(await self._lines.__anext__())
-        await self.process.wait()
         return report
 
     def kill(self) -> None:
@@ -268,9 +281,38 @@ async def _lines(stream: trio.abc.ReceiveStream) -> AsyncIterator[str]:
             yield line.decode()
 
 
+async def attack_cost(flood: FloodProcess, pids: dict[str, int], window_s: float) -> dict[str, Any]:
+    """What the flood alone costs the validators: their CPU over ``window_s`` without it, then
+    with it (CPU time, so it holds on a busy machine where wall-clock latencies do not)."""
+    processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+
+    def cpu_seconds() -> dict[str, float]:
+        return {name: sum(p.cpu_times()[:2]) for name, p in processes.items()}
+
+    before = cpu_seconds()
+    await trio.sleep(window_s)
+    idle = {name: (used - before[name]) / window_s for name, used in cpu_seconds().items()}
+    before = cpu_seconds()
+    report = await flood.run(window_s)
+    flooded = {name: (used - before[name]) / window_s for name, used in cpu_seconds().items()}
+    extra = sorted(flooded[name] - idle[name] for name in processes)
+    per_node = sum(report["offered"].values()) / window_s / len(processes)
+    median_extra = extra[len(extra) // 2]
+    return {
+        "window_s": window_s,
+        "attack_tx_per_s_per_node": round(per_node, 1),
+        "node_cpu_percent_idle": {name: round(100 * v, 2) for name, v in idle.items()},
+        "node_cpu_percent_flooded": {name: round(100 * v, 2) for name, v in flooded.items()},
+        "extra_cpu_percent_per_node_median": round(100 * median_extra, 2),
+        "cpu_us_per_attack_tx": round(1e6 * median_extra / per_node, 1) if per_node else None,
+        "answers": report["answers"],
+    }
+
+
 async def spam_comparison(
     measure: Measure,
     apis: list[str],
+    pids: dict[str, int],
     network: bytes,
     *,
     rate: float,
@@ -279,12 +321,13 @@ async def spam_comparison(
     seed: int,
     spam_rate: float,
     sources: int,
+    cost_window_s: float,
     console: Any,
 ) -> dict[str, Any]:
     """The member load alone, then beside the flood; the report's ``spam`` section."""
     console.print(f"members alone: {rate:g} tx/s for {duration:g} s …")
     alone = await measure(rate, duration, accounts, seed)
-    total = int(spam_rate * duration)
+    total = int(spam_rate * (duration + cost_window_s))
     console.print(f"the flood process signs {total} attack transactions …")
     # They pay in the members' time currency, to which none of them belongs.
     flood = await FloodProcess.start(
@@ -293,12 +336,13 @@ async def spam_comparison(
             f"--network={network.hex()}",
             f"--total={total}",
             f"--rate={spam_rate}",
-            f"--duration={duration}",
             f"--sources={sources}",
             f"--currency={alone['currencies'][0]}",
         ]
     )
     try:
+        console.print(f"the flood alone: validators' CPU for {cost_window_s:g} s idle, then flooded …")
+        cost = await attack_cost(flood, pids, cost_window_s)
         console.print(f"members beside the flood: {spam_rate:g} attack tx/s from {sources} addresses …")
         under = await measure(rate, duration, accounts, seed + 1, alongside=flood.run)
     finally:
@@ -309,6 +353,7 @@ async def spam_comparison(
             "members_alone": members_summary(alone),
             "members_under_spam": members_summary(under),
             "attack": under.pop("alongside"),
+            "attack_cost": cost,
             "runs": {"alone": alone, "under_spam": under},
         },
     }
@@ -345,6 +390,13 @@ def human_report(result: dict[str, Any]) -> str:
         f"{attack['sources']} addresses; nodes answered {attack['answers']}; HTTP {attack['http_statuses']}; "
         f"largest mempool {attack['mempool_max']}"
     )
+    cost = spam.get("attack_cost")
+    if cost:
+        lines.append(
+            f"the flood alone ({cost['attack_tx_per_s_per_node']} attack tx/s per validator) cost each "
+            f"validator {cost['extra_cpu_percent_per_node_median']} % of a core more than idle "
+            f"({cost['cpu_us_per_attack_tx']} µs of CPU per attack transaction)"
+        )
     if "load_average_before" in result:
         lines.append(
             f"machine: {result['machine']['cores']} cores, load average (1/5/15 min) "
@@ -357,13 +409,13 @@ async def _flood_main(args: argparse.Namespace) -> None:
     network = bytes.fromhex(args.network)
     attacks = prepare_attacks(network, args.total, _key().public_key, args.currency)
     flood = Flood(args.apis.split(","), attacks, args.rate, args.sources)
+    stdin = trio.wrap_file(sys.stdin)
     print("ready", flush=True)
-    await trio.wrap_file(sys.stdin).readline()
     try:
-        report = await flood.run(args.duration)
+        while command := (await stdin.readline()).split():  # "go SECONDS"; the end of input stops
+            print(json.dumps(await flood.run(float(command[1]))), flush=True)
     finally:
         await flood.aclose()
-    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":  # the flood process (FloodProcess)
@@ -372,6 +424,5 @@ if __name__ == "__main__":  # the flood process (FloodProcess)
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--total", type=int, required=True)
     parser.add_argument("--rate", type=float, required=True)
-    parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--sources", type=int, required=True)
     trio.run(_flood_main, parser.parse_args())

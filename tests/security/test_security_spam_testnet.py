@@ -11,6 +11,9 @@ Real validator processes (``node.testnet``), real HTTP; the attack is signed by
 from __future__ import annotations
 
 import base64
+import json
+import os
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,8 +29,9 @@ from protocol.keys import Keypair
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Operation, Payment
 from protocol.transactions import TransactionBody, build_transaction
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from bench_spam import SOURCE_NET, future_attack
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from bench_spam import SOURCE_NET, future_attack  # noqa: E402 (after the path is set)
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +92,31 @@ async def test_throwaway_keys_queued_ahead_cannot_lock_out_alices_payment(tmp_pa
             assert result["status"] == "applied", result
     finally:
         tn.stop(testnet)
+
+
+def test_the_spam_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    """Keeps ``scripts/bench --spam`` working; the figures themselves are never asserted."""
+    completed = subprocess.run(
+        [
+            str(REPO / "scripts" / "bench"),
+            *("--spam", "--validators", "3", "--rate", "20", "--duration", "3"),
+            *("--spam-rate", "200", "--spam-sources", "4", "--spam-cost-window", "2", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=os.environ | {"TALLY_HOME": str(tmp_path / "home")},
+        check=True,
+    )
+    spam = json.loads(completed.stdout)["spam"]
+    for side in ("members_alone", "members_under_spam"):
+        assert set(spam[side]) >= {
+            "latency_ms_p50",
+            "latency_ms_p99",
+            "applied_share",
+            "applied_share_in_window",
+        }
+    assert set(spam["attack"]) >= {"offered", "answers", "http_statuses", "mempool_max", "sources"}
+    assert set(spam["attack"]["offered"]) == {"future", "failing", "memo", "batch"}
+    assert set(spam["attack_cost"]) >= {"extra_cpu_percent_per_node_median", "cpu_us_per_attack_tx"}
