@@ -199,7 +199,7 @@ def _assemble(
     gossip = GossipBatcher(transport, chain.mempool.take_promoted)
     board = Board(store.board, store, config.network_id, BoardLimits())
     board.load(wall_ms())
-    board_gossip = BoardGossip(board, transport, metrics)
+    board_gossip = BoardGossip(board, transport, requests, metrics)
     peers = PeerService(
         network_id=config.network_id,
         is_validator=config.is_validator,

@@ -24,6 +24,13 @@ from node.metrics import NodeMetrics
 from node.transport import Transport
 from protocol.errors import DecodeError
 from protocol.ledger import MAX_TX_SET_BYTES, TxSet, decode_tx_set
+from protocol.listings import (
+    MAX_BATCH_BYTES,
+    decode_board_batch,
+    decode_board_query,
+    encode_board_batch,
+    encode_board_query,
+)
 from protocol.transactions import Transaction, decode_transaction
 
 logger = logging.getLogger("tally.requests")
@@ -210,7 +217,21 @@ LEDGERS: RequestKind[LedgerRange, tuple[wire.LedgerBlob, ...]] = RequestKind(
     penalty="bad_ledger",  # also for a ledger that fails catch-up's checks
 )
 
-ALL_KINDS: tuple[RequestKind[Any, Any], ...] = (TX_SET, TX_IDS, TXS, QSET, LATEST, SCP_STATE, LEDGERS)
+BoardCursor = tuple[int, bytes] | None  # (created_ms, id) of the last listing of the previous page
+
+
+BOARD: RequestKind[BoardCursor, tuple[bytes, ...]] = RequestKind(
+    wire.REQ_BOARD,
+    encode_board_query,
+    decode_board_query,
+    lambda items: encode_board_batch(list(items)),
+    lambda raw, network: decode_board_batch(raw, min_items=0),
+    max_response=MAX_BATCH_BYTES + 1024,
+    timeout_s=10.0,
+    penalty="bad_board",
+)
+
+ALL_KINDS: tuple[RequestKind[Any, Any], ...] = (TX_SET, TX_IDS, TXS, QSET, LATEST, SCP_STATE, LEDGERS, BOARD)
 
 
 # -- the asking side -------------------------------------------------------------------------

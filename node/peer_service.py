@@ -29,6 +29,7 @@ from node.metrics import NodeMetrics
 from node.net.handlers import GossipVerdict
 from node.peer_requests import (
     ALL_KINDS,
+    BOARD,
     LATEST,
     LEDGERS,
     QSET,
@@ -114,6 +115,7 @@ class PeerService:
             _Served(LATEST, self._latest),
             _Served(SCP_STATE, self._scp_state),
             _Served(LEDGERS, self._ledgers),
+            _Served(BOARD, self.board.page),
         ]
         self._serving = {row.kind.name: row for row in served}
         assert set(self._serving) == {kind.name for kind in ALL_KINDS}  # every kind is served

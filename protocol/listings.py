@@ -11,7 +11,10 @@ Wire forms (canonical msgpack, ``protocol.codec``):
   ``amount`` in the currency's minor units (hours × 100 for a time currency; 0 = to be agreed);
 * withdrawal body ``[1, author32, listing_id32, created_ms]``: a signed tombstone;
 * board item      ``[ITEM_LISTING or ITEM_WITHDRAWAL, body_bytes, signature64]``;
-* board batch     ``[1, [item_bytes, …]]``: what one gossip message carries.
+* board batch     ``[1, [item_bytes, …]]``: what one gossip message carries;
+* board page      a board batch of 0 to ``MAX_BATCH_ITEMS`` listings (newest first) that answers
+  a board query ``[1, created_ms, listing_id32 or empty]``: the listings older than that one, so a
+  node that was away (or is new) fetches what its peers hold.
 
 An item's id is BLAKE2b-256 personalised per item type over ``network ID ‖ body bytes``; the
 author signs that id. The network ID is inside, so a testnet listing is never valid on another
@@ -277,11 +280,12 @@ def encode_board_batch(items: list[bytes]) -> bytes:
     return codec.pack((BATCH_V1, tuple(items)))
 
 
-def decode_board_batch(data: bytes) -> tuple[bytes, ...]:
-    """The encoded items of a gossiped batch (decode each with ``decode_board_item``).
+def decode_board_batch(data: bytes, *, min_items: int = 1) -> tuple[bytes, ...]:
+    """The encoded items of a gossiped batch, or of a board page (``min_items=0``); decode each
+    with ``decode_board_item``.
 
     Raises:
-        DecodeError: oversize, malformed, empty, or more than ``MAX_BATCH_ITEMS`` items.
+        DecodeError: oversize, malformed, too few, or more than ``MAX_BATCH_ITEMS`` items.
     """
     obj = codec.unpack(
         data, max_size=MAX_BATCH_BYTES, max_bin=MAX_ITEM_BYTES, max_array=MAX_BATCH_ITEMS, what="board batch"
@@ -290,8 +294,26 @@ def decode_board_batch(data: bytes) -> tuple[bytes, ...]:
     codec.tag(version, BATCH_V1, "board batch")
     return tuple(
         codec.blob(item, "board batch item", max_len=MAX_ITEM_BYTES)
-        for item in codec.seq(items, "board batch", min_len=1, max_len=MAX_BATCH_ITEMS)
+        for item in codec.seq(items, "board batch", min_len=min_items, max_len=MAX_BATCH_ITEMS)
     )
+
+
+def encode_board_query(before: tuple[int, bytes] | None) -> bytes:
+    """Ask for the listings created before ``(created_ms, id)`` (None: from the newest)."""
+    created_ms, listing_id = before if before is not None else (0, b"")
+    return codec.pack((BATCH_V1, created_ms, listing_id))
+
+
+def decode_board_query(data: bytes) -> tuple[int, bytes] | None:
+    version, created_ms, listing_id = codec.array(codec.unpack(data, max_size=128), 3, "board query")
+    codec.tag(version, BATCH_V1, "board query")
+    created = codec.integer(created_ms, "board query time", hi=UINT64_MAX)
+    found = codec.blob(listing_id, "board query id", max_len=ID_SIZE)
+    if not found:
+        return None
+    if len(found) != ID_SIZE:
+        raise DecodeError(f"board query id: expected {ID_SIZE} bytes or none")
+    return created, found
 
 
 # -- rules -----------------------------------------------------------------------------------------

@@ -140,17 +140,18 @@ class Board:
 
     # -- admission -------------------------------------------------------------------------------
 
-    def submit(self, raw: bytes, now_ms: int) -> BoardAnswer:
-        """Judge one encoded item and keep it if it passes (never raises for bad input)."""
+    def submit(self, raw: bytes, now_ms: int, *, rate_limited: bool = True) -> BoardAnswer:
+        """Judge one encoded item and keep it if it passes (never raises for bad input).
+        ``rate_limited=False`` for listings fetched from a peer's board (posted earlier)."""
         try:
             item = decode_board_item(raw, self.network_id)
         except DecodeError as exc:
             return BoardAnswer(BoardVerdict.MALFORMED, f"cannot decode the item: {exc}")
         if isinstance(item, Withdrawal):
             return self._withdraw(item, raw, now_ms)
-        return self._add(item, raw, now_ms)
+        return self._add(item, raw, now_ms, rate_limited)
 
-    def _add(self, listing: Listing, raw: bytes, now_ms: int) -> BoardAnswer:
+    def _add(self, listing: Listing, raw: bytes, now_ms: int, rate_limited: bool) -> BoardAnswer:
         if listing.id in self._listings:
             return BoardAnswer(BoardVerdict.DUPLICATE, "this node already has that listing", listing.id)
         if listing.id in self._tombstones:
@@ -158,15 +159,16 @@ class Board:
         problem = check_item(listing, now_ms)
         if problem is not None:
             return BoardAnswer(_BY_PROBLEM[problem], problem.explanation, listing.id)
-        refusal = self._room_for(listing, now_ms)
+        refusal = self._room_for(listing, now_ms, rate_limited)
         if refusal is not None:
             return refusal
         self.area.save_listing(listing.id, raw)
         self._keep(listing)
-        self._posts.setdefault(listing.author, deque(maxlen=self.limits.posts_per_hour)).append(now_ms)
+        if rate_limited:
+            self._posts.setdefault(listing.author, deque(maxlen=self.limits.posts_per_hour)).append(now_ms)
         return BoardAnswer(BoardVerdict.ADDED, "listed", listing.id)
 
-    def _room_for(self, listing: Listing, now_ms: int) -> BoardAnswer | None:
+    def _room_for(self, listing: Listing, now_ms: int, rate_limited: bool) -> BoardAnswer | None:
         body = listing.body
         state = StateOverlay(self.state)
         currency = state.currency(body.currency)
@@ -176,7 +178,7 @@ class Board:
             return BoardAnswer(
                 BoardVerdict.NOT_MEMBER, f"the author is not a member of {body.currency}: only members post"
             )
-        recent = self._posts.get(body.author)
+        recent = self._posts.get(body.author) if rate_limited else None
         if recent is not None and len(recent) >= self.limits.posts_per_hour and recent[0] > now_ms - HOUR_MS:
             return BoardAnswer(
                 BoardVerdict.RATE_LIMITED,

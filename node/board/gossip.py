@@ -22,10 +22,12 @@ import logging
 import trio
 
 from node.board.board import Board, BoardAnswer
+from node.board.sync import BoardSync, board_page
 from node.clock import wall_ms
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.net.handlers import GossipVerdict
+from node.peer_requests import BoardCursor, PeerRequests
 from node.transport import Transport
 from protocol.errors import DecodeError
 from protocol.listings import MAX_BATCH_BYTES, MAX_BATCH_ITEMS, decode_board_batch, encode_board_batch
@@ -40,11 +42,14 @@ MAX_QUEUED = 4 * MAX_BATCH_ITEMS  # items waiting to be published; beyond that t
 class BoardGossip:
     """The board's side of the network: publishes admitted items, judges peers' batches."""
 
-    def __init__(self, board: Board, transport: Transport, metrics: NodeMetrics) -> None:
+    def __init__(
+        self, board: Board, transport: Transport, requests: PeerRequests, metrics: NodeMetrics
+    ) -> None:
         self.board = board
         self._transport = transport
         self._metrics = metrics
         self._outgoing: list[bytes] = []
+        self.sync = BoardSync(board, transport, requests)
 
     def submit(self, raw: bytes) -> BoardAnswer:
         """An item from this node's API: judged by the board, published if admitted."""
@@ -54,7 +59,17 @@ class BoardGossip:
         return answer
 
     async def run(self) -> None:
-        """Publish queued items and expire old listings; runs until cancelled."""
+        """Catch up on a peer's board once, publish queued items and expire old listings; runs
+        until cancelled."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.sync.run)
+            await self._publish_and_expire()
+
+    def page(self, before: BoardCursor) -> tuple[bytes, ...]:
+        """A page of this node's listings for a peer catching up (``node.peer_requests.BOARD``)."""
+        return board_page(self.board, before)
+
+    async def _publish_and_expire(self) -> None:
         since_expiry = 0.0
         while True:
             await trio.sleep(FLUSH_S)

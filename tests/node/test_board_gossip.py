@@ -5,16 +5,23 @@ listings over the rate limit are refused by B and never reach C."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 
 import nacl.utils
+import pytest
 import trio
 from memnet import MemoryHub, TestNode, make_validators, start
 
 from node.assembly import AssembledNode
+from node.board.board import BoardQuery
+from node.board.sync import BoardSync
 from node.clock import wall_ms
+from node.metrics import NodeMetrics
 from node.net import GossipVerdict
+from node.peer_requests import BadAnswerError, PeerRequests
 from protocol.keys import Keypair
 from protocol.listings import (
     MAX_BATCH_BYTES,
@@ -119,4 +126,83 @@ async def test_board_gossip_relays_members_listings_and_nothing_else(tmp_path: P
         assert a.board.submit(withdrawal.encode()).verdict.accepted
         await _until(lambda: c.board.board.get(good.id) is None)
         assert c.board.board.is_withdrawn(good.id)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_that_was_away_fetches_the_board_from_a_peer(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        hub = MemoryHub(nursery)
+        validators = make_validators(tmp_path, 3, threshold=2)
+        for v in validators[:2]:
+            await start(hub, v)
+        a = validators[0].node
+        assert a is not None
+        alice, bob = await _members(a, validators[:2])
+        now = wall_ms()
+        posted = [_listing(a, alice, now - n) for n in range(3)] + [
+            _listing(a, bob, now - 10 - n) for n in range(70)
+        ]
+        a.board.board.limits = dataclasses.replace(a.board.board.limits, per_member=100)
+        for item in posted:
+            assert a.board.board.submit(item.encode(), now, rate_limited=False).verdict.accepted
+        late = validators[2]
+        await start(hub, late)  # it was not listening when the listings were gossiped
+        assert late.node is not None
+        late.node.board.board.limits = dataclasses.replace(late.node.board.board.limits, per_member=100)
+        with trio.fail_after(TIMEOUT_S):
+            await late.node.board.sync.done.wait()
+        held = late.node.board.board
+        assert len(held) == len(posted)  # two pages, every listing
+        assert all(held.get(item.id) is not None for item in posted)
+        nursery.cancel_scope.cancel()
+
+
+class _Pages:
+    """A peer's transport answering board queries with scripted pages."""
+
+    def __init__(self, pages: list[list[bytes]]) -> None:
+        self.pages = pages
+        self.penalties: list[tuple[str, str]] = []
+
+    async def request(
+        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
+    ) -> bytes:
+        assert name == "board"
+        return encode_board_batch(self.pages.pop(0)) if self.pages else encode_board_batch([])
+
+    def penalize(self, peer: str, reason: str) -> None:
+        self.penalties.append((peer, reason))
+
+    def publish(self, data: bytes) -> None: ...
+    def publish_board(self, data: bytes) -> None: ...
+    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None: ...
+    def send(self, peer: str, frame: bytes) -> None: ...
+    def connected_peers(self) -> list[str]:
+        return ["liar"]
+
+    def peers_info(self) -> list[dict[str, Any]]:
+        return []
+
+
+async def test_a_peer_serving_a_forged_or_disordered_board_is_penalised(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        hub = MemoryHub(nursery)
+        (v,) = make_validators(tmp_path, 1)
+        node = await start(hub, v)
+        alice, bob = await _members(node, [v])
+        now = wall_ms()
+        good = _listing(node, alice, now)
+        older = _listing(node, alice, now - 5)
+        forged = Listing(older.body, older.body_bytes, older.id, bob.sign(older.id))
+        board = node.board.board
+        for pages, admitted in (
+            ([[good.encode(), forged.encode()]], [good]),  # a forged signature
+            ([[older.encode(), good.encode()]], [good, older]),  # newer after older: out of order
+        ):
+            transport = _Pages(pages)
+            sync = BoardSync(board, transport, PeerRequests(transport, node.api.network_id, NodeMetrics()))
+            with pytest.raises(BadAnswerError):
+                await sync.fetch("liar")
+            assert transport.penalties == [("liar", "bad_board")]
+            assert {x.id for x in board.query(BoardQuery())} == {x.id for x in admitted}
         nursery.cancel_scope.cancel()

@@ -19,6 +19,7 @@ from node.errors import NetError
 from node.metrics import NodeMetrics
 from node.peer_requests import (
     ALL_KINDS,
+    BOARD,
     LATEST,
     LEDGERS,
     QSET,
@@ -92,6 +93,7 @@ def _samples() -> list[tuple[RequestKind[Any, Any], Any, Any]]:
         (LATEST, None, wire.LatestLedger(7, HASH)),
         (SCP_STATE, 9, (envelope,)),
         (LEDGERS, LedgerRange(3, 2), (blob,)),
+        (BOARD, (1_790_000_000_000, HASH), (b"a listing's bytes", b"another")),
     ]
 
 
