@@ -1,11 +1,17 @@
 """The demo community a fresh testnet starts with.
 
-* ``HOUR``: a time bank (hours, 2 decimals), steward ``steward``, credit limit 10 h;
+* ``HOUR``: a time bank (hours, 2 decimals), governed by its members (one member one vote,
+  votes last 3 days, quorum 50 %, majority 50 %), steward ``steward`` admits, credit limit 10 h;
 * ``LETS``: a mutual-credit currency, steward ``steward``, credit limit 100.00;
 * ``BRX``: an issued local currency, issuer ``brx-issuer``;
 * wallets ``alice``, ``bob``, ``carol`` admitted to HOUR and LETS, each minted 50.00 BRX;
 * one demo payment: alice pays bob 1.50 h for "gardening";
-* two listings on the board: bob offers garden help (2 h), carol asks for a lift to the clinic.
+* two listings on the board: bob offers garden help (2 h), carol asks for a lift to the clinic;
+* one open proposal, ``HOUR-1``: alice proposes a 20 h credit limit for newcomers, bob votes yes.
+
+The network starts at protocol version 1 and moves to the newest version (governance came with
+version 2) with its first ledger, every testnet validator being configured to vote for it
+(``[upgrades]``); the demo's first steps use only version-1 operations so they land in that ledger.
 
 The wallets are real encrypted keystores under ``$TALLY_HOME/wallets`` protected by the
 testnet-only password ``DEMO_PASSWORD`` (printed by ``tally testnet up``; never use it for real
@@ -21,6 +27,9 @@ import nacl.utils
 
 from node.clock import wall_ms
 from protocol.addresses import encode_account
+from protocol.governance.actions import SetDefaultCreditLimit
+from protocol.governance.operations import CastVote, Propose, VoteChoice
+from protocol.governance.rules import GovernancePolicy, GovernanceRules
 from protocol.keys import Keypair
 from protocol.listings import Category, ListingBody, ListingKind, build_listing, listing_ref
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation, Payment
@@ -31,6 +40,8 @@ from wallet.home import Home
 from wallet.keystore import encrypt_seed
 
 DEMO_PASSWORD = "tally-testnet-only"
+HOUR_RULES = GovernanceRules(GovernancePolicy.MEMBERS, 3 * 24 * 3600, 50, 50)
+PAYMENT_STEP = 5  # alice pays bob 1.50 h for "gardening"
 MEMBERS = ("alice", "bob", "carol")
 WAIT_S = 30.0
 
@@ -51,24 +62,36 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
         steps: list[tuple[Keypair, list[Operation], bytes]] = [
             (
                 steward,
-                [
-                    CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000),
-                    CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000),
-                ],
-                b"demo: a time bank and a LETS",
-            ),
-            (
-                steward,
-                [AdmitMember(code, member, None) for code in ("HOUR", "LETS") for member in members],
-                b"demo: welcome",
+                [CreateCurrency("LETS", CurrencyKind.MUTUAL, 2, (steward.public_key,), 1, 10_000)],
+                b"demo: a LETS",
             ),
             (
                 issuer,
                 [CreateCurrency("BRX", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0)],
                 b"demo: BRX",
             ),
+            (
+                steward,
+                [
+                    CreateCurrency(
+                        "HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000, 0, 0, HOUR_RULES
+                    )
+                ],
+                b"demo: a time bank its members govern",
+            ),
+            (
+                steward,
+                [AdmitMember(code, member, None) for code in ("HOUR", "LETS") for member in members],
+                b"demo: welcome",
+            ),
             (issuer, [Mint("BRX", member, 5000) for member in members], b"demo: BRX for everyone"),
             (keys["alice"], [Payment(keys["bob"].public_key, "HOUR", 150)], b"gardening"),
+            (
+                keys["alice"],
+                [Propose("HOUR", "20 h of credit for newcomers", b"", (SetDefaultCreditLimit(2000),))],
+                b"demo: a proposal",
+            ),
+            (keys["bob"], [CastVote("HOUR", 1, VoteChoice.YES)], b"demo: a vote"),
         ]
         next_seq: dict[bytes, int] = {}
         results = []
@@ -95,10 +118,11 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             "to": "bob",
             "amount": "1.50 h",
             "memo": "gardening",
-            "hash": results[-1].hash,
-            "ledger": results[-1].ledger,
+            "hash": results[PAYMENT_STEP].hash,
+            "ledger": results[PAYMENT_STEP].ledger,
         },
         "listings": listings,
+        "proposal": "HOUR-1",
     }
 
 

@@ -180,6 +180,7 @@ class NodeApi:
                 "close_time_ms": last.close_time_ms,
                 "age_s": round(max(0, wall_ms() - last.close_time_ms) / 1000, 3) if last.seq > 1 else None,
                 "max_tx_set_size": last.params.max_tx_set_size,
+                "protocol_version": last.version,
             },
             "mempool": len(self.chain.mempool),
             "slot": self.herder.slot,

@@ -30,6 +30,7 @@ from __future__ import annotations
 from protocol.addresses import encode_account
 from protocol.apply import apply_transaction
 from protocol.context import LedgerContext
+from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.operations import (
     AdmitMember,
     CreateCurrency,
@@ -109,6 +110,8 @@ def _currency_of(op: Operation) -> str | None:
     if isinstance(op, CreateCurrency):
         return op.code
     if isinstance(op, Payment | AdmitMember | SetCreditLimit | Mint | Redeem):
+        return op.currency
+    if isinstance(op, Propose | CastVote | Vouch | LeaveCurrency):
         return op.currency
     return None
 

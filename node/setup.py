@@ -15,6 +15,7 @@ from node.keyfile import write_key_file
 from node.netaddr import DEFAULT_P2P_PORT
 from protocol.addresses import encode_validator
 from protocol.keys import Keypair
+from protocol.versions import CURRENT_PROTOCOL_VERSION
 
 CONFIG_NAME = "node.toml"
 KEY_NAME = "node.key"
@@ -45,6 +46,7 @@ class NodeSpec:
     listen: str | None = None  # a full listen multiaddr; overrides host and p2p_port
     announce: tuple[str, ...] = ()  # addresses other nodes dial to reach this one
     api_listen: str | None = None  # HOST:PORT; overrides api_host and api_port
+    protocol_version: int | None = CURRENT_PROTOCOL_VERSION  # [upgrades]: the version it votes for
 
     @property
     def listen_address(self) -> str:
@@ -112,6 +114,14 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
             "# Every two quorums of the network must intersect; check with `tally check-quorum`.",
         ]
         lines += _render_qset(quorum, "consensus.quorum_set")
+    if spec.protocol_version is not None:
+        lines += [
+            "",
+            "# Upgrades this validator votes for. The network moves to a protocol version only when a quorum",
+            "# of validators votes for it; until then its new operations (proposals, votes…) are refused.",
+            "[upgrades]",
+            f"protocol_version = {spec.protocol_version}",
+        ]
     lines += [
         "",
         "[api]",

@@ -22,6 +22,7 @@ from wallet.board_views import BoardPage, BoardPosted, ListingView
 from wallet.errors import BadResponse, NodeError, NodeUnreachable
 from wallet.events import SseEvent, parse_sse
 from wallet.fields import Fields
+from wallet.governance_views import FundView, MembersPage, ProposalPage, ProposalView
 from wallet.views import (
     AccountView,
     CurrencyView,
@@ -123,6 +124,44 @@ class NodeClient:
         """The currency, or None when the node does not know it (404)."""
         status, data = self._request("GET", f"/currencies/{code}", allow=(404,))
         return None if status == 404 else self._parse(CurrencyView.parse, data, "currency")
+
+    # -- governance ----------------------------------------------------------------------------
+
+    def proposal(self, proposal_id: str) -> ProposalView | None:
+        """A proposal by id (``DEMOS-3``); None when the node does not know it (404)."""
+        status, data = self._request("GET", f"/proposals/{proposal_id}", allow=(404,))
+        return None if status == 404 else self._parse(ProposalView.parse, data, "proposal")
+
+    def proposals(
+        self,
+        *,
+        currency: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
+        before: str | None = None,
+    ) -> ProposalPage:
+        params: dict[str, Any] = {"limit": limit}
+        for key, value in (("currency", currency), ("status", status), ("before", before)):
+            if value is not None:
+                params[key] = value
+        _, data = self._request("GET", "/proposals", params=params)
+        return self._parse(ProposalPage.parse, data, "proposals")
+
+    def fund(self, code: str) -> FundView:
+        _, data = self._request("GET", f"/currencies/{code}/fund")
+        return self._parse(FundView.parse, data, "fund")
+
+    def members(self, code: str, *, limit: int = 50, after: str | None = None) -> MembersPage:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        _, data = self._request("GET", f"/currencies/{code}/members", params=params)
+        return self._parse(MembersPage.parse, data, "members")
+
+    def ledger_close_time(self, seq: int) -> int:
+        """The close time (ms) of ledger ``seq``."""
+        _, data = self._request("GET", f"/ledgers/{seq}")
+        return self._parse(lambda f: f.integer("close_time_ms", 0), data, "ledger")
 
     def tx_status(self, tx_hash: str) -> TxResultView:
         """A transaction's state (``unknown`` when the node does not know it)."""

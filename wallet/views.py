@@ -16,6 +16,7 @@ from protocol.operations import MAX_DECIMALS, CurrencyKind
 from wallet.describe import Units
 from wallet.errors import BadResponse
 from wallet.fields import INT64, UINT32_MAX, Fields
+from wallet.governance_views import CurrencyGovernance
 
 TxState = Literal["pending", "applied", "failed", "rejected", "unknown"]
 _TX_STATES: tuple[str, ...] = get_args(TxState)
@@ -125,6 +126,7 @@ class CurrencyView:
     supply: int
     members: int
     demurrage_ppm: int
+    governance: CurrencyGovernance | None = None  # None from a node older than protocol version 2
 
     @classmethod
     def parse(cls, f: Fields) -> CurrencyView:
@@ -140,6 +142,7 @@ class CurrencyView:
             f.integer("supply"),
             f.integer("members", 0),
             f.integer("demurrage_ppm", 0),
+            CurrencyGovernance.parse(f),
         )
 
     @property
@@ -159,6 +162,7 @@ class CurrencyView:
             "supply": self.supply,
             "members": self.members,
             "demurrage_ppm": self.demurrage_ppm,
+            **(self.governance.to_json() if self.governance is not None else {}),
         }
 
 

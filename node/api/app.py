@@ -26,6 +26,7 @@ from node.api.designs import design_routes
 from node.api.errors import ApiError, error_response
 from node.api.events import StreamLimits, event_routes
 from node.api.explorer import ExplorerNode, explorer_routes
+from node.api.governance import governance_routes
 from node.api.limits import ApiLimits
 from node.api.params import UINT32_MAX, address, client_source, cursor, float_query, hex32, integer
 from node.api.views import (
@@ -174,8 +175,9 @@ def create_app(
     async def account(request: Request) -> Response:
         key = address(request.path_params["address"])
         account_entry, holdings, pending = node.account_state(key)
-        balances = [balance_json(h, node.currency(h.currency)) for h in holdings]
-        ledger = node.info()["ledger"]["seq"]
+        info = node.info()["ledger"]
+        balances = [balance_json(h, node.currency(h.currency), info.get("close_time_ms")) for h in holdings]
+        ledger = info["seq"]
         return JSONResponse(account_json(account_entry, balances, pending, ledger))
 
     async def history(request: Request) -> Response:
@@ -269,6 +271,7 @@ def create_app(
         routes += [
             *explorer_routes(explorer, route),
             *design_routes(explorer, route),
+            *governance_routes(explorer, route),
             *event_routes(explorer, route, stream_limits, read_timeout_s=limits.read_timeout_s),
             *board_routes(explorer, route, json_body),
             *web_routes(explorer, route),

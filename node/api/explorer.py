@@ -76,7 +76,8 @@ def explorer_routes(node: ExplorerNode, wrap: Wrap) -> list[Route]:
         after_text = request.query_params.get("after")
         after = None if after_text is None else address(after_text)
         page = reads.members(currency.code, limit + 1, after)
-        items = [member_json(m, currency) for m in page[:limit]]
+        as_of = reads.last.close_time_ms
+        items = [member_json(m, currency, as_of) for m in page[:limit]]
         next_cursor = encode_account(page[limit - 1].holding.account) if len(page) > limit else None
         return JSONResponse({"code": currency.code, "items": items, "next": next_cursor})
 

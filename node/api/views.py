@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from node.api.designs_json import design_operation_json, terms_json
-from node.api.governance_json import governance_operation_json
+from node.api.governance_json import currency_governance_json, governance_operation_json
 from node.reads import LedgerSummary, Member, TxRecord
 from protocol.addresses import encode_account
 from protocol.designs.operations import (
@@ -21,6 +21,7 @@ from protocol.designs.operations import (
     SetGuardians,
 )
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
+from protocol.governance.transfer import balance_at
 from protocol.ledger import LedgerHeader
 from protocol.operations import (
     AdmitMember,
@@ -67,20 +68,27 @@ def currency_json(currency: Currency) -> dict[str, Any]:
         "supply": currency.supply,
         "members": currency.members,
         "demurrage_ppm": currency.demurrage_ppm,
+        **currency_governance_json(currency),
     }
     return body | terms_json(currency)  # protocol version 3 (node.api.designs_json)
 
 
-def balance_json(holding: Holding, currency: Currency | None) -> dict[str, Any]:
+def balance_json(holding: Holding, currency: Currency | None, as_of_ms: int | None = None) -> dict[str, Any]:
+    """One holding. With ``as_of_ms`` (the last ledger's close time) a demurrage currency's
+    balance is what the holder can spend then, demurrage settled (the ledger settles it lazily)."""
     mutual = currency is not None and currency.kind.is_mutual_credit
+    balance = holding.balance
+    if currency is not None and as_of_ms is not None:
+        balance = balance_at(currency, holding, as_of_ms)
     return {
         "currency": holding.currency,
         "kind": currency.kind.value if currency else None,
         "decimals": currency.decimals if currency else 0,
-        "balance": holding.balance,
+        "balance": balance,
         "credit_limit": holding.credit_limit if mutual else 0,
-        "available": holding.available if mutual else max(holding.balance, 0),
+        "available": balance + holding.credit_limit if mutual else max(balance, 0),
         "member": holding.member,
+        "role": holding.role.value,
     }
 
 
@@ -190,11 +198,11 @@ def ledger_summary_json(summary: LedgerSummary) -> dict[str, Any]:
     return header_json(summary.header, summary.tx_count)
 
 
-def member_json(member: Member, currency: Currency) -> dict[str, Any]:
+def member_json(member: Member, currency: Currency, as_of_ms: int | None = None) -> dict[str, Any]:
     last = member.last_activity
     return {
         "address": encode_account(member.holding.account),
-        **balance_json(member.holding, currency),
+        **balance_json(member.holding, currency, as_of_ms),
         "last_activity": None
         if last is None
         else {"ledger": last.ledger, "close_time_ms": last.close_time_ms},

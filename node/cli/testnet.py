@@ -104,6 +104,11 @@ def up(
         )
         if net.demo.get("listings"):
             _out.print("On the board: bob offers garden help, carol asks for a lift (tally board list).")
+        if net.demo.get("proposal"):
+            _out.print(
+                f"HOUR is governed by its members; proposal {net.demo['proposal']} (20 h of credit for "
+                f"newcomers) is open: `tally proposal show {net.demo['proposal']}`."
+            )
     where = "" if folder is None else f" --dir {root}"
     _out.print(
         f"Ready in {summary['ready_s']:.1f} s. Next (tally is .venv/bin/tally):\n"
@@ -111,6 +116,7 @@ def up(
         "  tally balance --wallet bob\n"
         "  tally send bob 2 HOUR --wallet alice --wait\n"
         "  tally board list --currency HOUR\n"
+        "  tally proposal vote HOUR-1 yes --wallet carol --wait\n"
         f"  tally testnet status{where}\n"
         f"  tally testnet down{where}",
         soft_wrap=True,

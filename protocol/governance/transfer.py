@@ -39,6 +39,14 @@ def current_index(currency: Currency, now_ms: int) -> int:
     return demurrage.index_at(ext.demurrage_index, ext.demurrage_since_ms, currency.demurrage_ppm, now_ms)
 
 
+def balance_at(currency: Currency, holding: Holding, now_ms: int) -> int:
+    """What ``holding`` is worth at ``now_ms`` once its demurrage is settled (what its owner can
+    spend); the stored balance is only brought up to date when the holding is next touched."""
+    if currency.plain_transfers or holding.role is Role.FUND:
+        return holding.balance
+    return demurrage.kept(holding.balance, current_index(currency, now_ms) - holding.demurrage_index)
+
+
 def blank_holding(currency: Currency, account: bytes, ctx: LedgerContext) -> Holding:
     """The holding an account gets on its first contact with ``currency``: the fund's address
     becomes the fund (from version 2), and demurrage starts counting now, not at the epoch."""

@@ -7,11 +7,12 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
-    ``account``, ``config``, ``request``, ``pay``, ``watch``, ``board``, ``credits``, ``exchange``
-    and ``recovery`` to ``app``."""
+    ``proposal``, ``account``, ``config``, ``request``, ``pay``, ``watch``, ``board``, ``credits``,
+    ``exchange`` and ``recovery`` to ``app``."""
     from wallet.cli import (
         account_cmd,
         board_cmd,
+        community_cmd,
         config_cmd,
         contact_cmd,
         credits_cmd,
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
         history_cmd,
         local_cmd,
         money,
+        proposal_cmd,
         recovery_cmd,
         request_cmd,
         tx_cmd,
@@ -36,7 +38,9 @@ def register(app: typer.Typer) -> None:
     app.command("watch")(watch_cmd.watch)
     app.command("history")(history_cmd.history)
     app.add_typer(tx_cmd.app)
+    del community_cmd  # imported for its commands: members, vouch, leave and fund join `currency`
     app.add_typer(currency_cmd.app)
+    app.add_typer(proposal_cmd.app)
     app.add_typer(account_cmd.app)
     app.add_typer(config_cmd.app)
     app.add_typer(board_cmd.app)

@@ -37,7 +37,7 @@ from wallet.home import Home, parse_address
 from wallet.keystore import WEAK_KEYS_ENV, decrypt_seed, weak_keys_allowed
 from wallet.refusals import refusal_message
 from wallet.txfile import TxFile
-from wallet.views import CurrencyView
+from wallet.views import CurrencyView, TxResultView
 
 PASSWORD_ENV = "TALLY_PASSWORD"
 
@@ -206,8 +206,18 @@ def session(as_json: bool = False, node: str | None = None) -> Iterator[Session]
 # -- transactions --------------------------------------------------------------------------------
 
 
+Extra = Callable[[Transaction, TxResultView], tuple[dict[str, Any], list[str]]]
+"""More for a command's report once the node answered: JSON keys (e.g. the proposal's id) and
+lines for people."""
+
+
 def run_transaction(
-    s: Session, tx: TxOptions, operations: list[Operation], units: UnitTable, source: bytes
+    s: Session,
+    tx: TxOptions,
+    operations: list[Operation],
+    units: UnitTable,
+    source: bytes,
+    extra: Extra | None = None,
 ) -> None:
     """Build a transaction of ``operations`` from ``source`` (its next sequence number, valid for
     ``--valid-ledgers``), then print it as a transaction file (``--build-only``) or sign it with
@@ -230,10 +240,12 @@ def run_transaction(
         s.note(f"built transaction {built.hash.hex()} (unsigned); sign it with `tally tx sign FILE`")
         return
     keypair = s.unlock(tx.wallet, tx.password_file)[1]
-    submit(s, built.with_signature(keypair), units, wait=tx.wait, timeout_s=tx.timeout)
+    submit(s, built.with_signature(keypair), units, wait=tx.wait, timeout_s=tx.timeout, extra=extra)
 
 
-def submit(s: Session, tx: Transaction, units: UnitTable, *, wait: bool, timeout_s: float) -> None:
+def submit(
+    s: Session, tx: Transaction, units: UnitTable, *, wait: bool, timeout_s: float, extra: Extra | None = None
+) -> None:
     """Submit ``tx`` and report; a refusal is a ``Refused`` (exit 1) in the node's figures."""
     result = s.client.submit(tx, wait_s=min(max(timeout_s, 0.1), 60.0) if wait else 0.0)
     if result.refused:
@@ -250,6 +262,8 @@ def submit(s: Session, tx: Transaction, units: UnitTable, *, wait: bool, timeout
         "sequence": tx.body.seq,
         "summary": describe_body(tx.body, units),
     }
+    more, notes = extra(tx, result) if extra is not None else ({}, [])
+    data |= more
 
     def human(console: Console) -> None:
         for line in describe_body(tx.body, units, s.namer()):
@@ -262,6 +276,8 @@ def submit(s: Session, tx: Transaction, units: UnitTable, *, wait: bool, timeout
                 f"check with `tally tx status {data['hash']}`",
                 markup=False,
             )
+        for line in notes:
+            console.print(line, markup=False)
 
     if wait and result.status != "applied":
         s.note(f"note: still {result.status} after waiting {timeout_s:g} s")

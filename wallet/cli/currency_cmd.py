@@ -24,6 +24,16 @@ from protocol.operations import (
     valid_code,
 )
 from wallet.cli.common import amount, check_amount_text, run_transaction, session
+from wallet.cli.governance_args import (
+    AdmissionOpt,
+    DemurrageOpt,
+    GovernanceOpt,
+    MajorityOpt,
+    QuorumOpt,
+    VotingPeriodOpt,
+    parse_rate,
+    rules_from_flags,
+)
 from wallet.cli.options import JsonOpt, NodeOpt, TxOptions, transaction_command
 from wallet.describe import Units
 from wallet.errors import BadInput
@@ -86,6 +96,12 @@ def create(
         ),
     ] = None,
     threshold: Annotated[int, typer.Option("--threshold", min=1, help="How many stewards must sign.")] = 1,
+    governance: GovernanceOpt = None,
+    voting_period: VotingPeriodOpt = None,
+    quorum_pct: QuorumOpt = None,
+    majority_pct: MajorityOpt = None,
+    admission: AdmissionOpt = None,
+    demurrage: DemurrageOpt = None,
     *,
     tx: TxOptions,
 ) -> None:
@@ -95,6 +111,7 @@ def create(
       tally currency create HOURS --kind time --credit-limit 10 --wait
       tally currency create LETS --kind mutual --credit-limit 100 --stewards alice,bob,carol --threshold 2
       tally currency create TOKEN --kind issued --decimals 2
+      tally currency create DEMOS --kind mutual --credit-limit 10 --governance members --voting-period 30s
     """
     with session(tx.as_json, tx.node) as s:
         code = _code(code)
@@ -118,7 +135,16 @@ def create(
                 f"--threshold must be from 1 to the number of stewards ({len(steward_keys)})",
                 code="bad_usage",
             )
-        op = CreateCurrency(code, kind, places, steward_keys, threshold, limit, ceiling)
+        rules = rules_from_flags(
+            None,
+            governance=governance,
+            voting_period=voting_period,
+            quorum_pct=quorum_pct,
+            majority_pct=majority_pct,
+            admission=admission,
+        )
+        rate = 0 if demurrage is None else parse_rate(demurrage, "--demurrage")
+        op = CreateCurrency(code, kind, places, steward_keys, threshold, limit, ceiling, rate, rules)
         run_transaction(s, tx, [op], {code: Units(kind, places)}, source)
         if not tx.as_json and kind.is_mutual_credit and not tx.build_only:
             s.note(f"next: admit members (yourself too) with `tally currency admit {code} NAME`")
@@ -155,6 +181,20 @@ def info(code: CodeArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
                 lines.append(f"  default credit limit: {out['default_credit_limit_text']}")
             if data.max_balance:
                 lines.append(f"  ceiling: {out['max_balance_text']}")
+            rules = data.governance
+            if rules is not None:
+                if rules.policy.value == "members":
+                    lines.append(
+                        f"  governed by its members: votes last {rules.voting_period_s} s, quorum "
+                        f"{rules.quorum_pct} %, majority {rules.majority_pct} %"
+                    )
+                else:
+                    lines.append("  governed by its stewards")
+                lines.append(f"  admission: {rules.admission}; open proposals: {rules.open_proposals}")
+                if rules.levy_ppm or data.demurrage_ppm:
+                    lines.append(
+                        f"  levy {rules.levy_ppm / 10_000:g} %, demurrage {data.demurrage_ppm / 10_000:g} % a year"
+                    )
             for line in lines:
                 console.print(line, markup=False)
 
