@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,18 @@ def _tally(line: str, env: dict[str, str], **fill: str) -> subprocess.CompletedP
     return subprocess.run(
         [*TALLY, *args[1:]], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def _decided(show: str, env: dict[str, str], proposal: str, deadline_ms: int) -> dict[str, Any]:
+    """The proposal once counted. Nothing is sent meanwhile: the nodes close a ledger at the
+    deadline by themselves."""
+    time.sleep(max(0.0, deadline_ms / 1000 - time.time()) + 1)
+    stop = time.monotonic() + 20
+    while (found := json.loads(_tally(show, env, ID=proposal).stdout))["status"] == "open":
+        assert time.monotonic() < stop, "no ledger closed at the proposal's deadline"
+        time.sleep(0.5)
+    assert isinstance(found, dict)
+    return found
 
 
 @pytest.mark.slow
@@ -89,12 +102,7 @@ def test_the_issues_command_lines_on_a_real_testnet(tmp_path: Path) -> None:
             "no": 0,
             "abstain": 1,
         }
-        wait_s = max(0.0, shown["deadline"] / 1000 - time.time()) + 1
-        time.sleep(wait_s)  # the nodes close a ledger at the deadline: nothing else is sent meanwhile
-        deadline = time.monotonic() + 20
-        while (shown := json.loads(_tally(show, env, ID=proposal).stdout))["status"] == "open":
-            assert time.monotonic() < deadline, "no ledger closed at the proposal's deadline"
-            time.sleep(0.5)
+        shown = _decided(show, env, proposal, shown["deadline"])
         assert {k: shown[k] for k in ("status", "yes", "no", "abstain")} == {
             "status": "passed",
             "yes": 1,
@@ -122,15 +130,9 @@ def test_the_issues_command_lines_on_a_real_testnet(tmp_path: Path) -> None:
         assert second_id == "DEMOS-2"
         for voter in ("alice", "bob"):
             assert _tally(f"tally proposal vote {second_id} yes --wallet {voter} --wait", env).returncode == 0
-        deadline_ms = json.loads(_tally(f"tally proposal show {second_id} --json", env).stdout)["deadline"]
-        time.sleep(max(0.0, deadline_ms / 1000 - time.time()) + 1)
-        stop = time.monotonic() + 20
-        while (second := json.loads(_tally(f"tally proposal show {second_id} --json", env).stdout))[
-            "status"
-        ] == "open":
-            assert time.monotonic() < stop
-            time.sleep(0.5)
-        assert second["status"] == "passed", second
+        deadline_ms = json.loads(_tally(show, env, ID=second_id).stdout)["deadline"]
+        budget = _decided(show, env, second_id, deadline_ms)
+        assert budget["status"] == "passed", budget
         fund = json.loads(_tally("tally currency fund DEMOS --json", env).stdout)
         assert (fund["balance"], fund["credit_limit"], fund["levy_ppm"]) == (-200, 500, 10_000)
         newcomer = summary["demo"]["wallets"]["steward"]
