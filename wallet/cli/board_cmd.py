@@ -26,7 +26,7 @@ from protocol.listings import (
 from wallet.board_views import ListingView
 from wallet.cli.common import Session, amount, session
 from wallet.cli.options import JsonOpt, NodeOpt, PasswordFileOpt, WalletOpt
-from wallet.cli.request_cmd import listing_reference
+from wallet.cli.request_cmd import find_listing
 from wallet.describe import Units
 from wallet.errors import BadInput, NodeError, Refused
 
@@ -222,7 +222,7 @@ def show(listing_text: ListingArg, node: NodeOpt = None, as_json: JsonOpt = Fals
       tally board show 3f2a9c01b2d4e5f60718
     """
     with session(as_json, node) as s:
-        listing = _find(s, listing_text)
+        listing = find_listing(s, listing_text)
         units = _units(s, [listing])
         name = s.namer()
         lines = [
@@ -255,7 +255,7 @@ def withdraw(
       tally board withdraw 3f2a9c01b2d4e5f60718
     """
     with session(as_json, node) as s:
-        listing = _find(s, listing_text)
+        listing = find_listing(s, listing_text)
         name, keypair = s.unlock(wallet, password_file)
         if encode_account(keypair.public_key) != listing.author:
             raise BadInput(
@@ -269,16 +269,6 @@ def withdraw(
             {"id": listing.id, "ref": listing.ref, "status": status},
             [f"Withdrew '{listing.title}' ({listing.ref})"],
         )
-
-
-def _find(s: Session, text: str) -> ListingView:
-    ref = listing_reference(text)
-    found = s.client.listing(ref)
-    if found is None:
-        raise BadInput(
-            f"no listing {ref} on the node's board (withdrawn, expired or never seen)", code="no_listing"
-        )
-    return found
 
 
 def _key(address: str) -> bytes:

@@ -19,6 +19,7 @@ from protocol.amounts import format_amount
 from protocol.listings import ID_SIZE, REF_CHARS, is_listing_ref, link_memo, listing_ref
 from protocol.operations import Payment
 from protocol.payreq import PaymentRequest, RequestError, build_uri, network_tag, parse_uri
+from wallet.board_views import ListingView
 from wallet.cli.common import Session, amount, check_amount_text, memo_bytes, run_transaction, session
 from wallet.cli.options import (
     DEFAULT_WAIT_S,
@@ -66,15 +67,22 @@ def listing_reference(text: str) -> str:
     )
 
 
-def settling_memo(s: Session, listing_text: str, currency: str, note: str) -> str:
-    """The memo of a payment that settles a board listing: ``for:REF`` then ``note``. The listing
-    must be on the node's board and in the payment's currency."""
-    ref = listing_reference(listing_text)
-    listing = s.client.listing(ref)
-    if listing is None:
+def find_listing(s: Session, text: str) -> ListingView:
+    """The listing ``text`` (an id or a reference) names, from the node's board (exit 2 if none)."""
+    ref = listing_reference(text)
+    found = s.client.listing(ref)
+    if found is None:
         raise BadInput(
             f"no listing {ref} on the node's board (withdrawn, expired or never seen)", code="no_listing"
         )
+    return found
+
+
+def settling_memo(s: Session, listing_text: str, currency: str, note: str) -> str:
+    """The memo of a payment that settles a board listing: ``for:REF`` then ``note``. The listing
+    must be on the node's board and in the payment's currency."""
+    listing = find_listing(s, listing_text)
+    ref = listing.ref
     if listing.currency != currency:
         raise BadInput(
             f"listing {ref} is in {listing.currency}; a payment in {currency} cannot settle it",
