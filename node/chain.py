@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import trio
 
+from node.cpu import CPU, Stage
 from node.errors import StorageError
 from node.logs import log
 from node.mempool import Admission, Mempool
@@ -112,16 +113,18 @@ class LedgerChain:
     ) -> ClosedLedger:
         """The worker-thread part of ``close``: reads committed state and the mempool's
         signature cache (entries are only removed by the event loop after the close)."""
-        closed = close_ledger(
-            self.store, self.store.accumulator, self.last, tx_set, value, self.mempool.signers_of
-        )
+        with CPU.stage(Stage.LEDGER_APPLY):
+            closed = close_ledger(
+                self.store, self.store.accumulator, self.last, tx_set, value, self.mempool.signers_of
+            )
         if expected_hash is not None and closed.header.hash != expected_hash:
             raise LedgerMismatchError(
                 f"ledger {closed.header.seq} re-applied locally hashes to {closed.header.hash.hex()[:16]}…, "
                 f"the peer's signed header says {expected_hash.hex()[:16]}…"
             )
         try:
-            self.store.write_ledger(closed, tx_set, proof)
+            with CPU.stage(Stage.STORAGE):
+                self.store.write_ledger(closed, tx_set, proof)
         except StorageError as exc:
             self.metrics.storage_errors.inc()
             self.metrics.healthy.set(0)

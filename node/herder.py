@@ -52,6 +52,7 @@ from consensus import (
 )
 from node.chain import LedgerChain
 from node.clock import monotonic_ms, wall_ms
+from node.cpu import CPU, Stage
 from node.errors import NetError, NodeError, StorageError
 from node.flood import StatementFlood, TransitiveQuorum
 from node.logs import log
@@ -230,6 +231,10 @@ class Herder:
         self._schedule_nomination()
 
     def receive_envelope(self, envelope: SignedEnvelope, peer: str) -> None:
+        with CPU.stage(Stage.CONSENSUS):  # called from the network's tasks
+            self._receive_envelope(envelope, peer)
+
+    def _receive_envelope(self, envelope: SignedEnvelope, peer: str) -> None:
         digest = envelope.hash
         seen_slot = self._seen.get(digest)
         if seen_slot is not None:
@@ -443,8 +448,11 @@ class Herder:
         try:  # persisted before it leaves: after a crash we must never contradict what we said,
             # and must still be able to serve the tx sets we named (peers park our statements
             # until they have them: a tx set lost with a crash stalled the slot for good)
-            self._persist_tx_sets(statement)
-            self.chain.store.save_own_envelopes(statement.slot, [e.encode() for e in own if e is not None])
+            with CPU.stage(Stage.STORAGE):
+                self._persist_tx_sets(statement)
+                self.chain.store.save_own_envelopes(
+                    statement.slot, [e.encode() for e in own if e is not None]
+                )
         except StorageError as exc:
             log(logger, logging.ERROR, "cannot persist consensus state; not sending", error=str(exc))
             return

@@ -27,6 +27,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from node.cpu import CPU, Stage
 from node.ratelimit import RateLimiter
 from node.refusals import Figures, bad_seq_figures, refusal_figures
 from node.standing import HoldingsOf, Standing, StandingJudge
@@ -177,7 +178,7 @@ class Mempool:
         entry = self._waiting.pending.get(tx.hash)
         if entry is not None and entry.signers is not None and entry.tx.signatures == tx.signatures:
             return entry.signers
-        return tx.signers()
+        return _verified_signers(tx)
 
     def select(self, max_count: int, max_bytes: int) -> list[Transaction]:
         """Transactions for the next tx set, within both limits: members first, then accounts,
@@ -337,7 +338,7 @@ class Mempool:
         limits = self.limits
         if len(self._waiting) >= limits.max_total and self._waiting.victim(below=entry.standing) is None:
             return self._refuse(entry.tx.hash, MEMPOOL_FULL)
-        signers = entry.tx.signers()
+        signers = _verified_signers(entry.tx)
         if signers is None:
             return self._refuse(entry.tx.hash, BAD_AUTH)
         admission = self._try_apply(entry.with_signers(signers), make_room=True)
@@ -364,7 +365,7 @@ class Mempool:
             return self._refuse(tx.hash, MEMPOOL_FULL)
         # Checked now, not at promotion: a forged transaction must not squat the sequence number
         # of the account's genuine one (which would then be refused as a duplicate).
-        if tx.signers() is None:
+        if _verified_signers(tx) is None:
             return self._refuse(tx.hash, BAD_AUTH)
         if share_full or pool_full:
             self._evict(self._waiting.victim(below=entry.standing, queued_only=share_full))
@@ -375,14 +376,15 @@ class Mempool:
         assert entry.signers is not None
         scope = self._overlay.nested()
         ledger = self._ledger
-        result = apply_transaction(
-            scope,
-            entry.tx,
-            ledger_seq=self._next_ledger,
-            signers=entry.signers,
-            close_time_ms=ledger.close_time_ms,
-            protocol_version=ledger.protocol_version,
-        )
+        with CPU.stage(Stage.PENDING_APPLY):
+            result = apply_transaction(
+                scope,
+                entry.tx,
+                ledger_seq=self._next_ledger,
+                signers=entry.signers,
+                close_time_ms=ledger.close_time_ms,
+                protocol_version=ledger.protocol_version,
+            )
         if result.code is not ResultCode.OK:
             figures = refusal_figures(self._overlay, entry.tx, result, ledger=ledger, signers=entry.signers)
             return self._refuse(entry.tx.hash, result.code, figures)
@@ -402,7 +404,7 @@ class Mempool:
             if entry is None:
                 return
             self._waiting.remove(entry.tx.hash)
-            signers = entry.tx.signers()
+            signers = _verified_signers(entry.tx)
             if signers is None:
                 self._remember_refusal(entry.tx.hash, BAD_AUTH)
                 continue
@@ -447,3 +449,8 @@ class Mempool:
         self._refused.move_to_end(tx_hash)
         while len(self._refused) > self.limits.remember_refused:
             self._refused.popitem(last=False)
+
+
+def _verified_signers(tx: Transaction) -> frozenset[bytes] | None:
+    with CPU.stage(Stage.SIGNATURES):
+        return tx.signers()

@@ -3,7 +3,14 @@ in tests without their counters mixing)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from node.cpu import CPU, CpuMeter
 
 
 class NodeMetrics:
@@ -59,6 +66,28 @@ class NodeMetrics:
         self.healthy = Gauge(
             "tally_healthy", "1 when the node can close ledgers, 0 when it cannot", registry=r
         )
+        r.register(CpuCollector(CPU))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class CpuCollector(Collector):
+    """The process's CPU time, in total and by stage (``node.cpu``), read at each scrape: the
+    figures ``scripts/bench`` divides by the transactions applied."""
+
+    def __init__(self, meter: CpuMeter) -> None:
+        self._meter = meter
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        by_stage = CounterMetricFamily(
+            "tally_cpu_stage_seconds",
+            "CPU time of this process by stage (node.cpu; several nodes in one process share it)",
+            labels=["stage"],
+        )
+        for stage, seconds in self._meter.seconds().items():
+            by_stage.add_metric([stage.value], seconds)
+        yield by_stage
+        yield CounterMetricFamily(
+            "tally_process_cpu_seconds", "CPU time of this process, every thread", value=time.process_time()
+        )

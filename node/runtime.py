@@ -21,6 +21,7 @@ from node.api.limits import ApiLimits
 from node.api.server import check_bindable, hypercorn_config, serve_api
 from node.assembly import assemble_node
 from node.config import NodeConfig
+from node.cpu import CPU
 from node.facade import NodeAddresses, NodeIdentity
 from node.keyfile import read_admin_token, read_key_file
 from node.logs import log
@@ -44,6 +45,7 @@ def board_topic_for(network: bytes) -> str:
 async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> None:
     """Run a node until cancelled or signalled. Raises NodeError subclasses on bad set-up."""
     keypair = read_key_file(config.key_file)
+    trio.lowlevel.add_instrument(CPU.instrument())  # the cost report's CPU by stage (node.cpu)
     metrics = NodeMetrics()
     net = P2PNetwork(
         NetConfig(

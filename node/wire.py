@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.cpu import CPU, Stage
 from protocol import codec
 from protocol.codec import UINT32_MAX
 from protocol.errors import DecodeError
@@ -60,7 +61,8 @@ def sign_envelope(network: bytes, statement: bytes, keypair: Keypair) -> SignedE
 
 
 def envelope_signature_valid(network: bytes, node_id: bytes, envelope: SignedEnvelope) -> bool:
-    return verify(node_id, scp_signing_payload(network, envelope.statement), envelope.signature)
+    with CPU.stage(Stage.SIGNATURES):
+        return verify(node_id, scp_signing_payload(network, envelope.statement), envelope.signature)
 
 
 def decode_envelope_object(obj: object) -> SignedEnvelope:

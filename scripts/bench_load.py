@@ -35,6 +35,7 @@ import httpx
 import nacl.utils
 import psutil
 import trio
+from bench_cost import cost_report, protocol_floor, scrape
 from bench_spam import human_report, spam_comparison
 from machine_info import machine
 from rich.console import Console
@@ -74,9 +75,13 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 class Bench:
-    def __init__(self, apis: list[str], pids: dict[str, int], network: bytes) -> None:
+    def __init__(
+        self, apis: list[str], pids: dict[str, int], network: bytes, names: list[str] | None = None
+    ) -> None:
         self.apis = apis
         self.pids = pids
+        # node name -> API, for the validators' cost counters (/metrics)
+        self.named_apis = dict(zip(names or [f"v{i}" for i in range(len(apis))], apis, strict=True))
         self.network = network
         self.http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=64))
 
@@ -230,6 +235,7 @@ class Bench:
         stop = trio.Event()
         processes = {name: psutil.Process(pid) for name, pid in self.pids.items()}
         cpu_before = {name: p.cpu_times() for name, p in processes.items()}
+        counters_before = await scrape(self.http, self.named_apis)
         console.print(f"offering {rate:g} tx/s for {duration:g} s to {len(self.apis)} nodes …")
         beside: dict[str, Any] = {}
 
@@ -251,8 +257,11 @@ class Bench:
                 while len(run.applied_at) < len(run.accepted):  # noqa: ASYNC110 (polled by watch_ledgers)
                     await trio.sleep(0.2)
             stop.set()
+        counters_after = await scrape(self.http, self.named_apis)
         await trio.sleep(1.0)
         agree = await self.state_hashes_agree()
+        console.print("measuring the protocol floor (scripts/bench-protocol's pipeline) …")
+        cost = cost_report(counters_before, counters_after, protocol_floor())
         latencies = [(run.applied_at[h] - run.submitted_at[h]) * 1000 for h in run.applied_at]
         closes = sorted(run.close_times_ms)
         intervals = [float(b - a) for a, b in itertools.pairwise(closes)]
@@ -286,6 +295,7 @@ class Bench:
             "state_hashes_agree": agree,
             "nodes": {name: {"cpu_percent": cpu[name], "rss_mb": round(rss[name], 1)} for name in processes},
             "duration_s": round(wall_window, 2),
+            "cost": cost,
             "accounts": accounts,
             "currencies": list(codes),
         } | ({"alongside": beside} if alongside is not None else {})
@@ -331,7 +341,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         tn.wait_ready(net)
         apis = [n.api for n in net.nodes]
         pids = {n.name: n.pid for n in net.nodes if n.pid is not None}
-        bench = Bench(apis, pids, network_id(tn.PASSPHRASE))
+        bench = Bench(apis, pids, network_id(tn.PASSPHRASE), [n.name for n in net.nodes])
         accounts = args.accounts or max(50, min(2000, int(args.rate)))
         result: dict[str, Any] = {
             "validators": len(net.nodes),

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from node.cpu import Stage
+
 REPO = Path(__file__).resolve().parents[2]
 TALLY = [sys.executable, "-c", "from node.cli.app import main; main()"]
 
@@ -103,3 +105,9 @@ def test_bench_smoke_reports_every_figure(tmp_path: Path) -> None:
     assert set(report["nodes"]) == {"v0", "v1", "v2"}
     assert all({"cpu_percent", "rss_mb"} <= set(n) for n in report["nodes"].values())
     assert report["state_hashes_agree"] is True
+    cost = report["cost"]
+    assert set(cost["validators"]) == {"v0", "v1", "v2"}
+    for validator in cost["validators"].values():
+        assert {"cpu_us_per_tx", "by_stage_us", "ratio_to_floor", "applied"} <= set(validator)
+        assert {stage.value for stage in Stage} | {"unattributed"} == set(validator["by_stage_us"])
+    assert cost["protocol_floor"]["cpu_us_per_tx"] > 0

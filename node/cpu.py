@@ -1,0 +1,203 @@
+"""Where this process's CPU time goes, by stage: the counters behind the cost report (issue 18).
+
+``scripts/bench --json`` divides a validator's CPU by the transactions it applied and splits it by
+these stages, so "4x the protocol floor" can be read as "which part costs what". Every stage is
+counted exclusively (a nested stage's time is not also its parent's):
+
+* On the event loop, a trio instrument (``CpuMeter.instrument``, added by the runtime) reads the
+  thread's CPU clock before and after each task step and charges the step to its task's stage:
+  the API server's tasks are ``http``, libp2p's ``network``, the herder's and the timers'
+  ``consensus``. Code marks finer stages inside a step with ``CPU.stage(Stage.SIGNATURES)``; the
+  step's CPU is shared among them by wall-clock share, because ``perf_counter`` costs a twentieth
+  of the thread CPU clock and a step never waits (its wall time is its CPU time unless the OS
+  preempts it).
+* Elsewhere (the ledger's worker thread, tests without the instrument), each stage change reads
+  the thread's CPU clock, and only the marked stages count.
+
+A stage must never span an ``await``: a task step ends there, and with it every stage opened in
+it. CPU belongs to the process, not to one node, so there is one meter per process (``CPU``);
+several nodes sharing a test process share it.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import trio
+
+
+class Stage(enum.StrEnum):
+    SIGNATURES = "signatures"  # Ed25519 checks of transactions and SCP envelopes
+    PENDING_APPLY = "pending_apply"  # the mempool applying transactions to the pending state
+    LEDGER_APPLY = "ledger_apply"  # applying an agreed tx set (reads of committed state included)
+    CONSENSUS = "consensus"  # SCP, the herder, nomination, timers, catch-up
+    NETWORK = "network"  # libp2p (Noise, yamux, GossipSub), decoding peers' messages, answering them
+    HTTP = "http"  # the API server: HTTP parsing, JSON, the handlers' own work
+    STORAGE = "storage"  # LevelDB writes: ledgers, own statements
+    OTHER = "other"  # any other task (board, quorum monitor, loop-lag probe)
+
+
+# A task's stage, by the qualified name trio gives it (its function's module and name).
+TASK_STAGES: tuple[tuple[str, Stage], ...] = (
+    ("hypercorn.", Stage.HTTP),
+    ("starlette.", Stage.HTTP),
+    ("anyio.", Stage.HTTP),
+    ("node.api.", Stage.HTTP),
+    ("libp2p.", Stage.NETWORK),
+    ("node.net.", Stage.NETWORK),
+    ("node.peer_service.", Stage.NETWORK),
+    ("node.herder.", Stage.CONSENSUS),
+    ("node.timers.", Stage.CONSENSUS),
+    ("node.catchup.", Stage.CONSENSUS),
+    ("node.quorum_sets.", Stage.CONSENSUS),
+)
+
+
+def stage_of_task(name: str) -> Stage:
+    for prefix, stage in TASK_STAGES:
+        if name.startswith(prefix):
+            return stage
+    return Stage.OTHER
+
+
+class _ThreadState:
+    """One thread's open stages and its own totals (summed on read: no lock on the hot path)."""
+
+    __slots__ = ("in_step", "mark", "stack", "step_cpu_start", "step_wall", "totals")
+
+    def __init__(self) -> None:
+        self.totals = dict.fromkeys(Stage, 0.0)
+        self.stack: list[Stage] = []
+        self.mark = 0.0  # clock reading at the last stage change
+        self.in_step = False  # inside an instrumented task step: marks use the wall clock
+        self.step_cpu_start = 0.0
+        self.step_wall = dict.fromkeys(Stage, 0.0)
+
+
+class _StageScope:
+    __slots__ = ("_meter", "_stage")
+
+    def __init__(self, meter: CpuMeter, stage: Stage) -> None:
+        self._meter = meter
+        self._stage = stage
+
+    def __enter__(self) -> None:
+        self._meter._push(self._stage)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._meter._pop(self._stage)
+
+
+class CpuMeter:
+    def __init__(
+        self,
+        thread_clock: Callable[[], float] = time.thread_time,
+        wall_clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._thread_clock = thread_clock
+        self._wall_clock = wall_clock
+        self._local = threading.local()
+        self._states: list[_ThreadState] = []
+        self._states_lock = threading.Lock()
+
+    def seconds(self) -> dict[Stage, float]:
+        """CPU seconds charged to each stage so far, every thread together."""
+        with self._states_lock:
+            states = list(self._states)
+        return {stage: sum(s.totals[stage] for s in states) for stage in Stage}
+
+    def stage(self, stage: Stage) -> _StageScope:
+        """``with meter.stage(Stage.X):`` charges the enclosed synchronous code to X."""
+        return _StageScope(self, stage)
+
+    def instrument(self) -> trio.abc.Instrument:
+        """The trio instrument that charges every task step of the event loop to a stage."""
+        return _StepInstrument(self)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _state(self) -> _ThreadState:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None:
+            state = _ThreadState()
+            self._local.state = state
+            with self._states_lock:
+                self._states.append(state)
+        return state
+
+    def _push(self, stage: Stage) -> None:
+        state = self._state()
+        if state.in_step:
+            now = self._wall_clock()
+            state.step_wall[state.stack[-1]] += now - state.mark
+        else:
+            now = self._thread_clock()
+            if state.stack:
+                state.totals[state.stack[-1]] += now - state.mark
+        state.mark = now
+        state.stack.append(stage)
+
+    def _pop(self, stage: Stage) -> None:
+        state = self._state()
+        if not state.stack or state.stack[-1] is not stage or (state.in_step and len(state.stack) == 1):
+            return  # the step this stage was opened in has ended (a stage spanned an await)
+        if state.in_step:
+            now = self._wall_clock()
+            state.step_wall[stage] += now - state.mark
+        else:
+            now = self._thread_clock()
+            state.totals[stage] += now - state.mark
+        state.mark = now
+        state.stack.pop()
+
+    def _begin_step(self, stage: Stage) -> None:
+        state = self._state()
+        state.in_step = True
+        state.stack = [stage]
+        state.step_cpu_start = self._thread_clock()
+        state.mark = self._wall_clock()
+
+    def _end_step(self) -> None:
+        state = self._state()
+        if not state.in_step:
+            return
+        state.step_wall[state.stack[-1]] += self._wall_clock() - state.mark
+        cpu = self._thread_clock() - state.step_cpu_start
+        walls = state.step_wall
+        total_wall = sum(walls.values())
+        if total_wall <= 0:  # a step too short for the wall clock: all of it to the task's stage
+            state.totals[state.stack[0]] += cpu
+        for stage, wall in walls.items():
+            if wall:
+                if total_wall > 0:
+                    state.totals[stage] += cpu * wall / total_wall
+                walls[stage] = 0.0
+        state.in_step = False
+        state.stack = []
+
+
+class _StepInstrument(trio.abc.Instrument):
+    def __init__(self, meter: CpuMeter) -> None:
+        self._meter = meter
+        self._stages: dict[trio.lowlevel.Task, Stage] = {}
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        stage = self._stages.get(task)
+        if stage is None:
+            stage = self._stages[task] = stage_of_task(task.name)
+        self._meter._begin_step(stage)
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._meter._end_step()
+
+    def task_exited(self, task: trio.lowlevel.Task) -> None:
+        self._stages.pop(task, None)
+
+
+CPU = CpuMeter()  # this process's meter

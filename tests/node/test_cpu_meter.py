@@ -1,0 +1,106 @@
+"""The CPU meter behind the cost report: stages are exclusive, a task step's CPU is shared among the
+stages marked in it by wall-clock share, and a stage left open across an await is dropped."""
+
+from __future__ import annotations
+
+import time
+
+import trio
+import trio.lowlevel
+
+from node.cpu import CpuMeter, Stage, stage_of_task
+
+
+class FakeClocks:
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.wall = 0.0
+
+    def spend(self, seconds: float, *, wall: float | None = None) -> None:
+        self.cpu += seconds
+        self.wall += seconds if wall is None else wall
+
+
+def _meter(clocks: FakeClocks) -> CpuMeter:
+    return CpuMeter(thread_clock=lambda: clocks.cpu, wall_clock=lambda: clocks.wall)
+
+
+def test_nested_stages_are_counted_once_outside_a_task_step() -> None:
+    clocks = FakeClocks()
+    meter = _meter(clocks)
+    clocks.spend(5.0)  # outside any stage: nobody's
+    with meter.stage(Stage.LEDGER_APPLY):
+        clocks.spend(1.0)
+        with meter.stage(Stage.SIGNATURES):
+            clocks.spend(0.25)
+        clocks.spend(0.5)
+    with meter.stage(Stage.STORAGE):
+        clocks.spend(0.125)
+    seconds = meter.seconds()
+    assert seconds[Stage.LEDGER_APPLY] == 1.5
+    assert seconds[Stage.SIGNATURES] == 0.25
+    assert seconds[Stage.STORAGE] == 0.125
+    assert sum(seconds.values()) == 1.875
+
+
+def test_a_step_is_shared_among_its_stages_by_wall_time() -> None:
+    clocks = FakeClocks()
+    meter = _meter(clocks)
+    meter._begin_step(Stage.HTTP)
+    clocks.spend(0.0, wall=1.0)  # preempted by the OS: wall time, no CPU
+    with meter.stage(Stage.SIGNATURES):
+        clocks.spend(0.0, wall=3.0)
+    clocks.cpu += 2.0  # the step's CPU, read only at its end
+    meter._end_step()
+    seconds = meter.seconds()
+    assert seconds[Stage.HTTP] == 0.5
+    assert seconds[Stage.SIGNATURES] == 1.5
+
+
+def test_a_stage_left_open_when_its_step_ends_is_dropped() -> None:
+    clocks = FakeClocks()
+    meter = _meter(clocks)
+    meter._begin_step(Stage.CONSENSUS)
+    scope = meter.stage(Stage.STORAGE)
+    scope.__enter__()
+    clocks.spend(1.0)
+    meter._end_step()  # the task awaited inside the stage
+    meter._begin_step(Stage.NETWORK)
+    clocks.spend(1.0)
+    scope.__exit__(None, None, None)  # not NETWORK's to close
+    clocks.spend(1.0)
+    meter._end_step()
+    seconds = meter.seconds()
+    assert seconds[Stage.STORAGE] == 1.0
+    assert seconds[Stage.NETWORK] == 2.0
+
+
+def test_tasks_map_to_stages_by_their_module() -> None:
+    assert stage_of_task("hypercorn.trio.task_group._handle") is Stage.HTTP
+    assert stage_of_task("libp2p.pubsub.pubsub.Pubsub.continuously_read_stream") is Stage.NETWORK
+    assert stage_of_task("node.timers.TimerService.run") is Stage.CONSENSUS
+    assert stage_of_task("node.herder.Herder._close") is Stage.CONSENSUS
+    assert stage_of_task("node.assembly.AssembledNode._watch_loop_lag") is Stage.OTHER
+
+
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+async def test_the_instrument_charges_real_task_steps() -> None:
+    meter = CpuMeter()
+    instrument = meter.instrument()
+    trio.lowlevel.add_instrument(instrument)
+    try:
+        for _ in range(3):
+            _busy(0.01)
+            with meter.stage(Stage.SIGNATURES):
+                _busy(0.01)
+            await trio.lowlevel.checkpoint()
+    finally:
+        trio.lowlevel.remove_instrument(instrument)
+    seconds = meter.seconds()
+    assert seconds[Stage.OTHER] > 0.005  # this test's task belongs to no node stage
+    assert seconds[Stage.SIGNATURES] > 0.005
