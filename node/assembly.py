@@ -4,8 +4,8 @@ The runtime (``node.runtime``) and the tests use ``assemble_node``; nothing else
 parts or wires them together, and no part receives a collaborator after it was built:
 
     store → transport (given) → chain → peer requests → quorum sets → ledger claims → herder
-    → catch-up → gossip batcher → board (off-ledger listings) → peer service (for the network)
-    → API façade (for node.api)
+    → catch-up → gossip batcher → board (off-ledger listings) → peer directory (discovery)
+    → peer service (for the network) → API façade (for node.api)
 
 On a node whose config enables test faults (``[testing] enable_test_faults``), and only there,
 this is also the one place that loads ``node.faults`` and wraps the store's disk, the transport
@@ -26,6 +26,7 @@ from node.catchup import CatchUp, LedgerClaims
 from node.chain import LedgerChain
 from node.clock import wall_ms
 from node.config import NodeConfig
+from node.discovery import PeerDirectory
 from node.facade import NodeAddresses, NodeApi, NodeIdentity
 from node.herder import Herder, HerderConfig
 from node.logs import log
@@ -37,7 +38,7 @@ from node.quorum_monitor import QuorumMonitor
 from node.quorum_sets import QuorumSets
 from node.storage.store import LedgerStore
 from node.timers import TimerService
-from node.transport import Transport
+from node.transport import Dialer, Transport
 from protocol.addresses import encode_validator
 from protocol.keys import Keypair
 
@@ -73,6 +74,7 @@ class AssembledNode:
         catchup: CatchUp,
         gossip: GossipBatcher,
         board: BoardGossip,
+        directory: PeerDirectory,
         timers: TimerService,
         metrics: NodeMetrics,
         extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -86,6 +88,7 @@ class AssembledNode:
         self.catchup = catchup
         self.gossip = gossip
         self.board = board
+        self.directory = directory
         self.timers = timers
         self.metrics = metrics
         self._extra_tasks = tuple(extra_tasks)
@@ -99,6 +102,7 @@ class AssembledNode:
             nursery.start_soon(self.catchup.poll_peers)
             nursery.start_soon(self.gossip.run)
             nursery.start_soon(self.board.run)
+            nursery.start_soon(self.directory.run)
             nursery.start_soon(self._watch_loop_lag)
             for task in self._extra_tasks:
                 nursery.start_soon(task)
@@ -122,9 +126,12 @@ def assemble_node(
     transport: Transport,
     metrics: NodeMetrics,
     addresses: NodeAddresses | None = None,
+    dialer: Dialer | None = None,
 ) -> AssembledNode:
     """Open the node's ledger store and wire every part on it and on ``transport`` (used by the
-    runtime and by tests). Raises StorageError when the store cannot be opened."""
+    runtime and by tests). ``dialer`` (the network itself, in production) lets peer discovery
+    open connections; without one the node still swaps peer records but dials nobody. Raises
+    StorageError when the store cannot be opened."""
     test_faults = None
     if config.test_faults:
         from node import faults  # the only import of node.faults (tests/node/test_node_layering.py)
@@ -135,7 +142,7 @@ def assemble_node(
         store = LedgerStore(config.data_dir, config.network_id)
     try:
         return _assemble(
-            config, keypair, store, transport, metrics, addresses or NodeAddresses(), test_faults
+            config, keypair, store, transport, dialer, metrics, addresses or NodeAddresses(), test_faults
         )
     except BaseException:
         store.close()
@@ -147,6 +154,7 @@ def _assemble(
     keypair: Keypair,
     store: LedgerStore,
     transport: Transport,
+    dialer: Dialer | None,
     metrics: NodeMetrics,
     addresses: NodeAddresses,
     test_faults: NodeFaults | None,
@@ -200,6 +208,16 @@ def _assemble(
     board = Board(store.board, store, config.network_id, BoardLimits())
     board.load(wall_ms())
     board_gossip = BoardGossip(board, transport, requests, metrics)
+    directory = PeerDirectory(
+        keypair=keypair,
+        network=config.network_id,
+        quorum_set=config.quorum_set,
+        transport=transport,
+        dialer=dialer,
+        requests=requests,
+        area=store.peers,
+        metrics=metrics,
+    )
     peers = PeerService(
         network_id=config.network_id,
         is_validator=config.is_validator,
@@ -210,6 +228,7 @@ def _assemble(
         transport=transport,
         gossip=gossip,
         board=board_gossip,
+        directory=directory,
         timers=timers,
         metrics=metrics,
     )
@@ -225,6 +244,7 @@ def _assemble(
         transport=transport,
         gossip=gossip,
         board=board_gossip,
+        directory=directory,
         metrics=metrics,
         quorum_monitor=monitor,
         test_admin_actions=test_faults.admin_actions() if test_faults else None,
@@ -239,6 +259,7 @@ def _assemble(
         catchup=catchup,
         gossip=gossip,
         board=board_gossip,
+        directory=directory,
         timers=timers,
         metrics=metrics,
         extra_tasks=(monitor.run, *(test_faults.tasks() if test_faults else ())),

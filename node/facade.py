@@ -18,6 +18,7 @@ from node.board.gossip import BoardGossip
 from node.catchup import CatchUp
 from node.chain import LedgerChain
 from node.clock import wall_ms
+from node.discovery import PeerDirectory
 from node.errors import AdminForbiddenError
 from node.herder import Herder
 from node.mempool import Admission
@@ -78,6 +79,7 @@ class NodeApi:
         transport: Transport,
         gossip: GossipBatcher,
         board: BoardGossip,
+        directory: PeerDirectory,
         metrics: NodeMetrics,
         quorum_monitor: QuorumMonitor | None = None,
         test_admin_actions: Mapping[str, AdminAction] | None = None,
@@ -91,6 +93,7 @@ class NodeApi:
         self.transport = transport
         self.gossip = gossip
         self.board = board  # the offers and requests board (node.api.board)
+        self.directory = directory  # peer discovery (known peers, quorum validators connected)
         self.metrics = metrics
         self._quorum = quorum_monitor
         self._test_admin_actions = dict(test_admin_actions or {})
@@ -186,6 +189,7 @@ class NodeApi:
             "slot": self.herder.slot,
             "consensus": self.herder.describe(),
             "peers": len(self.transport.connected_peers()),
+            "discovery": self.directory.status(),
             "catching_up": self.catchup.running,
             "uptime_s": round(time.time() - self.started_s, 1),
         }

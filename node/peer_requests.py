@@ -21,6 +21,14 @@ from node import wire
 from node.errors import NodeError
 from node.logs import log
 from node.metrics import NodeMetrics
+from node.peer_records import (
+    MAX_RECORDS_BYTES,
+    PeerRecord,
+    decode_peers_query,
+    decode_records,
+    encode_peers_query,
+    encode_records,
+)
 from node.transport import Transport
 from protocol.errors import DecodeError
 from protocol.ledger import MAX_TX_SET_BYTES, TxSet, decode_tx_set
@@ -206,6 +214,16 @@ SCP_STATE: RequestKind[int, tuple[wire.SignedEnvelope, ...]] = RequestKind(
     timeout_s=5.0,
     penalty="bad_response",
 )
+PEERS: RequestKind[bytes, tuple[PeerRecord, ...]] = RequestKind(
+    wire.REQ_PEERS,
+    encode_peers_query,
+    decode_peers_query,
+    encode_records,
+    decode_records,  # every record's signature and network checked; a forged one spoils the answer
+    max_response=MAX_RECORDS_BYTES,
+    timeout_s=5.0,
+    penalty="bad_peer_record",
+)
 LEDGERS: RequestKind[LedgerRange, tuple[wire.LedgerBlob, ...]] = RequestKind(
     wire.REQ_LEDGERS,
     lambda query: wire.encode_range_request(query.first, query.count),
@@ -231,7 +249,17 @@ BOARD: RequestKind[BoardCursor, tuple[bytes, ...]] = RequestKind(
     penalty="bad_board",
 )
 
-ALL_KINDS: tuple[RequestKind[Any, Any], ...] = (TX_SET, TX_IDS, TXS, QSET, LATEST, SCP_STATE, LEDGERS, BOARD)
+ALL_KINDS: tuple[RequestKind[Any, Any], ...] = (
+    TX_SET,
+    TX_IDS,
+    TXS,
+    QSET,
+    LATEST,
+    SCP_STATE,
+    LEDGERS,
+    BOARD,
+    PEERS,
+)
 
 
 # -- the asking side -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from node.board.gossip import BoardGossip
 from node.catchup import LedgerClaims
 from node.chain import LedgerChain
 from node.clock import monotonic_ms
+from node.discovery import PeerDirectory
 from node.errors import NodeError
 from node.herder import Herder
 from node.logs import log
@@ -32,6 +33,7 @@ from node.peer_requests import (
     BOARD,
     LATEST,
     LEDGERS,
+    PEERS,
     QSET,
     SCP_STATE,
     TX_IDS,
@@ -93,10 +95,12 @@ class PeerService:
         transport: Transport,
         gossip: GossipBatcher,
         board: BoardGossip,
+        directory: PeerDirectory,
         timers: TimerService,
         metrics: NodeMetrics,
     ) -> None:
         self.network_id = network_id
+        self.directory = directory
         self.gossip = gossip
         self.board = board
         self.is_validator = is_validator
@@ -116,6 +120,7 @@ class PeerService:
             _Served(SCP_STATE, self._scp_state),
             _Served(LEDGERS, self._ledgers),
             _Served(BOARD, self.board.page),
+            _Served(PEERS, directory.answer),
         ]
         self._serving = {row.kind.name: row for row in served}
         assert set(self._serving) == {kind.name for kind in ALL_KINDS}  # every kind is served

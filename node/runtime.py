@@ -60,7 +60,9 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
         metrics,
     )
     addresses = NodeAddresses()
-    node = assemble_node(config=config, keypair=keypair, transport=net, metrics=metrics, addresses=addresses)
+    node = assemble_node(
+        config=config, keypair=keypair, transport=net, metrics=metrics, addresses=addresses, dialer=net
+    )
     store = node.store
     run_info = config.path.resolve().parent / RUN_INFO
     try:

@@ -6,7 +6,7 @@ together with an in-memory implementation. The core never touches libp2p types.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 
@@ -37,3 +37,17 @@ class Transport(Protocol):
 
     def penalize(self, peer: str, reason: str) -> None:
         """Score ``peer`` down for a provably bad message."""
+
+
+class Dialer(Protocol):
+    """What peer discovery (``node.discovery``) needs beyond the ``Transport``: this node's own
+    addresses and a way to open connections. A node without one still exchanges peer records but
+    dials nobody (the tests' simple transports)."""
+
+    def announced(self) -> list[str]:
+        """The addresses other nodes dial to reach this one (no ``/p2p/`` suffix); empty until
+        the network listens, or when it has none to announce."""
+
+    async def dial(self, peer: str, addresses: Sequence[str]) -> None:
+        """Connect to ``peer`` at one of ``addresses`` (multiaddrs ending in its ``/p2p/`` id);
+        returns at once when connected already. Raises ``NetError`` when it cannot."""

@@ -38,6 +38,7 @@ REQ_SCP_STATE = "scpstate"
 REQ_TX_IDS = "txids"  # a tx set as its previous hash and transaction hashes (peers hold most txs already)
 REQ_TXS = "txs"  # the transactions of a tx set a peer lacks, by hash
 REQ_BOARD = "board"  # a page of a peer's board listings (node.board), for a node that was away
+REQ_PEERS = "peers"  # signed records of the peers a node knows (node.peer_records), ours in the question
 MAX_TX_IDS = 100_000
 
 

@@ -19,7 +19,7 @@ dials are refused right after the handshake until the ban ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import multiaddr
@@ -28,12 +28,12 @@ from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 
+from node.dial_log import DialFailureLog, dial_error_text
 from node.errors import ConfigError, NetError
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.net import compat
 from node.net.announce import announced_addresses
-from node.net.dials import DialFailureLog
 from node.net.gossip import Gossip
 from node.net.guard import PeerGuard
 from node.net.handlers import NetHandlers
@@ -172,6 +172,35 @@ class P2PNetwork:
             # retry promptly after a disconnect, otherwise every RECONNECT_INTERVAL
             with trio.move_on_after(RECONNECT_INTERVAL):
                 await self._topology_changed.wait()
+
+    # -- Dialer (node.discovery) ---------------------------------------------------------------
+
+    def announced(self) -> list[str]:
+        """The addresses other nodes dial to reach this one, without the ``/p2p/`` suffix."""
+        return [address.rsplit("/p2p/", 1)[0] for address in self.announce_addrs]
+
+    async def dial(self, peer: str, addresses: Sequence[str]) -> None:
+        """Connect to ``peer`` at ``addresses`` (each ending in its ``/p2p/`` id); at once when
+        connected already. Raises NetError (``self``, ``banned``, ``unreachable``)."""
+        if peer == self.peer_id:
+            raise NetError(peer, "self")
+        if self.guard.banned(peer):
+            raise NetError(peer, "banned")
+        try:
+            peer_id = ID.from_base58(peer)
+            addrs = [multiaddr.Multiaddr(a.rsplit("/p2p/", 1)[0]) for a in addresses]
+        except Exception as exc:
+            raise NetError(peer, "unreachable", f"not a peer address: {exc}") from None
+        if compat.is_connected(self.host, peer_id):
+            return
+        compat.forget_failed_dial(self.host, peer_id)
+        try:
+            with trio.fail_after(DIAL_TIMEOUT):
+                await self.host.connect(PeerInfo(peer_id, addrs))
+        except Exception as exc:
+            self._metrics.dials.labels(outcome="failed").inc()
+            raise NetError(peer, "unreachable", dial_error_text(exc)) from None
+        self._metrics.dials.labels(outcome="ok").inc()
 
     # -- Transport -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ Key layout (all integers big-endian so that LevelDB's byte order is numeric orde
                                              first: a restarted validator can still serve them)
   ``b:``                                     the offers and requests board, off-ledger
                                              (``node.storage.board``)
+  ``p:`` node key32                          signed records of known peers (``node.storage.peers``)
 
 A ledger is written whole or not at all: header, tx set, results, proof, state changes, indexes
 and the new last-closed pointer go into one WriteBatch written with ``sync=True``.
@@ -36,6 +37,7 @@ from node.errors import StorageError
 from node.storage.board import BoardArea
 from node.storage.history import involved_accounts
 from node.storage.indexes import IndexReader, IndexWriter, MonthReader, ensure_indexes, prefix_end
+from node.storage.peers import PeerArea
 from protocol import codec
 from protocol.ledger import (
     ClosedLedger,
@@ -115,6 +117,7 @@ class LedgerStore:
         ensure_indexes(self._db, network, self._last.seq)
         self.indexes = IndexReader(self._db)  # the explorer's per-currency queries
         self.board = BoardArea(self._db)  # listings and withdrawals: off-ledger, never in a ledger batch
+        self.peers = PeerArea(self._db)  # where known peers are: off-ledger, never in a ledger batch
 
     def _initialise(self, network: bytes) -> None:
         genesis = genesis_header(network)

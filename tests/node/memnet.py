@@ -42,13 +42,15 @@ class MemoryHub:
     nodes: dict[str, NetHandlers] = field(default_factory=dict)  # peer id -> its handlers
     links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes]]] = field(default_factory=dict)
     blocked: set[frozenset[str]] = field(default_factory=set)
-    edges: set[frozenset[str]] | None = None  # None: a full mesh; else only these pairs are linked
+    edges: set[frozenset[str]] | None = None  # None: a full mesh; else the pairs connected now
+    bootstrap: set[frozenset[str]] = field(default_factory=set)  # linked whenever both nodes run
+    unreachable: set[str] = field(default_factory=set)  # nodes others cannot dial (behind NAT)
     gossip_seen: set[tuple[str, str, bytes]] = field(default_factory=set)  # (node, kind, batch digest)
     board_verdicts: list[tuple[str, str, GossipVerdict]] = field(default_factory=list)  # from, to, verdict
 
     def allowed(self, a: str, b: str) -> bool:
         pair = frozenset((a, b))
-        linked = self.edges is None or pair in self.edges
+        linked = self.edges is None or pair in self.edges or pair in self.bootstrap
         return linked and a in self.nodes and b in self.nodes and pair not in self.blocked
 
     def connect(self, a: str, b: str) -> None:
@@ -58,8 +60,19 @@ class MemoryHub:
         self.edges.add(frozenset((a, b)))
 
     def chain(self, peers: Sequence[str]) -> None:
-        """Link only consecutive nodes: peers[0] - peers[1] - … (each knows its neighbours)."""
-        self.edges = {frozenset(pair) for pair in itertools.pairwise(peers)}
+        """Each node bootstraps from the one before it: peers[0] - peers[1] - …; more links come
+        only from discovery (``MemoryTransport.dial``)."""
+        self.edges = set()
+        self.bootstrap = {frozenset(pair) for pair in itertools.pairwise(peers)}
+
+    def address(self, peer: str) -> str:
+        """The made-up address a node of this hub announces (a dial must name it)."""
+        return f"/dns4/{peer[-16:].lower()}.memnet/tcp/4100"
+
+    def drop_connections(self, peer: str) -> None:
+        """``peer`` went down: its dialled connections are gone (bootstrap links come back)."""
+        if self.edges is not None:
+            self.edges = {pair for pair in self.edges if peer not in pair}
 
     def neighbours(self, peer: str) -> list[str]:
         return [p for p in self.nodes if p != peer and self.allowed(peer, p)]
@@ -158,6 +171,24 @@ class MemoryTransport:
     def connected_peers(self) -> list[str]:
         return [p for p in self.hub.nodes if p != self.peer_id and self.hub.allowed(self.peer_id, p)]
 
+    def announced(self) -> list[str]:
+        return [self.hub.address(self.peer_id)]
+
+    async def dial(self, peer: str, addresses: Sequence[str]) -> None:
+        await trio.lowlevel.checkpoint()
+        if (
+            f"{self.hub.address(peer)}/p2p/{peer}" not in addresses
+            or peer not in self.hub.nodes
+            or peer in self.hub.unreachable
+        ):
+            raise NetError(peer, "unreachable", "no node answers at those addresses")
+        if peer == self.peer_id:
+            raise NetError(peer, "self")
+        if frozenset((self.peer_id, peer)) in self.hub.blocked:
+            raise NetError(peer, "unreachable", "partitioned")
+        if self.hub.edges is not None:  # a full mesh is connected already
+            self.hub.connect(self.peer_id, peer)
+
     def peers_info(self) -> list[dict[str, Any]]:
         return [{"peer_id": p} for p in self.connected_peers()]
 
@@ -213,7 +244,11 @@ async def start(hub: MemoryHub, test_node: TestNode) -> AssembledNode:
     """Open the node's database and run it inside the hub's nursery (until ``stop``)."""
     transport = MemoryTransport(hub, test_node.peer_id)
     node = assemble_node(
-        config=test_node.config, keypair=test_node.keypair, transport=transport, metrics=NodeMetrics()
+        config=test_node.config,
+        keypair=test_node.keypair,
+        transport=transport,
+        metrics=NodeMetrics(),
+        dialer=transport,
     )
     test_node.node, test_node.store = node, node.store
     hub.nodes[test_node.peer_id] = node.handlers
@@ -233,10 +268,23 @@ async def start(hub: MemoryHub, test_node: TestNode) -> AssembledNode:
     return node
 
 
+async def start_chain(hub: MemoryHub, root: Path, count: int, *, dials: bool = True) -> list[TestNode]:
+    """``count`` validators, each bootstrapping from the one before it, all started. Without
+    ``dials`` no node can open a connection (discovery still swaps records): the chain stays."""
+    validators = make_validators(root, count)
+    hub.chain([v.peer_id for v in validators])
+    if not dials:
+        hub.unreachable = {v.peer_id for v in validators}
+    for v in validators:
+        await start(hub, v)
+    return validators
+
+
 async def stop(hub: MemoryHub, test_node: TestNode) -> None:
     """Simulate a crash: the node vanishes from the network and its tasks end; its database is
     closed once a ledger write in progress (a worker thread) has finished, as on a real stop."""
     hub.nodes.pop(test_node.peer_id, None)
+    hub.drop_connections(test_node.peer_id)
     for key in [k for k in hub.links if test_node.peer_id in k]:
         hub.links.pop(key).close()
     if test_node.scope is not None:

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from node.cli.app import app
 from node.config import DEFAULT_LISTEN, load_config
+from node.dial_log import DialFailureLog, dial_error_text
 from node.errors import ConfigError, NodeError, StorageError, node_error_in
 from node.net.announce import announced_addresses, interface_addresses
-from node.net.dials import DialFailureLog, dial_error_text
 from node.netaddr import (
     DEFAULT_P2P_PORT,
     MultiaddrError,

@@ -17,11 +17,13 @@ from node.assembly import assemble_node
 from node.config import NodeConfig
 from node.errors import NetError
 from node.metrics import NodeMetrics
+from node.peer_records import PeerRecord, encode_records, sign_record
 from node.peer_requests import (
     ALL_KINDS,
     BOARD,
     LATEST,
     LEDGERS,
+    PEERS,
     QSET,
     SCP_STATE,
     TX_IDS,
@@ -85,6 +87,7 @@ def _samples() -> list[tuple[RequestKind[Any, Any], Any, Any]]:
     tx_set = make_tx_set(HASH, [tx])
     envelope = wire.sign_envelope(NETWORK, b"statement", payer)
     blob = wire.LedgerBlob(b"header", b"tx set", b"results", (envelope.encode(),))
+    record = sign_record(payer, NETWORK, 1_700_000_000_000, ["/ip4/203.0.113.7/tcp/4100"])
     return [
         (TX_SET, tx_set.hash, tx_set),
         (TX_IDS, tx_set.hash, TxIds(HASH, (tx.hash,))),
@@ -94,7 +97,17 @@ def _samples() -> list[tuple[RequestKind[Any, Any], Any, Any]]:
         (SCP_STATE, 9, (envelope,)),
         (LEDGERS, LedgerRange(3, 2), (blob,)),
         (BOARD, (1_790_000_000_000, HASH), (b"a listing's bytes", b"another")),
+        (PEERS, record.encode(), (record,)),
     ]
+
+
+def _forged_records() -> bytes:
+    """A peer record whose address was changed after signing: the answer is refused whole."""
+    honest = sign_record(Keypair(b"\x05" * 32), NETWORK, 1_700_000_000_000, ["/ip4/203.0.113.7/tcp/4100"])
+    forged = PeerRecord(
+        honest.node_key, NETWORK, honest.seq, ("/ip4/198.51.100.66/tcp/4100",), honest.signature
+    )
+    return encode_records([forged])
 
 
 def test_every_kind_is_declared_once_and_sampled_here() -> None:
@@ -130,6 +143,7 @@ async def test_a_good_answer_is_returned_with_the_kinds_size_limit() -> None:
         (LATEST, None, b"", "bad_response"),
         (SCP_STATE, 3, wire.encode_latest(wire.LatestLedger(1, HASH)), "bad_response"),
         (LEDGERS, LedgerRange(1, 1), b"\x90", "bad_ledger"),
+        (PEERS, b"", _forged_records(), "bad_peer_record"),
     ],
 )
 async def test_a_bad_answer_costs_the_kinds_penalty_once(
