@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from consensus import QuorumSet, Statement, all_validators
+from consensus import QuorumSet, Statement
+from consensus.quorum_health import MAX_TRANSITIVE_NODES, transitive_quorum
 from node.clock import monotonic_ms
 from node.metrics import NodeMetrics
 from node.peer_ids import peer_id_for
@@ -33,19 +34,21 @@ from node.wire import SignedEnvelope, encode_envelope_frame
 RELAY_RATE_PER_ORIGIN = 200.0  # statements per second relayed for one validator (sustained) …
 RELAY_BURST_PER_ORIGIN = 1_000.0  # … and in a burst (an honest one makes ~10-20 per ledger)
 RELAYED_MEMORY = 20_000  # envelope hashes remembered as relayed
-MAX_TRANSITIVE = 2_000  # validators tracked in the transitive quorum
 
 
 class TransitiveQuorum:
     """The validators whose statements matter to us: our quorum set's, and, transitively, those of
-    every quorum set named by a member's statement (SCP only needs those to reach agreement).
-
-    Grows as members' statements arrive with quorum sets we know; bounded by ``MAX_TRANSITIVE``.
+    the quorum sets its members announce with their statements (``consensus.quorum_health``'s
+    breadth-first walk, bounded by its ``MAX_TRANSITIVE_NODES``).
     """
 
     def __init__(self, own_id: bytes, own: QuorumSet) -> None:
-        self._members: set[bytes] = {own_id, *all_validators(own)}
-        self._expanded: set[bytes] = {own.hash}  # quorum set hashes already taken in
+        self._own_id, self._own = own_id, own
+        self._announced: dict[bytes, QuorumSet] = {}  # member -> the quorum set it votes with
+        self._members = self._walk()
+
+    def _walk(self) -> frozenset[bytes]:
+        return frozenset(transitive_quorum(self._own_id, self._own, self._announced.get))
 
     def __contains__(self, node_id: object) -> bool:
         return node_id in self._members
@@ -54,17 +57,14 @@ class TransitiveQuorum:
         return len(self._members)
 
     def members(self) -> frozenset[bytes]:
-        return frozenset(self._members)
+        return self._members
 
     def learn(self, node_id: bytes, qset: QuorumSet | None) -> None:
-        """``node_id``, a member, says its quorum set is ``qset`` (when we know it): take it in."""
-        if qset is None or node_id not in self._members or qset.hash in self._expanded:
+        """``node_id`` says it votes with ``qset`` (when we know it): take that in if it is a member."""
+        if qset is None or node_id not in self._members or self._announced.get(node_id) == qset:
             return
-        self._expanded.add(qset.hash)
-        for validator in all_validators(qset):
-            if len(self._members) >= MAX_TRANSITIVE:
-                return
-            self._members.add(validator)
+        self._announced[node_id] = qset
+        self._members = self._walk()
 
 
 class StatementFlood:
@@ -82,7 +82,7 @@ class StatementFlood:
         self._transport = transport
         self._metrics = metrics
         self.quorum = quorum
-        self._limiter = RateLimiter(rate, burst, max_clients=MAX_TRANSITIVE, clock=_seconds)
+        self._limiter = RateLimiter(rate, burst, max_clients=MAX_TRANSITIVE_NODES, clock=_seconds)
         self._relayed: OrderedDict[bytes, None] = OrderedDict()
 
     def relay(self, envelope: SignedEnvelope, statement: Statement, came_from: str) -> bool:
