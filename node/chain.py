@@ -115,7 +115,7 @@ class LedgerChain:
         signature cache (entries are only removed by the event loop after the close)."""
         with CPU.stage(Stage.LEDGER_APPLY):
             closed = close_ledger(
-                self.store, self.store.accumulator, self.last, tx_set, value, self.mempool.signers_of
+                self.store, self.store.accumulator, self.last, tx_set, value, self.mempool.signers_for_close
             )
         if expected_hash is not None and closed.header.hash != expected_hash:
             raise LedgerMismatchError(

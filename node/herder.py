@@ -110,6 +110,7 @@ REPLAY_SLACK = 3  # an envelope for a slot this far back is a replay
 FAR_FUTURE_RATE = 100.0  # envelopes per second per peer for slots past FUTURE_SLOTS that we check …
 FAR_FUTURE_BURST = 1_000.0  # … and in a burst (honest peers send such only while we are behind)
 MAX_TIMEOUT_MS = 60_000
+MAX_DECODED_VALUES = 1_000  # close values kept decoded (a few per slot; bounded against floods)
 NO_UPGRADES = UpgradeWishes()
 
 
@@ -189,6 +190,7 @@ class Herder:
         self._nominations = NominationWatch()
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
+        self._decoded_values: dict[bytes, CloseValue] = {}  # value bytes -> decoded (_close_value)
         self.flood = StatementFlood(transport, metrics, TransitiveQuorum(self.node_id, config.quorum_set))
         self._far_future = RateLimiter(
             FAR_FUTURE_RATE, FAR_FUTURE_BURST, max_clients=4096, clock=lambda: monotonic_ms() / 1000
@@ -294,7 +296,7 @@ class Herder:
 
     def _tx_sets_known(self, statement: Statement) -> bool:
         try:
-            hashes = {decode_close_value(v).tx_set_hash for v in _values_of(statement)}
+            hashes = {self._close_value(v).tx_set_hash for v in _values_of(statement)}
         except DecodeError:
             return False
         return all(h in self.chain.tx_sets for h in hashes)
@@ -311,6 +313,7 @@ class Herder:
         self.scp.purge_slots_below(self.slot - 1)
         self._nominations.forget_below(self.slot - 1)
         self._persisted_tx_sets = {k for k in self._persisted_tx_sets if k[0] >= self.slot}
+        self._decoded_values.clear()
         for old in [s for s in self._signed if s < self.slot - 1]:
             del self._signed[old]
         self._parked = [p for p in self._parked if p.statement.slot >= self.slot]
@@ -361,7 +364,7 @@ class Herder:
 
     def validate_value(self, slot: int, value: bytes, nomination: bool) -> Validity:
         try:
-            close_value = decode_close_value(value)
+            close_value = self._close_value(value)
         except DecodeError:
             return Validity.INVALID
         if slot != self.slot:
@@ -385,7 +388,7 @@ class Herder:
             tx_set = self.chain.tx_sets.get(tx_set_hash)
             return len(tx_set.transactions) if tx_set else -1
 
-        return combine_close_values([decode_close_value(v) for v in values], size).encode()
+        return combine_close_values([self._close_value(v) for v in values], size).encode()
 
     def compute_timeout_ms(self, round: int, is_nomination: bool) -> int:
         return min(1000 * round, MAX_TIMEOUT_MS)
@@ -398,7 +401,7 @@ class Herder:
     def _process(self, envelope: SignedEnvelope, statement: Statement, peer: str) -> None:
         self._signed.setdefault(statement.slot, {})[envelope.statement] = envelope
         try:
-            missing = {decode_close_value(v).tx_set_hash for v in _values_of(statement)}
+            missing = {self._close_value(v).tx_set_hash for v in _values_of(statement)}
         except DecodeError:
             self._bad(peer, "bad_value", "SCP statement names a value that does not decode")
             return
@@ -462,7 +465,7 @@ class Herder:
     def _persist_tx_sets(self, statement: Statement) -> None:
         fresh = []
         for value in _values_of(statement):
-            tx_set_hash = decode_close_value(value).tx_set_hash
+            tx_set_hash = self._close_value(value).tx_set_hash
             if (statement.slot, tx_set_hash) in self._persisted_tx_sets:
                 continue
             tx_set = self.chain.tx_sets.get(tx_set_hash)
@@ -475,7 +478,7 @@ class Herder:
     def _externalized(self, slot: int, value: bytes) -> None:
         if slot != self.slot or slot in self._closing or self._nursery is None:
             return
-        close_value = decode_close_value(value)
+        close_value = self._close_value(value)
         tx_set = self.chain.tx_sets.get(close_value.tx_set_hash)
         if tx_set is None:  # cannot happen: statements wait for their tx sets; be safe anyway
             log(logger, logging.ERROR, "externalized a value whose tx set is unknown", slot=slot)
@@ -684,6 +687,17 @@ class Herder:
             self._fetching.discard(qset_hash)
         if qset is not None:
             self._apply(self.scp.add_quorum_set(qset, monotonic_ms()))
+
+    def _close_value(self, value: bytes) -> CloseValue:
+        """``value`` decoded, once: SCP hands the same value to validation, combining, the tx-set
+        checks and the close (it was decoded five times per slot). Raises DecodeError."""
+        decoded = self._decoded_values.get(value)
+        if decoded is None:
+            decoded = decode_close_value(value)
+            if len(self._decoded_values) >= MAX_DECODED_VALUES:
+                self._decoded_values.clear()
+            self._decoded_values[value] = decoded
+        return decoded
 
     def _remember(self, digest: bytes, slot: int) -> None:
         self._seen[digest] = slot

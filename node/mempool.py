@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from node.cpu import CPU, Stage
 from node.ratelimit import RateLimiter
 from node.refusals import Figures, bad_seq_figures, refusal_figures
+from node.signatures import VerifiedSignatures
 from node.standing import HoldingsOf, Standing, StandingJudge
 from node.waiting import Waiting, WaitingTx
 from protocol.apply import apply_transaction
@@ -136,6 +137,7 @@ class Mempool:
         self._ledger = LedgerContext(next_ledger, close_time_ms, protocol_version)
         self._clock = clock
         self._standing = StandingJudge(state, holdings)
+        self._signatures = VerifiedSignatures()  # each signature checked once (node.signatures)
         self._newcomer_checks = RateLimiter(
             self.limits.newcomer_rate, self.limits.newcomer_burst, max_clients=1, clock=clock
         )
@@ -174,11 +176,20 @@ class Mempool:
 
     def signers_of(self, tx: Transaction) -> frozenset[bytes] | None:
         """``tx.signers()``, without verifying again when this very transaction (same
-        signatures) was verified on admission: each signature is checked once per node."""
+        signatures) was verified before (on admission, in a fetched tx set, refused as
+        ``bad_auth``): each signature is checked once per node. Event loop only."""
         entry = self._waiting.pending.get(tx.hash)
         if entry is not None and entry.signers is not None and entry.tx.signatures == tx.signatures:
             return entry.signers
-        return _verified_signers(tx)
+        return self._signatures.signers(tx)
+
+    def signers_for_close(self, tx: Transaction) -> frozenset[bytes] | None:
+        """``signers_of`` for the ledger's worker thread: reads what the event loop verified,
+        checks the rest itself, and changes nothing."""
+        entry = self._waiting.pending.get(tx.hash)
+        if entry is not None and entry.signers is not None and entry.tx.signatures == tx.signatures:
+            return entry.signers
+        return self._signatures.lookup(tx)
 
     def select(self, max_count: int, max_bytes: int) -> list[Transaction]:
         """Transactions for the next tx set, within both limits: members first, then accounts,
@@ -265,6 +276,7 @@ class Mempool:
         self._ledger = LedgerContext(next_ledger, close_time_ms, protocol_version)
         self._overlay = StateOverlay(state)
         self._standing.ledger_closed(state)
+        self._signatures.forget(included)
         self._evicted_from.clear()
         old, self._waiting = self._waiting, Waiting()
         dropped = list(self._left)
@@ -338,7 +350,7 @@ class Mempool:
         limits = self.limits
         if len(self._waiting) >= limits.max_total and self._waiting.victim(below=entry.standing) is None:
             return self._refuse(entry.tx.hash, MEMPOOL_FULL)
-        signers = _verified_signers(entry.tx)
+        signers = self._signatures.signers(entry.tx)
         if signers is None:
             return self._refuse(entry.tx.hash, BAD_AUTH)
         admission = self._try_apply(entry.with_signers(signers), make_room=True)
@@ -365,11 +377,12 @@ class Mempool:
             return self._refuse(tx.hash, MEMPOOL_FULL)
         # Checked now, not at promotion: a forged transaction must not squat the sequence number
         # of the account's genuine one (which would then be refused as a duplicate).
-        if _verified_signers(tx) is None:
+        signers = self._signatures.signers(tx)
+        if signers is None:
             return self._refuse(tx.hash, BAD_AUTH)
         if share_full or pool_full:
             self._evict(self._waiting.victim(below=entry.standing, queued_only=share_full))
-        self._waiting.add_queued(entry)
+        self._waiting.add_queued(entry.with_signers(signers))  # not checked again at promotion
         return Admission(True, queued=True)
 
     def _try_apply(self, entry: WaitingTx, *, make_room: bool = False) -> Admission:
@@ -404,7 +417,7 @@ class Mempool:
             if entry is None:
                 return
             self._waiting.remove(entry.tx.hash)
-            signers = _verified_signers(entry.tx)
+            signers = entry.signers if entry.signers is not None else self._signatures.signers(entry.tx)
             if signers is None:
                 self._remember_refusal(entry.tx.hash, BAD_AUTH)
                 continue
@@ -418,10 +431,11 @@ class Mempool:
         until the next ledger (re-applying everything else would cost O(pool) per eviction), so
         its account is refused (``evicted``) until then, and its queued run goes with it."""
         assert victim is not None, "checked by the caller"
+        pending = victim in self._waiting.pending
         entry = self._waiting.remove(victim)
         self._remember_refusal(victim, EVICTED)
         self._left.append(victim)
-        if entry.signers is not None:  # pending
+        if pending:
             account = entry.tx.body.source
             self._evicted_from[account] = min(
                 entry.tx.body.seq, self._evicted_from.get(account, entry.tx.body.seq)
@@ -449,8 +463,3 @@ class Mempool:
         self._refused.move_to_end(tx_hash)
         while len(self._refused) > self.limits.remember_refused:
             self._refused.popitem(last=False)
-
-
-def _verified_signers(tx: Transaction) -> frozenset[bytes] | None:
-    with CPU.stage(Stage.SIGNATURES):
-        return tx.signers()

@@ -150,7 +150,7 @@ class PeerService:
             # bad_auth is also "signers below threshold" (state-dependent, an honest relay may
             # miss it); a signature that does not verify at all is provable (forged, or made for
             # another network): a node only gossips transactions it admitted.
-            if admission.code is ResultCode.BAD_AUTH and tx.signers() is None:
+            if admission.code is ResultCode.BAD_AUTH and self.chain.mempool.signers_of(tx) is None:
                 forged += 1
         if accepted:
             self.herder.transactions_arrived()

@@ -11,11 +11,11 @@ Everything is decoded strictly (``protocol.codec``); a DecodeError means the pee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from node.cpu import CPU, Stage
 from protocol import codec
-from protocol.codec import UINT32_MAX
+from protocol.codec import UINT32_MAX, KeptBytes
 from protocol.errors import DecodeError
 from protocol.hashing import HASH_SIZE, blake2b256, scp_signing_payload
 from protocol.keys import SIGNATURE_SIZE, Keypair, verify
@@ -48,13 +48,18 @@ class SignedEnvelope:
 
     statement: bytes
     signature: bytes
+    _bytes: KeptBytes = field(default_factory=KeptBytes, init=False, repr=False, compare=False)
 
     def encode(self) -> bytes:
-        return codec.pack((ENVELOPE_V1, self.statement, self.signature))
+        if self._bytes.encoded is None:
+            self._bytes.encoded = codec.pack((ENVELOPE_V1, self.statement, self.signature))
+        return self._bytes.encoded
 
     @property
     def hash(self) -> bytes:
-        return blake2b256(self.statement + self.signature)
+        if self._bytes.hash is None:
+            self._bytes.hash = blake2b256(self.statement + self.signature)
+        return self._bytes.hash
 
 
 def sign_envelope(network: bytes, statement: bytes, keypair: Keypair) -> SignedEnvelope:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from protocol import codec
 from protocol.apply import apply_transaction
-from protocol.codec import INT64_MAX, UINT32_MAX
+from protocol.codec import INT64_MAX, UINT32_MAX, KeptBytes
 from protocol.context import LedgerContext
 from protocol.errors import DecodeError, ProtocolError
 from protocol.governance.proposals import decide_due
@@ -82,24 +82,29 @@ class LedgerHeader:
     results_hash: bytes
     state_hash: bytes
     params: LedgerParams
+    _bytes: KeptBytes = field(default_factory=KeptBytes, init=False, repr=False, compare=False)
 
     def encode(self) -> bytes:
-        return codec.pack(
-            (
-                self.version,
-                self.seq,
-                self.previous_hash,
-                self.close_time_ms,
-                self.tx_set_hash,
-                self.results_hash,
-                self.state_hash,
-                (self.params.max_tx_set_size,),
+        if self._bytes.encoded is None:
+            self._bytes.encoded = codec.pack(
+                (
+                    self.version,
+                    self.seq,
+                    self.previous_hash,
+                    self.close_time_ms,
+                    self.tx_set_hash,
+                    self.results_hash,
+                    self.state_hash,
+                    (self.params.max_tx_set_size,),
+                )
             )
-        )
+        return self._bytes.encoded
 
     @property
     def hash(self) -> bytes:
-        return blake2b256(self.encode(), PERSON_HEADER)
+        if self._bytes.hash is None:
+            self._bytes.hash = blake2b256(self.encode(), PERSON_HEADER)
+        return self._bytes.hash
 
 
 def decode_header(data: bytes) -> LedgerHeader:
@@ -113,7 +118,7 @@ def decode_header(data: bytes) -> LedgerHeader:
             f"(it applies versions {PROTOCOL_V1} to {CURRENT_PROTOCOL_VERSION}; upgrade Tally)"
         )
     (max_size,) = codec.array(params, 1, "ledger params")
-    return LedgerHeader(
+    header = LedgerHeader(
         version,
         codec.integer(seq, "ledger seq", lo=1, hi=UINT32_MAX),
         _hash(previous, "previous hash"),
@@ -123,6 +128,8 @@ def decode_header(data: bytes) -> LedgerHeader:
         _hash(state_hash, "state hash"),
         LedgerParams(codec.integer(max_size, "max tx set size", lo=1, hi=MAX_TX_SET_SIZE_LIMIT)),
     )
+    header._bytes.encoded = data
+    return header
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,19 +139,24 @@ class TxSet:
 
     previous_hash: bytes
     transactions: tuple[Transaction, ...]
+    _bytes: KeptBytes = field(default_factory=KeptBytes, init=False, repr=False, compare=False)
 
     def encode(self) -> bytes:
-        return codec.pack(
-            (
-                TX_SET_V1,
-                self.previous_hash,
-                tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures) for tx in self.transactions),
+        if self._bytes.encoded is None:  # up to 6 MiB: packed once, however often it is asked for
+            self._bytes.encoded = codec.pack(
+                (
+                    TX_SET_V1,
+                    self.previous_hash,
+                    tuple((ENVELOPE_V1, tx.body_bytes, tx.signatures) for tx in self.transactions),
+                )
             )
-        )
+        return self._bytes.encoded
 
     @property
     def hash(self) -> bytes:
-        return blake2b256(self.encode(), PERSON_TX_SET)
+        if self._bytes.hash is None:
+            self._bytes.hash = blake2b256(self.encode(), PERSON_TX_SET)
+        return self._bytes.hash
 
     def apply_order(self) -> list[Transaction]:
         """The order transactions apply in: each account's transactions by sequence, accounts in
@@ -182,7 +194,9 @@ def decode_tx_set(data: bytes, network: bytes, *, max_transactions: int = MAX_TX
     hashes = [tx.hash for tx in transactions]
     if any(a >= b for a, b in itertools.pairwise(hashes)):
         raise DecodeError("tx set: transactions are not in canonical order or repeat")
-    return TxSet(_hash(previous, "previous hash"), transactions)
+    tx_set = TxSet(_hash(previous, "previous hash"), transactions)
+    tx_set._bytes.encoded = data
+    return tx_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +206,18 @@ class CloseValue:
     tx_set_hash: bytes
     close_time_ms: int
     upgrades: tuple[tuple[str, int], ...] = ()
+    _bytes: KeptBytes = field(default_factory=KeptBytes, init=False, repr=False, compare=False)
 
     def encode(self) -> bytes:
-        return codec.pack((VALUE_V1, self.tx_set_hash, self.close_time_ms, self.upgrades))
+        if self._bytes.encoded is None:
+            self._bytes.encoded = codec.pack((VALUE_V1, self.tx_set_hash, self.close_time_ms, self.upgrades))
+        return self._bytes.encoded
 
     @property
     def hash(self) -> bytes:
-        return blake2b256(self.encode(), PERSON_VALUE)
+        if self._bytes.hash is None:
+            self._bytes.hash = blake2b256(self.encode(), PERSON_VALUE)
+        return self._bytes.hash
 
 
 def decode_close_value(data: bytes) -> CloseValue:
@@ -220,9 +239,11 @@ def decode_close_value(data: bytes) -> CloseValue:
             raise DecodeError(f"close value: unknown upgrade {name!r}")
         if not bounds[0] <= value <= bounds[1]:
             raise DecodeError(f"close value: upgrade {name}={value} is outside {bounds[0]}..{bounds[1]}")
-    return CloseValue(
+    close_value = CloseValue(
         _hash(tx_set_hash, "tx set hash"), codec.integer(close_time, "close time", hi=INT64_MAX), pairs
     )
+    close_value._bytes.encoded = data
+    return close_value
 
 
 def results_hash(results: Iterable[TxResult]) -> bytes:

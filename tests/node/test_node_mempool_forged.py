@@ -16,7 +16,7 @@ from protocol.transactions import Transaction, TransactionBody, build_transactio
 NETWORK = network_id("Tally mempool test network")
 
 
-def _create(network: bytes, source: Keypair, seq: int, code: str) -> Transaction:
+def create_currency_tx(network: bytes, source: Keypair, seq: int, code: str) -> Transaction:
     body = TransactionBody(
         source.public_key,
         seq,
@@ -33,12 +33,12 @@ def test_a_forged_future_transaction_is_refused_and_does_not_squat_the_sequence(
     state.entries[new_account(owner.public_key).key] = encode_entry(new_account(owner.public_key))
     mempool = Mempool(state, 2)
     forged = decode_transaction(
-        _create(network_id("Another test network"), owner, 2, "EVIL").encode(), NETWORK
+        create_currency_tx(network_id("Another test network"), owner, 2, "EVIL").encode(), NETWORK
     )
     admission = mempool.add(forged)
     assert not admission.accepted
     assert admission.code == "bad_auth"
-    genuine_2 = _create(NETWORK, owner, 2, "HOUR")
+    genuine_2 = create_currency_tx(NETWORK, owner, 2, "HOUR")
     assert mempool.add(genuine_2).queued
-    assert mempool.add(_create(NETWORK, owner, 1, "LETS")).accepted
+    assert mempool.add(create_currency_tx(NETWORK, owner, 1, "LETS")).accepted
     assert genuine_2.hash in mempool
