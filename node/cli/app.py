@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import typer
 
-from node.cli import quorum, quorum_health_cmd, sim
+from node.cli import node_card_cmd, quorum, quorum_health_cmd, sim
 from node.cli.node_cmd import node_app
 from node.cli.testnet import testnet_app
 from wallet.cli import register as register_wallet
@@ -44,6 +44,7 @@ def root(
 
 
 quorum_health_cmd.register(node_app)
+node_card_cmd.register(node_app)
 app.add_typer(node_app, name="node")
 app.add_typer(testnet_app, name="testnet")
 register_wallet(app)
