@@ -364,6 +364,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 spam_rate=args.spam_rate,
                 sources=args.spam_sources,
                 cost_window_s=args.spam_cost_window,
+                rounds=args.spam_rounds,
                 console=console,
             )
             result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -430,6 +431,9 @@ def main() -> None:
         type=float,
         default=10.0,
         help="--spam: seconds of the validators idle, then under the flood alone (its CPU cost)",
+    )
+    parser.add_argument(
+        "--spam-rounds", type=int, default=1, help="--spam: member runs alone and beside the flood, in turn"
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -322,12 +322,17 @@ async def spam_comparison(
     spam_rate: float,
     sources: int,
     cost_window_s: float,
+    rounds: int,
     console: Any,
 ) -> dict[str, Any]:
-    """The member load alone, then beside the flood; the report's ``spam`` section."""
-    console.print(f"members alone: {rate:g} tx/s for {duration:g} s …")
-    alone = await measure(rate, duration, accounts, seed)
-    total = int(spam_rate * (duration + cost_window_s))
+    """The member load alone, then beside the flood, ``rounds`` times in turn (so a machine whose
+    load drifts weighs on both sides alike); medians over the rounds in the report's ``spam``."""
+    alone: list[dict[str, Any]] = []
+    under: list[dict[str, Any]] = []
+    attacks: list[dict[str, Any]] = []
+    console.print(f"round 1: members alone, {rate:g} tx/s for {duration:g} s …")
+    alone.append(await measure(rate, duration, accounts, seed))
+    total = int(spam_rate * (rounds * duration + cost_window_s))
     console.print(f"the flood process signs {total} attack transactions …")
     # They pay in the members' time currency, to which none of them belongs.
     flood = await FloodProcess.start(
@@ -337,44 +342,81 @@ async def spam_comparison(
             f"--total={total}",
             f"--rate={spam_rate}",
             f"--sources={sources}",
-            f"--currency={alone['currencies'][0]}",
+            f"--currency={alone[0]['currencies'][0]}",
         ]
     )
     try:
         console.print(f"the flood alone: validators' CPU for {cost_window_s:g} s idle, then flooded …")
         cost = await attack_cost(flood, pids, cost_window_s)
-        console.print(f"members beside the flood: {spam_rate:g} attack tx/s from {sources} addresses …")
-        under = await measure(rate, duration, accounts, seed + 1, alongside=flood.run)
+        for index in range(rounds):
+            if index:
+                console.print(f"round {index + 1}: members alone …")
+                alone.append(await measure(rate, duration, accounts, seed + 2 * index))
+            console.print(
+                f"round {index + 1}: members beside {spam_rate:g} attack tx/s from {sources} addresses …"
+            )
+            run = await measure(rate, duration, accounts, seed + 2 * index + 1, alongside=flood.run)
+            attacks.append(run.pop("alongside"))
+            under.append(run)
     finally:
         flood.kill()
     return {
-        "state_hashes_agree": alone["state_hashes_agree"] and under["state_hashes_agree"],
+        "state_hashes_agree": all(r["state_hashes_agree"] for r in alone + under),
         "spam": {
+            "rounds": rounds,
             "members_alone": members_summary(alone),
             "members_under_spam": members_summary(under),
-            "attack": under.pop("alongside"),
+            "attack": merged_attacks(attacks),
             "attack_cost": cost,
-            "runs": {"alone": alone, "under_spam": under},
+            "runs": {"alone": alone, "under_spam": under, "attack": attacks},
         },
     }
 
 
-def members_summary(run: dict[str, Any]) -> dict[str, Any]:
-    offered = run["offered"] or 1
+def members_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the rounds of what members saw."""
+
+    def median(values: list[float]) -> float | None:
+        known = sorted(v for v in values if v is not None)
+        return known[len(known) // 2] if known else None
+
+    rejected: Counter[str] = Counter()
+    for run in runs:
+        rejected.update(run["rejected"])
     return {
-        "latency_ms_p50": run["latency_ms_p50"],
-        "latency_ms_p99": run["latency_ms_p99"],
-        "applied_share_in_window": round(run["applied_in_window"] / offered, 4),
-        "applied_share": round(run["applied"] / offered, 4),
-        "offered_tx_per_s": run["offered_tx_per_s"],
-        "rejected": run["rejected"],
-        "state_hashes_agree": run["state_hashes_agree"],
+        "latency_ms_p50": median([r["latency_ms_p50"] for r in runs]),
+        "latency_ms_p99": median([r["latency_ms_p99"] for r in runs]),
+        "applied_share_in_window": median(
+            [round(r["applied_in_window"] / (r["offered"] or 1), 4) for r in runs]
+        ),
+        "applied_share": median([round(r["applied"] / (r["offered"] or 1), 4) for r in runs]),
+        "offered_tx_per_s": median([r["offered_tx_per_s"] for r in runs]),
+        "rejected": dict(rejected),
+        "state_hashes_agree": all(r["state_hashes_agree"] for r in runs),
+    }
+
+
+def merged_attacks(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The flood over every round: totals, and the median rate and largest mempool."""
+    totals: dict[str, Counter[str]] = {key: Counter() for key in ("offered", "http_statuses", "answers")}
+    for report in reports:
+        for key, counter in totals.items():
+            counter.update(report[key])
+    rates = sorted(r["offered_tx_per_s"] for r in reports if r["offered_tx_per_s"] is not None)
+    return {
+        "sources": reports[0]["sources"] if reports else 0,
+        "offered": dict(totals["offered"]),
+        "offered_tx_per_s": rates[len(rates) // 2] if rates else None,
+        "http_statuses": dict(totals["http_statuses"]),
+        "answers": dict(totals["answers"].most_common()),
+        "mempool_max": max((r["mempool_max"] for r in reports), default=0),
     }
 
 
 def human_report(result: dict[str, Any]) -> str:
     spam = result["spam"]
-    lines = ["members' payments            alone        under spam"]
+    heading = f"members' payments, median of {spam['rounds']}"
+    lines = [f"{heading:<28}{'alone':>13}{'under spam':>13}"]
     for label, key, unit in (
         ("latency p50", "latency_ms_p50", "ms"),
         ("latency p99", "latency_ms_p99", "ms"),
