@@ -7,7 +7,10 @@
 * wallets ``alice``, ``bob``, ``carol`` admitted to HOUR and LETS, each minted 50.00 BRX;
 * one demo payment: alice pays bob 1.50 h for "gardening";
 * two listings on the board: bob offers garden help (2 h), carol asks for a lift to the clinic;
-* one open proposal, ``HOUR-1``: alice proposes a 20 h credit limit for newcomers, bob votes yes.
+* one open proposal, ``HOUR-1``: alice proposes a 20 h credit limit for newcomers, bob votes yes;
+* the designs of protocol version 3 (``node.demo_designs``): guaranteed care credits ``CARE``
+  (wallets ``city``, ``care-org``), a spend-locally pound ``LOCAL`` (wallets ``corner-shop``,
+  ``bakery``) and an exchange agreement between HOUR and LETS (HOUR's side is proposal HOUR-2).
 
 The network starts at protocol version 1 and moves to the newest version (governance came with
 version 2) with its first ledger, every testnet validator being configured to vote for it
@@ -26,6 +29,7 @@ from typing import Any
 import nacl.utils
 
 from node.clock import wall_ms
+from node.demo_designs import DESIGN_WALLETS, design_steps, design_summary
 from protocol.addresses import encode_account
 from protocol.governance.actions import SetDefaultCreditLimit
 from protocol.governance.operations import CastVote, Propose, VoteChoice
@@ -48,7 +52,8 @@ WAIT_S = 30.0
 
 def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
     """Create the demo wallets and community through ``node_url``; returns what was made."""
-    keys = {name: Keypair(nacl.utils.random(32)) for name in ("steward", "brx-issuer", *MEMBERS)}
+    names = ("steward", "brx-issuer", *MEMBERS, *DESIGN_WALLETS)
+    keys = {name: Keypair(nacl.utils.random(32)) for name in names}
     for name, keypair in keys.items():
         # the demo's password is printed for everyone: its keystores may be fast to open in tests
         home.save_wallet(name, encrypt_seed(keypair.seed, DEMO_PASSWORD, allow_weak=True), overwrite=True)
@@ -92,6 +97,7 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
                 b"demo: a proposal",
             ),
             (keys["bob"], [CastVote("HOUR", 1, VoteChoice.YES)], b"demo: a vote"),
+            *design_steps(keys),  # protocol version 3 (node.demo_designs)
         ]
         next_seq: dict[bytes, int] = {}
         results = []
@@ -112,7 +118,7 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
         client.close()
     return {
         "wallets": {name: encode_account(k.public_key) for name, k in keys.items()},
-        "currencies": ["HOUR", "LETS", "BRX"],
+        "currencies": ["HOUR", "LETS", "BRX", "CARE", "LOCAL"],
         "demo_payment": {
             "from": "alice",
             "to": "bob",
@@ -123,6 +129,7 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
         },
         "listings": listings,
         "proposal": "HOUR-1",
+        "designs": design_summary(),
     }
 
 

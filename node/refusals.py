@@ -23,13 +23,17 @@ operation names one, ``currency``):
 | ``not_issuer`` | ``issuer`` |
 | ``bad_steward_auth`` | ``steward_threshold``, ``steward_signatures`` |
 | ``bad_signers`` | ``threshold``, ``total_weight`` |
+| protocol version 3's codes | see ``node.design_refusals`` |
 """
 
 from __future__ import annotations
 
+from node.design_refusals import design_figures
 from protocol.addresses import encode_account
 from protocol.apply import apply_transaction
 from protocol.context import LedgerContext
+from protocol.designs.approval import stewards_approving
+from protocol.designs.operations import Accredit, CreditHours, ExchangePay, RegisterBusiness, RemoveBusiness
 from protocol.governance.operations import CastVote, LeaveCurrency, Propose, Vouch
 from protocol.operations import (
     AdmitMember,
@@ -85,10 +89,10 @@ def refusal_figures(
     code = _currency_of(op)
     if code is not None:
         figures["currency"] = code
-        figures |= _operation_figures(scope, op, code, body.source, result.code, signers)
+        figures |= _operation_figures(scope, op, code, body.source, result.code, signers, ledger)
     elif isinstance(op, SetSigners) and result.code is R.BAD_SIGNERS:
         figures |= {"threshold": op.threshold, "total_weight": sum(w for _, w in op.signers)}
-    return figures
+    return figures | design_figures(scope, op, body.source, result.code)
 
 
 def _transaction_figures(
@@ -113,6 +117,8 @@ def _currency_of(op: Operation) -> str | None:
         return op.currency
     if isinstance(op, Propose | CastVote | Vouch | LeaveCurrency):
         return op.currency
+    if isinstance(op, Accredit | CreditHours | RegisterBusiness | RemoveBusiness | ExchangePay):
+        return op.currency  # (an exchange: the payer's currency)
     return None
 
 
@@ -123,6 +129,7 @@ def _operation_figures(
     source: bytes,
     result: ResultCode,
     signers: frozenset[bytes],
+    ledger: LedgerContext,
 ) -> Figures:
     currency = state.currency(code)
     if result in (R.OVER_CREDIT_LIMIT, R.UNDERFUNDED) and isinstance(op, Payment | Redeem):
@@ -145,7 +152,7 @@ def _operation_figures(
     if result is R.NOT_ISSUER:
         return {"issuer": encode_account(currency.issuer)}
     if result is R.BAD_STEWARD_AUTH:
-        signed = sum(1 for steward in currency.stewards if steward in signers)
+        signed = stewards_approving(state, currency, signers, ledger)
         return {"steward_threshold": currency.steward_threshold, "steward_signatures": signed}
     return {}
 

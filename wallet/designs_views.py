@@ -13,9 +13,41 @@ from typing import Any
 from protocol.codec import UINT32_MAX
 from protocol.designs.actions import MAX_RATE_TERM
 from protocol.designs.operations import MAX_CATEGORY_CHARS, MAX_NAME_CHARS, MAX_OFFER_CHARS, MAX_SERVICE_CHARS
+from protocol.designs.terms import Acceptance
 from protocol.operations import MAX_DECIMALS
 from wallet.errors import BadResponse
 from wallet.fields import Fields
+
+# -- a currency's terms --------------------------------------------------------------------------
+
+_ACCEPT = {a.value: a for a in Acceptance}
+
+
+@dataclass(frozen=True, slots=True)
+class TermsView:
+    """``terms`` (and ``guarantor``) of ``GET /currencies/{code}``."""
+
+    guaranteed: bool
+    accept: Acceptance
+    guarantor: str | None
+
+    @classmethod
+    def parse(cls, f: Fields) -> TermsView | None:
+        """The currency's terms; None from a node older than protocol version 3."""
+        terms = f.nested("terms")
+        accept = terms.opt_text("accept", 32)
+        if accept is None:
+            return None
+        if accept not in _ACCEPT:
+            raise BadResponse(f"{terms.where}.accept: {accept!r} is not one of {', '.join(_ACCEPT)}")
+        return cls(terms.flag("guaranteed"), _ACCEPT[accept], f.opt_address("guarantor"))
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"terms": {"guaranteed": self.guaranteed, "accept": self.accept.value}}
+        if self.guarantor is not None:
+            body["guarantor"] = self.guarantor
+        return body
+
 
 # -- spend-locally money -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from protocol.addresses import decode_account
 from protocol.operations import AdmitMember, Mint, Operation, Redeem, SetCreditLimit
 from protocol.results import ResultCode
 from wallet.describe import Namer, UnitTable, default_namer
+from wallet.design_refusals import DESIGN_MESSAGES
 from wallet.views import Figures, TxResultView
 
 R = ResultCode
@@ -156,6 +157,7 @@ _MESSAGES: dict[str, Explain] = {
     R.BAD_SIGNERS.value: _signers,
     R.BAD_SEQ.value: _seq,
     R.TOO_LATE.value: _late,
+    **DESIGN_MESSAGES,  # protocol version 3 (wallet.design_refusals)
 }
 
 

@@ -14,6 +14,8 @@ from typing import Any, Literal, cast, get_args
 from protocol.hashing import network_id as network_id_of
 from protocol.operations import MAX_DECIMALS, CurrencyKind
 from wallet.describe import Units
+from wallet.design_refusals import NO_DESIGN_FIGURES, DesignFigures
+from wallet.designs_views import TermsView
 from wallet.errors import BadResponse
 from wallet.fields import INT64, UINT32_MAX, Fields
 from wallet.governance_views import CurrencyGovernance
@@ -127,6 +129,7 @@ class CurrencyView:
     members: int
     demurrage_ppm: int
     governance: CurrencyGovernance | None = None  # None from a node older than protocol version 2
+    terms: TermsView | None = None  # None from a node older than protocol version 3
 
     @classmethod
     def parse(cls, f: Fields) -> CurrencyView:
@@ -143,6 +146,7 @@ class CurrencyView:
             f.integer("members", 0),
             f.integer("demurrage_ppm", 0),
             CurrencyGovernance.parse(f),
+            TermsView.parse(f),
         )
 
     @property
@@ -163,6 +167,7 @@ class CurrencyView:
             "members": self.members,
             "demurrage_ppm": self.demurrage_ppm,
             **(self.governance.to_json() if self.governance is not None else {}),
+            **(self.terms.to_json() if self.terms is not None else {}),
         }
 
 
@@ -258,6 +263,7 @@ class Figures:
     seq: int | None = None
     last_valid_ledger: int | None = None
     ledger: int | None = None
+    designs: DesignFigures = NO_DESIGN_FIGURES  # the figures of protocol version 3's refusals
 
     @classmethod
     def parse(cls, f: Fields) -> Figures:
@@ -280,6 +286,7 @@ class Figures:
             f.opt_integer("seq", 0),
             f.opt_integer("last_valid_ledger", 0),
             f.opt_integer("ledger", 0),
+            DesignFigures.parse(f),
         )
 
 

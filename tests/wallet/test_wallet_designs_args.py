@@ -20,7 +20,14 @@ def _currency(code: str, decimals: int) -> CurrencyView:
 
 @pytest.mark.parametrize(
     ("rate", "own", "partner", "expected"),
-    [("10", 2, 2, (10, 1)), ("0.1", 2, 2, (1, 10)), ("1.5", 2, 0, (3, 200)), ("2", 0, 8, (200_000_000, 1))],
+    [
+        ("10", 2, 2, (10, 1)),
+        ("0.1", 2, 2, (1, 10)),
+        ("1/10", 2, 2, (1, 10)),
+        ("1/12", 2, 2, (1, 12)),
+        ("1.5", 2, 0, (3, 200)),
+        ("2", 0, 8, (200_000_000, 1)),
+    ],
 )
 def test_rates_become_reduced_fractions_of_minor_units(
     rate: str, own: int, partner: int, expected: tuple[int, int]
@@ -28,7 +35,7 @@ def test_rates_become_reduced_fractions_of_minor_units(
     assert rate_terms(rate, _currency("A", own), _currency("B", partner)) == expected
 
 
-@pytest.mark.parametrize("rate", ["0", "-1", "ten", "0.000000001"])
+@pytest.mark.parametrize("rate", ["0", "-1", "ten", "0.000000001", "1/0", "1/"])
 def test_bad_rates_are_bad_usage(rate: str) -> None:
     with pytest.raises(BadInput, match="rate"):
         rate_terms(rate, _currency("A", 2), _currency("B", 2))

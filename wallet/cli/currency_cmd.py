@@ -34,6 +34,7 @@ from wallet.cli.governance_args import (
     parse_rate,
     rules_from_flags,
 )
+from wallet.cli.local_cmd import AcceptOpt, GuaranteedOpt, terms_from_flags, terms_lines
 from wallet.cli.options import JsonOpt, NodeOpt, TxOptions, transaction_command
 from wallet.describe import Units
 from wallet.errors import BadInput
@@ -102,6 +103,8 @@ def create(
     majority_pct: MajorityOpt = None,
     admission: AdmissionOpt = None,
     demurrage: DemurrageOpt = None,
+    accept: AcceptOpt = None,
+    guaranteed: GuaranteedOpt = False,
     *,
     tx: TxOptions,
 ) -> None:
@@ -112,6 +115,8 @@ def create(
       tally currency create LETS --kind mutual --credit-limit 100 --stewards alice,bob,carol --threshold 2
       tally currency create TOKEN --kind issued --decimals 2
       tally currency create DEMOS --kind mutual --credit-limit 10 --governance members --voting-period 30s
+      tally currency create PND --kind issued --accept registered --wallet brx-issuer --wait
+      tally currency create CARE --kind time --guaranteed --accept providers --wallet city --wait
     """
     with session(tx.as_json, tx.node) as s:
         code = _code(code)
@@ -144,7 +149,18 @@ def create(
             admission=admission,
         )
         rate = 0 if demurrage is None else parse_rate(demurrage, "--demurrage")
-        op = CreateCurrency(code, kind, places, steward_keys, threshold, limit, ceiling, rate, rules)
+        op = CreateCurrency(
+            code,
+            kind,
+            places,
+            steward_keys,
+            threshold,
+            limit,
+            ceiling,
+            rate,
+            rules,
+            terms_from_flags(accept, guaranteed),
+        )
         run_transaction(s, tx, [op], {code: Units(kind, places)}, source)
         if not tx.as_json and kind.is_mutual_credit and not tx.build_only:
             s.note(f"next: admit members (yourself too) with `tally currency admit {code} NAME`")
@@ -195,6 +211,8 @@ def info(code: CodeArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
                     lines.append(
                         f"  levy {rules.levy_ppm / 10_000:g} %, demurrage {data.demurrage_ppm / 10_000:g} % a year"
                     )
+            if data.terms is not None:
+                lines += terms_lines(data.code, data.terms, namer)
             for line in lines:
                 console.print(line, markup=False)
 

@@ -39,13 +39,16 @@ PartnerArg = Annotated[str, typer.Argument(metavar="PARTNER", help="The other co
 
 
 def rate_terms(rate: str, own: CurrencyView, partner: CurrencyView) -> tuple[int, int]:
-    """``--rate 10`` (1 unit of ``own`` is worth 10 of ``partner``) as (num, den) of minor units:
-    ``num`` of the partner's for ``den`` of one's own, reduced."""
+    """``--rate 10`` (1 unit of ``own`` is worth 10 of ``partner``), or a fraction like ``1/12``
+    (the other side of a 12 agreement, exactly), as (num, den) of minor units: ``num`` of the
+    partner's for ``den`` of one's own, reduced."""
+    top, slash, bottom = rate.partition("/")
     try:
-        scaled = parse_amount(rate, 8)
+        scaled = parse_amount(top, 8)
+        per = parse_amount(bottom, 8) if slash else 10**8
     except AmountError as exc:
         raise BadInput(f"bad --rate: {exc}", code="bad_usage") from None
-    num, den = scaled * 10**partner.decimals, 10**8 * 10**own.decimals
+    num, den = scaled * 10**partner.decimals, per * 10**own.decimals
     divisor = math.gcd(num, den)
     num, den = num // divisor, den // divisor
     if max(num, den) > MAX_RATE_TERM:
@@ -63,7 +66,10 @@ def agree(
     code: CodeArg,
     partner: PartnerArg,
     rate: Annotated[
-        str, typer.Option("--rate", metavar="R", help="What one unit of CODE is worth in PARTNER, e.g. 10.")
+        str,
+        typer.Option(
+            "--rate", metavar="R", help="What one unit of CODE is worth in PARTNER, e.g. 10, 0.5 or 1/12."
+        ),
     ],
     limit: Annotated[
         str, typer.Option("--limit", metavar="X", help="How far CODE's clearing account may go (CODE units).")
@@ -87,7 +93,7 @@ def agree(
 
     Examples:
       tally exchange agree HOUR LETS --rate 10 --limit 20 --partner-limit 200 --wallet steward --wait
-      tally exchange agree LETS HOUR --rate 0.1 --limit 200 --partner-limit 20 --wallet steward --wait
+      tally exchange agree LETS HOUR --rate 1/10 --limit 200 --partner-limit 20 --wallet steward --wait
     """
     with session(tx.as_json, tx.node) as s:
         own, other = s.currency(code), s.currency(partner)
@@ -140,7 +146,7 @@ def pay(
         found = agreement(s, give.code, receive.code)
         if found is None or not found.in_force:
             raise Refused(
-                f"{give.code} and {receive.code} have no exchange agreement in force "
+                f"refused (no_agreement): {give.code} and {receive.code} have no exchange agreement in force "
                 f"(see `tally exchange show {give.code} {receive.code}`)",
                 code="no_agreement",
             )

@@ -22,13 +22,55 @@ from protocol.designs.operations import (
     RemoveBusiness,
     printable,
 )
+from protocol.designs.terms import Acceptance, CurrencyTerms
 from wallet.cli.common import run_transaction, session
 from wallet.cli.options import JsonOpt, NodeOpt, TxOptions, transaction_command
-from wallet.designs_views import parse_businesses
+from wallet.describe import Namer
+from wallet.designs_views import TermsView, parse_businesses
 from wallet.errors import BadInput, Refused
 from wallet.home import parse_address
 
 CodeArg = Annotated[str, typer.Argument(metavar="CODE", help="The spend-locally currency's code.")]
+AcceptOpt = Annotated[
+    Acceptance | None,
+    typer.Option(
+        "--accept",
+        case_sensitive=False,
+        help="Whom holders may pay: anyone (default), registered (businesses only: spend-locally money, "
+        "issued currencies) or providers (accredited organisations only: guaranteed credits).",
+    ),
+]
+GuaranteedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--guaranteed",
+        help="Time credits you guarantee: you accredit organisations with hour quotas (tally credits).",
+    ),
+]
+
+
+def terms_from_flags(accept: Acceptance | None, guaranteed: bool) -> CurrencyTerms | None:
+    """The terms ``currency create`` asks for; None without either flag (the older encoding)."""
+    if accept is None and not guaranteed:
+        return None
+    return CurrencyTerms(guaranteed=guaranteed, accept=accept or Acceptance.ANYONE)
+
+
+def terms_lines(code: str, terms: TermsView, namer: Namer) -> list[str]:
+    """``currency info``'s words for a currency's terms."""
+    lines = []
+    if terms.guaranteed and terms.guarantor is not None:
+        lines.append(
+            f"  guaranteed time credits: {namer(parse_address(terms.guarantor))} owes every credit "
+            f"(`tally credits report {code}`)"
+        )
+    if terms.accept is Acceptance.REGISTERED:
+        lines.append(f"  spent only with registered businesses (`tally currency businesses {code}`)")
+    elif terms.accept is Acceptance.PROVIDERS:
+        lines.append("  redeemed only with accredited care providers")
+    return lines
+
+
 BusinessArg = Annotated[
     str, typer.Argument(metavar="ADDRESS", help="The business: an address, wallet or contact name.")
 ]
