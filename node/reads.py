@@ -19,7 +19,7 @@ from node.storage.history import involved_accounts
 from node.storage.indexes import LastActivity, MonthActivity, transaction_currencies
 from protocol.ledger import LedgerHeader, TxSet, decode_results, decode_tx_set
 from protocol.results import ResultCode
-from protocol.state import Currency, Holding, StateOverlay, holding_key
+from protocol.state import Currency, Holding, Role, StateOverlay, holding_key
 from protocol.transactions import Transaction
 
 if TYPE_CHECKING:
@@ -195,6 +195,22 @@ class LedgerReads:
                 found.append(summary)
         return found
 
+    def ledger_closed_at_or_after(self, close_time_ms: int) -> int | None:
+        """The first ledger whose close time is at or after ``close_time_ms`` (the one that
+        decides a proposal due then), or None while none is. Close times strictly increase
+        with the sequence number, so this is a binary search over the stored headers."""
+        low, high = 1, self.last.seq
+        if self.last.close_time_ms < close_time_ms:
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            header = self.store.header(middle)
+            if header is not None and header.close_time_ms >= close_time_ms:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
     def ledger_summary(self, seq: int) -> LedgerSummary | None:
         record = self.store.ledger_record(seq)
         header = self.store.header(seq)
@@ -220,6 +236,18 @@ class LedgerReads:
             if isinstance(holding, Holding):
                 found.append(Member(holding, self.store.indexes.last_activity(code, account)))
         return found
+
+    def holder_count(self, code: str) -> Balances:
+        """How many accounts hold some of ``code`` (a positive balance), from the first
+        ``MAX_BALANCES`` holdings: an issued currency has holders, not admitted members. The
+        commons fund and clearing accounts are the community's, not holders."""
+        members = self.members(code, MAX_BALANCES + 1)
+        values = tuple(
+            m.holding.balance
+            for m in members[:MAX_BALANCES]
+            if m.holding.balance > 0 and m.holding.role not in (Role.FUND, Role.CLEARING)
+        )
+        return Balances(values, len(members) <= MAX_BALANCES)
 
     def balances(self, code: str) -> Balances:
         members = self.members(code, MAX_BALANCES + 1)

@@ -4,15 +4,15 @@
 
     scripts/web_messages.py extract   # node/web/locale/messages.pot from the templates and node/web/*.py
     scripts/web_messages.py update    # merge it into node/web/locale/<lang>/LC_MESSAGES/messages.po
-    scripts/web_messages.py check     # exit 1 naming every page message a language lacks (a test runs it)
+    scripts/web_messages.py check     # exit 1 naming every message a language lacks (a test runs it)
 
 Translators edit the ``.po`` files (any gettext editor works: Poedit, Lokalize, a text editor);
 the node compiles them when it starts. Besides the messages marked in the templates and in
 ``node/web`` (``_()``, ``gettext()``), the catalogue carries the result-code explanations of
-``protocol/results.py``, which the transaction pages show translated. ``check`` lists untranslated
-explanations too but fails only on page messages (``--strict``: on both): a result code added to
-the protocol shows in English on an Arabic page until someone translates it, and does not stop the
-protocol's authors from landing it.
+``protocol/results.py``, which the transaction and proposal pages show translated. ``check`` fails
+on any of them untranslated: an Arabic page shows no English but what people wrote (memos, titles,
+names) and identifiers (addresses, hashes, codes), so whoever adds a result code to the protocol
+adds its translation too (``update``, then translate its ``msgstr``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
@@ -37,7 +37,6 @@ OPTIONS = {
     "templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
 }
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
-PROTOCOL_SOURCE = "protocol/results.py"
 
 
 def extract() -> Catalog:
@@ -59,18 +58,13 @@ def language_file(code: str) -> Path:
     return LOCALE / code / "LC_MESSAGES" / "messages.po"
 
 
-def from_pages(message: Message) -> bool:
-    """A message of the pages themselves (not a result-code explanation from the protocol)."""
-    return any(path != PROTOCOL_SOURCE for path, _ in message.locations)
-
-
-def missing(code: str, template: Catalog, *, pages_only: bool = False) -> list[str]:
+def missing(code: str, template: Catalog) -> list[str]:
     """Messages of ``template`` that language ``code`` does not translate (or marks fuzzy)."""
     with language_file(code).open("rb") as handle:
         catalog = read_po(handle, locale=code)
     lacking = []
     for message in template:
-        if not message.id or (pages_only and not from_pages(message)):
+        if not message.id:
             continue
         found = catalog.get(message.id, message.context)
         if (
@@ -88,9 +82,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("action", choices=["extract", "update", "check"])
-    parser.add_argument("--strict", action="store_true", help="check: fail on untranslated result codes too")
-    arguments = parser.parse_args()
-    action = arguments.action
+    action = parser.parse_args().action
     template = extract()
     if action == "extract":
         with TEMPLATE.open("wb") as handle:
@@ -119,12 +111,9 @@ def main() -> int:
     for code in LANGUAGES:
         if code == DEFAULT:
             continue
-        required = set(missing(code, template, pages_only=not arguments.strict))
         for message in missing(code, template):
-            print(
-                f"{code}: not translated{'' if message in required else ' (shown in English)'}: {message!r}"
-            )
-        failures += len(required)
+            print(f"{code}: not translated: {message!r}")
+            failures += 1
     return 1 if failures else 0
 
 

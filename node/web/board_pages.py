@@ -13,9 +13,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from node.api.explorer import ExplorerNode, currency_or_error
+from node.api.explorer import ExplorerNode
 from node.board.board import BoardQuery
 from node.board.views import LinkedPayment, linked_payments
+from node.web import inputs
 from node.web.pages import Units
 from node.web.qr import qr_svg
 from node.web.site import Page, PageError
@@ -101,7 +102,7 @@ class BoardPages:
         if category is not None and category not in _CATEGORIES:
             raise PageError(400, page.gettext("There is no such category."))
         before = _cursor(page, params.get("before"))
-        code = None if currency is None else currency_or_error(self.node.reads, currency).code
+        code = None if currency is None else inputs.currency(page, self.node.reads, currency).code
         found = self.board.query(
             BoardQuery(
                 currency=code,

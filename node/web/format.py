@@ -41,3 +41,38 @@ def time(ms: int) -> Markup:
 
 def month(yyyymm: int) -> str:
     return f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
+
+
+def percent(ppm: int) -> str:
+    """A rate in parts per million as a percentage: ``20000`` → ``2``, ``12500`` → ``1.25``."""
+    whole, rest = divmod(ppm, 10_000)
+    return str(whole) if rest == 0 else f"{whole}.{rest:04d}".rstrip("0")
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogue; translated where a page shows it."""
+    return message
+
+
+DURATION_UNITS = ((86_400, _("d")), (3600, _("h")), (60, _("min")), (1, _("s")))
+
+
+def duration(seconds: int, _: Gettext) -> str:
+    """``12000`` → ``3 h 20 min``: the largest unit and the next one when not zero, the unit
+    names translated."""
+    left = max(0, seconds)
+    index = next(i for i, (size, _unit) in enumerate(DURATION_UNITS) if left >= size or size == 1)
+    size, unit = DURATION_UNITS[index]
+    count, rest = divmod(left, size)
+    text = f"{count}\u00a0{_(unit)}"
+    if index + 1 < len(DURATION_UNITS) and rest >= DURATION_UNITS[index + 1][0]:
+        smaller, smaller_unit = DURATION_UNITS[index + 1]
+        text += f" {rest // smaller}\u00a0{_(smaller_unit)}"
+    return text
+
+
+def relative(target_ms: int, now_ms: int, _: Gettext) -> str:
+    """``in 3 h 20 min`` or ``3 h 20 min ago``."""
+    if target_ms >= now_ms:
+        return _("in %(span)s") % {"span": duration((target_ms - now_ms) // 1000, _)}
+    return _("%(span)s ago") % {"span": duration((now_ms - target_ms) // 1000, _)}

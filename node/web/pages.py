@@ -13,16 +13,16 @@ from typing import Any
 from markupsafe import Markup
 from starlette.responses import Response
 
-from node.api.explorer import ExplorerNode, currency_or_error
-from node.api.params import UINT32_MAX, address, cursor, hex32, integer
+from node.api.explorer import ExplorerNode
 from node.api.views import operation_json
 from node.clock import wall_ms
-from node.reads import TxRecord
-from node.web import charts
+from node.reads import Balances, TxRecord
+from node.web import charts, inputs
 from node.web import format as fmt
 from node.web.qr import pay_uri, qr_svg
 from node.web.site import Page, PageError
 from protocol.addresses import encode_account
+from protocol.fields import CurrencyKind
 from protocol.results import ResultCode
 from protocol.state import Currency
 from protocol.transactions import Transaction
@@ -98,6 +98,10 @@ class Pages:
     def _record_row(self, record: TxRecord) -> TxRow:
         return self._row(record.tx, record.code.value, record.ledger, record.close_time_ms)
 
+    def _holders(self, currency: Currency) -> Balances | None:
+        """An issued currency's holders (it has no admitted members to count); None for others."""
+        return self.reads.holder_count(currency.code) if currency.kind is CurrencyKind.ISSUED else None
+
     # -- pages -------------------------------------------------------------------------------------
 
     async def overview(self, page: Page) -> Response:
@@ -110,6 +114,7 @@ class Pages:
             currencies.append(
                 {
                     "currency": currency,
+                    "holders": self._holders(currency),
                     "month": months[-1] if months else None,
                     "last": latest[0].close_time_ms if latest else None,
                 }
@@ -130,7 +135,7 @@ class Pages:
         )
 
     async def ledger(self, page: Page) -> Response:
-        seq = integer(page.request.path_params["seq"], page.gettext("a ledger number"), 1, UINT32_MAX)
+        seq = inputs.ledger_number(page, page.request.path_params["seq"])
         summary = self.reads.ledger_summary(seq)
         if summary is None:
             raise PageError(404, page.gettext("Ledger %(seq)s is not known to this node yet.") % {"seq": seq})
@@ -142,7 +147,7 @@ class Pages:
         )
 
     async def transaction(self, page: Page) -> Response:
-        tx_hash = hex32(page.request.path_params["tx_hash"], page.gettext("a transaction hash"))
+        tx_hash = inputs.tx_hash(page, page.request.path_params["tx_hash"])
         status = self.node.tx_status(tx_hash)
         record = self.reads.transaction(tx_hash)
         if record is None and status.status in ("unknown", "rejected"):
@@ -156,8 +161,8 @@ class Pages:
         return self._render(page, "tx.html", context)
 
     async def account(self, page: Page) -> Response:
-        key = address(page.request.path_params["address"])
-        before = cursor(page.request.query_params.get("before"))
+        key = inputs.account(page, page.request.path_params["address"])
+        before = inputs.history_cursor(page, page.request.query_params.get("before"))
         account, holdings, _pending = self.node.account_state(key)
         balances = [(h, self.reads.currency(h.currency)) for h in holdings]
         items = self.node.history(key, HISTORY_PAGE + 1, before)
@@ -188,9 +193,9 @@ class Pages:
         )
 
     async def currency(self, page: Page) -> Response:
-        currency = currency_or_error(self.reads, page.request.path_params["code"])
+        currency = inputs.currency(page, self.reads, page.request.path_params["code"])
         after_text = page.request.query_params.get("after")
-        after = None if after_text is None else address(after_text)
+        after = None if after_text is None else inputs.account(page, after_text)
         units = Units(self.node, page)
         members = self.reads.members(currency.code, MEMBERS_PAGE + 1, after)
         next_after = (
@@ -205,6 +210,7 @@ class Pages:
             {
                 "currency": currency,
                 "issuer": encode_account(currency.issuer),
+                "holders": self._holders(currency),
                 "stewards": [encode_account(s) for s in currency.stewards],
                 "members": [
                     {
@@ -248,14 +254,14 @@ class Pages:
     # -- fragments the live script inserts ---------------------------------------------------------
 
     async def ledger_row(self, page: Page) -> Response:
-        seq = integer(page.request.path_params["seq"], page.gettext("a ledger number"), 1, UINT32_MAX)
+        seq = inputs.ledger_number(page, page.request.path_params["seq"])
         summary = self.reads.ledger_summary(seq)
         if summary is None:
             raise PageError(404, page.gettext("Ledger %(seq)s is not known to this node yet.") % {"seq": seq})
         return self._render(page, "fragments/ledger_row.html", {"summary": summary})
 
     async def tx_row(self, page: Page) -> Response:
-        tx_hash = hex32(page.request.path_params["tx_hash"], page.gettext("a transaction hash"))
+        tx_hash = inputs.tx_hash(page, page.request.path_params["tx_hash"])
         record = self.reads.transaction(tx_hash)
         if record is None:
             raise PageError(404, page.gettext("No transaction with this hash is known to this node."))

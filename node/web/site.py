@@ -21,15 +21,17 @@ from starlette.templating import Jinja2Templates
 
 from node.api.errors import ApiError
 from node.web import format as fmt
-from node.web.i18n import COOKIE, LANGUAGES, Language, choose, translations
+from node.web.i18n import COOKIE, DEFAULT, LANGUAGES, Language, choose, translations
 
 logger = logging.getLogger("tally.web")
 
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
+MAX_DETAIL_CHARS = 160  # of an English error detail shown on a page
 
 
 class PageError(Exception):
-    """A page that cannot be shown: answered with an error page of this status."""
+    """A page that cannot be shown: answered with an error page of this status. The message is
+    text, or ``Markup`` built by ``node.web.inputs.say`` (identifiers marked not to translate)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -75,15 +77,17 @@ PageHandler = Callable[[Page], Awaitable[Response]]
 
 
 def serve(site: Site, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
-    """A page endpoint: bad input (``ApiError`` from ``node.api.params`` or ``PageError``)
+    """A page endpoint: bad input (``PageError``, or an ``ApiError`` from a shared parser)
     becomes an error page with its status; any other exception a 500 page, logged."""
 
     async def endpoint(request: Request) -> Response:
         page = site.page(request)
         try:
             return await handler(page)
-        except (PageError, ApiError) as exc:
+        except PageError as exc:
             return error_page(page, exc.status, exc.message)
+        except ApiError as exc:
+            return error_page(page, exc.status, api_error_text(page, exc))
         except Exception:
             logger.exception("page failed", extra={"fields": {"path": request.url.path}})
             return error_page(
@@ -91,6 +95,19 @@ def serve(site: Site, handler: PageHandler) -> Callable[[Request], Awaitable[Res
             )
 
     return endpoint
+
+
+def api_error_text(page: Page, error: ApiError) -> str:
+    """An API parser's refusal on a page: its English detail (cut short: it may quote the
+    input) on English pages, a translated general message on the others (the pages parse their
+    own inputs with translated messages, ``node.web.inputs``; this is the fallback)."""
+    general = {
+        400: page.gettext("Something in this link is not valid: check it and try again."),
+        404: page.gettext("This node knows nothing at this address."),
+    }.get(error.status, page.gettext("This node could not answer this request."))
+    if page.language.code != DEFAULT:
+        return general
+    return error.message if len(error.message) <= MAX_DETAIL_CHARS else error.message[:MAX_DETAIL_CHARS] + "…"
 
 
 def error_page(page: Page, status: int, message: str) -> HTMLResponse:
