@@ -187,6 +187,7 @@ class OperationView:
     code: str | None = None  # the new currency's code (create_currency)
     amount: int | None = None
     credit_limit: int | None = None
+    receive_currency: str | None = None  # an exchange: the recipient's currency (``amount`` is in it)
 
     @classmethod
     def parse(cls, f: Fields) -> OperationView:
@@ -199,6 +200,7 @@ class OperationView:
             f.opt_text("code", 12),
             f.opt_integer("amount"),
             f.opt_integer("credit_limit"),
+            f.opt_text("receive_currency", 12),
         )
 
 

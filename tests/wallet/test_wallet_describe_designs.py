@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from protocol.addresses import encode_account
 from protocol.designs.actions import AgreeExchange, SetAccreditation
 from protocol.designs.operations import (
     Accredit,
@@ -16,8 +17,10 @@ from protocol.designs.operations import (
 )
 from protocol.governance.operations import Propose
 from protocol.operations import CurrencyKind
+from wallet.cli.history_cmd import seen_from
 from wallet.describe import Units, describe_operation
 from wallet.describe_designs import duration_text
+from wallet.views import OperationView
 
 KEY, OTHER = bytes(range(32)), bytes(32)
 UNITS = {"CARE": Units(CurrencyKind.TIME, 2), "HOUR": Units(CurrencyKind.TIME, 2), "LETS": Units(None, 2)}
@@ -65,3 +68,13 @@ def test_durations_read_in_the_largest_whole_unit() -> None:
         "1 minute",
         "30 s",
     ]
+
+
+def test_history_reads_credits_and_exchanges_from_each_side() -> None:
+    org, volunteer = encode_account(KEY), encode_account(OTHER)
+    credit = OperationView("credit_hours", org, volunteer, None, "CARE", None, 300)
+    assert seen_from(credit, org, volunteer) == ("received", org, "CARE", 300)
+    assert seen_from(credit, org, org) == ("credited", volunteer, "CARE", 300)
+    pay = OperationView("exchange_pay", org, volunteer, None, "HOUR", None, 1000, receive_currency="LETS")
+    assert seen_from(pay, org, volunteer) == ("received", org, "LETS", 1000)
+    assert seen_from(pay, org, org) == ("exchanged", volunteer, "HOUR", None)

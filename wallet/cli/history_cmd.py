@@ -164,6 +164,14 @@ def seen_from(op: OperationView, source: str, me: str) -> Seen | None:
             return "created", None, op.code, None
         case "set_signers":
             return "signers_set", None, None, None
+        case "credit_hours":  # protocol version 3: guaranteed credits for a volunteer's hours
+            if op.to == me:
+                return "received", op.sender, op.currency, op.amount
+            return "credited", op.to, op.currency, op.amount
+        case "exchange_pay":  # the payer's side pays at most send_max: the ledger knows the cost
+            if op.to == me:
+                return "received", op.sender, op.receive_currency, op.amount
+            return "exchanged", op.to, op.currency, None
         case _:
             return "", None, op.currency or op.code, None
 
