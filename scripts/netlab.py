@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -338,7 +339,11 @@ def down(folder: Path, prefix: str) -> list[str]:
     return removed
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, after_load: Callable[[LabState], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Build the lab, offer the load, run ``after_load`` (a scenario: its report goes under
+    ``scenario``), report; the lab is always torn down."""
     state = up(args)
     try:
         measured = inside(
@@ -351,7 +356,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "--seed",
             str(args.seed),
         )
+        scenario = after_load(state) if after_load is not None else None
         return {
+            **({"scenario": scenario} if scenario is not None else {}),
             "lab": {
                 "validators": len(state.nodes),
                 "threshold": state.threshold,

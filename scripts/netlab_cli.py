@@ -11,6 +11,7 @@ from typing import Any
 
 import netlab
 import netlab_ns as ns
+import netlab_scenario
 
 from node.errors import NodeError
 from node.testnet import pid_alive
@@ -22,6 +23,7 @@ EXAMPLES = """examples:
   scripts/netlab start n0           # … and comes back
   scripts/netlab down
   scripts/netlab run --validators 7 --topology full --delay-ms 150 --rate 5 --duration 60 --json
+  scripts/netlab run --validators 4 --topology chain --delay-ms 50 --scenario lose-bootstrap --json
 
 exit codes: 0 ok; 1 the run lost payments or nodes disagree; 2 bad usage or the lab cannot be built
 (needs root, iproute2 and ethtool); 130 interrupted (the lab is torn down)."""
@@ -59,6 +61,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     measure = sub.add_parser("run", parents=[common, build], help="up, offer a load, report, down")
     measure.add_argument("--rate", type=float, default=5.0, help="payments per second offered (default 5)")
     measure.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    measure.add_argument(
+        "--scenario",
+        choices=netlab_scenario.SCENARIOS,
+        default="none",
+        help="after the load: lose-bootstrap stops the last node's bootstrap peers and restarts it",
+    )
     args = parser.parse_args(argv)
     if getattr(args, "loss", 0.0) and not 0 <= args.loss <= 0.5:
         parser.error("--loss must be between 0 and 0.5")
@@ -76,9 +84,11 @@ def report(args: argparse.Namespace) -> int:
         removed = netlab.down(folder, args.prefix)
         return _print(args, {"removed_namespaces": removed}, lambda d: f"removed {len(removed)} namespaces")
     if args.command == "run":
-        result = netlab.run(args)
+        scenario = netlab_scenario.lose_bootstrap if args.scenario == "lose-bootstrap" else None
+        result = netlab.run(args, after_load=scenario)
         _print(args, result, _run_text)
         healthy = result.get("state_hashes_agree") and not result.get("lost") and result.get("applied")
+        healthy = healthy and result.get("scenario", {"reconnected": True})["reconnected"]
         return 0 if healthy else 1
     state = netlab.LabState.load(folder)
     if args.command == "status":
@@ -149,8 +159,21 @@ def _run_text(result: dict[str, Any]) -> str:
             f"({traffic.get('scp_out_mean', '–')} SCP), {traffic.get('kib_out_mean', '–')} KiB sent",
             f"switch: {result.get('switch', {}).get('late_share', '–')} of frames over "
             f"{result.get('switch', {}).get('late_threshold_ms', 5)} ms late",
+            *_scenario_text(result.get("scenario")),
         ]
     )
+
+
+def _scenario_text(scenario: dict[str, Any] | None) -> list[str]:
+    if scenario is None:
+        return []
+    head = f"{scenario['name']}: {scenario['node']} restarted without {', '.join(scenario['stopped_bootstrap'])}: "
+    if not scenario["reconnected"]:
+        return [head + "did NOT reconnect"]
+    return [
+        head + f"reconnected in {scenario['seconds']} s with {scenario['peers']} peers, "
+        f"ledger {scenario['ledger']} (others {scenario['others_ledger']})"
+    ]
 
 
 def _raise_on_sigterm() -> None:
