@@ -172,6 +172,16 @@ def _assemble(
     monitor = QuorumMonitor(
         keypair.public_key, config.quorum_set, quorum_sets, metrics, store.last_header.seq
     )
+    directory = PeerDirectory(
+        keypair=keypair,
+        network=config.network_id,
+        quorum_set=config.quorum_set,
+        transport=transport,
+        dialer=dialer,
+        requests=requests,
+        area=store.peers,
+        metrics=metrics,
+    )
     herder = Herder(
         HerderConfig(
             config.network_id,
@@ -191,6 +201,7 @@ def _assemble(
         metrics,
         report_behind=claims.peer_is_at,
         monitor=monitor,
+        hears_directly=directory.hears_directly,
     )
     catchup = CatchUp(
         network=config.network_id,
@@ -208,16 +219,6 @@ def _assemble(
     board = Board(store.board, store, config.network_id, BoardLimits())
     board.load(wall_ms())
     board_gossip = BoardGossip(board, transport, requests, metrics)
-    directory = PeerDirectory(
-        keypair=keypair,
-        network=config.network_id,
-        quorum_set=config.quorum_set,
-        transport=transport,
-        dialer=dialer,
-        requests=requests,
-        area=store.peers,
-        metrics=metrics,
-    )
     peers = PeerService(
         network_id=config.network_id,
         is_validator=config.is_validator,

@@ -2,8 +2,9 @@
 
 Every node keeps a table of signed peer records (``node.peer_records``): its own, re-signed when
 its addresses change and twice a day, and those it learnt. Whenever a peer connects, and every
-couple of minutes with one random peer, the two exchange records (``PEERS`` request: the asker
-sends its own record, the answer carries up to 32). Then the node dials:
+minute after, the two exchange records (``PEERS`` request: the asker sends its own record, the
+answer carries up to 32, and the answerer's current connections, which statement flooding uses to
+skip relays a peer does not need). Then the node dials:
 
 * every validator of its quorum set it is not connected to, always (those are the peers SCP needs);
 * other known peers, at random, until it has ``TARGET_CONNECTIONS``.
@@ -31,7 +32,9 @@ from node.logs import log
 from node.metrics import NodeMetrics
 from node.peer_ids import peer_id_for
 from node.peer_records import (
+    MAX_NEIGHBOURS,
     MAX_RECORDS_PER_ANSWER,
+    PeerAnswer,
     PeerRecord,
     RecordError,
     check_fresh,
@@ -49,7 +52,7 @@ TARGET_CONNECTIONS = 8  # dial known peers until this many are connected (quorum
 MAX_KNOWN = 1_000  # records kept (and persisted)
 FAST_ROUND_S = 2.0  # between rounds while a quorum validator or the target is missing …
 SLOW_ROUND_S = 30.0  # … and otherwise
-REFRESH_S = 120.0  # exchange records with one random connected peer this often
+REFRESH_S = 60.0  # exchange records (and neighbour lists) with each connected peer this often
 RESIGN_MS = 12 * 3600 * 1000  # our own record is re-signed this often (records go stale in 7 days)
 BACKOFF_FIRST_S = 5.0
 BACKOFF_MAX_S = 600.0
@@ -107,10 +110,10 @@ class PeerDirectory:
         self.quorum_peers = frozenset(peer_id_for(v) for v in all_validators(quorum_set)) - {self.peer_id}
         self.records: dict[str, PeerRecord] = {}
         self.own: PeerRecord | None = None
-        self._exchanged: set[str] = set()  # connected peers we swapped records with
+        self._exchanged: dict[str, float] = {}  # connected peer -> when we last swapped records (s)
+        self.neighbours: dict[str, frozenset[str]] = {}  # connected peer -> the peers it said it has
         self._dialing: set[str] = set()
         self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (next dial at, delay), seconds
-        self._next_refresh_s = 0.0
         self._failures = DialFailureLog()
 
     # -- the table -----------------------------------------------------------------------------
@@ -195,7 +198,12 @@ class PeerDirectory:
 
     # -- the exchange --------------------------------------------------------------------------
 
-    def answer(self, query: bytes) -> tuple[PeerRecord, ...]:
+    def hears_directly(self, peer: str, origin: str) -> bool:
+        """Whether ``peer`` said (at our last exchange) it is connected to ``origin``, so it gets
+        ``origin``'s own statements first-hand (node.flood skips relaying those to it)."""
+        return origin in self.neighbours.get(peer, ())
+
+    def answer(self, query: bytes) -> PeerAnswer:
         """Our answer to a peer's exchange; the asker's own record (``query``) is learnt when it
         checks out (a bad one is only counted: requests are rate-limited per peer anyway)."""
         asker = ""
@@ -215,13 +223,14 @@ class PeerDirectory:
             if len(chosen) >= MAX_RECORDS_PER_ANSWER:
                 break
             chosen.append(record)
-        return tuple(chosen)
+        neighbours = tuple(sorted(self._transport.connected_peers())[:MAX_NEIGHBOURS])
+        return PeerAnswer(tuple(chosen), neighbours)
 
     async def exchange(self, peer: str) -> None:
         """Swap records with ``peer`` (ours goes in the question)."""
         own = self.own.encode() if self.own is not None else b""
         try:
-            records = await self._requests.ask(peer, PEERS, own)
+            answer = await self._requests.ask(peer, PEERS, own)
         except BadAnswerError as exc:  # counted and penalised by PeerRequests
             reason = exc.detail
             self._metrics.exchanges.labels("bad_answer").inc()
@@ -231,7 +240,9 @@ class PeerDirectory:
             self._metrics.exchanges.labels("failed").inc()
             return
         self._metrics.exchanges.labels("ok").inc()
-        learnt = self.learn(records)
+        if peer in self._exchanged:  # still connected
+            self.neighbours[peer] = frozenset(answer.neighbours)
+        learnt = self.learn(answer.records)
         if learnt:
             log(logger, logging.DEBUG, "learnt peer records", peer=peer, new=learnt, known=len(self.records))
 
@@ -249,14 +260,14 @@ class PeerDirectory:
         """One round; returns the seconds until the next."""
         self.refresh_own()
         connected = set(self._transport.connected_peers())
-        self._exchanged &= connected  # a peer that comes back is asked again
-        for peer in sorted(connected - self._exchanged):
-            self._exchanged.add(peer)
-            nursery.start_soon(self.exchange, peer)
         now_s = monotonic_ms() / 1000
-        if connected and now_s >= self._next_refresh_s:
-            self._next_refresh_s = now_s + REFRESH_S
-            nursery.start_soon(self.exchange, self._rng.choice(sorted(connected)))
+        for peer in set(self._exchanged) - connected:  # a peer that comes back is asked again
+            del self._exchanged[peer]
+            self.neighbours.pop(peer, None)
+        for peer in sorted(connected):  # new peers at once, the others every REFRESH_S
+            if now_s - self._exchanged.get(peer, -REFRESH_S) >= REFRESH_S:
+                self._exchanged[peer] = now_s
+                nursery.start_soon(self.exchange, peer)
         for record in self.to_dial(connected, now_s):
             self._dialing.add(record.peer_id)
             nursery.start_soon(self._dial, record)

@@ -11,6 +11,9 @@ the one it just closed), to every connected peer except the one it came from and
   direction.
 * A statement is relayed only once the herder holds every tx set it names, so the peer that
   receives it can fetch them from us (it asks the relayer first).
+* A peer that told us (``node.discovery``'s neighbour lists) it is connected to the signer gets the
+  statement first-hand and is skipped: in a full mesh nothing is relayed at all, in a chain
+  everything is. A stale list costs at worst a statement that arrives with the 4 s "stuck" pull.
 * Per origin (the signing validator) relays are rate-limited: a validator of our quorum that
   floods valid but pointless statements is not amplified by the network.
 * Counted in ``tally_scp_messages{direction="relay", outcome=…}``: ``sent`` (one per statement,
@@ -21,6 +24,7 @@ the one it just closed), to every connected peer except the one it came from and
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 from consensus import QuorumSet, Statement
 from consensus.quorum_health import MAX_TRANSITIVE_NODES, transitive_quorum
@@ -76,12 +80,14 @@ class StatementFlood:
         metrics: NodeMetrics,
         quorum: TransitiveQuorum,
         *,
+        hears_directly: Callable[[str, str], bool] = lambda peer, origin: False,
         rate: float = RELAY_RATE_PER_ORIGIN,
         burst: float = RELAY_BURST_PER_ORIGIN,
     ) -> None:
         self._transport = transport
         self._metrics = metrics
         self.quorum = quorum
+        self._hears_directly = hears_directly
         self._limiter = RateLimiter(rate, burst, max_clients=MAX_TRANSITIVE_NODES, clock=_seconds)
         self._relayed: OrderedDict[bytes, None] = OrderedDict()
 
@@ -104,9 +110,14 @@ class StatementFlood:
         if not self._limiter.allow(statement.node_id.hex()):
             outcome("relay", "rate_limited").inc()
             return False
-        self._transport.broadcast(
-            encode_envelope_frame(envelope), exclude=(came_from, peer_id_for(statement.node_id))
-        )
+        origin = peer_id_for(statement.node_id)
+        skip = {came_from, origin}
+        targets = [p for p in self._transport.connected_peers() if p not in skip]
+        direct = {p for p in targets if self._hears_directly(p, origin)}  # the signer sent it them
+        if len(direct) == len(targets):
+            outcome("relay", "not_needed").inc()
+            return False
+        self._transport.broadcast(encode_envelope_frame(envelope), exclude=skip | direct)
         outcome("relay", "sent").inc()
         return True
 

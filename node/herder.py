@@ -160,7 +160,10 @@ class Herder:
         metrics: NodeMetrics,
         report_behind: Callable[[str, int], None],
         monitor: QuorumMonitor | None = None,
+        hears_directly: Callable[[str, str], bool] | None = None,
     ) -> None:
+        """``hears_directly(peer, signer)``: whether ``peer`` is connected to ``signer`` (peer ids),
+        so relaying ``signer``'s statements to it is not needed (node.discovery)."""
         self.config = config
         self.chain = chain
         self.transport = transport
@@ -195,7 +198,12 @@ class Herder:
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
         self._decoded_values: dict[bytes, CloseValue] = {}  # value bytes -> decoded (_close_value)
-        self.flood = StatementFlood(transport, metrics, TransitiveQuorum(self.node_id, config.quorum_set))
+        self.flood = StatementFlood(
+            transport,
+            metrics,
+            TransitiveQuorum(self.node_id, config.quorum_set),
+            hears_directly=hears_directly or (lambda peer, origin: False),
+        )
         self._far_future = RateLimiter(
             FAR_FUTURE_RATE, FAR_FUTURE_BURST, max_clients=4096, clock=lambda: monotonic_ms() / 1000
         )  # per peer: envelopes for slots past FUTURE_SLOTS that we verify

@@ -30,6 +30,7 @@ MAX_RECORD_ADDRESSES = 4
 MAX_RECORD_BYTES = 1024
 MAX_RECORDS_PER_ANSWER = 32
 MAX_RECORDS_BYTES = MAX_RECORDS_PER_ANSWER * MAX_RECORD_BYTES + 64
+MAX_PEER_ANSWER_BYTES = MAX_RECORDS_BYTES + 64 * 64 + 64
 MAX_RECORD_AGE_MS = 7 * 24 * 3600 * 1000  # a record older than this is stale: its node re-signs daily
 MAX_CLOCK_AHEAD_MS = 10 * 60 * 1000  # a record signed this far in our future is refused
 
@@ -158,3 +159,39 @@ def decode_peers_query(raw: bytes) -> bytes:
     version, own = codec.array(obj, 2, "peers query")
     codec.tag(version, RECORD_V1, "peers query")
     return codec.blob(own, "peers query record", max_len=MAX_RECORD_BYTES)
+
+
+MAX_NEIGHBOURS = 64
+_PEER_ID_CHARS = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAnswer:
+    """The answer to a peer exchange: signed records, and the peers the answerer is connected to
+    right now (an unsigned hint: statement flooding skips relaying to a peer that hears the
+    statement's signer directly; a wrong hint only costs a relay or a late statement)."""
+
+    records: tuple[PeerRecord, ...]
+    neighbours: tuple[str, ...] = ()
+
+
+def encode_peer_answer(answer: PeerAnswer) -> bytes:
+    return codec.pack((RECORD_V1, encode_records(answer.records), answer.neighbours[:MAX_NEIGHBOURS]))
+
+
+def decode_peer_answer(raw: bytes, network: bytes) -> PeerAnswer:
+    """Raises RecordError (a bad record or neighbour spoils the answer)."""
+    try:
+        obj = codec.unpack(raw, max_size=MAX_PEER_ANSWER_BYTES, what="peer answer")
+        version, records, neighbours = codec.array(obj, 3, "peer answer")
+        codec.tag(version, RECORD_V1, "peer answer")
+        blob = codec.blob(records, "peer answer records", max_len=MAX_RECORDS_BYTES)
+        ids = tuple(
+            codec.text(n, "neighbour peer id", max_len=60)
+            for n in codec.seq(neighbours, "neighbours", max_len=MAX_NEIGHBOURS)
+        )
+    except DecodeError as exc:
+        raise RecordError("malformed", str(exc)) from None
+    if any(len(n) < 32 or not set(n) <= _PEER_ID_CHARS for n in ids):
+        raise RecordError("malformed", "a neighbour is not a peer id")
+    return PeerAnswer(decode_records(blob, network), ids)

@@ -22,12 +22,12 @@ from node.errors import NodeError
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.peer_records import (
-    MAX_RECORDS_BYTES,
-    PeerRecord,
+    MAX_PEER_ANSWER_BYTES,
+    PeerAnswer,
+    decode_peer_answer,
     decode_peers_query,
-    decode_records,
+    encode_peer_answer,
     encode_peers_query,
-    encode_records,
 )
 from node.transport import Transport
 from protocol.errors import DecodeError
@@ -214,13 +214,13 @@ SCP_STATE: RequestKind[int, tuple[wire.SignedEnvelope, ...]] = RequestKind(
     timeout_s=5.0,
     penalty="bad_response",
 )
-PEERS: RequestKind[bytes, tuple[PeerRecord, ...]] = RequestKind(
+PEERS: RequestKind[bytes, PeerAnswer] = RequestKind(
     wire.REQ_PEERS,
     encode_peers_query,
     decode_peers_query,
-    encode_records,
-    decode_records,  # every record's signature and network checked; a forged one spoils the answer
-    max_response=MAX_RECORDS_BYTES,
+    encode_peer_answer,
+    decode_peer_answer,  # every record's signature and network checked; a forged one spoils the answer
+    max_response=MAX_PEER_ANSWER_BYTES,
     timeout_s=5.0,
     penalty="bad_peer_record",
 )

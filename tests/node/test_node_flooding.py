@@ -5,6 +5,7 @@ refused (far-future slots, replays, bad signatures, duplicates, validators outsi
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import nacl.utils
@@ -44,8 +45,12 @@ def _sample(node: AssembledNode, name: str, **labels: str) -> float:
     return node.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
+def _relay_outcome(node: AssembledNode, outcome: str) -> float:
+    return _sample(node, "tally_scp_messages_total", direction="relay", outcome=outcome)
+
+
 def _relayed(node: AssembledNode) -> float:
-    return _sample(node, "tally_scp_messages_total", direction="relay", outcome="sent")
+    return _relay_outcome(node, "sent")
 
 
 def _penalties(node: AssembledNode, reason: str) -> int:
@@ -156,10 +161,12 @@ async def test_far_future_replayed_and_forged_statements_are_dropped_scored_down
         assert _relayed(target) == relayed_before, "nothing refused was relayed"
         assert {peer for peer, _ in target.herder.transport.penalties} == {ATTACKER}  # type: ignore[attr-defined]
 
-        # The genuine statement is relayed once, however many peers send it.
+        # The genuine statement is considered for relaying once, however many peers send it (in
+        # this full mesh every peer hears its signer directly, so none needs it relayed).
+        handled_before = _relay_outcome(target, "sent") + _relay_outcome(target, "not_needed")
         await target.handlers.on_frame(encode_envelope_frame(good), ATTACKER)
         await target.handlers.on_frame(encode_envelope_frame(good), OTHER_PEER)
-        assert _relayed(target) == relayed_before + 1
+        assert _relay_outcome(target, "sent") + _relay_outcome(target, "not_needed") == handled_before + 1
         nursery.cancel_scope.cancel()
 
 
@@ -181,11 +188,15 @@ async def test_statements_of_validators_outside_the_quorum_are_not_relayed(tmp_p
 
 
 class _Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, tuple[str, ...]]] = []
+    def __init__(self, connected: tuple[str, ...] = (OTHER_PEER, ATTACKER)) -> None:
+        self.sent: list[tuple[bytes, set[str]]] = []
+        self.connected = connected
 
-    def broadcast(self, frame: bytes, *, exclude: tuple[str, ...] = ()) -> None:
-        self.sent.append((frame, tuple(exclude)))
+    def connected_peers(self) -> list[str]:
+        return list(self.connected)
+
+    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
+        self.sent.append((frame, set(exclude)))
 
 
 async def test_relays_are_rate_limited_per_signer_and_skip_sender_and_signer() -> None:
@@ -200,7 +211,7 @@ async def test_relays_are_rate_limited_per_signer_and_skip_sender_and_signer() -
         statement = Statement(b.public_key, slot, qset.hash, Nominate((b"v",), ()))
         flood.relay(envelope, statement, came_from=OTHER_PEER)
     assert len(recorder.sent) == 3, "the burst, then nothing until tokens come back"
-    assert recorder.sent[0][1] == (OTHER_PEER, peer_id_for(b.public_key))
+    assert recorder.sent[0][1] == {OTHER_PEER, peer_id_for(b.public_key)}
     limited = metrics.registry.get_sample_value(
         "tally_scp_messages_total", {"direction": "relay", "outcome": "rate_limited"}
     )
@@ -209,6 +220,36 @@ async def test_relays_are_rate_limited_per_signer_and_skip_sender_and_signer() -
     statement = Statement(c.public_key, 2, qset.hash, Nominate((b"v",), ()))
     assert flood.relay(envelope, statement, came_from=OTHER_PEER), "another signer has its own budget"
     assert not flood.relay(envelope, statement, came_from=ATTACKER), "relayed once"
+
+
+async def test_peers_that_hear_the_signer_directly_are_not_relayed_to() -> None:
+    a, b = Keypair(b"\x01" * 32), Keypair(b"\x02" * 32)
+    qset = QuorumSet(1, (a.public_key, b.public_key))
+    third, fourth = peer_id_for(b"\x03" * 32), peer_id_for(b"\x04" * 32)
+    recorder = _Recorder(connected=(OTHER_PEER, third, fourth))
+    metrics = NodeMetrics()
+    hearing = {third}  # third told us it is connected to b
+    flood = StatementFlood(
+        recorder,  # type: ignore[arg-type]
+        metrics,
+        TransitiveQuorum(a.public_key, qset),
+        hears_directly=lambda peer, origin: origin == peer_id_for(b.public_key) and peer in hearing,
+    )
+
+    def relay(slot: int) -> bool:
+        statement = Statement(b.public_key, slot, qset.hash, Nominate((b"v",), ()))
+        return flood.relay(_nomination(b, slot, qset, b"v"), statement, came_from=OTHER_PEER)
+
+    assert relay(2)
+    assert recorder.sent[-1][1] == {OTHER_PEER, peer_id_for(b.public_key), third}, "only fourth needs it"
+    hearing.add(fourth)
+    assert not relay(3), "everyone hears the signer: nothing to relay (a full mesh)"
+    assert (
+        metrics.registry.get_sample_value(
+            "tally_scp_messages_total", {"direction": "relay", "outcome": "not_needed"}
+        )
+        == 1
+    )
 
 
 def test_the_transitive_quorum_grows_through_members_quorum_sets_only() -> None:

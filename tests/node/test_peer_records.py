@@ -210,7 +210,9 @@ def test_the_table_keeps_the_newest_fresh_record_per_node_and_persists_it(store:
 
 def test_an_exchange_learns_the_askers_record_and_answers_quorum_validators_first(store: LedgerStore) -> None:
     validator = _key(1)
-    directory = _directory(store, _Net(), quorum=[validator])
+    directory = _directory(
+        store, _Net(connected=["12D3KooWQ6mXHK9P4dTx3fvLtZ9yAjtxm3uhZTtD2AD2RMLA8Bja"]), quorum=[validator]
+    )
     directory.refresh_own()
     now = _now()
     others = [sign_record(_key(i), NETWORK, now - i, [ADDRESS]) for i in range(10, 50)]
@@ -219,10 +221,14 @@ def test_an_exchange_learns_the_askers_record_and_answers_quorum_validators_firs
     asker = sign_record(_key(99), NETWORK, now, [ADDRESS])
     answer = directory.answer(asker.encode())
     assert directory.records[asker.peer_id] == asker
-    assert answer[0] == directory.own, "its own record first"
-    assert answer[1] == in_quorum
-    assert len(answer) == MAX_RECORDS_PER_ANSWER
-    assert asker not in answer, "nobody is told about itself"
+    records = answer.records
+    assert records[0] == directory.own, "its own record first"
+    assert records[1] == in_quorum
+    assert len(records) == MAX_RECORDS_PER_ANSWER
+    assert asker not in records, "nobody is told about itself"
+    assert answer.neighbours == ("12D3KooWQ6mXHK9P4dTx3fvLtZ9yAjtxm3uhZTtD2AD2RMLA8Bja",), (
+        "and whom it is connected to"
+    )
     forged = _tampered(sign_record(_key(98), NETWORK, now, [ADDRESS]), seq=1)
     directory.answer(forged)
     assert sign_record(_key(98), NETWORK, now, [ADDRESS]).peer_id not in directory.records

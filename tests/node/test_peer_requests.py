@@ -17,7 +17,7 @@ from node.assembly import assemble_node
 from node.config import NodeConfig
 from node.errors import NetError
 from node.metrics import NodeMetrics
-from node.peer_records import PeerRecord, encode_records, sign_record
+from node.peer_records import PeerAnswer, PeerRecord, encode_peer_answer, sign_record
 from node.peer_requests import (
     ALL_KINDS,
     BOARD,
@@ -97,7 +97,7 @@ def _samples() -> list[tuple[RequestKind[Any, Any], Any, Any]]:
         (SCP_STATE, 9, (envelope,)),
         (LEDGERS, LedgerRange(3, 2), (blob,)),
         (BOARD, (1_790_000_000_000, HASH), (b"a listing's bytes", b"another")),
-        (PEERS, record.encode(), (record,)),
+        (PEERS, record.encode(), PeerAnswer((record,), (record.peer_id,))),
     ]
 
 
@@ -107,7 +107,7 @@ def _forged_records() -> bytes:
     forged = PeerRecord(
         honest.node_key, NETWORK, honest.seq, ("/ip4/198.51.100.66/tcp/4100",), honest.signature
     )
-    return encode_records([forged])
+    return encode_peer_answer(PeerAnswer((forged,)))
 
 
 def test_every_kind_is_declared_once_and_sampled_here() -> None:
