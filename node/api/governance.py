@@ -4,12 +4,14 @@
   a currency's proposals, newest first (``next`` continues); without ``currency`` only
   ``status=open`` is allowed, listing every currency's open proposals by deadline;
 * ``GET /proposals/{id}`` — one proposal, ``id`` as people write it: ``DEMOS-3``;
+  each proposal also names ``decided_ledger``, the ledger that counted it (None while open);
 * ``GET /currencies/{code}/fund`` — the currency's commons fund.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,7 +22,7 @@ from node.api.explorer import ExplorerNode, Wrap, currency_or_error
 from node.api.governance_json import fund_json, proposal_json
 from node.api.params import UINT32_MAX, float_query, integer
 from node.governance_reads import GovernanceReads
-from protocol.governance.entries import ProposalStatus
+from protocol.governance.entries import Proposal, ProposalStatus
 from protocol.operations import valid_code
 
 MAX_PROPOSALS_LIMIT = 100
@@ -41,6 +43,12 @@ def governance_routes(node: ExplorerNode, wrap: Wrap) -> list[Route]:
     reads = node.reads
     governance = GovernanceReads(reads.store)
 
+    def view(proposal: Proposal) -> dict[str, Any]:
+        decided = None
+        if proposal.status is not ProposalStatus.OPEN:
+            decided = reads.ledger_closed_at_or_after(proposal.deadline_ms)
+        return proposal_json(proposal) | {"decided_ledger": decided}
+
     async def proposals(request: Request) -> Response:
         limit = int(float_query(request, "limit", 1, MAX_PROPOSALS_LIMIT, default=20))
         status_text = request.query_params.get("status")
@@ -52,7 +60,7 @@ def governance_routes(node: ExplorerNode, wrap: Wrap) -> list[Route]:
             if status is not ProposalStatus.OPEN:
                 raise ApiError(400, "bad_request", "name a ?currency=CODE, or ask for ?status=open")
             items = governance.open_proposals(limit)
-            return JSONResponse({"items": [proposal_json(p) for p in items], "next": None})
+            return JSONResponse({"items": [view(p) for p in items], "next": None})
         currency = currency_or_error(reads, code.upper())
         before_text = request.query_params.get("before")
         before = None if before_text is None else integer(before_text, "?before", 2, UINT32_MAX)
@@ -60,7 +68,7 @@ def governance_routes(node: ExplorerNode, wrap: Wrap) -> list[Route]:
         return JSONResponse(
             {
                 "code": currency.code,
-                "items": [proposal_json(p) for p in page.items],
+                "items": [view(p) for p in page.items],
                 "next": None if page.next_before is None else str(page.next_before),
             }
         )
@@ -70,7 +78,7 @@ def governance_routes(node: ExplorerNode, wrap: Wrap) -> list[Route]:
         found = governance.proposal(code, number)
         if found is None:
             raise ApiError(404, "not_found", f"no proposal {code}-{number} on this ledger")
-        return JSONResponse(proposal_json(found))
+        return JSONResponse(view(found))
 
     async def fund(request: Request) -> Response:
         currency = currency_or_error(reads, request.path_params["code"].upper())

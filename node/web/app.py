@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from node.api.explorer import ExplorerNode, Wrap
 from node.web.board_pages import BoardPages
+from node.web.governance_pages import GovernancePages
 from node.web.pages import Pages
 from node.web.site import Page, PageError, Site, serve
 
@@ -26,6 +27,7 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
     site = Site()
     pages = Pages(node)
     board = BoardPages(node)
+    governance = GovernancePages(node)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/web/", status_code=307)
@@ -41,8 +43,11 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
         ("/currencies/{code}", pages.currency),
         ("/board", board.board_page),
         ("/board/{listing}", board.listing_page),
+        ("/proposals", governance.proposals_page),
+        ("/proposals/{proposal_id}", governance.proposal_page),
         ("/fragments/ledger/{seq}", pages.ledger_row),
         ("/fragments/tx/{tx_hash}", pages.tx_row),
+        ("/fragments/proposals/{proposal_id}", governance.tally_fragment),
     ]
     fallback = PageFallback(wrap(serve(site, not_found)))
     pages_router = Router(

@@ -35,6 +35,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> Markup:
         f'aria-labelledby="{escape(chart_id)}-title" dir="ltr" preserveAspectRatio="xMidYMid meet">',
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
         f'<line x1="{SIDE}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - SIDE}" y2="{HEIGHT - BOTTOM}" class="axis"/>',
+        '<g translate="no">',  # the bars' labels are data (months, amounts), not words to translate
     ]
     for index, bar in enumerate(bars):
         height = plot_height * max(bar.value, 0) / top_value
@@ -47,7 +48,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> Markup:
             f'<text x="{middle:.1f}" y="{y - 6:.1f}" class="value">{escape(bar.text)}</text>',
             f'<text x="{middle:.1f}" y="{HEIGHT - BOTTOM + 18}" class="label">{escape(bar.label)}</text>',
         ]
-    parts.append("</svg>")
+    parts.append("</g></svg>")
     return Markup("".join(parts))
 
 
@@ -83,3 +84,40 @@ def _round_width(at_least: int) -> int:
             if step * scale >= at_least:
                 return step * scale
         scale *= 10
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    kind: str  # CSS class of its segment: yes, no, abstain
+    value: int
+    text: str  # its label, e.g. "Yes: 3"
+
+
+VOTE_WIDTH, VOTE_HEIGHT = 600, 36
+
+
+def vote_bar(chart_id: str, title: str, shares: Sequence[Share], total: int, mark_pct: int) -> Markup:
+    """One horizontal bar of ``total`` (the electorate): a segment per share from the start,
+    what nobody has cast yet after them, and a line at ``mark_pct`` % (the quorum). Drawn left
+    to right; the stylesheet mirrors it on right-to-left pages. The page prints the same numbers
+    as text."""
+    whole = max(total, 1)
+    parts = [
+        f'<svg id="{escape(chart_id)}" class="votes" viewBox="0 0 {VOTE_WIDTH} {VOTE_HEIGHT}" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title" preserveAspectRatio="none">',
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
+        f'<rect x="0" y="6" width="{VOTE_WIDTH}" height="{VOTE_HEIGHT - 12}" class="unvoted"/>',
+    ]
+    x = 0.0
+    for share in shares:
+        width = VOTE_WIDTH * max(share.value, 0) / whole
+        if width > 0:
+            parts.append(
+                f'<rect x="{x:.1f}" y="6" width="{width:.1f}" height="{VOTE_HEIGHT - 12}" '
+                f'class="{escape(share.kind)}"><title>{escape(share.text)}</title></rect>'
+            )
+        x += width
+    mark = VOTE_WIDTH * min(max(mark_pct, 0), 100) / 100
+    parts.append(f'<line x1="{mark:.1f}" y1="0" x2="{mark:.1f}" y2="{VOTE_HEIGHT}" class="mark"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -14,8 +14,10 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from node.api.explorer import ExplorerNode
+from node.api.governance_json import fund_json
 from node.api.views import operation_json
 from node.clock import wall_ms
+from node.governance_reads import GovernanceReads
 from node.reads import Balances, TxRecord
 from node.web import charts, inputs
 from node.web import format as fmt
@@ -62,7 +64,21 @@ class Units:
 
     def __call__(self, value: int, code: str) -> Markup:
         """For templates: isolated left-to-right, so a minus sign stays in front in Arabic too."""
-        return Markup('<bdi class="amount" dir="ltr">%s</bdi>') % self.text(value, code)
+        return Markup('<bdi class="amount" dir="ltr" translate="no">%s</bdi>') % self.text(value, code)
+
+
+_RESULT_CODES = {c.value: c for c in ResultCode}
+
+
+def shared_context(node: ExplorerNode, page: Page) -> dict[str, Any]:
+    """What every page's templates may use: ``units(value, code)`` for amounts and
+    ``explain(code)`` for a result code's explanation in the page's language."""
+
+    def explain(code: str) -> str:
+        known = _RESULT_CODES.get(code)
+        return page.gettext(known.explanation) if known else code
+
+    return {"units": Units(node, page), "explain": explain}
 
 
 class Pages:
@@ -71,17 +87,7 @@ class Pages:
         self.reads = node.reads
 
     def _render(self, page: Page, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        return page.render(
-            name, {"units": Units(self.node, page), "explain": self._explain(page), **context}, status
-        )
-
-    @staticmethod
-    def _explain(page: Page) -> Any:
-        def explain(code: str) -> str:
-            known = {c.value: c for c in ResultCode}.get(code)
-            return page.gettext(known.explanation) if known else code
-
-        return explain
+        return page.render(name, {**shared_context(self.node, page), **context}, status)
 
     def _row(self, tx: Transaction, code: str, ledger: int | None, close_time_ms: int | None) -> TxRow:
         return TxRow(
@@ -211,6 +217,8 @@ class Pages:
                 "currency": currency,
                 "issuer": encode_account(currency.issuer),
                 "holders": self._holders(currency),
+                "rules_ext": currency.extension,
+                "fund": fund_json(currency, GovernanceReads(self.reads.store).fund(currency.code)),
                 "stewards": [encode_account(s) for s in currency.stewards],
                 "members": [
                     {
@@ -225,7 +233,7 @@ class Pages:
                 "months": months,
                 "volume_chart": charts.bar_chart(
                     "volume",
-                    page.gettext("Exchanged per month in %(code)s") % {"code": currency.code},
+                    page.gettext("Exchanged per month"),
                     [
                         charts.Bar(fmt.month(m.month), m.volume, units.text(m.volume, currency.code))
                         for m in months
@@ -241,7 +249,7 @@ class Pages:
                 "distribution_chart": charts.bar_chart(
                     "distribution",
                     page.gettext("Members by balance"),
-                    [charts.Bar(f"{units(b.low, currency.code)}", b.count, str(b.count)) for b in bins],
+                    [charts.Bar(units.text(b.low, currency.code), b.count, str(b.count)) for b in bins],
                 ),
                 "rows": [
                     self._record_row(r)

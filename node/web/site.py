@@ -134,4 +134,6 @@ def _environment(folder: str, code: str) -> jinja2.Environment:
     env.filters["time"] = fmt.time
     env.filters["iso_time"] = fmt.iso_time
     env.filters["month"] = fmt.month
+    env.filters["percent"] = fmt.percent
+    env.filters["duration"] = lambda seconds: fmt.duration(seconds, gettext.gettext)
     return env

@@ -8,91 +8,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import nacl.utils
 import pytest
-from web_node import Community, lone_node, seed_community
+from web_node import DesignTown as Town
+from web_node import lone_node, seed_community, seed_designs
 
 from node.api.app import create_app
 from protocol.addresses import encode_account
-from protocol.designs.actions import AgreeExchange
 from protocol.designs.clearing import clearing_address
-from protocol.designs.operations import (
-    Accredit,
-    ApproveRecovery,
-    CreditHours,
-    ExchangePay,
-    Hop,
-    RegisterBusiness,
-    SetGuardians,
-)
-from protocol.designs.terms import Acceptance, CurrencyTerms
-from protocol.governance.operations import Propose
 from protocol.keys import Keypair
-from protocol.ledger import CloseValue, make_tx_set
-from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Payment
-from protocol.versions import PROTOCOL_V3
-
-
-class Town:
-    def __init__(self, community: Community) -> None:
-        self.c = community
-        self.city, self.org, self.shop, self.bakery, self.new_key = (
-            Keypair(nacl.utils.random(32)) for _ in range(5)
-        )
-
-
-async def _upgrade(community: Community) -> None:
-    chain = community.node.chain
-    tx_set = make_tx_set(chain.last.hash, [])
-    value = CloseValue(tx_set.hash, community.clock_ms, (("protocol_version", PROTOCOL_V3),))
-    assert await chain.close(tx_set, value, ()) is not None
-    community.clock_ms += 1000
-    assert chain.last.version == PROTOCOL_V3
-
-
-async def _seed(community: Community) -> Town:
-    town = Town(community)
-    c, steward, issuer = community, community.steward, community.issuer
-    alice, bob = c.alice, c.bob
-    await _upgrade(c)
-    guaranteed = CurrencyTerms(guaranteed=True, accept=Acceptance.PROVIDERS)
-    await c.run(
-        town.city,
-        CreateCurrency("CARE", CurrencyKind.TIME, 2, (town.city.public_key,), 1, 0, 0, 0, None, guaranteed),
-    )
-    await c.run(
-        town.city,
-        Accredit("CARE", town.org.public_key, 10_000),
-        AdmitMember("CARE", alice.public_key),
-        AdmitMember("CARE", bob.public_key),
-    )
-    await c.run(town.org, CreditHours("CARE", alice.public_key, 300, "visiting Mrs. M"))
-    await c.run(alice, Payment(town.org.public_key, "CARE", 100))
-    registered = CurrencyTerms(accept=Acceptance.REGISTERED)
-    await c.run(
-        issuer,
-        CreateCurrency("PND", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0, 0, 0, None, registered),
-    )
-    await c.run(
-        issuer,
-        RegisterBusiness("PND", town.shop.public_key, "Corner Shop", "groceries", "5 % off"),
-        RegisterBusiness("PND", town.bakery.public_key, "Bakery", "food"),
-        Mint("PND", alice.public_key, 5000),
-    )
-    agree_hour = Propose("HOUR", "LETS", b"", (AgreeExchange("LETS", 10, 1, 500, 5000),))
-    agree_lets = Propose("LETS", "HOUR", b"", (AgreeExchange("HOUR", 1, 10, 5000, 500),))
-    await c.run(steward, agree_hour, agree_lets)
-    await c.run(alice, ExchangePay(bob.public_key, 1000, "HOUR", 100, (Hop("LETS", 1),)))
-    await c.run(alice, SetGuardians((bob.public_key, c.carol.public_key), 2, 3 * 86_400))
-    await c.run(bob, ApproveRecovery(alice.public_key, town.new_key.public_key))
-    await c.run(c.carol, ApproveRecovery(alice.public_key, town.new_key.public_key))
-    return town
 
 
 @pytest.fixture
 async def town(tmp_path: Path) -> AsyncIterator[Town]:
     async with lone_node(tmp_path) as node:
-        yield await _seed(await seed_community(node))
+        yield await seed_designs(await seed_community(node))
 
 
 def _client(town: Town) -> httpx.AsyncClient:

@@ -23,10 +23,23 @@ from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
 from node.errors import NetError
 from node.metrics import NodeMetrics
+from protocol.designs.actions import AgreeExchange
+from protocol.designs.operations import (
+    Accredit,
+    ApproveRecovery,
+    CreditHours,
+    ExchangePay,
+    Hop,
+    RegisterBusiness,
+    SetGuardians,
+)
+from protocol.designs.terms import Acceptance, CurrencyTerms
+from protocol.governance.operations import Propose
 from protocol.keys import Keypair
 from protocol.ledger import CloseValue, make_tx_set
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation, Payment
 from protocol.transactions import Transaction, TransactionBody, build_transaction
+from protocol.versions import PROTOCOL_V3
 
 PASSPHRASE = "Tally web test network"
 START_MS = 1_772_323_200_000  # 2026-03-01 00:00 UTC
@@ -95,6 +108,15 @@ class Community:
         self.clock_ms += LEDGER_STEP_MS
         return txs
 
+    async def upgrade(self, version: int) -> None:
+        """Close an empty ledger that moves the network to protocol ``version``."""
+        chain = self.node.chain
+        tx_set = make_tx_set(chain.last.hash, [])
+        value = CloseValue(tx_set.hash, self.clock_ms, (("protocol_version", version),))
+        assert await chain.close(tx_set, value, ()) is not None
+        self.clock_ms += 1000
+        assert chain.last.version == version
+
 
 @asynccontextmanager
 async def lone_node(folder: Path) -> AsyncIterator[AssembledNode]:
@@ -145,3 +167,56 @@ def community_fixture() -> Any:
             yield await seed_community(node)
 
     return community
+
+
+class DesignTown:
+    """The demo community with the designs of protocol version 3 (``seed_designs``)."""
+
+    def __init__(self, community: Community) -> None:
+        self.c = community
+        self.city, self.org, self.shop, self.bakery, self.new_key = (
+            Keypair(nacl.utils.random(32)) for _ in range(5)
+        )
+
+
+async def seed_designs(community: Community) -> DesignTown:
+    """Protocol version 3 and its designs on top of ``seed_community``: guaranteed care time CARE
+    (guarantor city, organisation org with a 100 h quota that credited alice 3 h, 1 h redeemed),
+    a spend-locally pound PND with two businesses, an exchange agreement HOUR–LETS that alice
+    used, and alice's guardians bob and carol, who both approved a new key."""
+    town = DesignTown(community)
+    c, steward, issuer = community, community.steward, community.issuer
+    alice, bob = c.alice, c.bob
+    await c.upgrade(PROTOCOL_V3)
+    guaranteed = CurrencyTerms(guaranteed=True, accept=Acceptance.PROVIDERS)
+    await c.run(
+        town.city,
+        CreateCurrency("CARE", CurrencyKind.TIME, 2, (town.city.public_key,), 1, 0, 0, 0, None, guaranteed),
+    )
+    await c.run(
+        town.city,
+        Accredit("CARE", town.org.public_key, 10_000),
+        AdmitMember("CARE", alice.public_key),
+        AdmitMember("CARE", bob.public_key),
+    )
+    await c.run(town.org, CreditHours("CARE", alice.public_key, 300, "visiting Mrs. M"))
+    await c.run(alice, Payment(town.org.public_key, "CARE", 100))
+    registered = CurrencyTerms(accept=Acceptance.REGISTERED)
+    await c.run(
+        issuer,
+        CreateCurrency("PND", CurrencyKind.ISSUED, 2, (issuer.public_key,), 1, 0, 0, 0, None, registered),
+    )
+    await c.run(
+        issuer,
+        RegisterBusiness("PND", town.shop.public_key, "Corner Shop", "groceries", "5 % off"),
+        RegisterBusiness("PND", town.bakery.public_key, "Bakery", "food"),
+        Mint("PND", alice.public_key, 5000),
+    )
+    agree_hour = Propose("HOUR", "LETS", b"", (AgreeExchange("LETS", 10, 1, 500, 5000),))
+    agree_lets = Propose("LETS", "HOUR", b"", (AgreeExchange("HOUR", 1, 10, 5000, 500),))
+    await c.run(steward, agree_hour, agree_lets)
+    await c.run(alice, ExchangePay(bob.public_key, 1000, "HOUR", 100, (Hop("LETS", 1),)))
+    await c.run(alice, SetGuardians((bob.public_key, c.carol.public_key), 2, 3 * 86_400))
+    await c.run(bob, ApproveRecovery(alice.public_key, town.new_key.public_key))
+    await c.run(c.carol, ApproveRecovery(alice.public_key, town.new_key.public_key))
+    return town

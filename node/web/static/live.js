@@ -1,7 +1,8 @@
 // Live updates: the page arrived complete; this only adds what closes afterwards. It listens to
 // the node's event stream (/events, named by <body data-events>) and, for each event, fetches the
 // row the server renders for it (same template, same language) into the matching
-// <tbody data-live="ledger|tx" data-fragment="...{seq}|{hash}..." data-keep="N">.
+// <tbody data-live="ledger|tx" data-fragment="...{seq}|{hash}..." data-keep="N">, and fetches again
+// the parts marked data-live-refresh (below).
 // Without JavaScript, or if the stream fails, the page simply stays as it was loaded.
 (function () {
   "use strict";
@@ -37,14 +38,44 @@
     });
   }
 
+  // A part of the page rendered again by the server (<div data-live-refresh="URL">, e.g. a
+  // proposal's count): when a vote on data-proposal arrives, when a ledger closes at or after
+  // data-refresh-at (the deadline), and at least every data-refresh-every ms while ledgers close.
+  // A fragment without data-live-refresh of its own (a decided proposal) ends the refreshing.
+  var refreshed = Date.now();
+  function refresh(el) {
+    var url = el.getAttribute("data-live-refresh");
+    if (!url) { return; }
+    refreshed = Date.now();
+    fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + lang, { credentials: "same-origin" })
+      .then(function (answer) { return answer.ok ? answer.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        el.innerHTML = html;
+        if (el.querySelector(".outcome.open") === null) { el.removeAttribute("data-live-refresh"); }
+      });
+  }
+  function refreshing() { return document.querySelectorAll("[data-live-refresh]"); }
+
   var stream = new EventSource(source);
   stream.addEventListener("ledger", function (event) {
     var ledger = JSON.parse(event.data);
     setText("ledger-seq", String(ledger.seq));
     insert("ledger", "seq", String(ledger.seq));
+    Array.prototype.forEach.call(refreshing(), function (el) {
+      var due = parseInt(el.getAttribute("data-refresh-at") || "0", 10);
+      var every = parseInt(el.getAttribute("data-refresh-every") || "0", 10);
+      if ((due && ledger.close_time_ms >= due) || (every && Date.now() - refreshed >= every)) { refresh(el); }
+    });
   });
   stream.addEventListener("tx", function (event) {
-    insert("tx", "hash", JSON.parse(event.data).hash);
+    var tx = JSON.parse(event.data);
+    insert("tx", "hash", tx.hash);
+    Array.prototype.forEach.call(refreshing(), function (el) {
+      var wanted = el.getAttribute("data-proposal");
+      var votes = (tx.operations || []).some(function (op) { return op.type === "vote" && op.proposal === wanted; });
+      if (wanted && votes && tx.code === "ok") { refresh(el); }
+    });
   });
   stream.addEventListener("gap", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-status]"), function (el) {
