@@ -2,7 +2,7 @@
 
 Every node keeps a table of signed peer records (``node.peer_records``): its own, re-signed when
 its addresses change and twice a day, and those it learnt. Whenever a peer connects, and every
-minute after, the two exchange records (``PEERS`` request: the asker sends its own record, the
+two minutes after, the two exchange records (``PEERS`` request: the asker sends its own record, the
 answer carries up to 32, and the answerer's current connections, which statement flooding uses to
 skip relays a peer does not need). Then the node dials:
 
@@ -50,9 +50,9 @@ logger = logging.getLogger("tally.discovery")
 
 TARGET_CONNECTIONS = 8  # dial known peers until this many are connected (quorum validators always)
 MAX_KNOWN = 1_000  # records kept (and persisted)
-FAST_ROUND_S = 2.0  # between rounds while a quorum validator or the target is missing …
-SLOW_ROUND_S = 30.0  # … and otherwise
-REFRESH_S = 60.0  # exchange records (and neighbour lists) with each connected peer this often
+FAST_ROUND_S = 2.0  # between rounds (cheap: no I/O unless there is someone to dial or ask) …
+SLOW_ROUND_S = 30.0  # … once every quorum validator and the target are connected
+REFRESH_S = 120.0  # exchange records (and neighbour lists) with each connected peer this often
 RESIGN_MS = 12 * 3600 * 1000  # our own record is re-signed this often (records go stale in 7 days)
 BACKOFF_FIRST_S = 5.0
 BACKOFF_MAX_S = 600.0
@@ -268,7 +268,8 @@ class PeerDirectory:
             if now_s - self._exchanged.get(peer, -REFRESH_S) >= REFRESH_S:
                 self._exchanged[peer] = now_s
                 nursery.start_soon(self.exchange, peer)
-        for record in self.to_dial(connected, now_s):
+        dials = self.to_dial(connected, now_s)
+        for record in dials:
             self._dialing.add(record.peer_id)
             nursery.start_soon(self._dial, record)
         lacking = self.quorum_peers - connected
