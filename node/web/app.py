@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from node.api.explorer import ExplorerNode, Wrap
 from node.web.board_pages import BoardPages
+from node.web.design_pages import DesignPages
 from node.web.governance_pages import GovernancePages
 from node.web.pages import Pages
 from node.web.site import Page, PageError, Site, serve
@@ -28,6 +29,7 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
     pages = Pages(node)
     board = BoardPages(node)
     governance = GovernancePages(node)
+    designs = DesignPages(node)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/web/", status_code=307)
@@ -41,6 +43,11 @@ def web_routes(node: ExplorerNode, wrap: Wrap) -> list[BaseRoute]:
         ("/tx/{tx_hash}", pages.transaction),
         ("/accounts/{address}", pages.account),
         ("/currencies/{code}", pages.currency),
+        ("/currencies/{code}/businesses", designs.businesses_page),
+        ("/currencies/{code}/credits", designs.credits_page),
+        ("/currencies/{code}/credits/{address}", designs.organisation_page),
+        ("/currencies/{code}/exchange", designs.exchange_page),
+        ("/exchange", designs.exchange_page),
         ("/board", board.board_page),
         ("/board/{listing}", board.listing_page),
         ("/proposals", governance.proposals_page),

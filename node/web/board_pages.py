@@ -17,7 +17,7 @@ from node.api.explorer import ExplorerNode
 from node.board.board import BoardQuery
 from node.board.views import LinkedPayment, linked_payments
 from node.web import inputs
-from node.web.pages import Units
+from node.web.context import Units
 from node.web.qr import qr_svg
 from node.web.site import Page, PageError
 from protocol.addresses import encode_account

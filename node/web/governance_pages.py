@@ -22,7 +22,7 @@ from node.clock import wall_ms
 from node.governance_reads import GovernanceReads
 from node.web import charts, inputs
 from node.web import format as fmt
-from node.web.pages import shared_context
+from node.web.context import shared_context
 from node.web.site import Page, PageError
 from protocol.governance.entries import Proposal, ProposalStatus
 from protocol.governance.proposals import MAX_OPEN_PROPOSALS, passes

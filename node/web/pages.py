@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup
 from starlette.responses import Response
 
 from node.api.explorer import ExplorerNode
@@ -21,6 +20,8 @@ from node.governance_reads import GovernanceReads
 from node.reads import Balances, TxRecord
 from node.web import charts, inputs
 from node.web import format as fmt
+from node.web.context import Units, shared_context
+from node.web.design_pages import DesignPages
 from node.web.qr import pay_uri, qr_svg
 from node.web.site import Page, PageError
 from protocol.addresses import encode_account
@@ -50,41 +51,11 @@ class TxRow:
     close_time_ms: int | None
 
 
-class Units:
-    """Amounts of any currency in its units, looking each currency up once per page."""
-
-    def __init__(self, node: ExplorerNode, page: Page) -> None:
-        self.node, self.page = node, page
-        self._known: dict[str, Currency | None] = {}
-
-    def text(self, value: int, code: str) -> str:
-        if code not in self._known:
-            self._known[code] = self.node.reads.currency(code)
-        return fmt.amount(value, self._known[code], code, self.page.gettext)
-
-    def __call__(self, value: int, code: str) -> Markup:
-        """For templates: isolated left-to-right, so a minus sign stays in front in Arabic too."""
-        return Markup('<bdi class="amount" dir="ltr" translate="no">%s</bdi>') % self.text(value, code)
-
-
-_RESULT_CODES = {c.value: c for c in ResultCode}
-
-
-def shared_context(node: ExplorerNode, page: Page) -> dict[str, Any]:
-    """What every page's templates may use: ``units(value, code)`` for amounts and
-    ``explain(code)`` for a result code's explanation in the page's language."""
-
-    def explain(code: str) -> str:
-        known = _RESULT_CODES.get(code)
-        return page.gettext(known.explanation) if known else code
-
-    return {"units": Units(node, page), "explain": explain}
-
-
 class Pages:
     def __init__(self, node: ExplorerNode) -> None:
         self.node = node
         self.reads = node.reads
+        self.designs = DesignPages(node)
 
     def _render(self, page: Page, name: str, context: dict[str, Any], status: int = 200) -> Response:
         return page.render(name, {**shared_context(self.node, page), **context}, status)
@@ -182,6 +153,8 @@ class Pages:
         )
         text = encode_account(key)
         uri = pay_uri(key, self.reads.network_id)
+        recovery = self.designs.recovery(key)
+        started = recovery["recovery"]
         return self._render(
             page,
             "account.html",
@@ -194,6 +167,8 @@ class Pages:
                 "paged": before is not None,
                 "pay_uri": uri,
                 "qr": qr_svg(uri, page.gettext("QR code to pay this account")),
+                "recovery": recovery,
+                "due_text": fmt.relative(started["due_ms"], wall_ms(), page.gettext) if started else "",
                 "events": f"/events?account={text}&last_event_id={self.reads.last.seq}",
             },
         )
@@ -219,6 +194,7 @@ class Pages:
                 "holders": self._holders(currency),
                 "rules_ext": currency.extension,
                 "fund": fund_json(currency, GovernanceReads(self.reads.store).fund(currency.code)),
+                "designs": self.designs.designs_summary(currency),
                 "stewards": [encode_account(s) for s in currency.stewards],
                 "members": [
                     {

@@ -65,3 +65,10 @@ def untranslated(html: str) -> list[str]:
     reader.feed(html)
     reader.close()
     return reader.found
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees, for tests to search: block tags become spaces, inline tags nothing,
+    white space collapsed (no-break spaces too)."""
+    spaced = re.sub(r"</?(?:p|div|li|dt|dd|td|th|tr|h[1-6]|ul|ol|dl|section|br)\b[^>]*>", " ", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", spaced)).replace("\u00a0", " ")

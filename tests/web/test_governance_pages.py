@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from page_text import untranslated
-from web_node import Community, lone_node, seed_community
+from page_text import untranslated, visible_text
+from web_node import Community, fetch_page, lone_node, seed_community
 
 from node.api.app import create_app
 from protocol.addresses import encode_account
@@ -71,19 +71,10 @@ async def town(tmp_path: Path) -> AsyncIterator[Town]:
 
 
 async def _page(town: Town, path: str, status: int = 200) -> str:
-    api = town.c.node.api
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(api, explorer=api)), base_url="http://node"
-    ) as client:
-        answer = await client.get(path)
-    assert answer.status_code == status, (path, answer.status_code, answer.text[:500])
-    return answer.text
+    return await fetch_page(town.c.node, path, status)
 
 
-def _text(html: str) -> str:
-    """What a reader sees: block tags become spaces, inline ones nothing; white space collapsed."""
-    spaced = re.sub(r"</?(?:p|div|li|dt|dd|td|th|tr|h[1-6]|ul|ol|dl|section|br)\b[^>]*>", " ", html)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", spaced)).replace("\u00a0", " ")
+_text = visible_text
 
 
 async def test_an_open_proposal_shows_its_count_and_what_passing_needs(town: Town) -> None:

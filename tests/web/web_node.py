@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nacl.utils
 import pytest
 
 from consensus import QuorumSet
+from node.api.app import create_app
 from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
 from node.errors import NetError
@@ -154,6 +156,15 @@ async def seed_community(node: AssembledNode) -> Community:
     await community.run(issuer, *(Mint("BRX", m, 5000) for m in members))
     community.gardening = await community.run(alice, Payment(bob.public_key, "HOUR", 150), memo=b"gardening")
     return community
+
+
+async def fetch_page(node: AssembledNode, path: str, status: int = 200) -> str:
+    """GET ``path`` from the node's app (API and pages) and check the status."""
+    app = create_app(node.api, explorer=node.api)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node") as client:
+        answer = await client.get(path)
+    assert answer.status_code == status, (path, answer.status_code, answer.text[:500])
+    return answer.text
 
 
 def community_fixture() -> Any:
