@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Screenshots of the main web pages for README.md (docs/screenshots/*.png), taken from a fresh
-local testnet with the demo community and a few more payments, in the same headless chromium the
+local testnet with the demo community, a few more payments and a vote, in the same headless chromium the
 browser tests use (scripts/web_browser.py).
 
     scripts/web_screenshots.py                 # writes docs/screenshots/
@@ -18,7 +18,7 @@ from playwright.sync_api import ViewportSize, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from web_browser import launch, pay, start_testnet, stop_testnet
+from web_browser import launch, pay, start_testnet, stop_testnet, tally
 
 ROOT = Path(__file__).resolve().parents[1]
 DESKTOP: ViewportSize = {"width": 1100, "height": 900}
@@ -47,6 +47,7 @@ def main() -> int:
         try:
             for source, to, amount, currency, memo in MORE_PAYMENTS:
                 pay(home, source, to, amount, currency, memo)
+            tally(["proposal", "vote", "HOUR-1", "abstain", "--wallet", "carol", "--wait"], home)
             api = summary["nodes"][0]["api"]
             demo = summary["demo"]["demo_payment"]
             alice = summary["demo"]["wallets"]["alice"]
@@ -56,6 +57,8 @@ def main() -> int:
                 ("account.png", f"/web/accounts/{alice}", DESKTOP),
                 ("currency.png", "/web/currencies/HOUR", DESKTOP),
                 ("board.png", "/web/board?currency=HOUR", DESKTOP),
+                ("proposal.png", "/web/proposals/HOUR-1", DESKTOP),
+                ("credits.png", "/web/currencies/CARE/credits", DESKTOP),
                 ("overview-arabic-phone.png", "/web/?lang=ar", PHONE),
             ]
             with sync_playwright() as playwright:

@@ -4,6 +4,7 @@ language."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from markupsafe import Markup
@@ -23,9 +24,21 @@ class Units:
         self._known: dict[str, Currency | None] = {}
 
     def text(self, value: int, code: str) -> str:
+        return fmt.amount(value, self._currency(code), code, self.page.gettext)
+
+    def rate(self, code: str, partner: str, num: int, den: int) -> tuple[Markup, Markup, bool]:
+        """An exchange rate for people: one whole unit of ``code`` and what it is worth in
+        ``partner`` (``num`` minor units of ``partner`` for every ``den`` of ``code``), rounded to
+        a minor unit, and whether that was exact."""
+        found = self._currency(code)
+        one = 10 ** (0 if found is None else found.decimals)
+        worth = Fraction(num * one, den)
+        return self(one, code), self(round(worth), partner), worth.denominator == 1
+
+    def _currency(self, code: str) -> Currency | None:
         if code not in self._known:
             self._known[code] = self.node.reads.currency(code)
-        return fmt.amount(value, self._known[code], code, self.page.gettext)
+        return self._known[code]
 
     def __call__(self, value: int, code: str) -> Markup:
         """For templates: isolated left-to-right, so a minus sign stays in front in Arabic too."""

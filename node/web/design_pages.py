@@ -15,7 +15,6 @@ any key recovery under way (``recovery``). Everything comes from what the API re
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from starlette.responses import Response
@@ -28,7 +27,7 @@ from node.api.designs_json import (
     position_json,
 )
 from node.api.explorer import ExplorerNode
-from node.designs_reads import DesignReads, Position
+from node.designs_reads import DesignReads
 from node.web import inputs
 from node.web.context import shared_context
 from node.web.site import Page, PageError
@@ -95,22 +94,10 @@ class DesignPages:
         positions = self.designs.positions(None if currency is None else currency.code)
         context: dict[str, Any] = {
             "currency": currency,
-            "agreements": [self.agreement(p) for p in positions],
+            "agreements": [position_json(p) for p in positions],
             "net": None if currency is None else sum(p.balance_of(currency.code) for p in positions),
         }
         return self._render(page, "exchange.html", context)
-
-    def agreement(self, position: Position) -> dict[str, Any]:
-        """An agreement as the API shows it, plus its rate for one whole unit of ``a``:
-        ``one_a`` (minor units of ``a``) is worth ``worth_b`` (minor units of ``b``, rounded to
-        the nearest; ``exact`` says whether it needed rounding)."""
-        body = position_json(position)
-        agreement = position.agreement
-        found = self.reads.currency(agreement.a)
-        one_a = 10 ** (0 if found is None else found.decimals)
-        worth = Fraction(agreement.rate_num * one_a, agreement.rate_den)
-        body |= {"one_a": one_a, "worth_b": round(worth), "exact": worth.denominator == 1}
-        return body
 
     # -- parts of the currency and account pages ---------------------------------------------------
 

@@ -110,6 +110,9 @@ async def test_design_operations_read_in_plain_words(town: DesignTown) -> None:
     assert "Named guardians: 2 of these 2 may replace the account's key, 3 d after they agree" in alice
     shop = _text(await _page(town, f"/web/accounts/{_address(town.shop)}"))
     assert f"Registered {_address(town.shop)} in PND as Corner Shop, groceries; offer: 5 % off" in shop
+    steward = _text(await _page(town, f"/web/accounts/{_address(town.c.steward)}"))
+    assert "Agree to exchange with LETS at this rate: 1.00 h is worth 10.00 LETS" in steward
+    assert "Agree to exchange with HOUR at this rate: 1.00 LETS is worth 0.10 h" in steward
     assert "credit_hours" not in history + alice + shop
 
 
