@@ -773,6 +773,7 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
     seg_hash = _segment(net.tx_hashes)
     seg_seq = _segment(["1", "2", "latest", str(net.ledger_seq())])
     seg_code = _segment(["HOUR", "X", "ABCDEFGHIJKLM"])
+    seg_proposal = _segment(["HOUR-1", "hour-2", "X-0", "HOUR-99999999999"])  # the pages of issues 14, 15
     paths = st.one_of(
         st.just("/tx"),
         seg_hash.map(lambda s: f"/tx/{_quote(s)}"),
@@ -787,6 +788,13 @@ def http_cases(net: FuzzNetwork) -> st.SearchStrategy[HttpCase]:
         seg_code.map(lambda s: f"/web/currencies/{_quote(s)}"),
         seg_seq.map(lambda s: f"/web/ledgers/{_quote(s)}"),
         st.sampled_from(["/web/", "/web/fragments/ledger/2", "/web/static/style.css", "/web/nope"]),
+        seg_proposal.map(lambda s: f"/web/proposals/{_quote(s)}"),
+        seg_proposal.map(lambda s: f"/web/fragments/proposals/{_quote(s)}"),
+        seg_code.map(lambda s: f"/web/proposals?currency={_quote(s)}&before=2"),
+        st.tuples(seg_code, st.sampled_from(["businesses", "credits", "exchange"])).map(
+            lambda t: f"/web/currencies/{_quote(t[0])}/{t[1]}"
+        ),
+        seg_addr.map(lambda s: f"/web/currencies/HOUR/credits/{_quote(s)}"),
         st.sampled_from(
             [
                 "/node",
