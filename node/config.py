@@ -81,6 +81,7 @@ class NodeConfig:
     test_faults: bool = False  # [testing] enable_test_faults
     misbehave: Misbehaviour = Misbehaviour.NONE
     protocol_version: int | None = None  # [upgrades] protocol_version: the version this validator votes for
+    cpu_by_stage: bool = False  # [metrics] cpu_by_stage: the cost report's CPU meter (node.cpu); it costs
 
     @property
     def upgrade_wishes(self) -> UpgradeWishes:
@@ -121,6 +122,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "api": {"listen": (str, False), "admin_token_file": (str, False), "cors_origins": (list, False)},
     "testing": {"enable_test_faults": (bool, False), "misbehave": (str, False)},
     "upgrades": {"protocol_version": (int, False)},
+    "metrics": {"cpu_by_stage": (bool, False)},
 }
 
 
@@ -173,6 +175,7 @@ def load_config(path: Path) -> NodeConfig:
         )
         if "protocol_version" in values["upgrades"]
         else None,
+        cpu_by_stage=values["metrics"].get("cpu_by_stage", False),
     )
     if config.is_validator and config.quorum_set is None:
         raise ConfigError("[consensus.quorum_set] is required for a validator")

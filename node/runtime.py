@@ -45,7 +45,9 @@ def board_topic_for(network: bytes) -> str:
 async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> None:
     """Run a node until cancelled or signalled. Raises NodeError subclasses on bad set-up."""
     keypair = read_key_file(config.key_file)
-    trio.lowlevel.add_instrument(CPU.instrument())  # the cost report's CPU by stage (node.cpu)
+    if config.cpu_by_stage:  # the cost report's CPU by stage (node.cpu); off by default: it costs
+        CPU.enabled = True
+        trio.lowlevel.add_instrument(CPU.instrument())
     metrics = NodeMetrics()
     net = P2PNetwork(
         NetConfig(

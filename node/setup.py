@@ -47,6 +47,7 @@ class NodeSpec:
     announce: tuple[str, ...] = ()  # addresses other nodes dial to reach this one
     api_listen: str | None = None  # HOST:PORT; overrides api_host and api_port
     protocol_version: int | None = CURRENT_PROTOCOL_VERSION  # [upgrades]: the version it votes for
+    cpu_by_stage: bool = False  # [metrics]: the cost report's CPU meter (benchmarks turn it on)
 
     @property
     def listen_address(self) -> str:
@@ -129,6 +130,13 @@ def render_config(spec: NodeSpec, quorum: QuorumSetSpec | None, node_id: str) ->
         f'admin_token_file = "{TOKEN_NAME}"        # bearer token for /admin endpoints (mode 0600)',
         "",
     ]
+    if spec.cpu_by_stage:
+        lines += [
+            "# Count CPU by stage for the cost report (scripts/bench). It makes the event loop dearer.",
+            "[metrics]",
+            "cpu_by_stage = true",
+            "",
+        ]
     if spec.enable_test_faults:
         lines += [
             "# A local test network: test-only faults are allowed ([testing] misbehave, and the admin",

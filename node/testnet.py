@@ -112,6 +112,7 @@ def create(
     threshold: int | None,
     close_interval_ms: int = 1000,
     heartbeat_interval_ms: int = 10_000,
+    cpu_by_stage: bool = False,
 ) -> Testnet:
     """Generate keys and configs for a fresh testnet in ``folder`` (which must not hold one)."""
     if validators < 1:
@@ -151,6 +152,7 @@ def create(
             heartbeat_interval_ms=heartbeat_interval_ms,
             log_format="json",
             enable_test_faults=True,  # the reliability tests cut and fail these nodes (node.faults)
+            cpu_by_stage=cpu_by_stage,
         )
         init_node(Path(entry.folder), spec, keypair)
     testnet = Testnet(folder, entries, chosen)

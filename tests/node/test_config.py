@@ -80,3 +80,11 @@ def test_bad_config_is_refused_naming_the_key(tmp_path: Path, edit: object, mess
     run = runner.invoke(app, ["node", "run", "--config", str(path)])
     assert run.exit_code == 2
     assert message.split(":")[0] in run.output
+
+
+def test_the_cost_meter_is_off_unless_the_config_turns_it_on(tmp_path: Path) -> None:
+    created = _init(tmp_path / "n", "--validator")
+    path = Path(created["config"])
+    assert load_config(path).cpu_by_stage is False, "node init never turns on the costly CPU meter"
+    path.write_text(path.read_text() + "\n[metrics]\ncpu_by_stage = true\n")
+    assert load_config(path).cpu_by_stage is True

@@ -104,3 +104,14 @@ async def test_the_instrument_charges_real_task_steps() -> None:
     seconds = meter.seconds()
     assert seconds[Stage.OTHER] > 0.005  # this test's task belongs to no node stage
     assert seconds[Stage.SIGNATURES] > 0.005
+
+
+def test_the_process_meter_is_off_by_default_and_then_counts_nothing() -> None:
+    from node.cpu import CPU
+
+    clocks = FakeClocks()
+    off = CpuMeter(thread_clock=lambda: clocks.cpu, wall_clock=lambda: clocks.wall, enabled=False)
+    with off.stage(Stage.SIGNATURES):
+        clocks.spend(1.0)
+    assert set(off.seconds().values()) == {0.0}
+    assert CPU.enabled is False, "a node that did not ask for the cost report pays nothing for it"
