@@ -53,6 +53,8 @@ MARKER = ".netlab"
 TOPOLOGIES = ("full", "chain", "ring", "random")
 SWITCH = Path(__file__).resolve().parent / "netlab_switch.py"
 READY_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = READY_TIMEOUT_S + 60.0  # the wait probe's own limit plus a slow start under load
+MEASURE_MARGIN_S = 600.0  # pre-signing, draining the last payments and the protocol floor after the load
 
 
 @dataclass
@@ -134,8 +136,8 @@ def bootstrap_edges(count: int, topology: str, degree: int, seed: int) -> dict[i
     return dials
 
 
-def build(args: argparse.Namespace) -> LabState:
-    """Keys, configs and namespaces (no process started yet)."""
+def prepare(args: argparse.Namespace) -> LabState:
+    """Keys, configs and the lab's state file; no namespace or process yet (``start`` makes them)."""
     count = args.validators
     folder = Path(args.dir).resolve()
     if (folder / STATE_FILE).exists():
@@ -181,7 +183,6 @@ def build(args: argparse.Namespace) -> LabState:
         threshold,
         nodes,
     )
-    ns.create(names, count)
     state.save()
     return state
 
@@ -275,26 +276,19 @@ def stop_node(state: LabState, node: LabNode, grace_s: float = 15.0) -> None:
     state.save()
 
 
-def inside(state: LabState, command: str, *extra: str) -> dict[str, Any]:
-    """Run ``netlab_probe.py COMMAND`` in the control namespace (where the APIs are reachable)."""
+def inside(state: LabState, command: str, *extra: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """Run ``netlab_probe.py COMMAND`` in the control namespace (where the APIs are reachable);
+    a probe that does not answer within ``timeout_s`` is killed and reported, never waited on forever."""
     probe = Path(__file__).resolve().parent / "netlab_probe.py"
-    result = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            ns.Names(state.prefix).ctl,
-            sys.executable,
-            str(probe),
-            command,
-            "--state",
-            str(Path(state.folder) / STATE_FILE),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
+    ctl = ns.Names(state.prefix).ctl
+    command_line = [*("ip", "netns", "exec", ctl, sys.executable, str(probe), command)]
+    command_line += ["--state", str(Path(state.folder) / STATE_FILE), *extra]
+    try:
+        result = subprocess.run(
+            command_line, stdout=subprocess.PIPE, text=True, check=False, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        raise ns.LabError(f"the {command} probe did not answer within {timeout_s:g} s") from None
     try:
         answer: dict[str, Any] = json.loads(result.stdout)
     except ValueError:
@@ -319,16 +313,26 @@ def switch_stats(state: LabState) -> dict[str, Any]:
         return {}
 
 
+def start(state: LabState) -> None:
+    """Namespaces, switch and nodes, until every node is ready. On failure the caller tears down
+    (except on ``ns.LabExists``: those namespaces are another lab's)."""
+    ns.create(ns.Names(state.prefix), len(state.nodes))
+    start_switch(state)
+    for node in state.nodes:
+        start_node(state, node)
+    inside(state, "wait", "--timeout", str(READY_TIMEOUT_S))
+
+
 def up(args: argparse.Namespace) -> LabState:
     ns.check_tools()
-    state = build(args)
+    state = prepare(args)
     try:
-        start_switch(state)
-        for node in state.nodes:
-            start_node(state, node)
-        inside(state, "wait", "--timeout", str(READY_TIMEOUT_S))
+        start(state)
+    except ns.LabExists:
+        forget(state)
+        raise
     except BaseException:
-        down(Path(state.folder), state.prefix)
+        teardown(state)
         raise
     return state
 
@@ -339,13 +343,26 @@ def down(folder: Path, prefix: str) -> list[str]:
     return removed
 
 
+def teardown(state: LabState) -> list[str]:
+    return down(Path(state.folder), state.prefix)
+
+
+def forget(state: LabState) -> None:
+    """The lab was never built (its prefix is taken): only its state file goes."""
+    (Path(state.folder) / STATE_FILE).unlink(missing_ok=True)
+
+
 def run(
     args: argparse.Namespace, after_load: Callable[[LabState], dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Build the lab, offer the load, run ``after_load`` (a scenario: its report goes under
-    ``scenario``), report; the lab is always torn down."""
-    state = up(args)
+    ``scenario``), report. Whatever happens from the first namespace on (a failure, Ctrl-C,
+    SIGTERM, a probe's timeout), the lab is torn down before this returns or raises."""
+    ns.check_tools()
+    state = prepare(args)
+    owned = True
     try:
+        start(state)
         measured = inside(
             state,
             "measure",
@@ -355,6 +372,7 @@ def run(
             str(args.duration),
             "--seed",
             str(args.seed),
+            timeout_s=args.duration + MEASURE_MARGIN_S,
         )
         scenario = after_load(state) if after_load is not None else None
         return {
@@ -373,5 +391,10 @@ def run(
             "switch": switch_stats(state),
             "machine": machine(),
         }
+    except ns.LabExists:
+        owned = False
+        forget(state)
+        raise
     finally:
-        down(Path(state.folder), state.prefix)
+        if owned:
+            teardown(state)

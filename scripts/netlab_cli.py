@@ -177,12 +177,14 @@ def _scenario_text(scenario: dict[str, Any] | None) -> list[str]:
 
 
 def _raise_on_sigterm() -> None:
-    """SIGTERM tears the lab down like Ctrl-C does (the ``finally`` blocks run)."""
+    """SIGTERM and SIGHUP (a closed terminal) tear the lab down like Ctrl-C does (the ``finally``
+    blocks run; the teardown itself holds these signals off until it is done)."""
 
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
 
 
 def main() -> int:

@@ -21,7 +21,10 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from node.testnet import pid_alive
@@ -35,6 +38,11 @@ API_PORT = 8080
 
 class LabError(Exception):
     """The lab cannot be built or used (the message says what to do)."""
+
+
+class LabExists(LabError):
+    """Namespaces with the lab's prefix exist already (another lab, running or left behind by a
+    killed one): this command must neither use nor remove them."""
 
 
 @dataclass(frozen=True)
@@ -87,30 +95,55 @@ def existing(prefix: str) -> list[str]:
 
 
 def create(names: Names, nodes: int) -> None:
-    """Build the namespaces and links for ``nodes`` nodes (refused if any of them exist)."""
+    """Build the namespaces and links for ``nodes`` nodes (refused if any of them exist).
+
+    All or nothing: on any failure (or Ctrl-C) the namespaces this call added are removed again,
+    and only those: a namespace that appeared meanwhile belongs to another lab and is left alone."""
     if not 1 <= nodes <= MAX_NODES:
         raise LabError(f"a lab holds 1 to {MAX_NODES} nodes")
     if existing(names.prefix):
-        raise LabError(f"a lab named {names.prefix!r} exists already: `scripts/netlab down` first")
-    for namespace in (names.hub, names.ctl, *(names.node(i) for i in range(nodes))):
-        _ip("netns", "add", namespace)
-        _ip("-n", namespace, "link", "set", "lo", "up")
-        _in(namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-    for index in range(nodes):
-        node = names.node(index)
-        _ip(
-            "link", "add", "p", "netns", node, "type", "veth", "peer", "name", f"h{index}", "netns", names.hub
-        )
-        _ip(
-            "link", "add", "c", "netns", node, "type", "veth", "peer", "name", f"n{index}", "netns", names.ctl
-        )
-        _ip("-n", node, "addr", "add", f"{p2p_address(index)}/24", "dev", "p")
-        _ip("-n", node, "addr", "add", f"{api_address(index)}/30", "dev", "c")
-        _ip("-n", names.ctl, "addr", "add", f"{CTL_NET}.{index}.1/30", "dev", f"n{index}")
-        for namespace, link in ((node, "p"), (node, "c"), (names.hub, f"h{index}"), (names.ctl, f"n{index}")):
-            _ip("-n", namespace, "link", "set", link, "up")
-        _in(node, "ethtool", "-K", "p", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
-        _in(names.hub, "ethtool", "-K", f"h{index}", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
+        raise _exists(names.prefix)
+    added: list[str] = []
+    try:
+        for namespace in (names.hub, names.ctl, *(names.node(i) for i in range(nodes))):
+            _add_namespace(names.prefix, namespace)
+            added.append(namespace)
+        for index in range(nodes):
+            _link_node(names, index)
+    except BaseException:
+        _delete(added)
+        raise
+
+
+def _exists(prefix: str) -> LabExists:
+    return LabExists(
+        f"a lab named {prefix!r} exists already ({', '.join(existing(prefix))}): another netlab is "
+        f"using it, or one was killed; `scripts/netlab down --prefix {prefix}` removes it, "
+        "or choose another --prefix"
+    )
+
+
+def _add_namespace(prefix: str, namespace: str) -> None:
+    result = subprocess.run(["ip", "netns", "add", namespace], capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        if namespace in existing(prefix):  # another lab won the race for this prefix
+            raise _exists(prefix)
+        raise LabError(f"ip netns add {namespace}: {result.stderr.strip()}")
+    _ip("-n", namespace, "link", "set", "lo", "up")
+    _in(namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+
+
+def _link_node(names: Names, index: int) -> None:
+    node = names.node(index)
+    _ip("link", "add", "p", "netns", node, "type", "veth", "peer", "name", f"h{index}", "netns", names.hub)
+    _ip("link", "add", "c", "netns", node, "type", "veth", "peer", "name", f"n{index}", "netns", names.ctl)
+    _ip("-n", node, "addr", "add", f"{p2p_address(index)}/24", "dev", "p")
+    _ip("-n", node, "addr", "add", f"{api_address(index)}/30", "dev", "c")
+    _ip("-n", names.ctl, "addr", "add", f"{CTL_NET}.{index}.1/30", "dev", f"n{index}")
+    for namespace, link in ((node, "p"), (node, "c"), (names.hub, f"h{index}"), (names.ctl, f"n{index}")):
+        _ip("-n", namespace, "link", "set", link, "up")
+    _in(node, "ethtool", "-K", "p", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
+    _in(names.hub, "ethtool", "-K", f"h{index}", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
 
 
 def pids_in(namespace: str) -> list[int]:
@@ -122,18 +155,45 @@ def pids_in(namespace: str) -> list[int]:
 
 def destroy(prefix: str, grace_s: float = 10.0) -> list[str]:
     """Stop every process inside the lab's namespaces (TERM, then KILL after ``grace_s``), then
-    delete the namespaces. Returns the namespaces removed. Safe to call twice."""
-    namespaces = existing(prefix)
-    victims = {pid for ns in namespaces for pid in pids_in(ns)}
-    _signal_all(victims, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while victims and time.monotonic() < deadline:
-        victims = {pid for pid in victims if pid_alive(pid)}
-        time.sleep(0.1)
-    _signal_all(victims, signal.SIGKILL)
+    delete the namespaces. Returns the namespaces removed. Safe to call twice.
+
+    Ctrl-C, SIGTERM and SIGHUP are held off meanwhile (when called from the main thread): an
+    impatient second Ctrl-C must not leave half a lab behind."""
+    with _signals_held():
+        namespaces = existing(prefix)
+        victims = {pid for ns in namespaces for pid in pids_in(ns)}
+        _signal_all(victims, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while victims and time.monotonic() < deadline:
+            victims = {pid for pid in victims if pid_alive(pid)}
+            time.sleep(0.1)
+        _signal_all(victims, signal.SIGKILL)
+        _delete(namespaces)
+        left = existing(prefix)
+    if left:
+        raise LabError(f"could not remove the namespaces {', '.join(left)}: `ip netns del NAME` by hand")
+    return namespaces
+
+
+def _delete(namespaces: list[str]) -> None:
     for namespace in namespaces:
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30, check=False)
-    return namespaces
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _signal_all(pids: set[int], signum: signal.Signals) -> None:

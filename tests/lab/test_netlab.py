@@ -8,20 +8,16 @@ traffic, and leaves no namespace behind. CI runs as root, so there the run can n
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import netlab  # noqa: E402
-import netlab_ns  # noqa: E402
-import netlab_switch  # noqa: E402
+import netlab
+import netlab_switch
+from lab_runner import require_lab, run_netlab, unique_prefix
 
 
 def _connected(dials: dict[int, set[int]]) -> bool:
@@ -72,50 +68,12 @@ def test_switch_port_policy_parsing() -> None:
     )
 
 
-def _lab_missing() -> str | None:
-    if os.geteuid() != 0:
-        return "the lab needs root (network namespaces)"
-    for tool in ("ip", "ethtool"):
-        if shutil.which(tool) is None:
-            return f"the lab needs {tool}"
-    return None
-
-
 @pytest.mark.slow
 def test_short_chain_run_closes_ledgers_agrees_and_cleans_up(tmp_path: Path) -> None:
-    missing = _lab_missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}: CI runs as root and installs ethtool (.ci/run)")
-        pytest.skip(missing)
-    prefix = "tci"
-    command = [
-        str(ROOT / "scripts" / "netlab"),
-        "run",
-        "--validators",
-        "3",
-        "--topology",
-        "chain",
-        "--delay-ms",
-        "20",
-        "--jitter-ms",
-        "2",
-        "--rate",
-        "2",
-        "--duration",
-        "8",
-        "--json",
-        "--prefix",
-        prefix,
-        "--dir",
-        str(tmp_path / "lab"),
-    ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
-    finally:
-        leftover = netlab_ns.existing(prefix)
-        netlab_ns.destroy(prefix)
-    assert leftover == []
+    require_lab()
+    arguments = ["run", "--validators", "3", "--topology", "chain", "--delay-ms", "20", "--jitter-ms", "2"]
+    arguments += ["--rate", "2", "--duration", "8", "--json"]
+    done = run_netlab(arguments, unique_prefix("tci"), tmp_path / "lab", timeout_s=240)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["lab"]["topology"] == "chain"
