@@ -1,16 +1,18 @@
 """The demo community a fresh testnet starts with.
 
-* ``HOUR``: a time bank (hours, 2 decimals), governed by its members (one member one vote,
-  votes last 3 days, quorum 50 %, majority 50 %), steward ``steward`` admits, credit limit 10 h;
+* ``HOUR``: a time bank (hours, 2 decimals), credit limit 10 h. Its steward ``steward`` started it,
+  and in proposal ``HOUR-1`` (passed at once, being a steward's) agreed an exchange with LETS and
+  handed HOUR to its members: one member one vote, votes last 3 days, quorum 50 %, majority 50 %;
+  the steward still admits newcomers;
 * ``LETS``: a mutual-credit currency, steward ``steward``, credit limit 100.00;
 * ``BRX``: an issued local currency, issuer ``brx-issuer``;
 * wallets ``alice``, ``bob``, ``carol`` admitted to HOUR and LETS, each minted 50.00 BRX;
 * one demo payment: alice pays bob 1.50 h for "gardening";
 * two listings on the board: bob offers garden help (2 h), carol asks for a lift to the clinic;
-* one open proposal, ``HOUR-1``: alice proposes a 20 h credit limit for newcomers, bob votes yes;
 * the designs of protocol version 3 (``node.demo_designs``): guaranteed care credits ``CARE``
   (wallets ``city``, ``care-org``), a spend-locally pound ``LOCAL`` (wallets ``corner-shop``,
-  ``bakery``) and an exchange agreement between HOUR and LETS (HOUR's side is proposal HOUR-2).
+  ``bakery``) and an exchange agreement between HOUR and LETS, in force;
+* one open proposal, ``HOUR-2``: alice proposes a 20 h credit limit for newcomers, bob votes yes.
 
 The network starts at protocol version 1 and moves to the newest version (governance came with
 version 2) with its first ledger, every testnet validator being configured to vote for it
@@ -47,6 +49,7 @@ DEMO_PASSWORD = "tally-testnet-only"
 HOUR_RULES = GovernanceRules(GovernancePolicy.MEMBERS, 3 * 24 * 3600, 50, 50)
 PAYMENT_STEP = 5  # alice pays bob 1.50 h for "gardening"
 MEMBERS = ("alice", "bob", "carol")
+OPEN_PROPOSAL = 2  # HOUR-1 is the steward's hand-over (node.demo_designs)
 WAIT_S = 30.0
 
 
@@ -77,12 +80,8 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             ),
             (
                 steward,
-                [
-                    CreateCurrency(
-                        "HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000, 0, 0, HOUR_RULES
-                    )
-                ],
-                b"demo: a time bank its members govern",
+                [CreateCurrency("HOUR", CurrencyKind.TIME, 2, (steward.public_key,), 1, 1000)],
+                b"demo: a time bank",
             ),
             (
                 steward,
@@ -91,13 +90,15 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             ),
             (issuer, [Mint("BRX", member, 5000) for member in members], b"demo: BRX for everyone"),
             (keys["alice"], [Payment(keys["bob"].public_key, "HOUR", 150)], b"gardening"),
+            # protocol version 3 (node.demo_designs); HOUR's steward agrees the exchange with LETS and
+            # hands HOUR to its members in one proposal, HOUR-1
+            *design_steps(keys, HOUR_RULES),
             (
                 keys["alice"],
                 [Propose("HOUR", "20 h of credit for newcomers", b"", (SetDefaultCreditLimit(2000),))],
                 b"demo: a proposal",
             ),
-            (keys["bob"], [CastVote("HOUR", 1, VoteChoice.YES)], b"demo: a vote"),
-            *design_steps(keys),  # protocol version 3 (node.demo_designs)
+            (keys["bob"], [CastVote("HOUR", OPEN_PROPOSAL, VoteChoice.YES)], b"demo: a vote"),
         ]
         next_seq: dict[bytes, int] = {}
         results = []
@@ -128,7 +129,7 @@ def seed_demo(node_url: str, home: Home) -> dict[str, Any]:
             "ledger": results[PAYMENT_STEP].ledger,
         },
         "listings": listings,
-        "proposal": "HOUR-1",
+        "proposal": f"HOUR-{OPEN_PROPOSAL}",
         "designs": design_summary(),
     }
 

@@ -7,8 +7,9 @@
 * ``LOCAL``: a spend-locally pound issued by ``brx-issuer``; ``corner-shop`` and ``bakery`` are its
   registered businesses; alice and bob bought 20.00 LOCAL each.
 * an exchange agreement between the time bank and the LETS network: 1 h = 10.00 LETS, within
-  20 h and 200.00 LETS. LETS's steward agrees at once; HOUR is governed by its members, so its
-  side is proposal ``HOUR-2`` (alice and bob voted yes): the exchange runs once the vote passes.
+  20 h and 200.00 LETS, in force at once: both communities are still run by their steward. HOUR's
+  side is proposal ``HOUR-1``, which also hands HOUR to its members (``HOUR_RULES`` of
+  ``node.demo``), so everything HOUR decides afterwards is voted on by its members.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 from protocol.designs.actions import AgreeExchange
 from protocol.designs.operations import Accredit, CreditHours, RegisterBusiness
 from protocol.designs.terms import Acceptance, CurrencyTerms
-from protocol.governance.operations import CastVote, Propose, VoteChoice
+from protocol.governance.actions import SetRules
+from protocol.governance.operations import Propose
+from protocol.governance.rules import GovernanceRules
 from protocol.keys import Keypair
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Operation
 
@@ -28,8 +31,9 @@ HOUR_LIMIT, LETS_LIMIT = 2000, 20_000  # 20.00 h, 200.00 LETS
 Step = tuple[Keypair, list[Operation], bytes]
 
 
-def design_steps(keys: dict[str, Keypair]) -> list[Step]:
-    """The demo's version-3 steps, in order (each one transaction)."""
+def design_steps(keys: dict[str, Keypair], hour_rules: GovernanceRules) -> list[Step]:
+    """The demo's version-3 steps, in order (each one transaction); ``hour_rules``: the members'
+    governance HOUR moves to once its steward agreed the exchange."""
     city, org, issuer, steward = keys["city"], keys["care-org"], keys["brx-issuer"], keys["steward"]
     alice, bob = keys["alice"].public_key, keys["bob"].public_key
     care_terms = CurrencyTerms(guaranteed=True, accept=Acceptance.PROVIDERS)
@@ -77,12 +81,17 @@ def design_steps(keys: dict[str, Keypair]) -> list[Step]:
         ),
         (steward, [Propose("LETS", "exchange with the time bank", b"", (agree_lets,))], b"demo: LETS agrees"),
         (
-            keys["alice"],
-            [Propose("HOUR", "exchange with LETS: 1 h = 10 LETS", b"", (agree_hour,))],
-            b"demo: HOUR votes on it",
+            steward,
+            [
+                Propose(
+                    "HOUR",
+                    "exchange with LETS (1 h = 10 LETS); from now on the members decide",
+                    b"",
+                    (agree_hour, SetRules(hour_rules)),
+                )
+            ],
+            b"demo: HOUR agrees and its members take over",
         ),
-        (keys["alice"], [CastVote("HOUR", 2, VoteChoice.YES)], b"demo: a vote"),
-        (keys["bob"], [CastVote("HOUR", 2, VoteChoice.YES)], b"demo: a vote"),
     ]
 
 
@@ -100,5 +109,11 @@ def design_summary() -> dict[str, Any]:
             "issuer": "brx-issuer",
             "businesses": ["corner-shop", "bakery"],
         },
-        "exchange": {"a": "HOUR", "b": "LETS", "rate": "1 h = 10.00 LETS", "proposal": "HOUR-2"},
+        "exchange": {
+            "a": "HOUR",
+            "b": "LETS",
+            "rate": "1 h = 10.00 LETS",
+            "proposal": "HOUR-1",
+            "in_force": True,
+        },
     }

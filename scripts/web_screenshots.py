@@ -47,7 +47,7 @@ def main() -> int:
         try:
             for source, to, amount, currency, memo in MORE_PAYMENTS:
                 pay(home, source, to, amount, currency, memo)
-            tally(["proposal", "vote", "HOUR-1", "abstain", "--wallet", "carol", "--wait"], home)
+            tally(["proposal", "vote", "HOUR-2", "abstain", "--wallet", "carol", "--wait"], home)
             api = summary["nodes"][0]["api"]
             demo = summary["demo"]["demo_payment"]
             alice = summary["demo"]["wallets"]["alice"]
@@ -57,7 +57,7 @@ def main() -> int:
                 ("account.png", f"/web/accounts/{alice}", DESKTOP),
                 ("currency.png", "/web/currencies/HOUR", DESKTOP),
                 ("board.png", "/web/board?currency=HOUR", DESKTOP),
-                ("proposal.png", "/web/proposals/HOUR-1", DESKTOP),
+                ("proposal.png", "/web/proposals/HOUR-2", DESKTOP),
                 ("credits.png", "/web/currencies/CARE/credits", DESKTOP),
                 ("overview-arabic-phone.png", "/web/?lang=ar", PHONE),
             ]

@@ -116,7 +116,7 @@ def up(
         "  tally balance --wallet bob\n"
         "  tally send bob 2 HOUR --wallet alice --wait\n"
         "  tally board list --currency HOUR\n"
-        "  tally proposal vote HOUR-1 yes --wallet carol --wait\n"
+        f"  tally proposal vote {(net.demo or {}).get('proposal', 'HOUR-2')} yes --wallet carol --wait\n"
         f"  tally testnet status{where}\n"
         f"  tally testnet down{where}",
         soft_wrap=True,

@@ -115,7 +115,10 @@ def _guaranteed_credits(tally: Tally) -> None:
 
 def _exchange(tally: Tally) -> None:
     demo = tally.json("tally exchange show HOUR LETS")
-    assert demo["clearing"]["LETS"]["agreed"] is True  # LETS's steward agreed; HOUR's members vote
+    # both stewards agreed (HOUR's in HOUR-1, before handing HOUR to its members): it runs at once
+    assert (demo["clearing"]["HOUR"]["agreed"], demo["clearing"]["LETS"]["agreed"]) == (True, True)
+    demo_paid = tally.json("tally exchange pay bob 10 LETS --pay-in HOUR --wallet alice --wait")
+    assert demo_paid["status"] == "applied", demo_paid
     for line in (
         "tally currency create GIVE --kind time --credit-limit 10 --wallet steward --wait",
         "tally currency create SWAP --kind mutual --credit-limit 100 --wallet steward --wait",

@@ -64,7 +64,8 @@ def test_the_issues_command_lines_on_a_real_testnet(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stderr
         summary = json.loads(up.stdout)
         assert summary["demo"]["demo_payment"]["memo"] == "gardening"
-        demo = json.loads(_tally("tally proposal show HOUR-1 --json", env).stdout)
+        assert summary["demo"]["proposal"] == "HOUR-2", "HOUR-1 is the steward's hand-over to the members"
+        demo = json.loads(_tally("tally proposal show HOUR-2 --json", env).stdout)
         assert (demo["status"], demo["yes"]) == ("open", 1), "the demo community has an open proposal"
 
         create, admit, propose, vote, show, info = CONTRACT

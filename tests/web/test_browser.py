@@ -47,7 +47,7 @@ class Net:
             "board": "/web/board",
             "listing": f"/web/board/{self.listings[0]['ref']}",
             "proposals": "/web/proposals?currency=HOUR",
-            "proposal": "/web/proposals/HOUR-1",
+            "proposal": "/web/proposals/HOUR-2",
             "currency-guaranteed": "/web/currencies/CARE",
             "credits": "/web/currencies/CARE/credits",
             "businesses": "/web/currencies/LOCAL/businesses",
@@ -119,18 +119,18 @@ def test_every_page_arrives_complete(browser: Browser, net: Net) -> None:
             net.wallets["bob"],
             f"tally:{net.wallets['bob']}",
         ],
-        "proposals": ["HOUR-1", "20 h of credit for newcomers", "HOUR-2", "would"],
+        "proposals": ["HOUR-2", "20 h of credit for newcomers", "HOUR-1", "would"],
         "proposal": [
             "20 h of credit for newcomers",
             "Set the default credit limit to 20.00 h",
             net.wallets["alice"],
             "of 3 members",
-            "tally proposal vote HOUR-1",
+            "tally proposal vote HOUR-2",
         ],
         "currency-guaranteed": ["guarantees these time credits", net.wallets["city"], "Who decides"],
         "credits": ["Outstanding credits", "3.00 h", "100.00 h", net.wallets["care-org"]],
         "businesses": ["Corner Shop", "5 % off with LOCAL", "Bakery", net.wallets["corner-shop"]],
-        "exchange": ["1.00 h is worth 10.00 LETS", "waiting", "In all"],
+        "exchange": ["1.00 h is worth 10.00 LETS", "in force", "In all"],
     }
     for name, path in net.pages().items():
         with browse(browser, net, f"page-{name}") as page:
@@ -170,11 +170,11 @@ def test_a_payment_shows_up_live_on_the_account_page(browser: Browser, net: Net)
 
 def test_a_vote_updates_an_open_proposal_without_a_reload(browser: Browser, net: Net) -> None:
     with browse(browser, net, "live-vote") as page:
-        page.goto(net.api + "/web/proposals/HOUR-1")
+        page.goto(net.api + "/web/proposals/HOUR-2")
         page.evaluate("window.__notReloaded = true")
         assert "0 no" in page.inner_text("#tally")
         page.wait_for_timeout(500)  # let EventSource connect (it resumes from the page's ledger anyway)
-        tally(["proposal", "vote", "HOUR-1", "no", "--wallet", "carol", "--wait"], net.home)
+        tally(["proposal", "vote", "HOUR-2", "no", "--wallet", "carol", "--wait"], net.home)
         page.wait_for_function(
             "document.querySelector('#tally').innerText.includes('1 no')", timeout=LIVE_WAIT_MS
         )
@@ -195,14 +195,14 @@ def test_arabic_is_right_to_left(browser: Browser, net: Net) -> None:
         page.click('a[hreflang="en"]')
         assert page.get_attribute("html", "dir") == "ltr"
         for path in (
-            "/web/proposals/HOUR-1",
+            "/web/proposals/HOUR-2",
             "/web/currencies/CARE/credits",
             "/web/currencies/HOUR/exchange",
         ):
             page.goto(f"{net.api}{path}?lang=ar")
             assert page.get_attribute("html", "dir") == "rtl", path
             assert ARABIC.search(page.inner_text("h1")), path
-        page.goto(f"{net.api}/web/proposals/HOUR-1?lang=ar")
+        page.goto(f"{net.api}/web/proposals/HOUR-2?lang=ar")
         transform = page.evaluate("getComputedStyle(document.querySelector('svg.votes')).transform")
         assert transform.startswith("matrix(-1"), f"the vote bar fills from the right in Arabic: {transform}"
 
