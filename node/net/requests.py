@@ -1,15 +1,19 @@
 """Requests (``/tally/req/1.0.0``): the pull path for anything that must arrive (tx sets, ledgers).
 
-One stream per request from our side; ``[name, payload]`` in and ``[ok, payload | error text]``
-out, each frame length-prefixed and capped. The client caps the answer it will read at the
-caller's ``max_response``; the server caps inbound request frames at ``max_request``, answers at
-most ``rate`` requests per second per peer (a burst of ``burst``), and never lets a handler's
-exception reach the peer as more than its message.
+``[name, payload]`` in and ``[ok, payload | error text]`` out, each frame length-prefixed and
+capped, one request at a time per stream. Opening a stream costs py-libp2p 3-8 ms of CPU (yamux
+SYN, multistream-select), more than most answers, so a stream whose answer was read whole goes
+back to a small per-peer pool and carries the next request to that peer; one that fails on reuse
+(the peer closed it meanwhile) is reset and replaced by a fresh one, once. The client caps the
+answer it will read at the caller's ``max_response``; the server caps inbound request frames at
+``max_request``, answers at most ``rate`` requests per second per peer (a burst of ``burst``),
+and never lets a handler's exception reach the peer as more than its message.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
@@ -45,6 +49,16 @@ logger = logging.getLogger("tally.net")
 
 RESPONSE_OVERHEAD = 16  # msgpack [true, bin32 header] around a response payload
 MAX_ERROR_TEXT = 1000
+IDLE_STREAMS_PER_PEER = 4  # request streams kept open for reuse, per peer
+IDLE_STREAM_S = 30.0  # an idle stream older than this is closed rather than reused
+POOLED_PEERS = 64  # peers whose idle streams are kept
+
+
+@dataclass
+class _IdleStream:
+    stream: INetStream
+    reader: FrameReader
+    since: float  # trio.current_time() when it went idle
 
 
 class Requests:
@@ -58,6 +72,8 @@ class Requests:
         self._guard = guard
         self._metrics = metrics
         self._limiter = RateLimiter(config.request_rate, config.request_burst, max_clients=4096)
+        self._idle: dict[str, list[_IdleStream]] = {}  # peer -> streams free for its next request
+        self._stale: list[INetStream] = []  # idle too long: closed at the next chance
         host.set_stream_handler(REQUEST_PROTOCOL, guard.stream_handler(StreamKind.REQUEST, self._serve))
 
     # -- client --------------------------------------------------------------------------------
@@ -75,9 +91,20 @@ class Requests:
         clean = False
         try:
             with trio.fail_after(timeout_s):
-                stream = await self._host.new_stream(peer_id, [REQUEST_PROTOCOL])
-                await stream.write(encode_frame(request_frame))
-                frame = await FrameReader(stream).next_frame(max_response + RESPONSE_OVERHEAD)
+                reused = self._take_idle(peer)
+                if reused is not None:  # on failure below, `stream` is reset like a fresh one
+                    stream, reader = reused.stream, reused.reader
+                    try:
+                        frame = await self._exchange(stream, reader, request_frame, max_response)
+                    except (FrameError, trio.TooSlowError):
+                        raise
+                    except Exception:  # closed by the peer while idle: a fresh stream, once
+                        await compat.reset_quietly(stream)
+                        stream = None
+                if stream is None:
+                    stream = await self._host.new_stream(peer_id, [REQUEST_PROTOCOL])
+                    reader = FrameReader(stream)
+                    frame = await self._exchange(stream, reader, request_frame, max_response)
             clean = True
             ok, body = decode_response(frame)
         except trio.TooSlowError:
@@ -94,10 +121,41 @@ class Requests:
             reason = "closed" if stream is not None else "unreachable"
             raise self._failed(peer, reason, f"{name}: {exc!r}") from None
         finally:
-            if stream is not None:
-                await (compat.close_quietly(stream) if clean else compat.reset_quietly(stream))
+            if stream is not None and not clean:
+                await compat.reset_quietly(stream)
+        assert stream is not None  # clean implies an exchange on a stream
+        await self._keep_idle(peer, _IdleStream(stream, reader, trio.current_time()))
         self._metrics.request_seconds.labels(name=name).observe(trio.current_time() - start)
         return self._answer_body(peer, name, ok, body, max_response)
+
+    async def _exchange(
+        self, stream: INetStream, reader: FrameReader, request_frame: bytes, max_response: int
+    ) -> bytes:
+        await stream.write(encode_frame(request_frame))
+        return await reader.next_frame(max_response + RESPONSE_OVERHEAD)
+
+    def _take_idle(self, peer: str) -> _IdleStream | None:
+        pool = self._idle.get(peer)
+        now = trio.current_time()
+        while pool:
+            idle = pool.pop()
+            if now - idle.since <= IDLE_STREAM_S:
+                return idle
+            self._stale.append(idle.stream)
+        return None
+
+    async def _keep_idle(self, peer: str, idle: _IdleStream) -> None:
+        """Pool a stream whose answer was read whole; close what the pool cannot keep (beyond
+        ``IDLE_STREAMS_PER_PEER``, or of the longest-unused peer beyond ``POOLED_PEERS``)."""
+        pool = self._idle.pop(peer, [])
+        self._idle[peer] = pool  # most recently used last
+        pool.append(idle)
+        surplus, self._stale = [*self._stale, *(i.stream for i in pool[:-IDLE_STREAMS_PER_PEER])], []
+        del pool[:-IDLE_STREAMS_PER_PEER]
+        while len(self._idle) > POOLED_PEERS:
+            surplus += [i.stream for i in self._idle.pop(next(iter(self._idle)))]
+        for stream in surplus:
+            await compat.close_quietly(stream)
 
     def _checked_peer(self, peer: str, name: str) -> ID:
         try:

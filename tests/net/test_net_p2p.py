@@ -386,3 +386,27 @@ def test_bad_config_is_rejected() -> None:
         P2PNetwork(NetConfig(seed=b"short", topic=TOPIC))
     with pytest.raises(ConfigError, match="bootstrap"):
         P2PNetwork(NetConfig(seed=seed(0), bootstrap=("/ip4/127.0.0.1/tcp/1",), topic=TOPIC))
+
+
+async def test_requests_to_a_peer_reuse_one_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a stream costs py-libp2p 3-8 ms: consecutive requests share one (issue 18)."""
+    with trio.fail_after(LIMIT):
+        async with cluster(2) as (a, b):
+            opened: list[str] = []
+            real_new_stream = a.net.host.new_stream
+
+            async def counting(*args: object, **kwargs: object) -> object:
+                opened.append("stream")
+                return await real_new_stream(*args, **kwargs)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(a.net.host, "new_stream", counting)
+            for i in range(5):
+                assert await a.net.request(b.peer, "echo", b"%d" % i, max_response=100) == b"echo:%d" % i
+            assert len(opened) == 1
+            # a stream whose exchange failed is never reused: the next request opens a new one
+            with pytest.raises(NetError):
+                await a.net.request(b.peer, "slow", b"", max_response=100, timeout_s=0.5)
+            assert await a.net.request(b.peer, "echo", b"x", max_response=100) == b"echo:x"
+            assert await a.net.request(b.peer, "echo", b"y", max_response=100) == b"echo:y"
+            assert len(opened) == 2
+            assert [r[1] for r in b.rec.requests if r[0] == "echo"][-2:] == [b"x", b"y"]
