@@ -549,9 +549,8 @@ class Herder:
         if not self.config.is_validator or self._nominating:
             return
         next_paced = self._paced_from_ms + self.config.close_interval_ms
-        due = (
-            next_paced if len(self.chain.mempool) else self._last_close_ms + self.config.heartbeat_interval_ms
-        )
+        working = self.chain.mempool.pending_count > 0  # queued-ahead ones cannot be in a ledger yet
+        due = next_paced if working else self._last_close_ms + self.config.heartbeat_interval_ms
         until_deadline = self._until_deadline_ms()
         if until_deadline is not None:  # a proposal's vote ends: close then, not at the heartbeat
             due = min(due, max(monotonic_ms() + until_deadline, next_paced))
@@ -562,7 +561,7 @@ class Herder:
             return
         deadline_passed = (until := self._until_deadline_ms()) is not None and until <= 0
         if (
-            not len(self.chain.mempool)
+            not self.chain.mempool.pending_count
             and not deadline_passed
             and monotonic_ms() < self._last_close_ms + self.config.heartbeat_interval_ms
         ):

@@ -155,6 +155,11 @@ class Mempool:
     def __len__(self) -> int:
         return len(self._waiting)
 
+    @property
+    def pending_count(self) -> int:
+        """Transactions that apply now (the next tx set's candidates), queued-ahead ones aside."""
+        return len(self._waiting.pending)
+
     def __contains__(self, tx_hash: bytes) -> bool:
         return tx_hash in self._waiting
 

@@ -154,6 +154,7 @@ class PeerService:
                 forged += 1
         if accepted:
             self.herder.transactions_arrived()
+            self.gossip.check_promotions()
         if forged:
             self.metrics.invalid_messages.labels("bad_tx_signature").inc()
             log(
@@ -274,26 +275,53 @@ class GossipBatcher:
     transactions leave only once they apply: ``promoted`` hands them over (the mempool's).
     """
 
-    def __init__(self, transport: Transport, promoted: Callable[[], list[Transaction]]) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        promoted: Callable[[], list[Transaction]],
+        ledger_closed: Callable[[], trio.Event],
+    ) -> None:
         self._transport = transport
         self._promoted = promoted
+        self._ledger_closed = ledger_closed  # the chain's event for its next close
         self._outgoing: list[bytes] = []
+        self._work = trio.Event()  # set by an admission or a close: an idle node sleeps until then
 
     def add(self, transaction: bytes) -> None:
         self._outgoing.append(transaction)
+        self._work.set()
+
+    def check_promotions(self) -> None:
+        """A peer's transaction was admitted: it may have promoted queued ones to gossip."""
+        self._work.set()
 
     async def run(self) -> None:
+        """Flush ``GOSSIP_FLUSH_S`` after there is work: a transaction admitted, or a ledger closed
+        (promotions come only with one, or with an admission here or from a peer). It used to wake every 200 ms, the
+        largest share of an idle validator's wake-ups."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._wake_on_closes)
+            while True:
+                await self._work.wait()
+                self._work = trio.Event()
+                await trio.sleep(GOSSIP_FLUSH_S)
+                self._flush()
+
+    async def _wake_on_closes(self) -> None:
         while True:
-            await trio.sleep(GOSSIP_FLUSH_S)
-            self._outgoing.extend(tx.encode() for tx in self._promoted())
-            while self._outgoing:
-                batch: list[bytes] = []
-                size = 0
-                while (
-                    self._outgoing
-                    and len(batch) < wire.MAX_TX_BATCH
-                    and size + len(self._outgoing[0]) < wire.MAX_TX_BATCH_BYTES - 1024
-                ):
-                    size += len(self._outgoing[0])
-                    batch.append(self._outgoing.pop(0))
-                self._transport.publish(wire.encode_tx_batch(batch))
+            await self._ledger_closed().wait()
+            self._work.set()
+
+    def _flush(self) -> None:
+        self._outgoing.extend(tx.encode() for tx in self._promoted())
+        while self._outgoing:
+            batch: list[bytes] = []
+            size = 0
+            while (
+                self._outgoing
+                and len(batch) < wire.MAX_TX_BATCH
+                and size + len(self._outgoing[0]) < wire.MAX_TX_BATCH_BYTES - 1024
+            ):
+                size += len(self._outgoing[0])
+                batch.append(self._outgoing.pop(0))
+            self._transport.publish(wire.encode_tx_batch(batch))

@@ -49,6 +49,7 @@ class BoardGossip:
         self._transport = transport
         self._metrics = metrics
         self._outgoing: list[bytes] = []
+        self._queued = trio.Event()  # set when _outgoing gets an item: an idle node sleeps until then
         self.sync = BoardSync(board, transport, requests)
 
     def submit(self, raw: bytes) -> BoardAnswer:
@@ -56,6 +57,7 @@ class BoardGossip:
         answer = self.board.submit(raw, wall_ms())
         if answer.verdict.accepted:
             self._outgoing.append(raw)
+            self._queued.set()
         return answer
 
     async def run(self) -> None:
@@ -70,13 +72,16 @@ class BoardGossip:
         return board_page(self.board, before)
 
     async def _publish_and_expire(self) -> None:
-        since_expiry = 0.0
+        # Woken by a queued item or the expiry time, never on a fixed tick: an idle node sleeps.
+        next_expiry = trio.current_time() + EXPIRE_EVERY_S
         while True:
-            await trio.sleep(FLUSH_S)
+            with trio.move_on_at(next_expiry):
+                await self._queued.wait()
+                await trio.sleep(FLUSH_S)  # one message for whatever else arrives meanwhile
+            self._queued = trio.Event()
             self._flush()
-            since_expiry += FLUSH_S
-            if since_expiry >= EXPIRE_EVERY_S:
-                since_expiry = 0.0
+            if trio.current_time() >= next_expiry:
+                next_expiry = trio.current_time() + EXPIRE_EVERY_S
                 self.board.expire(wall_ms())
 
     def _flush(self) -> None:
