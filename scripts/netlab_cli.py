@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import netlab
+import netlab_matrix
 import netlab_ns as ns
 import netlab_scenario
 
@@ -24,8 +25,10 @@ EXAMPLES = """examples:
   scripts/netlab down
   scripts/netlab run --validators 7 --topology full --delay-ms 150 --rate 5 --duration 60 --json
   scripts/netlab run --validators 4 --topology chain --delay-ms 50 --scenario lose-bootstrap --json
+  scripts/netlab matrix --validators 4,7 --topologies chain,full --delays-ms 0,50,150 --repeat 3 \
+      --rate 5 --duration 25 --lock /work/bench.lock --record /tmp/matrix.jsonl
 
-exit codes: 0 ok; 1 the run lost payments or nodes disagree; 2 bad usage or the lab cannot be built
+exit codes: 0 ok; 1 a run lost payments, nodes disagree or (matrix) a run failed; 2 bad usage or the lab cannot be built
 (needs root, iproute2 and ethtool); 130 interrupted (the lab is torn down)."""
 
 
@@ -40,17 +43,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     common.add_argument("--dir", default="/tmp/tally-netlab", help="lab folder (default /tmp/tally-netlab)")
     common.add_argument("--prefix", default="tlab", help="namespace name prefix (default tlab)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    build = argparse.ArgumentParser(add_help=False)
+    links = argparse.ArgumentParser(add_help=False)
+    links.add_argument("--degree", type=int, default=2, help="neighbours per node for --topology random")
+    links.add_argument("--jitter-ms", type=float, default=0.0, help="uniform ± jitter per frame")
+    links.add_argument("--loss", type=float, default=0.0, help="frame loss probability per link (0–0.5)")
+    links.add_argument("--close-interval-ms", type=int, default=1000, help="validators' close interval")
+    links.add_argument("--seed", type=int, default=1, help="seed for the random topology and the load")
+    build = argparse.ArgumentParser(add_help=False, parents=[links])
     build.add_argument("--validators", type=int, default=4, help="validators, one per namespace (default 4)")
     build.add_argument(
         "--topology", choices=netlab.TOPOLOGIES, default="full", help="who bootstraps from whom"
     )
-    build.add_argument("--degree", type=int, default=2, help="neighbours per node for --topology random")
     build.add_argument("--delay-ms", type=float, default=0.0, help="one-way delay of every link (RTT = 2×)")
-    build.add_argument("--jitter-ms", type=float, default=0.0, help="uniform ± jitter per frame")
-    build.add_argument("--loss", type=float, default=0.0, help="frame loss probability per link (0–0.5)")
-    build.add_argument("--close-interval-ms", type=int, default=1000, help="validators' close interval")
-    build.add_argument("--seed", type=int, default=1, help="seed for the random topology and the load")
+    load = argparse.ArgumentParser(add_help=False)
+    load.add_argument("--rate", type=float, default=5.0, help="payments per second offered (default 5)")
+    load.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60; matrix 25)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", parents=[common, build], help="build the lab and start every node")
     sub.add_parser("status", parents=[common], help="ledger, peers and state hash of every node")
@@ -58,21 +65,72 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name, text in (("stop", "stop one node (SIGTERM)"), ("start", "start a stopped node again")):
         command = sub.add_parser(name, parents=[common], help=text)
         command.add_argument("node", help="node name, e.g. n0")
-    measure = sub.add_parser("run", parents=[common, build], help="up, offer a load, report, down")
-    measure.add_argument("--rate", type=float, default=5.0, help="payments per second offered (default 5)")
-    measure.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    measure = sub.add_parser("run", parents=[common, build, load], help="up, offer a load, report, down")
     measure.add_argument(
         "--scenario",
         choices=netlab_scenario.SCENARIOS,
         default="none",
         help="after the load: lose-bootstrap stops the last node's bootstrap peers and restarts it",
     )
+    _add_matrix(sub, [common, links, load])
     args = parser.parse_args(argv)
     if getattr(args, "loss", 0.0) and not 0 <= args.loss <= 0.5:
         parser.error("--loss must be between 0 and 0.5")
-    if getattr(args, "validators", 1) < 1:
+    if isinstance(getattr(args, "validators", None), int) and args.validators < 1:
         parser.error("--validators must be at least 1")
+    if getattr(args, "repeat", 1) < 1:
+        parser.error("--repeat must be at least 1")
     return args
+
+
+def _add_matrix(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    grid = sub.add_parser(
+        "matrix",
+        parents=parents,
+        help="run a grid of labs (validators × topology × delay) N times each and print the medians",
+    )
+    grid.add_argument("--validators", type=_ints, default=[4, 7], help="comma-separated (default 4,7)")
+    grid.add_argument(
+        "--topologies",
+        type=_topologies,
+        default=["chain", "full"],
+        help="comma-separated (default chain,full)",
+    )
+    grid.add_argument(
+        "--delays-ms", type=_floats, default=[0.0, 50.0, 150.0], help="one-way delays (default 0,50,150)"
+    )
+    grid.add_argument(
+        "--repeat", type=int, default=3, help="runs per cell; the cell reports medians (default 3)"
+    )
+    grid.set_defaults(duration=25.0)
+    grid.add_argument(
+        "--lock", help="hold an exclusive flock on this file for each cell (e.g. /work/bench.lock)"
+    )
+    grid.add_argument(
+        "--record", help="append each run to this JSON-lines file; runs it holds are not redone"
+    )
+
+
+def _ints(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("give counts of at least 1, e.g. 4,7")
+    return values
+
+
+def _floats(text: str) -> list[float]:
+    values = [float(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError("give delays of 0 ms or more, e.g. 0,50,150")
+    return values
+
+
+def _topologies(text: str) -> list[str]:
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [v for v in values if v not in netlab.TOPOLOGIES]
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(f"topologies are {', '.join(netlab.TOPOLOGIES)}")
+    return values
 
 
 def report(args: argparse.Namespace) -> int:
@@ -90,6 +148,14 @@ def report(args: argparse.Namespace) -> int:
         healthy = result.get("state_hashes_agree") and not result.get("lost") and result.get("applied")
         healthy = healthy and result.get("scenario", {"reconnected": True})["reconnected"]
         return 0 if healthy else 1
+    if args.command == "matrix":
+        ns.check_tools()
+        result = netlab_matrix.matrix(args)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            netlab_matrix.print_table(result)
+        return 0 if netlab_matrix.all_healthy(result) else 1
     state = netlab.LabState.load(folder)
     if args.command == "status":
         return _print(args, netlab.inside(state, "status"), _status_text)
