@@ -22,6 +22,7 @@ import trio
 
 from node.board.board import Board, BoardLimits
 from node.board.gossip import BoardGossip
+from node.capacity import Capacity, CapacitySettings
 from node.catchup import CatchUp, LedgerClaims
 from node.chain import LedgerChain
 from node.clock import wall_ms
@@ -165,7 +166,9 @@ def _assemble(
     assert config.quorum_set is not None  # load_config guarantees it
     if test_faults is not None:
         transport = test_faults.wrap_transport(transport, store)
-    chain = LedgerChain(store, metrics)
+    chain = LedgerChain(
+        store, metrics, Capacity(CapacitySettings(target_interval_s=config.close_interval_ms / 1000))
+    )
     metrics.ledger_seq.set(store.last_header.seq)
     metrics.healthy.set(1)
     timers = TimerService()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import trio
 
+from node.capacity import Capacity
 from node.cpu import CPU, Stage
 from node.errors import StorageError
 from node.logs import log
@@ -46,7 +47,7 @@ class LedgerChain:
     new state and whoever waits for an included or dropped transaction is woken.
     """
 
-    def __init__(self, store: LedgerStore, metrics: NodeMetrics) -> None:
+    def __init__(self, store: LedgerStore, metrics: NodeMetrics, capacity: Capacity | None = None) -> None:
         self.store = store
         self.metrics = metrics
         last = store.last_header
@@ -56,6 +57,7 @@ class LedgerChain:
             holdings=store.holdings,
             close_time_ms=last.close_time_ms,
             protocol_version=last.version,
+            capacity=capacity,
         )
         self.tx_sets = TxSetCache()
         self._waiters: dict[bytes, list[trio.Event]] = {}

@@ -22,11 +22,13 @@ apply (expired, made invalid by the ledger) are dropped and remembered as refuse
 from __future__ import annotations
 
 import enum
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from node.capacity import Capacity
 from node.cpu import CPU, Stage
 from node.ratelimit import RateLimiter
 from node.refusals import Figures, bad_seq_figures, refusal_figures
@@ -53,6 +55,7 @@ class MempoolRefusal(enum.StrEnum):
     SOURCE_QUOTA = "source_quota"
     EVICTED = "evicted"
     EXPIRED = "expired"
+    OVERLOADED = "overloaded"
 
 
 RefusalCode = ResultCode | MempoolRefusal  # why a transaction was refused (Admission.code)
@@ -64,6 +67,7 @@ NEWCOMERS_BUSY = MempoolRefusal.NEWCOMERS_BUSY
 SOURCE_QUOTA = MempoolRefusal.SOURCE_QUOTA
 EVICTED = MempoolRefusal.EVICTED
 EXPIRED = MempoolRefusal.EXPIRED
+OVERLOADED = MempoolRefusal.OVERLOADED
 MEMPOOL_CODES: dict[str, str] = {
     DUPLICATE: "this transaction is already waiting for a ledger",
     MEMPOOL_FULL: "the node holds too many waiting transactions; try again in a few seconds",
@@ -82,6 +86,10 @@ MEMPOOL_CODES: dict[str, str] = {
         "the next ledger"
     ),
     EXPIRED: "it waited too long for the account's earlier transactions; submit them first",
+    OVERLOADED: (
+        "the network is closing as many transactions as it can; submit it again after the time in "
+        "figures.retry_after_s (the Retry-After header)"
+    ),
 }
 MAX_PREPAID = 10_000  # first looks whose budget check awaits their full look
 BAD_SEQ = ResultCode.BAD_SEQ
@@ -128,8 +136,10 @@ class Mempool:
         clock: Callable[[], float] = time.monotonic,
         close_time_ms: int = 0,
         protocol_version: int = PROTOCOL_V1,
+        capacity: Capacity | None = None,
     ) -> None:
         self.limits = limits or MempoolLimits()
+        self.capacity = capacity or Capacity()  # the API's admission limit (node.capacity)
         self._state = state
         self._next_ledger = next_ledger
         # the last ledger's close time and version: transactions are judged as the next ledger
@@ -327,7 +337,26 @@ class Mempool:
         if standing is Standing.NEWCOMER and seq > expected:
             # a key with nothing on the ledger is never queued ahead: it can only use its next number
             return self._refuse(tx_hash, BAD_SEQ, bad_seq_figures(expected, seq))
+        unblocks = seq == expected and bool(self._waiting.queued_seqs(account))  # admitted work waits on it
+        if source is not None and not unblocks and self._over_capacity(standing, source):
+            self.capacity.refused()
+            retry: Figures = {"retry_after_s": math.ceil(self.capacity.retry_after_s)}
+            return self._refuse(tx_hash, OVERLOADED, retry)
         return standing, expected
+
+    def _over_capacity(self, standing: Standing, source: str) -> bool:
+        """Whether the API must refuse more work now (``node.capacity``): the mempool holds what
+        the network can close in the next interval or so (pending transactions: a queued-ahead one
+        waits for its account, not for room). The excess is refused, never a higher standing's
+        transaction (it takes a lower one's place instead), and as the pool fills, a client address
+        holding more than its share of the room is refused before the others."""
+        limit = self.capacity.admission_limit
+        waiting = self.pending_count
+        if waiting >= limit:
+            return self._waiting.victim(below=standing, pending_only=True) is None
+        if 2 * waiting >= limit:
+            return self._waiting.per_source(source) >= limit // max(1, self._waiting.source_count())
+        return False
 
     def _newcomer_refusal(self, account: bytes, *, spend: bool = True) -> MempoolRefusal | None:
         """Why a newcomer's transaction at its next sequence number is refused, if it is: its own
@@ -406,8 +435,13 @@ class Mempool:
         if result.code is not ResultCode.OK:
             figures = refusal_figures(self._overlay, entry.tx, result, ledger=ledger, signers=entry.signers)
             return self._refuse(entry.tx.hash, result.code, figures)
-        if make_room and len(self._waiting) >= self.limits.max_total:
-            self._evict(self._waiting.victim(below=entry.standing))
+        full = len(self._waiting) >= self.limits.max_total
+        # the API's admissions stop at the network's capacity (checked on the first look)
+        over_capacity = entry.source is not None and self.pending_count >= self.capacity.admission_limit
+        if make_room and (full or over_capacity):
+            victim = self._waiting.victim(below=entry.standing, pending_only=not full)
+            if victim is not None:  # there is one when full: _admit_pending checked
+                self._evict(victim)
         scope.commit()
         self._waiting.add_pending(entry)
         return Admission(True)

@@ -60,6 +60,10 @@ class Waiting:
     def per_source(self, source: str) -> int:
         return self._sources.get(source, 0)
 
+    def source_count(self) -> int:
+        """API client addresses with transactions waiting."""
+        return len(self._sources)
+
     def queued_seqs(self, account: bytes) -> list[int]:
         return list(self._queued_by_account.get(account, ()))
 
@@ -86,14 +90,17 @@ class Waiting:
             old.append(entry)
         return old
 
-    def victim(self, *, below: Standing, queued_only: bool = False) -> bytes | None:
+    def victim(
+        self, *, below: Standing, queued_only: bool = False, pending_only: bool = False
+    ) -> bytes | None:
         """The transaction to evict for one of standing ``below``: lowest standing first; within
         it queued before pending; newest first (the oldest waited longest). None when there is no
-        transaction of lower standing."""
+        transaction of lower standing. ``pending_only``: room in the next tx sets (overload)."""
+        kinds = (True,) if queued_only else (False,) if pending_only else (True, False)
         for standing in Standing:
             if standing >= below:
                 return None
-            for queued in (True,) if queued_only else (True, False):
+            for queued in kinds:
                 entries = self._evictable[(standing, queued)]
                 if entries:
                     return next(reversed(entries))

@@ -39,7 +39,7 @@ from node.api.views import (
 )
 from node.errors import AdminForbiddenError
 from node.logs import log
-from node.mempool import MEMPOOL_CODES, Admission
+from node.mempool import MEMPOOL_CODES, OVERLOADED, Admission
 from node.ratelimit import RateLimiter
 from node.tx_status import TxStatus
 from node.web.app import web_routes
@@ -161,7 +161,11 @@ def create_app(
                 results[index] = _status_json(tx.hash, node.tx_status(tx.hash))
             else:
                 results[index] = _refusal_json(tx.hash, admission)
-        return JSONResponse({"results": results})
+        response = JSONResponse({"results": results})
+        retry = [r["figures"]["retry_after_s"] for r in results if r is not None and r["code"] == OVERLOADED]
+        if retry:  # the network is at its capacity: come back when a ledger has made room
+            response.headers["retry-after"] = str(max(retry))
+        return response
 
     async def tx_status(request: Request) -> Response:
         tx_hash = hex32(request.path_params["tx_hash"], "transaction hash")

@@ -1,0 +1,76 @@
+"""What the network can close, measured from its ledgers, and how much waiting work that allows.
+
+Graceful overload (issue 18): offered more than it can close, a network without admission control
+let its mempool grow without bound, every ledger re-applied the whole backlog, and throughput fell
+below what it managed at half the load, with latencies of tens of seconds. Instead, the node's API
+admits a transaction only while the mempool holds less than ``admission_limit``: the work the
+network closes in ``depth_s`` seconds at its measured rate. The excess is refused at once with
+``overloaded`` and a ``Retry-After``, so what is admitted still lands within about two seconds and
+the network keeps closing at its maximum. Peers' gossip is never refused for this (their API
+admitted it; refusing it here would only make this node fetch it again with the tx set).
+
+The rate is learnt from the ledgers this validator votes on, from how long each took from the start
+of its nomination to its close (``busy_s``; slots are paced from their nominations, so a close that
+takes longer than the target interval is what stretches it):
+
+* a large ledger (at least half an interval's work at the estimated rate) that took longer than
+  ``late_factor`` times the target: the network is saturated, so what it closed per second of
+  work *is* its capacity; the estimate moves halfway to it;
+* a ledger on time while admissions were being refused: the limit may be what holds the load
+  back, so the estimate grows by ``probe_growth`` and looks for more room, as a TCP window does;
+* anything else tells nothing new (an idle network's small ledgers say nothing of its maximum).
+
+The first ledgers (and a restart) start from ``initial_rate``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CapacitySettings:
+    target_interval_s: float = 1.0  # the close interval validators aim for
+    depth_s: float = 1.25  # pending work admitted, in seconds of closing at the measured rate
+    initial_rate: float = 2_000.0  # tx/s assumed before any ledger tells (a 4-validator network on 2 cores)
+    min_rate: float = 100.0  # never plan for less (a slow ledger after an idle hour tells little)
+    max_rate: float = 100_000.0  # never plan for more (the tx-set size limit per second)
+    late_factor: float = 1.3  # a close interval this many times the target: saturated
+    probe_growth: float = 1.1  # per on-time ledger while admissions were refused
+    min_limit: int = 200  # waiting transactions always admitted
+
+
+class Capacity:
+    def __init__(self, settings: CapacitySettings | None = None) -> None:
+        self.settings = settings or CapacitySettings()
+        self.rate = self.settings.initial_rate  # tx/s the network can close, as far as we know
+        self._refused = 0  # overload refusals since the last ledger
+
+    @property
+    def admission_limit(self) -> int:
+        """Waiting transactions (every node's, this mempool's count) up to which the API admits."""
+        return max(self.settings.min_limit, math.ceil(self.rate * self.settings.depth_s))
+
+    @property
+    def retry_after_s(self) -> float:
+        """When a refused client should try again: by then a ledger has made room."""
+        return self.settings.target_interval_s
+
+    def refused(self) -> None:
+        self._refused += 1
+
+    def ledger_closed(self, transactions: int, busy_s: float) -> None:
+        """Learn from a ledger this node voted on: ``transactions`` in it, ``busy_s`` from the start
+        of its nomination to its close."""
+        settings = self.settings
+        late = busy_s > settings.late_factor * settings.target_interval_s
+        # A late ledger tells the rate only when it was large: a small one was slowed by something
+        # else (a lost statement, a validator restarting), not by its work.
+        large = 2 * transactions >= self.rate * settings.target_interval_s
+        if late and large:
+            self.rate = (self.rate + transactions / busy_s) / 2
+        elif not late and self._refused:  # the limit held work back and the network kept up
+            self.rate *= settings.probe_growth
+        self.rate = min(settings.max_rate, max(settings.min_rate, self.rate))
+        self._refused = 0

@@ -1,0 +1,114 @@
+"""Graceful overload (issue 18): the API admits work up to what the network closes in about one
+interval at its measured rate; the excess is refused at once (``overloaded``, ``Retry-After``),
+never a member before a newcomer, a heavy client before a light one, and never a peer's gossip."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
+
+import pytest
+from api_fakes import MempoolNode, asgi_client
+from spam_ledger import NETWORK, SpamLedger, key, noop, signed
+
+from node.api.app import create_app
+from node.capacity import Capacity, CapacitySettings
+from node.mempool import OVERLOADED, Mempool
+
+SETTINGS = CapacitySettings(initial_rate=100.0, min_rate=1.0, min_limit=4, depth_s=1.0)
+
+
+def test_the_limit_is_the_work_of_depth_s_at_the_measured_rate() -> None:
+    capacity = Capacity(CapacitySettings(initial_rate=1000.0, depth_s=1.25))
+    assert capacity.admission_limit == 1250
+    capacity.ledger_closed(3000, 2.0)  # late and large: saturated at 1,500 tx/s; halfway there
+    assert capacity.rate == 1250.0
+    capacity.ledger_closed(2000, 2.0)  # saturated at 1,000 tx/s
+    assert capacity.rate == 1125.0
+    assert capacity.admission_limit == 1407
+
+
+def test_refusals_while_on_time_make_it_look_for_more_room() -> None:
+    capacity = Capacity(CapacitySettings(initial_rate=1000.0, probe_growth=1.1))
+    capacity.ledger_closed(500, 0.5)  # on time, nothing refused: the limit held nothing back
+    assert capacity.rate == 1000.0
+    capacity.refused()
+    capacity.ledger_closed(900, 0.9)
+    assert capacity.rate == pytest.approx(1100.0)
+    capacity.ledger_closed(900, 0.9)  # no refusal since: no growth
+    assert capacity.rate == pytest.approx(1100.0)
+
+
+def test_a_slow_small_ledger_does_not_read_as_saturation() -> None:
+    capacity = Capacity(CapacitySettings(initial_rate=1000.0, min_rate=100.0))
+    capacity.ledger_closed(0, 60.0)  # a heartbeat ledger after a quiet minute
+    capacity.ledger_closed(5, 30.0)  # slowed by a lost statement, not by its work
+    assert capacity.rate == 1000.0
+    capacity.ledger_closed(600, 3.0)  # large and late: 200 tx/s; halfway there
+    assert capacity.rate == 600.0
+
+
+def _pool(ledger: SpamLedger) -> Mempool:
+    return Mempool(
+        ledger.state,
+        ledger.seq + 1,
+        holdings=ledger.holdings,
+        clock=ledger.clock,
+        capacity=Capacity(SETTINGS),
+    )
+
+
+def _fill(pool: Mempool, count: int, source: str | None) -> None:
+    for _ in range(count):
+        newcomer = key()
+        assert pool.add(signed(newcomer, 1, noop(newcomer)), source).accepted
+
+
+def test_the_api_is_refused_past_the_limit_but_gossip_is_not() -> None:
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 4.0  # the network closes 4 tx per interval
+    _fill(pool, 4, "198.51.100.1")
+    late = key()
+    refused = pool.add(signed(late, 1, noop(late)), "198.51.100.2")
+    assert refused.code == OVERLOADED
+    assert refused.figures == {"retry_after_s": 1}
+    assert pool.add(signed(late, 1, noop(late)), None).accepted  # from a peer: its API admitted it
+
+
+def test_a_member_takes_a_newcomers_place_when_the_network_is_at_capacity() -> None:
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 4.0
+    _fill(pool, 4, "198.51.100.1")
+    member_pays = ledger.pay(ledger.alice, 1, ledger.bob)
+    assert pool.add(member_pays, "198.51.100.9").accepted
+    assert len(pool) == 4  # a newcomer's transaction made room
+
+
+def test_a_heavy_client_is_refused_before_a_light_one() -> None:
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 8.0
+    _fill(pool, 1, "198.51.100.2")  # a light client
+    _fill(pool, 4, "198.51.100.1")
+    newcomer = key()  # over half full, two clients: the heavy one holds its half already
+    assert pool.add(signed(newcomer, 1, noop(newcomer)), "198.51.100.1").code == OVERLOADED
+    assert pool.add(signed(newcomer, 1, noop(newcomer)), "198.51.100.2").accepted
+
+
+async def test_the_api_answers_overloaded_with_retry_after() -> None:
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 1.0
+    _fill(pool, 4, "198.51.100.1")
+    newcomer = key()
+    raw = base64.b64encode(signed(newcomer, 1, noop(newcomer)).encode()).decode()
+    async with asgi_client(create_app(MempoolNode(pool, NETWORK))) as client:  # type: ignore[arg-type]
+        response = await client.post("/tx", json={"tx": raw})
+    assert response.status_code == 200
+    assert response.json()["results"][0]["code"] == "overloaded"
+    assert response.headers["retry-after"] == "1"
