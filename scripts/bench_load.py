@@ -36,6 +36,7 @@ import nacl.utils
 import psutil
 import trio
 from bench_cost import cost_report, protocol_floor, scrape
+from bench_curve import find_max
 from bench_spam import human_report, spam_comparison
 from machine_info import machine
 from rich.console import Console
@@ -82,6 +83,9 @@ class Bench:
         self.pids = pids
         # node name -> API, for the validators' cost counters (/metrics)
         self.named_apis = dict(zip(names or [f"v{i}" for i in range(len(apis))], apis, strict=True))
+        self._account_of: dict[bytes, int] = {}  # payer -> its queue (offer)
+        self._retry: dict[int, tuple[float, Transaction]] = {}  # queue -> (not before, refused payment)
+        self._in_flight: set[int] = set()  # queues whose last payment is not answered yet (_send)
         self.network = network
         self.http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=64))
 
@@ -143,9 +147,16 @@ class Bench:
     # -- the run ---------------------------------------------------------------------------------
 
     async def offer(self, run: Run, queues: list[list[Transaction]]) -> None:
-        """Open loop: every 100 ms send what the target rate owes, round-robin over accounts."""
+        """Open loop: every 100 ms send what the target rate owes, round-robin over accounts.
+
+        A payment refused as ``overloaded`` is offered again once its ``Retry-After`` passed, as
+        a client would, and its account sends nothing else meanwhile (its later payments would
+        only leave a gap); nor while its last payment is unanswered. Every attempt counts as
+        offered."""
         order = [(i, q) for i, q in enumerate(queues)]
         cursor = [0] * len(queues)
+        self._account_of = {q[0].body.source: i for i, q in enumerate(queues) if q}
+        self._retry = {}
         total = run.rate * run.duration
         started = trio.current_time()
         account = 0
@@ -156,15 +167,29 @@ class Bench:
                     break
                 due = min(int(run.rate * (elapsed + BATCH_INTERVAL_S)), int(total)) - run.offered
                 per_node: dict[int, list[Transaction]] = {}
+                now = time.monotonic()
                 for _ in range(max(due, 0)):
                     for _ in range(len(order)):
                         index, queue = order[account % len(order)]
                         account += 1
+                        if index in self._in_flight:
+                            continue
+                        retry = self._retry.get(index)
+                        if retry is not None:
+                            if retry[0] > now:
+                                continue
+                            del self._retry[index]
+                            per_node.setdefault(index % len(self.apis), []).append(retry[1])
+                            self._in_flight.add(index)
+                            break
                         if cursor[index] < len(queue):
                             tx = queue[cursor[index]]
                             cursor[index] += 1
                             per_node.setdefault(index % len(self.apis), []).append(tx)
+                            self._in_flight.add(index)  # its next payment waits for this answer
                             break
+                    else:
+                        break  # every account waits (for an answer, a retry time) or is done
                     run.offered += 1
                 now = time.monotonic()
                 for node_index, txs in per_node.items():
@@ -175,17 +200,23 @@ class Bench:
         run.window = (started, trio.current_time())
 
     async def _send(self, run: Run, api: str, txs: list[Transaction]) -> None:
+        accounts = {self._account_of.get(tx.body.source, -1) for tx in txs}  # in flight (offer)
         try:
             results = await self.submit(api, txs)
         except httpx.HTTPError as exc:
             run.rejected[type(exc).__name__] = run.rejected.get(type(exc).__name__, 0) + len(txs)
             return
+        finally:
+            self._in_flight -= accounts
         for tx, result in zip(txs, results, strict=True):
             if result["status"] in ("pending", "applied"):
                 run.accepted.add(tx.hash)
             else:
                 code = result.get("code") or result["status"]
                 run.rejected[code] = run.rejected.get(code, 0) + 1
+                if code == "overloaded":
+                    retry_s = float(result.get("figures", {}).get("retry_after_s", 1))
+                    self._retry[self._account_of[tx.body.source]] = (time.monotonic() + retry_s, tx)
 
     async def watch_ledgers(self, run: Run, first_seq: int, stop: trio.Event) -> None:
         seq = first_seq
@@ -373,29 +404,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if not args.find_max:
             result |= await bench.measure(args.rate, args.duration, accounts, args.seed)
             return result
-        steps: list[dict[str, Any]] = []
-        rate = args.rate
-        best = None
-        while True:
-            step = await bench.measure(
-                rate, args.duration, max(50, min(2000, int(rate))), args.seed + len(steps)
-            )
-            steps.append({"rate": rate, **step})
-            p99 = step["latency_ms_p99"]
-            ok = (
-                p99 is not None
-                and p99 <= 3000
-                and step["applied_tx_per_s"] >= 0.95 * step["offered_tx_per_s"]
-            )
-            console.print(
-                f"rate {rate:g}: applied {step['applied_tx_per_s']} tx/s, p99 {p99} ms -> "
-                f"{'sustained' if ok else 'over the limit'}"
-            )
-            if not ok:
-                break
-            best = rate
-            rate = round(rate * args.step)
-        result |= {"max_sustainable_tx_per_s": best, "steps": steps}
+        result |= await find_max(
+            bench.measure,
+            rate=args.rate,
+            step_factor=args.step,
+            duration=args.duration,
+            seed=args.seed,
+            p99_limit_ms=args.p99_ms,
+            curve=args.curve,
+            console=console,
+        )
         return result
     finally:
         if owned:
@@ -413,6 +431,15 @@ def main() -> None:
     parser.add_argument("--dir", help="use the running testnet in this folder instead of starting one")
     parser.add_argument("--find-max", action="store_true", help="step the rate up until it is not sustained")
     parser.add_argument("--step", type=float, default=1.25, help="--find-max: factor between rates")
+    parser.add_argument(
+        "--p99-ms", type=float, default=2000.0, help="--find-max: the p99 latency a sustained rate keeps"
+    )
+    parser.add_argument(
+        "--curve",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--find-max: then offer 2x and 3x the maximum (applied against offered past it)",
+    )
     parser.add_argument(
         "--idle",
         action="store_true",
