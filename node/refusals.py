@@ -24,6 +24,7 @@ operation names one, ``currency``):
 | ``bad_steward_auth`` | ``steward_threshold``, ``steward_signatures`` |
 | ``bad_signers`` | ``threshold``, ``total_weight`` |
 | protocol version 3's codes | see ``node.design_refusals`` |
+| ``overloaded`` (the mempool's, ``node.capacity``) | ``retry_after_s`` |
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -34,15 +35,23 @@ from wallet.views import (
 )
 
 DEFAULT_TIMEOUT_S = 10.0
+OVERLOAD_RETRIES = 3  # a transaction refused as overloaded is submitted again this many times
+MAX_RETRY_AFTER_S = 5.0  # never wait longer than this between those attempts
 T = TypeVar("T")
 
 
 class NodeClient:
     def __init__(
-        self, url: str, *, http: httpx.Client | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+        self,
+        url: str,
+        *,
+        http: httpx.Client | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
         self._http = http or httpx.Client(timeout=timeout_s)
+        self._sleep = sleep  # between submissions refused as overloaded
         self._network_id: bytes | None = None
 
     def close(self) -> None:
@@ -173,16 +182,26 @@ class NodeClient:
         return self._parse(LedgerView.parse, data, "ledger")
 
     def submit(self, tx: Transaction, *, wait_s: float = 0.0) -> TxResultView:
-        """Submit one transaction; its result (a refusal carries the node's ``figures``)."""
+        """Submit one transaction; its result (a refusal carries the node's ``figures``).
+
+        A network at its capacity refuses new work at once (``overloaded``) and says when to come
+        back (``figures.retry_after_s``, about one ledger): the same transaction is submitted
+        again then, up to ``OVERLOAD_RETRIES`` times, so a member's payment rides out a busy
+        moment instead of failing."""
         params = {"wait": wait_s} if wait_s > 0 else None
-        _, data = self._request(
-            "POST",
-            "/tx",
-            params=params,
-            body={"tx": base64.b64encode(tx.encode()).decode()},
-            timeout_s=(wait_s + DEFAULT_TIMEOUT_S) if wait_s > 0 else None,
-        )
-        return self._parse(submit_result, data, "submit")
+        for attempt in range(OVERLOAD_RETRIES + 1):
+            _, data = self._request(
+                "POST",
+                "/tx",
+                params=params,
+                body={"tx": base64.b64encode(tx.encode()).decode()},
+                timeout_s=(wait_s + DEFAULT_TIMEOUT_S) if wait_s > 0 else None,
+            )
+            result = self._parse(submit_result, data, "submit")
+            if result.code != "overloaded" or attempt == OVERLOAD_RETRIES:
+                break
+            self._sleep(min(MAX_RETRY_AFTER_S, float(result.figures.retry_after_s or 1)))
+        return result
 
     def read(
         self, path: str, parse: Callable[[Fields], T], where: str, *, params: dict[str, Any] | None = None

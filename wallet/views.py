@@ -265,6 +265,7 @@ class Figures:
     seq: int | None = None
     last_valid_ledger: int | None = None
     ledger: int | None = None
+    retry_after_s: int | None = None  # overloaded: when to submit again
     designs: DesignFigures = NO_DESIGN_FIGURES  # the figures of protocol version 3's refusals
 
     @classmethod
@@ -288,6 +289,7 @@ class Figures:
             f.opt_integer("seq", 0),
             f.opt_integer("last_valid_ledger", 0),
             f.opt_integer("ledger", 0),
+            f.opt_integer("retry_after_s", 0, 3600),
             DesignFigures.parse(f),
         )
 
