@@ -244,11 +244,14 @@ def _scenario_text(scenario: dict[str, Any] | None) -> list[str]:
 
 def _raise_on_sigterm() -> None:
     """SIGTERM and SIGHUP (a closed terminal) tear the lab down like Ctrl-C does (the ``finally``
-    blocks run; the teardown itself holds these signals off until it is done)."""
+    blocks run; the teardown itself holds these signals off until it is done). Ctrl-C's own handler
+    is set too: a process started in the background by a shell inherits SIGINT ignored, and Python
+    then leaves it ignored, so the lab could not be interrupted."""
 
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGHUP, handler)
 

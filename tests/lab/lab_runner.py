@@ -69,6 +69,12 @@ def processes_under(folder: Path) -> list[int]:
     return found
 
 
+def _as_a_background_job() -> None:
+    """Start netlab as a shell's ``&`` job starts it, with SIGINT ignored (CI and nohup'd suites
+    run so): netlab must still stop on Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_netlab(
     arguments: list[str],
     prefix: str,
@@ -81,7 +87,13 @@ def run_netlab(
     does not spill into the next test). ``while_running`` gets the process (e.g. to interrupt it)."""
     assert netlab_ns.existing(prefix) == [], f"namespaces {prefix}-* exist before the run"
     command = [str(NETLAB), *arguments, "--prefix", prefix, "--dir", str(folder)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_a_background_job,
+    )
     timed_out = False
     stdout = stderr = ""
     try:
