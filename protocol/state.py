@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -365,6 +365,14 @@ class StateReader(Protocol):
     def get_raw(self, key: bytes) -> bytes | None: ...
 
 
+class EntryReader(StateReader, Protocol):
+    """A ``StateReader`` that also keeps entries decoded (the node's store): ``get_entry`` gives
+    the stored bytes and exactly their ``decode_entry``, (None, None) when absent. A root
+    ``StateOverlay`` uses it instead of decoding ``get_raw`` itself."""
+
+    def get_entry(self, key: bytes) -> tuple[bytes | None, Entry | None]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One entry changed by a ledger: its encoded value before (None if new) and after."""
@@ -383,13 +391,18 @@ class StateOverlay:
     atomically. The root overlay caches what it read, so each entry is decoded once per ledger.
     """
 
-    __slots__ = ("_base", "_cache", "_changed", "_parent")
+    __slots__ = ("_base", "_cache", "_changed", "_load_entry", "_parent")
 
     def __init__(self, base: StateReader, parent: StateOverlay | None = None) -> None:
         self._base = base
         self._parent = parent
         self._cache: dict[bytes, tuple[bytes | None, Entry | None]] = {}
         self._changed: dict[bytes, Entry] = {}
+        # A reader that keeps entries decoded across ledgers (``EntryReader``: the node's store)
+        # hands them over whole; only the root overlay loads.
+        self._load_entry: Callable[[bytes], tuple[bytes | None, Entry | None]] | None = (
+            getattr(base, "get_entry", None) if parent is None else None
+        )
 
     def nested(self) -> StateOverlay:
         return StateOverlay(self._base, self)
@@ -443,8 +456,11 @@ class StateOverlay:
     def _load(self, key: bytes) -> tuple[bytes | None, Entry | None]:
         cached = self._cache.get(key)
         if cached is None:
-            raw = self._base.get_raw(key)
-            cached = (raw, None if raw is None else decode_entry(key, raw))
+            if self._load_entry is not None:
+                cached = self._load_entry(key)
+            else:
+                raw = self._base.get_raw(key)
+                cached = (raw, None if raw is None else decode_entry(key, raw))
             self._cache[key] = cached
         return cached
 

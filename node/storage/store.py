@@ -36,6 +36,7 @@ import plyvel
 from node.errors import StorageError
 from node.storage.board import BoardArea
 from node.storage.history import involved_accounts
+from node.storage.hot_state import HotEntries
 from node.storage.indexes import IndexReader, IndexWriter, MonthReader, ensure_indexes, prefix_end
 from node.storage.peers import PeerArea
 from protocol import codec
@@ -118,6 +119,7 @@ class LedgerStore:
         self.indexes = IndexReader(self._db)  # the explorer's per-currency queries
         self.board = BoardArea(self._db)  # listings and withdrawals: off-ledger, never in a ledger batch
         self.peers = PeerArea(self._db)  # where known peers are: off-ledger, never in a ledger batch
+        self._hot = HotEntries(self.get_raw)  # entries kept decoded (protocol.state.EntryReader)
 
     def _initialise(self, network: bytes) -> None:
         genesis = genesis_header(network)
@@ -141,6 +143,11 @@ class LedgerStore:
         """A committed state entry (``protocol.state.StateReader``)."""
         value: bytes | None = self._db.get(_STATE + key)
         return value
+
+    def get_entry(self, key: bytes) -> tuple[bytes | None, Entry | None]:
+        """A committed state entry with its decoding (``protocol.state.EntryReader``), decoded once
+        until a ledger changes it (``node.storage.hot_state``)."""
+        return self._hot.get(key)
 
     def state_entries(self, prefix: bytes, *, limit: int) -> list[Entry]:
         """Up to ``limit`` committed state entries whose key starts with ``prefix``, in key order
@@ -185,6 +192,7 @@ class LedgerStore:
         indexes = IndexWriter()
         holdings = [c.key for c in closed.changes if c.key.startswith(HOLDING_PREFIX)]
         indexes.add_ledger(header, tx_set, closed.results, holdings, MonthReader(self._db))
+        self._hot.write_begins()
         try:
             # transaction=True: an exception inside the block discards the batch (plyvel's
             # default would write the part already put: a partial ledger).
@@ -210,6 +218,8 @@ class LedgerStore:
                 batch.put(_META_LCL, seq)
         except plyvel.Error as exc:
             raise StorageError(f"writing ledger {header.seq} failed: {exc}") from None
+        finally:
+            self._hot.write_ended(change.key for change in closed.changes)
         self._last = header
         self._accumulator = closed.accumulator
 
