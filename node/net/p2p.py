@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tally.net")
 
 RECONNECT_INTERVAL = 2.0  # seconds between dials to a bootstrap peer that is not connected
+CONNECTED_CHECK_S = 60.0  # a connected bootstrap peer is checked this often besides disconnect events
 DIAL_TIMEOUT = 5.0
 DISCONNECT_TIMEOUT = 5.0
 
@@ -169,8 +170,11 @@ class P2PNetwork:
                     self._metrics.dials.labels(outcome="failed").inc()
                     addrs = ",".join(str(a) for a in info.addrs)
                     self._dial_failures.failed(peer, addrs, exc, self.guard.now(), "bootstrap peer")
-            # retry promptly after a disconnect, otherwise every RECONNECT_INTERVAL
-            with trio.move_on_after(RECONNECT_INTERVAL):
+            # retry promptly after a disconnect, otherwise every RECONNECT_INTERVAL while not
+            # connected; a connected peer is looked at again only now and then (each wake-up
+            # costs an idle node CPU: with three bootstrap peers this loop was most of them)
+            connected = compat.is_connected(self.host, info.peer_id)
+            with trio.move_on_after(CONNECTED_CHECK_S if connected else RECONNECT_INTERVAL):
                 await self._topology_changed.wait()
 
     # -- Dialer (node.discovery) ---------------------------------------------------------------
