@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable, Iterator
 
@@ -49,6 +50,10 @@ logger = logging.getLogger("tally.catchup")
 
 POLL_INTERVAL_S = 5.0
 FIRST_POLL_S = 0.25  # until the first peer answers
+# An honest peer answers a poll in milliseconds. A peer outside our quorum set gets this long, not
+# the request's whole timeout: one that never answers (it may claim any ledger) must not keep us
+# from asking our quorum's validators, which may connect meanwhile.
+UNTRUSTED_POLL_S = 1.0
 
 
 class BadLedgerError(Exception):
@@ -154,12 +159,14 @@ class CatchUp:
                 continue
             # our quorum's validators first: any other peer may leave us waiting out the timeout
             peer = self._rng.choice([p for p in peers if p in self.claims.trusted] or peers)
-            try:
-                latest = await self.requests.ask(peer, LATEST, None)
-            except (NetError, BadAnswerError):
-                continue
-            answered = True
-            self.claims.peer_is_at(peer, latest.seq)
+            wait_s = math.inf if peer in self.claims.trusted else UNTRUSTED_POLL_S
+            with trio.move_on_after(wait_s):
+                try:
+                    latest = await self.requests.ask(peer, LATEST, None)
+                except (NetError, BadAnswerError):
+                    continue
+                answered = True
+                self.claims.peer_is_at(peer, latest.seq)
 
     async def _catch_up(self) -> None:
         claims = self.claims

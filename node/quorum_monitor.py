@@ -17,7 +17,8 @@ Memory is bounded: statements of at most ``KEEP_SLOTS`` slots, of at most
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import trio
 from prometheus_client import Gauge
@@ -41,7 +42,22 @@ MAX_WANTED = 64
 NODE_CHECK_LIMITS = CheckLimits(time_s=20.0, memory_bytes=512 * 1024**2)
 
 
+class IntersectionCheck(Protocol):
+    """How the monitor checks intersection: ``node.quorum_process.run_check`` (a bounded child
+    process) on every real node."""
+
+    def __call__(
+        self, network: Mapping[str, QuorumSet | None], limits: CheckLimits, *, explain: bool
+    ) -> QuorumAnswer: ...
+
+
 class QuorumMonitor:
+    """The transitive quorum's health as this node sees it, after each closed ledger.
+
+    ``check`` may be replaced before the node runs (an in-memory test network checks in process:
+    its quorums are small and its own).
+    """
+
     def __init__(
         self,
         node_id: bytes,
@@ -55,6 +71,7 @@ class QuorumMonitor:
         self.quorum_set = quorum_set
         self.quorum_sets = quorum_sets
         self.limits = limits
+        self.check: IntersectionCheck = run_check
         self._statements: dict[int, dict[bytes, dict[bool, Statement]]] = {}  # slot → node → kind
         self._announced: dict[bytes, bytes] = {}  # node → hash of the quorum set it votes with
         self._wanted: dict[bytes, str] = {}  # quorum set hash → a peer that named it
@@ -168,10 +185,10 @@ class QuorumMonitor:
 
     async def _check(self, network: dict[bytes, QuorumSet | None]) -> None:
         named = {encode_validator(n): _renamed(q) for n, q in network.items()}
-        limits = self.limits
+        limits, run = self.limits, self.check
 
         def check() -> QuorumAnswer:  # in a worker thread: it only waits for the bounded process
-            return run_check(named, limits, explain=False)
+            return run(named, limits, explain=False)
 
         # abandoned on shutdown: the child process still ends at its own limits
         answer = await trio.to_thread.run_sync(check, abandon_on_cancel=True)  # type: ignore[call-arg]  # mypy and Unpack[Ts]

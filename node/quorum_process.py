@@ -116,7 +116,7 @@ def run_check(
             out, err = proc.communicate()
     stages = _stages(out)
     why = _why_stopped(proc.returncode, timed_out, err, limits)
-    return _answer(stages, len(network), why, explain)
+    return answer_from_stages(stages, len(network), why, explain)
 
 
 def _stages(out: bytes) -> dict[str, dict[str, Any]]:
@@ -144,7 +144,11 @@ def _why_stopped(code: int | None, timed_out: bool, err: bytes, limits: CheckLim
     return None
 
 
-def _answer(stages: dict[str, dict[str, Any]], nodes: int, why: str | None, explain: bool) -> QuorumAnswer:
+def answer_from_stages(
+    stages: dict[str, dict[str, Any]], nodes: int, why: str | None, explain: bool
+) -> QuorumAnswer:
+    """The answer from the worker's stages (``node.quorum_worker.stages``), by stage name; ``why``
+    says why the worker stopped early (None: it finished)."""
     check = stages.get("check")
     if check is None:
         return QuorumAnswer(None, None, nodes, None, why or "the checker process gave no answer")

@@ -20,6 +20,7 @@ import argparse
 import json
 import resource
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 EXIT_OUT_OF_MEMORY = 70
@@ -35,7 +36,9 @@ def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _run(doc: dict[str, Any]) -> None:
+def stages(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each stage's answer for the network in ``doc``, as soon as it is done (the check, then the
+    explanations when ``doc["explain"]``)."""
     from consensus import QuorumSet
     from consensus.quorum_check import check_intersection
     from consensus.quorum_explain import intersection_critical_groups, suggest_threshold_change
@@ -50,15 +53,13 @@ def _run(doc: dict[str, Any]) -> None:
 
     result = check_intersection(network)
     split = None if result.split is None else [names(side) for side in result.split]
-    _emit(
-        {
-            "stage": "check",
-            "intersecting": result.intersecting,
-            "split": split,
-            "has_quorum": result.has_quorum,
-            "nodes": result.nodes,
-        }
-    )
+    yield {
+        "stage": "check",
+        "intersecting": result.intersecting,
+        "split": split,
+        "has_quorum": result.has_quorum,
+        "nodes": result.nodes,
+    }
     if not doc.get("explain"):
         return
     if result.split is None:
@@ -71,26 +72,24 @@ def _run(doc: dict[str, Any]) -> None:
             ]
             for kind in ("organisation", "validator")
         }
-        _emit({"stage": "critical", "organisations": views["organisation"], "validators": views["validator"]})
+        yield {"stage": "critical", "organisations": views["organisation"], "validators": views["validator"]}
         return
     changes = suggest_threshold_change(network, result.split)
-    _emit(
-        {
-            "stage": "suggestion",
-            "changes": None
-            if changes is None
-            else [
-                {
-                    "nodes": names(c.nodes),
-                    "path": list(c.path),
-                    "level_members": names(c.level_members),
-                    "from": c.old,
-                    "to": c.new,
-                }
-                for c in changes
-            ],
-        }
-    )
+    yield {
+        "stage": "suggestion",
+        "changes": None
+        if changes is None
+        else [
+            {
+                "nodes": names(c.nodes),
+                "path": list(c.path),
+                "level_members": names(c.level_members),
+                "from": c.old,
+                "to": c.new,
+            }
+            for c in changes
+        ],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _cap(args.memory_bytes, args.cpu_seconds)
     try:
-        _run(json.loads(sys.stdin.buffer.read()))
+        for stage in stages(json.loads(sys.stdin.buffer.read())):
+            _emit(stage)
     except MemoryError:
         return EXIT_OUT_OF_MEMORY
     return 0

@@ -160,6 +160,12 @@ def create(
     return testnet
 
 
+# The node processes this process started, by pid: ``pid_alive`` reaps them through their Popen
+# (whose own bookkeeping then knows they ended; a Popen dropped while its process runs is a
+# ResourceWarning). Nodes started by an earlier ``tally testnet up`` are known by pid alone.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def start(testnet: Testnet) -> list[NodeEntry]:
     """Start every node that is not running; returns the ones started."""
     started = []
@@ -178,6 +184,7 @@ def start(testnet: Testnet) -> list[NodeEntry]:
         )
         log_file.close()
         entry.pid = process.pid
+        _children[process.pid] = process
         started.append(entry)
     testnet.save()
     return started
@@ -258,12 +265,21 @@ def stop(testnet: Testnet, timeout_s: float = 15.0) -> list[str]:
             time.sleep(0.1)
         if entry.pid is not None and pid_alive(entry.pid):
             os.kill(entry.pid, signal.SIGKILL)
+            killed_by = time.monotonic() + 5
+            while pid_alive(entry.pid) and time.monotonic() < killed_by:  # reap it
+                time.sleep(0.05)
         entry.pid = None
     testnet.save()
     return stopped
 
 
 def pid_alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]  # ended, and reaped
+        return False
     try:
         finished, _ = os.waitpid(pid, os.WNOHANG)  # reap our own children
         if finished == pid:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 
+import pytest
 from typer.testing import CliRunner
 
 from node.cli.app import app
@@ -26,6 +27,7 @@ def test_help_lists_usage_and_every_command() -> None:
         assert f" {command} " in result.output, command
 
 
+@pytest.mark.slow
 def test_root_imports_no_heavy_library() -> None:
     """``tally --help`` stays fast: trio, libp2p, plyvel and the node's runtime load only inside
     the commands that need them."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -107,13 +108,15 @@ async def _receive(request: Request, limits: ApiLimits, reservation: _Reservatio
     size = 0
     try:
         with anyio.move_on_after(limits.body_deadline_s) as deadline:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limits.max_body_bytes:
-                    raise _too_large(limits)
-                if reservation is not None:
-                    reservation.grow(len(chunk))
-                chunks.append(chunk)
+            # a body refused half-way closes its stream now, not at garbage collection
+            async with aclosing(request.stream()) as stream:
+                async for chunk in stream:
+                    size += len(chunk)
+                    if size > limits.max_body_bytes:
+                        raise _too_large(limits)
+                    if reservation is not None:
+                        reservation.grow(len(chunk))
+                    chunks.append(chunk)
     except ClientDisconnect:
         raise ClientGone from None
     if deadline.cancelled_caught:

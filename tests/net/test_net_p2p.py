@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import multiaddr
+import psutil
 import pytest
 import trio
 from libp2p.peer.id import ID
@@ -379,6 +380,29 @@ async def test_listen_failure_is_reported() -> None:
             with pytest.raises(ConfigError, match="listen"):
                 await start_node(nursery, 1, listen=f"/ip4/127.0.0.1/tcp/{port}")
             nursery.cancel_scope.cancel()
+
+
+async def test_a_stopped_network_closes_every_tcp_connection_it_had() -> None:
+    """py-libp2p 0.8.1 left a cancelled host's sockets open until garbage collection
+    (node.net.compat.close_swarm closes them): once both nodes stop, neither the dialled nor the
+    accepted side of their connection is open in this process any more."""
+    with trio.fail_after(LIMIT):
+        async with cluster(2) as (a, b):
+            assert await a.net.request(b.peer, "echo", b"hi", max_response=100) == b"echo:hi"
+            ports = {
+                int(multiaddr.Multiaddr(n.net.listen_addrs[0]).value_for_protocol("tcp")) for n in (a, b)
+            }
+            assert _tcp_connections(ports), "connected while running"
+    assert _tcp_connections(ports) == []
+
+
+def _tcp_connections(ports: set[int]) -> list[object]:
+    """This process's TCP sockets from or to one of ``ports`` (in any state but listening)."""
+    return [
+        c
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.status != psutil.CONN_LISTEN and ({c.laddr.port, c.raddr.port if c.raddr else 0} & ports)
+    ]
 
 
 def test_bad_config_is_rejected() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import nacl.utils
 import trio
+from quorum_in_process import check_quorums_in_process
 
 from consensus import QuorumSet
 from node.assembly import AssembledNode, assemble_node
@@ -161,7 +162,10 @@ class MemoryTransport:
         if node is None:  # stopped meanwhile
             raise NetError(peer, "unreachable")
         try:
-            answer = await node.on_request(name, payload, self.peer_id)
+            with trio.fail_after(timeout_s):
+                answer = await node.on_request(name, payload, self.peer_id)
+        except trio.TooSlowError:
+            raise NetError(peer, "timeout", f"{name}: no answer in {timeout_s} s") from None
         except NodeError as exc:
             raise NetError(peer, "remote", str(exc)) from None
         if len(answer) > max_response:
@@ -250,6 +254,7 @@ async def start(hub: MemoryHub, test_node: TestNode) -> AssembledNode:
         metrics=NodeMetrics(),
         dialer=transport,
     )
+    check_quorums_in_process(node)
     test_node.node, test_node.store = node, node.store
     hub.nodes[test_node.peer_id] = node.handlers
     scope = trio.CancelScope()
@@ -308,10 +313,14 @@ def signed_tx(
 
 
 async def until(predicate: Callable[[], bool], what: str) -> None:
-    """Poll ``predicate`` (node state has no single event to wait on); fail after TIMEOUT_S."""
-    with trio.fail_after(TIMEOUT_S):
+    """Poll ``predicate`` (node state has no single event to wait on); fail after TIMEOUT_S.
+
+    Tests on the memnet run on trio's virtual clock (the ``virtual_clock`` fixture), where a poll
+    costs no real time and the deadline is virtual seconds."""
+    with trio.move_on_after(TIMEOUT_S):
         while not predicate():  # noqa: ASYNC110
             await trio.sleep(0.02)
+    assert predicate(), f"not within {TIMEOUT_S} s: {what}"
 
 
 def seqs(nodes: list[TestNode]) -> list[int]:

@@ -6,14 +6,15 @@ listings over the rate limit are refused by B and never reach C."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import nacl.utils
 import pytest
 import trio
-from memnet import MemoryHub, TestNode, make_validators, start
+from memnet import MemoryHub, TestNode, make_validators, start, until
+from trio.testing import MockClock
 
 from node.assembly import AssembledNode
 from node.board.board import BoardQuery
@@ -40,12 +41,6 @@ TIMEOUT_S = 60
 DAY = 86_400_000
 
 
-async def _until(predicate: Callable[[], bool]) -> None:
-    with trio.fail_after(TIMEOUT_S):
-        while not predicate():  # noqa: ASYNC110 - node state has no single event to wait on
-            await trio.sleep(0.02)
-
-
 async def _members(node: AssembledNode, validators: list[TestNode]) -> tuple[Keypair, Keypair]:
     steward, alice, bob = (Keypair(nacl.utils.random(32)) for _ in range(3))
     ops = (
@@ -59,7 +54,10 @@ async def _members(node: AssembledNode, validators: list[TestNode]) -> tuple[Key
     assert node.api.submit([tx])[0].accepted
     await node.api.wait_for([tx.hash], TIMEOUT_S)
     target = node.chain.last.seq
-    await _until(lambda: all(v.node is not None and v.node.chain.last.seq >= target for v in validators))
+    await until(
+        lambda: all(v.node is not None and v.node.chain.last.seq >= target for v in validators),
+        "every validator has the members",
+    )
     return alice, bob
 
 
@@ -72,7 +70,9 @@ def _listing(node: AssembledNode, author: Keypair, now: int, **changes: int) -> 
     return build_listing(node.api.network_id, body, author)
 
 
-async def test_board_gossip_relays_members_listings_and_nothing_else(tmp_path: Path) -> None:
+async def test_board_gossip_relays_members_listings_and_nothing_else(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = make_validators(tmp_path, 3)
@@ -89,7 +89,7 @@ async def test_board_gossip_relays_members_listings_and_nothing_else(tmp_path: P
 
         good = _listing(a, alice, now)
         assert a.board.submit(good.encode()).verdict.accepted
-        await _until(lambda: c.board.board.get(good.id) is not None)
+        await until(lambda: c.board.board.get(good.id) is not None, "C has the listing")
         assert (ids[0], ids[1], GossipVerdict.ACCEPT) in hub.board_verdicts
         assert (ids[1], ids[2], GossipVerdict.ACCEPT) in hub.board_verdicts
 
@@ -105,7 +105,10 @@ async def test_board_gossip_relays_members_listings_and_nothing_else(tmp_path: P
         for item, _ in refused.values():  # straight onto the wire, as a misbehaving node would
             a.peers.transport.publish_board(encode_board_batch([item.encode()]))
         a.peers.transport.publish_board(b"\x92\x01" + b"x" * MAX_BATCH_BYTES)  # oversized
-        await _until(lambda: sum(1 for s, t, _ in hub.board_verdicts if (s, t) == (ids[0], ids[1])) >= 5)
+        await until(
+            lambda: sum(1 for s, t, _ in hub.board_verdicts if (s, t) == (ids[0], ids[1])) >= 5,
+            "B judged the five batches",
+        )
         from_a = [verdict for s, t, verdict in hub.board_verdicts if (s, t) == (ids[0], ids[1])]
         assert from_a[1:] == [verdict for _, verdict in refused.values()] + [GossipVerdict.REJECT]
 
@@ -113,9 +116,11 @@ async def test_board_gossip_relays_members_listings_and_nothing_else(tmp_path: P
         limit = b.board.board.limits.posts_per_hour
         burst = [_listing(a, bob, now + n) for n in range(limit + 2)]
         a.peers.transport.publish_board(encode_board_batch([x.encode() for x in burst]))
-        await _until(lambda: all(c.board.board.get(x.id) is not None for x in burst[:limit]))
+        await until(
+            lambda: all(c.board.board.get(x.id) is not None for x in burst[:limit]), "C has the burst"
+        )
         assert b.board.board.get(burst[limit].id) is None
-        await trio.sleep(2 * 1.0)  # two more flushes of B's board gossip: nothing else goes out
+        await trio.sleep(2 * 1.0)  # virtual: two more flushes of B's board gossip, and nothing else goes out
         assert c.board.board.get(burst[limit].id) is None
         for item, _ in refused.values():
             assert b.board.board.get(item.id) is None
@@ -124,12 +129,14 @@ async def test_board_gossip_relays_members_listings_and_nothing_else(tmp_path: P
 
         withdrawal = build_withdrawal(a.api.network_id, alice, good.id, wall_ms())
         assert a.board.submit(withdrawal.encode()).verdict.accepted
-        await _until(lambda: c.board.board.get(good.id) is None)
+        await until(lambda: c.board.board.get(good.id) is None, "C dropped the withdrawn listing")
         assert c.board.board.is_withdrawn(good.id)
         nursery.cancel_scope.cancel()
 
 
-async def test_a_node_that_was_away_fetches_the_board_from_a_peer(tmp_path: Path) -> None:
+async def test_a_node_that_was_away_fetches_the_board_from_a_peer(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = make_validators(tmp_path, 3, threshold=2)
@@ -184,7 +191,9 @@ class _Pages:
         return []
 
 
-async def test_a_peer_serving_a_forged_or_disordered_board_is_penalised(tmp_path: Path) -> None:
+async def test_a_peer_serving_a_forged_or_disordered_board_is_penalised(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         (v,) = make_validators(tmp_path, 1)

@@ -38,6 +38,7 @@ def test_the_unit_runs_the_node_as_its_own_user_hardened() -> None:
         assert settings[key] == [value], key
 
 
+@pytest.mark.slow
 def test_systemd_accepts_the_unit() -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:

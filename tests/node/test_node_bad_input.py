@@ -32,6 +32,8 @@ from protocol.hashing import network_id
 from protocol.keys import Keypair
 from protocol.operations import CreateCurrency, CurrencyKind
 
+pytestmark = pytest.mark.slow  # real validators and an attacker on libp2p
+
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 

@@ -49,6 +49,7 @@ def _card(config: Path, out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_three_operators_exchange_cards_and_get_a_quorum_that_intersects(tmp_path: Path) -> None:
     ops = [
         _operator(tmp_path, name, ip)

@@ -23,6 +23,7 @@ from memnet import (
     start_chain,
     until,
 )
+from trio.testing import MockClock
 
 from consensus import Nominate, QuorumSet, Statement, encode_statement
 from node import herder as herder_module
@@ -59,7 +60,7 @@ def _penalties(node: AssembledNode, reason: str) -> int:
 
 
 async def test_a_chain_of_validators_agrees_by_relaying_statements(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, virtual_clock: MockClock
 ) -> None:
     """v0 - v1 - v2 - v3, threshold 3 of 4: v0 can only reach a quorum with v2's (or v3's)
     statements, which arrive only if v1 relays them; the slow "stuck" pull is switched off, and
@@ -122,7 +123,7 @@ def _empty_value(node: AssembledNode) -> bytes:
 
 
 async def test_far_future_replayed_and_forged_statements_are_dropped_scored_down_and_not_relayed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, virtual_clock: MockClock
 ) -> None:
     # A budget that does not refill while the test runs, however slow the machine.
     monkeypatch.setattr(herder_module, "FAR_FUTURE_RATE", 1e-9)
@@ -170,7 +171,9 @@ async def test_far_future_replayed_and_forged_statements_are_dropped_scored_down
         nursery.cancel_scope.cancel()
 
 
-async def test_statements_of_validators_outside_the_quorum_are_not_relayed(tmp_path: Path) -> None:
+async def test_statements_of_validators_outside_the_quorum_are_not_relayed(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         _, target = await _idle_network(tmp_path, nursery)
         stranger = Keypair(nacl.utils.random(32))

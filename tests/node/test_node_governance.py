@@ -6,13 +6,12 @@ proposal's deadline instead of waiting for the idle heartbeat."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 import nacl.utils
 import pytest
 import trio
-from memnet import MemoryHub, TestNode, make_validators, start
+from memnet import MemoryHub, TestNode, make_validators, start, until
 from trio.testing import MockClock
 
 import node.herder
@@ -36,16 +35,12 @@ def _configure(nodes: list[TestNode], wanting: int, **settings: object) -> None:
         test_node.config = dataclasses.replace(test_node.config, **settings)  # type: ignore[arg-type]
 
 
-async def _until(predicate: Callable[[], bool]) -> None:
-    with trio.fail_after(TIMEOUT_S):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(0.02)
-
-
 async def _run_ledgers(nodes: list[TestNode], count: int) -> list[AssembledNode]:
     running = [n.node for n in nodes if n.node is not None]
     target = running[0].chain.last.seq + count
-    await _until(lambda: all(n.chain.last.seq >= target for n in running))
+    await until(
+        lambda: all(n.chain.last.seq >= target for n in running), f"every validator at ledger {target}"
+    )
     return running
 
 
@@ -53,7 +48,9 @@ async def _run_ledgers(nodes: list[TestNode], count: int) -> list[AssembledNode]
     ("wanting", "changes"),
     [(1, False), (2, False), (3, True), (4, True)],  # quorum threshold 3 of 4
 )
-async def test_an_upgrade_needs_a_quorum_that_wants_it(tmp_path: Path, wanting: int, changes: bool) -> None:
+async def test_an_upgrade_needs_a_quorum_that_wants_it(
+    tmp_path: Path, wanting: int, changes: bool, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = make_validators(tmp_path, 4, close_interval_ms=50, heartbeat_interval_ms=200)
@@ -75,7 +72,7 @@ def _tx(node: AssembledNode, source: Keypair, seq: int, *ops: Operation) -> Tran
 
 
 async def test_a_ledger_closes_at_a_proposals_deadline_on_an_idle_network(
-    tmp_path: Path, autojump_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The wall clock follows trio's virtual clock, so 30 s of voting pass in no real time.
     base_ms = 1_800_000_000_000
@@ -118,9 +115,8 @@ async def test_a_ledger_closes_at_a_proposals_deadline_on_an_idle_network(
 
         made = proposal()
         assert made.status is ProposalStatus.OPEN  # type: ignore[attr-defined]
-        with trio.fail_after(120):  # virtual seconds: far less than the 600 s heartbeat
-            while proposal().status is ProposalStatus.OPEN:  # type: ignore[attr-defined]  # noqa: ASYNC110
-                await trio.sleep(0.5)
+        # TIMEOUT_S virtual seconds: twice the voting period, far less than the 600 s heartbeat
+        await until(lambda: proposal().status is not ProposalStatus.OPEN, "the vote is counted")  # type: ignore[attr-defined]
         decided_in = first.chain.last
         assert proposal().status is ProposalStatus.PASSED  # type: ignore[attr-defined]
         assert made.deadline_ms <= decided_in.close_time_ms < made.deadline_ms + 5_000  # type: ignore[attr-defined]

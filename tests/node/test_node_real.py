@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import nacl.utils
+import pytest
 import trio
 from realnet import InProcessNet, tx
 
@@ -17,6 +18,8 @@ from node.catchup import POLL_INTERVAL_S
 from protocol.addresses import encode_account
 from protocol.keys import Keypair
 from protocol.operations import AdmitMember, CreateCurrency, CurrencyKind, Mint, Payment
+
+pytestmark = pytest.mark.slow  # real libp2p hosts
 
 LIMIT_S = 60
 

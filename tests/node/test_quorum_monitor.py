@@ -1,27 +1,19 @@
-"""Live quorum health in real nodes on an in-memory network: GET /quorum, metrics, /health.
+"""Live quorum health in real nodes on an in-memory network and the virtual clock: GET /quorum,
+metrics, /health.
 
-The intersection re-check runs in a real child process (node.quorum_process), so these tests
-are marked slow.
+The memnet checks intersection in process (``memnet.check_in_process``); the bounded child process
+the nodes use otherwise is tested with ``tally check-quorum`` (tests/consensus/test_check_quorum_cli.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import trio
-from memnet import MemoryHub, TestNode, make_validators, start, stop
+from memnet import MemoryHub, TestNode, make_validators, start, stop, until
+from trio.testing import MockClock
 
 from protocol.addresses import encode_validator
-
-TIMEOUT_S = 60
-
-
-async def _until(predicate: Callable[[], bool], what: str) -> None:
-    with trio.fail_after(TIMEOUT_S):
-        while not predicate():  # noqa: ASYNC110 - node state has no single event to wait on
-            await trio.sleep(0.05)
 
 
 def _quorum(v: TestNode) -> dict[str, object]:
@@ -29,8 +21,7 @@ def _quorum(v: TestNode) -> dict[str, object]:
     return v.node.api.quorum()
 
 
-@pytest.mark.slow
-async def test_healthy_quorum_then_a_missing_validator(tmp_path: Path) -> None:
+async def test_healthy_quorum_then_a_missing_validator(tmp_path: Path, virtual_clock: MockClock) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = make_validators(tmp_path, 4, close_interval_ms=100, heartbeat_interval_ms=300)
@@ -42,7 +33,7 @@ async def test_healthy_quorum_then_a_missing_validator(tmp_path: Path) -> None:
             q = _quorum(first)
             return q["agree"] == 3 and q["transitive"]["intersecting"] is True  # type: ignore[index]
 
-        await _until(all_agree, "every validator agrees and the quorum intersects")
+        await until(all_agree, "every validator agrees and the quorum intersects")
         q = _quorum(first)
         assert q["survivable_failures"] == 1  # 3 of 4: one more may fail
         assert q["transitive"]["nodes"] == 4  # type: ignore[index]
@@ -61,7 +52,7 @@ async def test_healthy_quorum_then_a_missing_validator(tmp_path: Path) -> None:
             q = _quorum(first)
             return q["missing"] == 1 and q["agree"] == 2
 
-        await _until(one_missing, "the stopped validator shows as missing")
+        await until(one_missing, "the stopped validator shows as missing")
         q = _quorum(first)
         assert q["survivable_failures"] == 0
         states = {v["id"]: v["state"] for v in q["validators"]}  # type: ignore[attr-defined]
@@ -69,8 +60,9 @@ async def test_healthy_quorum_then_a_missing_validator(tmp_path: Path) -> None:
         nursery.cancel_scope.cancel()
 
 
-@pytest.mark.slow
-async def test_a_quorum_that_can_split_makes_the_node_unhealthy(tmp_path: Path) -> None:
+async def test_a_quorum_that_can_split_makes_the_node_unhealthy(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     """2 of 4: ledgers still close, but two pairs could decide apart; the node says so."""
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
@@ -80,7 +72,7 @@ async def test_a_quorum_that_can_split_makes_the_node_unhealthy(tmp_path: Path) 
         for v in validators:
             await start(hub, v)
         first = validators[0]
-        await _until(
+        await until(
             lambda: _quorum(first)["transitive"]["intersecting"] is False,  # type: ignore[index]
             "the monitor finds the split",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +170,13 @@ async def test_oversize_http_bodies_get_413() -> None:
         for start in range(0, len(big), 256 * 1024):
             yield big[start : start + 256 * 1024]
 
-    async with _client(create_app(node, admin_token=TOKEN)) as client:  # type: ignore[arg-type]
+    async with (
+        _client(create_app(node, admin_token=TOKEN)) as client,  # type: ignore[arg-type]
+        aclosing(chunks()) as streamed,  # refused half-way: closed here, not at garbage collection
+    ):
         for response in (
             await client.post("/tx", content=big),
-            await client.post("/tx", content=chunks()),
+            await client.post("/tx", content=streamed),
             await client.post("/admin/log-level", content=big, headers={"authorization": f"Bearer {TOKEN}"}),
         ):
             assert response.status_code == 413

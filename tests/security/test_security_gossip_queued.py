@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from quorum_in_process import check_quorums_in_process
 from spam_ledger import key, noop
 
 from consensus import QuorumSet
@@ -76,7 +77,8 @@ def _node(tmp_path: Path, transport: RecordingTransport) -> AssembledNode:
         quorum_set=QuorumSet(1, (validator.public_key,)),
         close_interval_ms=100,
     )
-    return assemble_node(config=config, keypair=validator, transport=transport, metrics=NodeMetrics())
+    node = assemble_node(config=config, keypair=validator, transport=transport, metrics=NodeMetrics())
+    return check_quorums_in_process(node)
 
 
 def _tx(node: AssembledNode, source: Keypair, seq: int) -> Transaction:

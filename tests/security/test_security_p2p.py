@@ -19,6 +19,8 @@ from node.metrics import NodeMetrics
 from node.net import GossipVerdict, NetConfig, P2PNetwork
 from node.net.peerbook import BAN_SECONDS, SCORE_BAN, StreamKind
 
+pytestmark = pytest.mark.slow  # real libp2p hosts
+
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 import trio
 
 from node.config import load_config
 from node.runtime import run_node
 from node.setup import TOKEN_NAME, NodeSpec, init_node
 from protocol.keys import Keypair
+
+pytestmark = pytest.mark.slow  # a real node: libp2p host and HTTP server
 
 
 async def test_a_default_node_listens_only_on_loopback_and_guards_admin(tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def test_history_totals_and_csv(timebank: Cli, tmp_path: object) -> None:
     assert len({row["hash"] for row in limited["items"]}) == 2
     out = cli.home / "h.csv"
     cli.ok("history", "--csv", str(out))
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert rows[0]["direction"] == "sent"
     assert rows[0]["amount"] == "2.00"
     assert rows[0]["memo"] == "repair"
@@ -244,16 +244,13 @@ def test_node_server_error_is_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) 
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli.node, "account_state", broken)
-    from starlette.testclient import TestClient
+    from asgi_client import in_process_clients
 
     from node.api.app import create_app
 
-    monkeypatch.setattr(
-        common,
-        "HTTP_FACTORY",
-        lambda url: TestClient(create_app(cli.node), base_url=url, raise_server_exceptions=False),
-    )
-    result = cli("balance")
+    with in_process_clients(create_app(cli.node), raise_app_exceptions=False) as factory:
+        monkeypatch.setattr(common, "HTTP_FACTORY", factory)
+        result = cli("balance")
     assert result.exit_code == 3
     assert "500" in result.output
 

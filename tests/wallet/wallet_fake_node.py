@@ -6,12 +6,12 @@ own ledger; one that would fail is refused with its result code and figures, as 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from starlette.testclient import TestClient
+from asgi_client import in_process_clients
 
 from node.api.app import create_app
 from node.mempool import DUPLICATE, Admission
@@ -142,23 +142,8 @@ class FakeNode:
         raise ValueError("no admin actions in the fake node")
 
 
-class _InProcessClient(TestClient):
-    """The in-process client; a per-request timeout means nothing without a network (and
-    Starlette's test client warns about it), so it is dropped."""
-
-    def request(
-        self, method: str, url: Any, *args: Any, timeout: Any = None, **kwargs: Any
-    ) -> httpx.Response:
-        response: httpx.Response = super().request(method, url, *args, **kwargs)
-        return response
-
-
 @contextmanager
-def serve(node: FakeNode) -> Iterator[Any]:
+def serve(node: FakeNode) -> Iterator[Callable[[str], httpx.Client]]:
     """A factory of httpx clients that reach ``node`` through the real API app, in-process."""
-    app = create_app(node)
-
-    def factory(url: str) -> httpx.Client:
-        return _InProcessClient(app, base_url=url)
-
-    yield factory
+    with in_process_clients(create_app(node)) as factory:
+        yield factory

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from starlette.testclient import TestClient
+from asgi_client import in_process_clients
 from typer.testing import CliRunner, Result
 from web_node import Community, lone_node, seed_community
 
@@ -48,14 +47,6 @@ class BoardCli:
         self.ok("wallet", "import", name, *self.pw(), input=encode_secret(keypair.seed) + "\n")
 
 
-class _Client(TestClient):
-    def request(
-        self, method: str, url: Any, *args: Any, timeout: Any = None, **kwargs: Any
-    ) -> httpx.Response:
-        response: httpx.Response = super().request(method, url, *args, **kwargs)
-        return response
-
-
 @pytest.fixture
 async def board_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BoardCli]:
     monkeypatch.setenv("TALLY_HOME", str(tmp_path / "home"))
@@ -68,12 +59,12 @@ async def board_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIte
     password_file.chmod(0o600)
     async with lone_node(tmp_path / "node") as node:
         community = await seed_community(node)
-        api = create_app(node.api, explorer=node.api)
-        monkeypatch.setattr(common, "HTTP_FACTORY", lambda url: _Client(api, base_url=url))
-        cli = BoardCli(community, password_file)
-        for name in ("alice", "bob", "carol"):
-            cli.add_wallet(name, getattr(community, name))
-        yield cli
+        with in_process_clients(create_app(node.api, explorer=node.api)) as factory:
+            monkeypatch.setattr(common, "HTTP_FACTORY", factory)
+            cli = BoardCli(community, password_file)
+            for name in ("alice", "bob", "carol"):
+                cli.add_wallet(name, getattr(community, name))
+            yield cli
 
 
 async def test_board_post_list_show_send_for_and_withdraw(board_cli: BoardCli) -> None:

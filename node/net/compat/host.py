@@ -13,7 +13,7 @@ from typing import Any
 import multiaddr
 import trio
 from libp2p import new_host
-from libp2p.abc import IHost, INetStream
+from libp2p.abc import IHost, INetConn, INetStream
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.identity_utils import create_identity_from_seed
 from libp2p.network.config import ConnectionConfig
@@ -98,14 +98,37 @@ async def close_swarm(host: IHost) -> None:
     short and the TCP listener (a trio system task) stays open after host.run() returns: a node
     restarted in the same process would share the port with the zombie (SO_REUSEPORT). Close it
     ourselves, shielded, before leaving host.run()."""
-    close = getattr(host.get_network(), "close", None)
+    network = host.get_network()
+    close = getattr(network, "close", None)
     if close is None:
         return
+    connections: dict[ID, list[INetConn]] = getattr(network, "connections", {})
+    open_before = [conn for conns in connections.values() for conn in conns]
     with trio.CancelScope(shield=True), trio.move_on_after(5):
         try:
             await close()
         except Exception as exc:
             log(logger, logging.DEBUG, "closing the swarm failed", error=repr(exc))
+        for conn in open_before:
+            await _close_socket(conn)
+
+
+async def _close_socket(conn: INetConn) -> None:
+    """Close a connection's secured channel, and so its TCP socket.
+
+    When the host is cancelled, each connection's own task starts closing it (``SwarmConn.close``
+    marks it closed first) and is cancelled inside ``Yamux.close`` before the socket is closed;
+    the swarm's ``close`` then skips it as already closed, and the socket stays open until
+    garbage collection (a ResourceWarning, and a file descriptor held meanwhile). Closing the
+    secured connection again is harmless when it is already closed.
+    """
+    secured = getattr(conn.muxed_conn, "secured_conn", None)
+    if secured is None:
+        return
+    try:
+        await secured.close()
+    except Exception as exc:
+        log(logger, logging.DEBUG, "closing a connection failed", error=repr(exc))
 
 
 def check_port_free(listen: multiaddr.Multiaddr) -> None:
