@@ -73,6 +73,13 @@ class SimConfig:
 
     def check(self) -> None:
         """Raises: SimConfigError naming the bad option."""
+        self._check_source()
+        self._check_sizes()
+        self._check_links()
+        self._check_fault_nodes()
+
+    def _check_source(self) -> None:
+        """A network file goes with topology "network", and only with it."""
         if self.network is not None:
             if self.topology != "network":
                 raise SimConfigError('a network file needs topology "network"')
@@ -80,22 +87,29 @@ class SimConfig:
                 raise SimConfigError("the network file lists no node")
         elif self.topology == "network":
             raise SimConfigError('topology "network" needs a network file')
+        if self.topology not in TOPOLOGIES:
+            raise SimConfigError(f"--topology must be one of {', '.join(TOPOLOGIES)}")
+
+    def _check_sizes(self) -> None:
         if self.nodes < 1:
             raise SimConfigError("--nodes must be at least 1")
         if self.per_org < 1 or self.watchers < 0:
             raise SimConfigError("--per-org must be at least 1 and --watchers at least 0")
-        if self.topology not in TOPOLOGIES:
-            raise SimConfigError(f"--topology must be one of {', '.join(TOPOLOGIES)}")
         if self.byzantine_mode not in BYZANTINE_MODES:
             raise SimConfigError(f"--byzantine-mode must be one of {', '.join(BYZANTINE_MODES)}")
         if self.byzantine < 0 or (self.network is None and self.byzantine >= self.nodes):
             raise SimConfigError("--byzantine must be between 0 and nodes-1")
         if self.slots < 1:
             raise SimConfigError("--slots must be at least 1")
+
+    def _check_links(self) -> None:
         if self.latency_ms < 0 or self.jitter_ms < 0:
             raise SimConfigError("--latency-ms and --jitter-ms must not be negative")
         if not (0 <= self.drop < 1 and 0 <= self.duplicate < 1):
             raise SimConfigError("--drop and --duplicate are probabilities in [0, 1)")
+
+    def _check_fault_nodes(self) -> None:
+        """Partitions and crashes name existing nodes."""
         last = self.total_nodes - 1
         for p in self.partitions:
             for g in p.groups:

@@ -158,6 +158,7 @@ class Herder:
         quorum_sets: QuorumSets,
         timers: TimerService,
         metrics: NodeMetrics,
+        *,
         report_behind: Callable[[str, int], None],
         monitor: QuorumMonitor | None = None,
         hears_directly: Callable[[str, str], bool] | None = None,

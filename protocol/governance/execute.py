@@ -58,6 +58,19 @@ def run_actions(
     return R.OK, -1
 
 
+_MemberAction = SetMemberCreditLimit | Admit | Reinstate | Suspend | Expel
+_CurrencySetting = (
+    SetDefaultCreditLimit
+    | SetStewards
+    | SetRules
+    | SetDemurrage
+    | SetLevy
+    | SetMaxBalance
+    | SetFundCreditLimit
+    | PayFromFund
+)
+
+
 def run_action(state: StateOverlay, code: str, action: Action, ctx: LedgerContext) -> ResultCode:
     """Apply one action to currency ``code`` (which exists: currencies are never removed)."""
     currency = state.currency(code)
@@ -66,13 +79,25 @@ def run_action(state: StateOverlay, code: str, action: Action, ctx: LedgerContex
     if isinstance(action, _MUTUAL_ONLY) and not currency.kind.is_mutual_credit:
         return R.WRONG_KIND  # issued currencies have no credit and no membership
     match action:
-        case SetDefaultCreditLimit(limit):
-            state.put(replace(currency, default_credit_limit=limit))
+        case SetMemberCreditLimit() | Admit() | Reinstate() | Suspend() | Expel():
+            return _run_member_action(state, currency, action, ctx)
+        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
+            return run_design_action(state, currency, action, ctx)
+        case _:
+            return _run_setting(state, currency, action, ctx)
+
+
+def _run_member_action(
+    state: StateOverlay, currency: Currency, action: _MemberAction, ctx: LedgerContext
+) -> ResultCode:
+    """An action on one member's standing or credit."""
+    match action:
         case SetMemberCreditLimit(member, limit):
-            holding = state.holding(member, code)
+            holding = state.holding(member, currency.code)
             if holding is None or holding.role not in (Role.MEMBER, Role.SUSPENDED):
                 return R.EXPELLED if holding is not None and holding.role is Role.EXPELLED else R.NOT_MEMBER
             state.put(replace(holding, credit_limit=limit))
+            return R.OK
         case Admit(member, limit):
             return standing.admit(state, currency, member, limit, ctx)
         case Reinstate(member):
@@ -81,6 +106,17 @@ def run_action(state: StateOverlay, code: str, action: Action, ctx: LedgerContex
             return standing.suspend(state, currency, member, ctx)
         case Expel(member):
             return standing.expel(state, currency, member, ctx)
+        case _:
+            assert_never(action)
+
+
+def _run_setting(
+    state: StateOverlay, currency: Currency, action: _CurrencySetting, ctx: LedgerContext
+) -> ResultCode:
+    """An action on the currency's own settings or its commons fund."""
+    match action:
+        case SetDefaultCreditLimit(limit):
+            state.put(replace(currency, default_credit_limit=limit))
         case SetStewards(stewards, threshold):
             state.put(replace(currency, stewards=stewards, steward_threshold=threshold))
         case SetRules(rules):
@@ -99,9 +135,7 @@ def run_action(state: StateOverlay, code: str, action: Action, ctx: LedgerContex
         case SetFundCreditLimit(limit):
             state.put(replace(fund_holding(state, currency, ctx), credit_limit=limit))
         case PayFromFund(destination, amount):
-            return pay(state, currency, fund_address(code), destination, amount, ctx, from_fund=True)
-        case SetAccreditation() | ListBusiness() | DelistBusiness() | AgreeExchange():
-            return run_design_action(state, currency, action, ctx)
+            return pay(state, currency, fund_address(currency.code), destination, amount, ctx, from_fund=True)
         case _:
             assert_never(action)
     return R.OK
