@@ -10,15 +10,19 @@ from typing import Any
 
 
 def machine() -> dict[str, Any]:
-    model = platform.processor() or platform.machine()
+    # not platform.processor(): on Linux it runs `uname -p`, which says "unknown" or the architecture
+    model = _cpuinfo_model() or platform.machine()
+    return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
+
+
+def _cpuinfo_model() -> str | None:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
+    return None
 
 
 def print_report(rows: list[dict[str, Any]], columns: list[tuple[str, str]], *, as_json: bool) -> None:

@@ -308,8 +308,7 @@ class P2PNetwork:
 
     async def _disconnect(self, peer_id: ID) -> None:
         try:
-            with trio.move_on_after(DISCONNECT_TIMEOUT):
-                await self.host.disconnect(peer_id)
+            await compat.disconnect(self.host, peer_id, DISCONNECT_TIMEOUT)
         except Exception as exc:
             log(logger, logging.DEBUG, "disconnect failed", peer=peer_id.to_base58(), error=repr(exc))
 

@@ -65,22 +65,24 @@ async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
 
                 async def load(payer: Keypair, payee: Keypair, target: tn.NodeEntry) -> None:
                     """A batch of payments every 50 ms from one payer, always to the same validator
-                    (one that stays up), so its sequence numbers never race between mempools and
-                    every payment accepted is applied in the end."""
-                    seq = 0
+                    (one that stays up), so its sequence numbers never race between mempools.
+
+                    Each batch starts at the first sequence number not yet held: a payment the
+                    validator refused (its mempool full, say) is sent again, the same bytes, with
+                    the ones after it, so no accepted payment waits forever behind a gap; those
+                    already held answer ``duplicate``. Every payment up to ``last_accepted`` is
+                    then applied in the end."""
+                    first = 1
                     while not stop_load.is_set():
-                        batch = []
-                        for _ in range(BATCH):
-                            seq += 1
-                            batch.append(tx(network, payer, seq, Payment(payee.public_key, "HOUR", 1)))
-                        answers = await net.submit(target, batch)
-                        accepted = [a["hash"] for a in answers if a["status"] != "rejected"]
-                        if accepted:
-                            last_accepted[payer.public_key] = bytes.fromhex(accepted[-1])
-                        if len(accepted) < len(answers):
-                            # refused (e.g. a full mempool): go on from what the validator holds
-                            account = await net.get(target, "/accounts/" + _address(payer))
-                            seq = max(account["sequence"], account["pending_sequence"])
+                        batch = [
+                            tx(network, payer, seq, Payment(payee.public_key, "HOUR", 1))
+                            for seq in range(first, first + BATCH)
+                        ]
+                        for answer in await net.submit(target, batch):
+                            if answer["status"] == "rejected" and answer["code"] != "duplicate":
+                                break
+                            last_accepted[payer.public_key] = bytes.fromhex(answer["hash"])
+                            first += 1
                         await trio.sleep(0.05)
 
                 async with trio.open_nursery() as loaders:
@@ -120,12 +122,6 @@ async def test_kill_9_under_load_loses_no_closed_ledger(tmp_path: Path) -> None:
                 nursery.cancel_scope.cancel()
     finally:
         tn.stop(testnet, timeout_s=15)
-
-
-def _address(keypair: Keypair) -> str:
-    from protocol.addresses import encode_account
-
-    return encode_account(keypair.public_key)
 
 
 async def _reached(net: InProcessNet, entry: tn.NodeEntry, seq: int) -> bool:

@@ -1,4 +1,4 @@
-"""Peer discovery on the in-memory network: nodes that each know one bootstrap peer (a chain)
+"""Peer discovery on the in-memory network and trio's virtual clock: nodes that each know one bootstrap peer (a chain)
 learn the others' signed records and connect to every validator of their quorum; a node that
 loses its only bootstrap peer stays connected through the peers it discovered, and after a
 restart finds them again from the records it persisted."""
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import trio
 from memnet import MemoryHub, TestNode, community, make_validators, signed_tx, start, start_chain, stop, until
+from trio.testing import MockClock
 
 from protocol.operations import Payment
 
@@ -21,7 +22,9 @@ def _fully_connected(hub: MemoryHub, nodes: list[TestNode]) -> bool:
     return all(_connected(hub, n) == {m.peer_id for m in nodes if m is not n} for n in nodes)
 
 
-async def test_a_chain_of_bootstraps_becomes_a_full_mesh_of_the_quorum(tmp_path: Path) -> None:
+async def test_a_chain_of_bootstraps_becomes_a_full_mesh_of_the_quorum(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = await start_chain(hub, tmp_path, 5)
@@ -35,7 +38,9 @@ async def test_a_chain_of_bootstraps_becomes_a_full_mesh_of_the_quorum(tmp_path:
         nursery.cancel_scope.cancel()
 
 
-async def test_losing_the_only_bootstrap_peer_and_restarting_without_it(tmp_path: Path) -> None:
+async def test_losing_the_only_bootstrap_peer_and_restarting_without_it(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = make_validators(tmp_path, 4)

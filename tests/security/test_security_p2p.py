@@ -17,6 +17,7 @@ from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTr
 from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
 from node.net import GossipVerdict, NetConfig, P2PNetwork
+from node.net.compat import close_swarm
 from node.net.peerbook import BAN_SECONDS, SCORE_BAN, StreamKind
 
 pytestmark = pytest.mark.slow  # real libp2p hosts
@@ -102,6 +103,8 @@ async def test_a_plaintext_only_peer_is_refused_and_a_noise_peer_is_accepted() -
                     with trio.fail_after(15):
                         await plaintext.connect(target)
                     assert plaintext.get_network().connections.get(target.peer_id)
+                    await close_swarm(default)  # as a node does: py-libp2p leaves its sockets open
+                await close_swarm(plaintext)
 
             # the same listener accepts a Noise peer (so the refusal above was about security)
             noise_peer = await _start(nursery, 2, bootstrap=(listener.listen_addrs[0],))

@@ -113,6 +113,22 @@ async def close_swarm(host: IHost) -> None:
             await _close_socket(conn)
 
 
+async def disconnect(host: IHost, peer_id: ID, timeout_s: float) -> None:
+    """Close every connection to ``peer_id`` (a banned peer), sockets included.
+
+    ``host.disconnect`` closes each connection through its muxer, which may be cut short (our
+    ``timeout_s``, or a connection task that was itself closing it) before the TCP socket is
+    closed; that socket would stay open until garbage collection. Close them ourselves after it.
+    """
+    connections: dict[ID, list[INetConn]] = getattr(host.get_network(), "connections", {})
+    open_before = list(connections.get(peer_id, ()))
+    with trio.move_on_after(timeout_s):
+        await host.disconnect(peer_id)
+    with trio.CancelScope(shield=True), trio.move_on_after(timeout_s):
+        for conn in open_before:
+            await _close_socket(conn)
+
+
 async def _close_socket(conn: INetConn) -> None:
     """Close a connection's secured channel, and so its TCP socket.
 
