@@ -1,12 +1,14 @@
 """The pure layers stay pure: protocol/ and consensus/ import no I/O library and no upper layer.
 
 Checked on the source (every import statement, including ones nested in functions), so a lazy
-import inside a function cannot sneak past.
+import inside a function cannot sneak past. And the layout newcomers read stays true: README's
+module map (section Development) names every module of the four packages and none that is gone.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,31 @@ def test_checker_sees_nested_imports(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    import trio.lowlevel\n    from node.runtime import x\n")
     assert _imported_roots(sample) >= {"trio", "node"}
+
+
+def _modules_in_readme_map() -> set[str]:
+    """Module paths in README's map: a ``**`pkg/`**`` heading, then ``| `module.py` | … |`` rows."""
+    text = (ROOT / "README.md").read_text()
+    listed: set[str] = set()
+    package = None
+    for line in text[text.index("**Layout**") :].splitlines():
+        if heading := re.match(r"\*\*`([a-z_/]+)/`\*\*", line):
+            package = heading.group(1)
+        elif (row := re.match(r"\| `([a-z_0-9]+\.py)` \|", line)) and package is not None:
+            listed.add(f"{package}/{row.group(1)}")
+    return listed
+
+
+def test_the_readme_layout_map_lists_every_module_and_only_those() -> None:
+    listed = _modules_in_readme_map()
+    modules = {
+        str(path.relative_to(ROOT))
+        for package in ("protocol", "consensus", "node", "wallet")
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "__init__.py" and "__pycache__" not in path.parts
+    }
+    assert len(listed) > 150
+    assert sorted(modules - listed) == [], (
+        "add these to README's layout map (section Development), one line each"
+    )
+    assert sorted(listed - modules) == [], "README's layout map names modules that are gone"
