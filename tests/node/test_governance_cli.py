@@ -96,6 +96,21 @@ def test_the_issues_command_lines_on_a_real_testnet(tmp_path: Path) -> None:
         )
         assert abstain.returncode == 0
 
+        # more of the CLI: a proposal with several actions (a levy, a fund that may owe, a payout
+        # from it, admission by vouching), voted on while the first one runs (each waits out a real
+        # 30 s voting period: in turn they took a minute); after both, vouching a newcomer in and
+        # letting them leave
+        many = _tally(
+            "tally proposal create --currency DEMOS --levy 1 --fund-credit-limit 5 --pay-from-fund carol=2 "
+            "--admission vouch:2 --title 'Budget and vouching' --wallet bob --wait --json",
+            env,
+        )
+        assert many.returncode == 0, many.stderr
+        second_id = json.loads(many.stdout)["proposal"]
+        assert second_id == "DEMOS-2"
+        for voter in ("alice", "bob"):
+            assert _tally(f"tally proposal vote {second_id} yes --wallet {voter} --wait", env).returncode == 0
+
         shown = json.loads(_tally(show, env, ID=proposal).stdout)
         assert {k: shown[k] for k in ("status", "yes", "no", "abstain")} == {
             "status": "open",
@@ -119,18 +134,6 @@ def test_the_issues_command_lines_on_a_real_testnet(tmp_path: Path) -> None:
         assert (currency["default_credit_limit"], currency["decimals"]) == (2000, 2)
         assert currency["governance"] == "members"
 
-        # more of the CLI: a proposal with several actions (a levy, a fund that may owe, a payout
-        # from it, admission by vouching), then vouching a newcomer in and letting them leave
-        many = _tally(
-            "tally proposal create --currency DEMOS --levy 1 --fund-credit-limit 5 --pay-from-fund carol=2 "
-            "--admission vouch:2 --title 'Budget and vouching' --wallet bob --wait --json",
-            env,
-        )
-        assert many.returncode == 0, many.stderr
-        second_id = json.loads(many.stdout)["proposal"]
-        assert second_id == "DEMOS-2"
-        for voter in ("alice", "bob"):
-            assert _tally(f"tally proposal vote {second_id} yes --wallet {voter} --wait", env).returncode == 0
         deadline_ms = json.loads(_tally(show, env, ID=second_id).stdout)["deadline"]
         budget = _decided(show, env, second_id, deadline_ms)
         assert budget["status"] == "passed", budget
