@@ -13,9 +13,12 @@ The rate is learnt from the ledgers this validator votes on, from how long each 
 of its nomination to its close (``busy_s``; slots are paced from their nominations, so a close that
 takes longer than the target interval is what stretches it):
 
-* a large ledger (at least half an interval's work at the estimated rate) that took longer than
-  ``late_factor`` times the target: the network is saturated, so what it closed per second of
-  work *is* its capacity; the estimate moves halfway to it;
+* a ledger that took longer than ``late_factor`` times the target and was either large (at least
+  half an interval's work at the estimated rate) or left at least as much work waiting as it
+  closed: the network is saturated, so what it closed per second of work *is* its capacity; the
+  estimate moves halfway to it. (The backlog test matters when the estimate is far too high: a
+  network that closes 150 tx/s never makes a ledger of half of a 2,000 tx/s estimate, and
+  without it nothing was ever refused while latency grew to seconds.)
 * a ledger on time while admissions were being refused: the limit may be what holds the load
   back, so the estimate grows by ``probe_growth`` and looks for more room, as a TCP window does;
 * anything else tells nothing new (an idle network's small ledgers say nothing of its maximum).
@@ -60,15 +63,16 @@ class Capacity:
     def refused(self) -> None:
         self._refused += 1
 
-    def ledger_closed(self, transactions: int, busy_s: float) -> None:
+    def ledger_closed(self, transactions: int, busy_s: float, backlog: int = 0) -> None:
         """Learn from a ledger this node voted on: ``transactions`` in it, ``busy_s`` from the start
-        of its nomination to its close."""
+        of its nomination to its close, ``backlog`` transactions still waiting after it."""
         settings = self.settings
         late = busy_s > settings.late_factor * settings.target_interval_s
         # A late ledger tells the rate only when it was large: a small one was slowed by something
         # else (a lost statement, a validator restarting), not by its work.
         large = 2 * transactions >= self.rate * settings.target_interval_s
-        if late and large:
+        behind = 0 < transactions <= backlog  # more waits than a ledger closes: it cannot keep up
+        if late and (large or behind):
             self.rate = (self.rate + transactions / busy_s) / 2
         elif not late and self._refused:  # the limit held work back and the network kept up
             self.rate *= settings.probe_growth

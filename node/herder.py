@@ -529,7 +529,10 @@ class Herder:
             return  # catch-up wrote this ledger first and already opened the next slot
         # what the network closes per second of work, for the API's admissions (node.capacity)
         started = self._nominated_ms if self._nominated_ms is not None else self._slot_started_ms
-        self.chain.mempool.capacity.ledger_closed(len(tx_set.transactions), (monotonic_ms() - started) / 1000)
+        mempool = self.chain.mempool
+        mempool.capacity.ledger_closed(
+            len(tx_set.transactions), (monotonic_ms() - started) / 1000, backlog=mempool.pending_count
+        )
         self.transport.broadcast(encode_ledger_closed_frame(closed.header.seq, closed.header.hash))
         with contextlib.suppress(NodeError):
             self.chain.store.prune_own_envelopes(slot)

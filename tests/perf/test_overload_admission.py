@@ -31,6 +31,22 @@ def test_the_limit_is_the_work_of_depth_s_at_the_measured_rate() -> None:
     assert capacity.admission_limit == 1407
 
 
+def test_a_late_ledger_that_leaves_more_waiting_than_it_closed_tells_the_rate_however_small() -> None:
+    capacity = Capacity(CapacitySettings(initial_rate=2000.0, min_rate=100.0))
+    capacity.ledger_closed(300, 2.0)  # late and small, nothing left waiting: a slow link, not work
+    assert capacity.rate == 2000.0
+    capacity.ledger_closed(300, 2.0, backlog=100)  # late, but less waits than it closed
+    assert capacity.rate == 2000.0
+    capacity.ledger_closed(300, 2.0, backlog=600)  # late and behind: saturated at 150 tx/s
+    assert capacity.rate == 1075.0
+    for _ in range(6):
+        capacity.ledger_closed(300, 2.0, backlog=600)
+    assert capacity.rate < 170.0  # within a few ledgers the limit is what the network closes
+    assert capacity.admission_limit < 215
+    capacity.ledger_closed(0, 3.0, backlog=600)  # an empty late ledger says nothing
+    assert capacity.rate < 170.0
+
+
 def test_refusals_while_on_time_make_it_look_for_more_room() -> None:
     capacity = Capacity(CapacitySettings(initial_rate=1000.0, probe_growth=1.1))
     capacity.ledger_closed(500, 0.5)  # on time, nothing refused: the limit held nothing back
