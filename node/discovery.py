@@ -52,7 +52,11 @@ TARGET_CONNECTIONS = 8  # dial known peers until this many are connected (quorum
 MAX_KNOWN = 1_000  # records kept (and persisted)
 FAST_ROUND_S = 2.0  # between rounds (cheap: no I/O unless there is someone to dial or ask) …
 SLOW_ROUND_S = 30.0  # … once every quorum validator and the target are connected
-REFRESH_S = 120.0  # exchange records (and neighbour lists) with each connected peer this often
+REFRESH_S = 120.0  # exchange records (and neighbour lists) with each connected peer this often …
+FIRST_REFRESH_S = 5.0  # … after asking a new peer again this soon, then twice as long each time:
+# a new link usually comes while the mesh is forming, and the neighbour lists of that moment
+# (which node.flood uses to skip relays) go stale within seconds; two minutes of stale lists made
+# a chain of 10 validators relay every statement to every peer and send ~7x a full mesh's frames
 RESIGN_MS = 12 * 3600 * 1000  # our own record is re-signed this often (records go stale in 7 days)
 BACKOFF_FIRST_S = 5.0
 BACKOFF_MAX_S = 600.0
@@ -110,7 +114,8 @@ class PeerDirectory:
         self.quorum_peers = frozenset(peer_id_for(v) for v in all_validators(quorum_set)) - {self.peer_id}
         self.records: dict[str, PeerRecord] = {}
         self.own: PeerRecord | None = None
-        self._exchanged: dict[str, float] = {}  # connected peer -> when we last swapped records (s)
+        # connected peer -> (when to swap records with it next, the wait after that), seconds
+        self._exchanged: dict[str, tuple[float, float]] = {}
         self.neighbours: dict[str, frozenset[str]] = {}  # connected peer -> the peers it said it has
         self._dialing: set[str] = set()
         self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (next dial at, delay), seconds
@@ -264,16 +269,19 @@ class PeerDirectory:
         for peer in set(self._exchanged) - connected:  # a peer that comes back is asked again
             del self._exchanged[peer]
             self.neighbours.pop(peer, None)
-        for peer in sorted(connected):  # new peers at once, the others every REFRESH_S
-            if now_s - self._exchanged.get(peer, -REFRESH_S) >= REFRESH_S:
-                self._exchanged[peer] = now_s
+        for peer in sorted(connected):  # new peers at once, then after 5, 10, 20 … up to 120 s
+            due_s, wait_s = self._exchanged.get(peer, (now_s, FIRST_REFRESH_S))
+            if now_s >= due_s:
+                self._exchanged[peer] = (now_s + wait_s, min(REFRESH_S, 2 * wait_s))
                 nursery.start_soon(self.exchange, peer)
         dials = self.to_dial(connected, now_s)
         for record in dials:
             self._dialing.add(record.peer_id)
             nursery.start_soon(self._dial, record)
         lacking = self.quorum_peers - connected
-        return FAST_ROUND_S if lacking or len(connected) < TARGET_CONNECTIONS else SLOW_ROUND_S
+        wait = FAST_ROUND_S if lacking or len(connected) < TARGET_CONNECTIONS else SLOW_ROUND_S
+        next_due_s = min((due for due, _ in self._exchanged.values()), default=now_s + wait)
+        return max(FAST_ROUND_S, min(wait, next_due_s - now_s))
 
     def to_dial(self, connected: set[str], now_s: float) -> list[PeerRecord]:
         """Whom to dial now: quorum validators we lack, then others up to the target."""

@@ -38,6 +38,31 @@ async def test_a_chain_of_bootstraps_becomes_a_full_mesh_of_the_quorum(
         nursery.cancel_scope.cancel()
 
 
+async def test_neighbour_lists_catch_up_with_the_mesh_within_seconds(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
+    """The lists node.flood uses to skip relays are the ones of each peer's last exchange; the first
+    exchange happens while the chain is still a chain, so the next must come soon, not in 2 minutes."""
+    async with trio.open_nursery() as nursery:
+        hub = MemoryHub(nursery)
+        validators = await start_chain(hub, tmp_path, 5)
+        started_s = trio.current_time()
+        await until(lambda: _fully_connected(hub, validators), "every validator connected to every other")
+
+        def lists_are_current() -> bool:
+            for v in validators:
+                assert v.node is not None
+                directory = v.node.api.directory
+                for peer in _connected(hub, v):
+                    if set(directory.neighbours.get(peer, ())) != {m.peer_id for m in validators} - {peer}:
+                        return False
+            return True
+
+        await until(lists_are_current, "every node knows whom each of its peers hears directly")
+        assert trio.current_time() - started_s < 60, "well before the 2-minute refresh"
+        nursery.cancel_scope.cancel()
+
+
 async def test_losing_the_only_bootstrap_peer_and_restarting_without_it(
     tmp_path: Path, virtual_clock: MockClock
 ) -> None:
