@@ -58,6 +58,7 @@ from node.flood import StatementFlood, TransitiveQuorum
 from node.logs import log
 from node.metrics import NodeMetrics
 from node.nomination_watch import NominationWatch
+from node.outbox import Held, StatementOutbox
 from node.peer_ids import peer_id_for
 from node.peer_requests import (
     SCP_STATE,
@@ -197,7 +198,6 @@ class Herder:
         self._nursery: trio.Nursery | None = None
         self._nominations = NominationWatch()
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
-        self._persisted_tx_sets: set[tuple[int, bytes]] = set()  # (slot, tx set hash) saved by _emit
         self._decoded_values: dict[bytes, CloseValue] = {}  # value bytes -> decoded (_close_value)
         self.flood = StatementFlood(
             transport,
@@ -205,6 +205,8 @@ class Herder:
             TransitiveQuorum(self.node_id, config.quorum_set),
             hears_directly=hears_directly or (lambda peer, origin: False),
         )
+        # our statements leave only once written, with what they name (node.outbox)
+        self.outbox = StatementOutbox(chain.store, self._send_own)
         self._far_future = RateLimiter(
             FAR_FUTURE_RATE, FAR_FUTURE_BURST, max_clients=4096, clock=lambda: monotonic_ms() / 1000
         )  # per peer: envelopes for slots past FUTURE_SLOTS that we verify
@@ -214,6 +216,8 @@ class Herder:
     def start(self, nursery: trio.Nursery, own_envelopes: dict[int, tuple[bytes, ...]]) -> None:
         """Resume: restore this validator's latest statements for the open slot and re-send them."""
         self._nursery = nursery
+        if self.config.is_validator:
+            nursery.start_soon(self.outbox.run)
         for raw in self.chain.store.own_tx_sets(self.slot):  # what our restored statements name
             try:
                 self.chain.tx_sets.add(decode_tx_set(raw, self.config.network))
@@ -231,7 +235,7 @@ class Herder:
         if restored:
             self.scp.restore(restored)
             self._nominating = any(isinstance(s.pledge, Nominate) for s in restored)
-            for statement in restored:
+            for statement in restored:  # read back from disk: durable already
                 self.transport.broadcast(
                     encode_envelope_frame(self._signed[self.slot][encode_statement(statement)])
                 )
@@ -327,7 +331,7 @@ class Herder:
         self._marks = {}
         self.scp.purge_slots_below(self.slot - 1)
         self._nominations.forget_below(self.slot - 1)
-        self._persisted_tx_sets = {k for k in self._persisted_tx_sets if k[0] >= self.slot}
+        self.outbox.forget_below(self.slot - 1)
         self._decoded_values.clear()
         for old in [s for s in self._signed if s < self.slot - 1]:
             del self._signed[old]
@@ -367,11 +371,12 @@ class Herder:
     # -- requests peers make -------------------------------------------------------------------
 
     def envelopes_for(self, slot: int) -> list[SignedEnvelope]:
+        """The latest statements for ``slot`` (ours only once written: ``node.outbox``)."""
         signed = self._signed.get(slot, {})
         found = []
         for statement in self.scp.latest_statements(slot):
             envelope = signed.get(encode_statement(statement))
-            if envelope is not None:
+            if envelope is not None and self.outbox.held(envelope.hash) is None:
                 found.append(envelope)
         return found
 
@@ -460,35 +465,26 @@ class Herder:
         envelope = sign_envelope(self.config.network, raw, self.config.keypair)
         self._signed.setdefault(statement.slot, {})[raw] = envelope
         self._remember(envelope.hash, statement.slot)
-        own = [
-            self._signed[statement.slot].get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)
-        ]
-        try:  # persisted before it leaves: after a crash we must never contradict what we said,
-            # and must still be able to serve the tx sets we named (peers park our statements
-            # until they have them: a tx set lost with a crash stalled the slot for good)
-            with CPU.stage(Stage.STORAGE):
-                self._persist_tx_sets(statement)
-                self.chain.store.save_own_envelopes(
-                    statement.slot, [e.encode() for e in own if e is not None]
-                )
-        except StorageError as exc:
-            log(logger, logging.ERROR, "cannot persist consensus state; not sending", error=str(exc))
-            return
+        self._send_durably(statement, envelope)
+
+    def _send_durably(self, statement: Statement, envelope: SignedEnvelope) -> None:
+        """Hand our statement to the outbox, which sends it once it is written with our latest
+        statements for its slot and the tx sets it names: after a crash we must never contradict
+        what we said, and must still be able to serve those tx sets (peers park our statements
+        until they have them: a tx set lost with a crash stalled the slot for good)."""
+        signed = self._signed.get(statement.slot, {})
+        latest = [signed.get(encode_statement(s)) for s in self.scp.own_latest(statement.slot)]
+        tx_sets = []
+        for value in _values_of(statement):
+            tx_set = self.chain.tx_sets.get(self._close_value(value).tx_set_hash)
+            if tx_set is not None:
+                tx_sets.append(tx_set)
+        self.outbox.submit(statement.slot, envelope, [e.encode() for e in latest if e is not None], tx_sets)
+
+    def _send_own(self, envelope: SignedEnvelope) -> None:
+        """The outbox's sender: ``envelope`` is written now."""
         self.metrics.scp_messages.labels("out", "sent").inc()
         self.transport.broadcast(encode_envelope_frame(envelope))
-
-    def _persist_tx_sets(self, statement: Statement) -> None:
-        fresh = []
-        for value in _values_of(statement):
-            tx_set_hash = self._close_value(value).tx_set_hash
-            if (statement.slot, tx_set_hash) in self._persisted_tx_sets:
-                continue
-            tx_set = self.chain.tx_sets.get(tx_set_hash)
-            if tx_set is not None:
-                fresh.append(tx_set)
-        if fresh:
-            self.chain.store.save_own_tx_sets(statement.slot, [t.encode() for t in fresh])
-            self._persisted_tx_sets |= {(statement.slot, t.hash) for t in fresh}
 
     def _externalized(self, slot: int, value: bytes) -> None:
         if slot != self.slot or slot in self._closing or self._nursery is None:
@@ -616,12 +612,22 @@ class Herder:
             # re-sending them only reads as a replay (it got restarted validators scored down).
             behind = monotonic_ms() - self._behind_since_ms < 2 * STUCK_AFTER_MS
             if not behind:
-                signed = self._signed.get(slot, {})
-                for statement in self.scp.own_latest(slot):
-                    envelope = signed.get(encode_statement(statement))
-                    if envelope is not None:
-                        self.transport.broadcast(encode_envelope_frame(envelope))
+                self._resend_own(slot)
         self._arm_stuck_timer()
+
+    def _resend_own(self, slot: int) -> None:
+        """Send our latest statements for ``slot`` again; one whose write failed goes back to the
+        outbox (written, then sent), one still waiting for its write will go out by itself."""
+        signed = self._signed.get(slot, {})
+        for statement in self.scp.own_latest(slot):
+            envelope = signed.get(encode_statement(statement))
+            if envelope is None:
+                continue
+            held = self.outbox.held(envelope.hash)
+            if held is None:
+                self.transport.broadcast(encode_envelope_frame(envelope))
+            elif held is Held.WITHHELD:
+                self._send_durably(statement, envelope)
 
     async def _pull_state(self, peer: str, slot: int) -> None:
         try:

@@ -1,5 +1,6 @@
 """A disk that fills up on command: the ledger store's LevelDB handle, wrapped so that every write
-batch fails half way through (the admin action ``disk-fault``).
+batch fails half way through (the admin action ``disk-fault``), and every synced one (ledgers,
+this validator's own statements) fails at the latest when it is written, however few its puts.
 
 The wrapper sits *under* a real ``LedgerStore`` (``LedgerStore(open_db=FailingDisk.open)``), so
 what is tested is the store's own promise: a batch that fails after some of its puts leaves
@@ -41,14 +42,16 @@ class _FailingDB:
 
     def write_batch(self, **kwargs: Any) -> Any:
         batch = self._inner.write_batch(**kwargs)
-        return _FailingBatch(batch) if self._disk.failing else batch
+        return _FailingBatch(batch, synced=bool(kwargs.get("sync"))) if self._disk.failing else batch
 
 
 class _FailingBatch:
-    """Passes the first puts through, then raises what LevelDB raises on a full disk."""
+    """Passes the first puts through, then raises what LevelDB raises on a full disk; a synced
+    batch with fewer puts raises it when written (and writes nothing)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, *, synced: bool) -> None:
         self._inner = inner
+        self._synced = synced
         self._puts = 0
 
     def __enter__(self) -> _FailingBatch:
@@ -56,13 +59,20 @@ class _FailingBatch:
         return self
 
     def __exit__(self, *exc: object) -> Any:
+        if exc[0] is None and self._synced and self._puts:
+            self._inner.clear()  # as LevelDB on a full disk: the write fails, nothing of it lands
+            raise _disk_full()
         return self._inner.__exit__(*exc)
 
     def put(self, key: bytes, value: bytes) -> None:
         self._puts += 1
         if self._puts > PUTS_BEFORE_FAILURE:
-            raise plyvel.IOError("injected fault: No space left on device")
+            raise _disk_full()
         self._inner.put(key, value)
 
     def delete(self, key: bytes) -> None:
         self._inner.delete(key)
+
+
+def _disk_full() -> plyvel.IOError:
+    return plyvel.IOError("injected fault: No space left on device")

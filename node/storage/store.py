@@ -11,8 +11,8 @@ Key layout (all integers big-endian so that LevelDB's byte order is numeric orde
   ``ic:`` ``ix:`` ``il:`` ``im:`` ``ia:``     explorer indexes per currency (``node.storage.indexes``)
   ``o:`` slot8                               this validator's latest own SCP envelopes for a slot
                                              (persisted *before* they are sent, so a restart can
-                                             never make it contradict itself)
-  ``ot:`` slot8 hash                         the tx sets those envelopes name (also persisted
+                                             never make it contradict itself; ``node.outbox``)
+  ``ot:`` slot8 tx-set-hash                  the tx sets those envelopes name (also persisted
                                              first: a restarted validator can still serve them)
   ``b:``                                     the offers and requests board, off-ledger
                                              (``node.storage.board``)
@@ -24,7 +24,6 @@ and the new last-closed pointer go into one WriteBatch written with ``sync=True`
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -69,6 +68,17 @@ class TxLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnStatements:
+    """What one statement of this validator needs on disk before it may leave: its slot's
+    latest own envelopes (encoded; this statement's among them) and the tx sets it names that
+    are not on disk yet."""
+
+    slot: int
+    envelopes: tuple[bytes, ...]
+    tx_sets: tuple[TxSet, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerRecord:
     """A closed ledger as stored and as served to peers catching up."""
 
@@ -84,7 +94,9 @@ def open_leveldb(path: Path) -> Any:
 
 
 class LedgerStore:
-    """Owns the LevelDB handle. Not thread-safe by design: one trio task owns the node state.
+    """Owns the LevelDB handle. One trio task owns the node state; two writes run in worker
+    threads beside it, each with its own write batch on the shared (thread-safe) plyvel handle:
+    a ledger's (``node.chain``) and this validator's own statements (``node.outbox``).
 
     ``open_db`` opens the handle; anything with plyvel.DB's methods will do (the node's assembly
     passes node.faults' failing disk on a test network, to fail a write batch half way).
@@ -261,12 +273,31 @@ class LedgerStore:
 
     # -- consensus ---------------------------------------------------------------------------
 
-    def save_own_envelopes(self, slot: int, envelopes: Sequence[bytes]) -> None:
-        """Persist this validator's latest envelopes for ``slot`` before they are sent."""
+    def save_own_statements(self, writes: Sequence[OwnStatements]) -> None:
+        """Persist what several statements of this validator need before they are sent, in one
+        synced write (the group commit of ``node.outbox``): per slot the latest envelopes
+        (the last write for a slot wins), and the tx sets they name, so that after a crash the
+        validator never contradicts what it said and can still serve those tx sets to peers
+        (peers park our statements until they have them).
+
+        Runs in a worker thread while the event loop goes on (plyvel's DB may be shared between
+        threads; the batch is this call's own). All or nothing (``transaction=True``).
+
+        Raises:
+            StorageError: the write failed (e.g. disk full); nothing of it was written.
+        """
+        latest: dict[int, tuple[bytes, ...]] = {}
         try:
-            self._db.put(b"o:" + _U64.pack(slot), codec.pack(tuple(envelopes)), sync=True)
+            with self._db.write_batch(sync=True, transaction=True) as batch:
+                for write in writes:
+                    latest[write.slot] = write.envelopes
+                    for tx_set in write.tx_sets:  # encoded and hashed once, on the TxSet
+                        batch.put(b"ot:" + _U64.pack(write.slot) + tx_set.hash, tx_set.encode())
+                for slot, envelopes in latest.items():
+                    batch.put(b"o:" + _U64.pack(slot), codec.pack(envelopes))
         except plyvel.Error as exc:
-            raise StorageError(f"saving consensus state for slot {slot} failed: {exc}") from None
+            slots = ", ".join(str(slot) for slot in sorted(latest)) or "?"
+            raise StorageError(f"saving consensus state for slot {slots} failed: {exc}") from None
 
     def own_envelopes(self, min_slot: int) -> dict[int, tuple[bytes, ...]]:
         found = {}
@@ -276,30 +307,30 @@ class LedgerStore:
             )
         return found
 
-    def save_own_tx_sets(self, slot: int, tx_sets: Sequence[bytes]) -> None:
-        """Persist the tx sets this validator's statements for ``slot`` name, before they are
-        sent: after a crash it must still be able to hand them to peers that need them."""
-        try:
-            with self._db.write_batch(sync=True, transaction=True) as batch:
-                for raw in tx_sets:
-                    batch.put(b"ot:" + _U64.pack(slot) + hashlib.sha256(raw).digest(), raw)
-        except plyvel.Error as exc:
-            raise StorageError(f"saving tx sets for slot {slot} failed: {exc}") from None
-
     def own_tx_sets(self, slot: int) -> list[bytes]:
         prefix = b"ot:" + _U64.pack(slot)
         return [raw for _, raw in self._db.iterator(prefix=prefix)]
 
     def prune_own_envelopes(self, below_slot: int) -> None:
-        with self._db.write_batch() as batch:
-            for key in self._db.iterator(
-                start=b"o:", stop=b"o:" + _U64.pack(below_slot), include_value=False
-            ):
-                batch.delete(key)
-            for key in self._db.iterator(
-                start=b"ot:", stop=b"ot:" + _U64.pack(below_slot), include_value=False
-            ):
-                batch.delete(key)
+        """Forget own statements and tx sets of slots below ``below_slot`` (their ledgers are
+        closed). A write of an older slot still on its way (``node.outbox``) may land after
+        this; the next prune takes it.
+
+        Raises:
+            StorageError: the write failed.
+        """
+        try:
+            with self._db.write_batch() as batch:
+                for key in self._db.iterator(
+                    start=b"o:", stop=b"o:" + _U64.pack(below_slot), include_value=False
+                ):
+                    batch.delete(key)
+                for key in self._db.iterator(
+                    start=b"ot:", stop=b"ot:" + _U64.pack(below_slot), include_value=False
+                ):
+                    batch.delete(key)
+        except plyvel.Error as exc:
+            raise StorageError(f"pruning consensus state below slot {below_slot} failed: {exc}") from None
 
     def save_quorum_set(self, qset_hash: bytes, encoded: bytes) -> None:
         self._db.put(b"q:" + qset_hash, encoded)

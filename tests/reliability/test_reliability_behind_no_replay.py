@@ -5,48 +5,19 @@ later slots), the stuck-slot timer no longer re-sends our stale votes; level, it
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 import nacl.utils
 import trio
+from peerless_transport import PeerlessTransport
 
 from consensus import Nominate, QuorumSet, Statement, encode_statement
 from node.assembly import assemble_node
 from node.config import NodeConfig
-from node.errors import NetError
 from node.metrics import NodeMetrics
 from node.wire import SignedEnvelope, decode_frame, encode_envelope_frame, sign_envelope
 from protocol.keys import Keypair
 from protocol.ledger import CloseValue, make_tx_set
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.frames: list[bytes] = []
-
-    def publish(self, data: bytes) -> None: ...
-
-    def publish_board(self, data: bytes) -> None: ...
-
-    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None:
-        self.frames.append(frame)
-
-    def send(self, peer: str, frame: bytes) -> None: ...
-
-    async def request(
-        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
-    ) -> bytes:
-        raise NetError(peer, "unreachable", "no peers here")
-
-    def connected_peers(self) -> list[str]:
-        return []
-
-    def peers_info(self) -> list[dict[str, Any]]:
-        return []
-
-    def penalize(self, peer: str, reason: str) -> None: ...
 
 
 async def test_stale_own_votes_are_not_resent_while_behind(tmp_path: Path) -> None:
@@ -62,7 +33,7 @@ async def test_stale_own_votes_are_not_resent_while_behind(tmp_path: Path) -> No
         close_interval_ms=100,
         heartbeat_interval_ms=60_000,
     )
-    transport = _Recorder()
+    transport = PeerlessTransport()
     node = assemble_node(config=config, keypair=keys[0], transport=transport, metrics=NodeMetrics())
     herder = node.herder
     with trio.fail_after(20):

@@ -7,49 +7,25 @@ restored with them, and a stuck slot retries fetching the tx sets its parked sta
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 import nacl.utils
 import trio
+from peerless_transport import PeerlessTransport
 
 from consensus import Nominate, QuorumSet, Statement
 from node.assembly import AssembledNode, assemble_node
 from node.config import NodeConfig
-from node.errors import NetError
 from node.metrics import NodeMetrics
 from node.storage.store import LedgerStore
 from protocol.keys import Keypair
 from protocol.ledger import CloseValue, make_tx_set
 
 
-class _Alone:
-    """A transport with no peers: the validator can nominate but never reach a quorum."""
-
-    def publish(self, data: bytes) -> None: ...
-    def publish_board(self, data: bytes) -> None: ...
-    def broadcast(self, frame: bytes, *, exclude: Collection[str] = ()) -> None: ...
-    def send(self, peer: str, frame: bytes) -> None: ...
-
-    async def request(
-        self, peer: str, name: str, payload: bytes, *, max_response: int, timeout_s: float = 10.0
-    ) -> bytes:
-        raise NetError(peer, "unreachable", "no peers here")
-
-    def connected_peers(self) -> list[str]:
-        return []
-
-    def peers_info(self) -> list[dict[str, Any]]:
-        return []
-
-    def penalize(self, peer: str, reason: str) -> None: ...
-
-
 async def _run(
     config: NodeConfig, keypair: Keypair, nursery: trio.Nursery
 ) -> tuple[AssembledNode, LedgerStore]:
-    node = assemble_node(config=config, keypair=keypair, transport=_Alone(), metrics=NodeMetrics())
+    node = assemble_node(config=config, keypair=keypair, transport=PeerlessTransport(), metrics=NodeMetrics())
     await nursery.start(node.serve)
     return node, node.store
 
@@ -76,6 +52,8 @@ async def test_a_restarted_validator_can_still_serve_the_tx_sets_its_statements_
             value = CloseValue(tx_set.hash, node.chain.last.close_time_ms + 1, ()).encode()
             node.herder._emit(Statement(keys[0].public_key, slot, qset.hash, Nominate((value,), ())))
             named = {tx_set.hash}
+            while node.herder.outbox.writes == 0:  # noqa: ASYNC110  # written in a worker thread (node.outbox)
+                await trio.sleep(0.01)
             assert len(store.own_tx_sets(slot)) == 1
             first.cancel_scope.cancel()  # a crash: everything in memory is gone
         store.close()
