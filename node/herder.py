@@ -145,7 +145,7 @@ class Herder:
     validator's statements, the gate for peers' statements, and the closer of externalized ledgers.
 
     Invariants: a statement of ours is persisted (with the tx sets it names) before it leaves, so a
-    restart never contradicts it; SCP only sees a peer's statement once its signature verified and
+    restart never contradicts it (``node.outbox`` writes it off the event loop, then sends it); SCP only sees a peer's statement once its signature verified and
     every tx set it names is here; ``slot`` is always the ledger after the chain's last one, and a
     slot's ledger is written at most once (``_closing``).
     """
