@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -68,12 +68,13 @@ class NodeClient:
         body: Any = None,
         timeout_s: float | None = None,
         allow: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, object]:
         """(HTTP status, decoded JSON) of one request; error statuses not in ``allow`` raise."""
         url = f"{self.url}{path}"
         try:
             extra: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}
-            response = self._http.request(method, url, params=params, json=body, **extra)
+            response = self._http.request(method, url, params=params, json=body, headers=headers, **extra)
         except httpx.TimeoutException:
             raise NodeUnreachable(f"the node at {self.url} did not answer in time") from None
         except httpx.HTTPError as exc:
@@ -188,20 +189,43 @@ class NodeClient:
         back (``figures.retry_after_s``, about one ledger): the same transaction is submitted
         again then, up to ``OVERLOAD_RETRIES`` times, so a member's payment rides out a busy
         moment instead of failing."""
-        params = {"wait": wait_s} if wait_s > 0 else None
         for attempt in range(OVERLOAD_RETRIES + 1):
-            _, data = self._request(
-                "POST",
-                "/tx",
-                params=params,
-                body={"tx": base64.b64encode(tx.encode()).decode()},
-                timeout_s=(wait_s + DEFAULT_TIMEOUT_S) if wait_s > 0 else None,
-            )
-            result = self._parse(submit_result, data, "submit")
+            result = self._post_tx({"tx": base64.b64encode(tx.encode()).decode()}, wait_s, submit_result)
             if result.code != "overloaded" or attempt == OVERLOAD_RETRIES:
                 break
             self._sleep(min(MAX_RETRY_AFTER_S, float(result.figures.retry_after_s or 1)))
         return result
+
+    def submit_many(self, txs: Sequence[Transaction], *, wait_s: float = 0.0) -> list[TxResultView]:
+        """Submit ``txs`` in one request (at most the node's per-request limit, 2,000 by default),
+        in this order; one result per transaction, in the same order.
+
+        Nothing is retried here: what a refusal means for the transactions after it (the same
+        account's later sequence numbers) is the caller's to decide (``wallet.batch``)."""
+        body = {"txs": [base64.b64encode(tx.encode()).decode() for tx in txs]}
+        results = list(self._post_tx(body, wait_s, lambda f: f.list_of("results", TxResultView.parse)))
+        if len(results) != len(txs):
+            raise BadResponse(
+                f"the node at {self.url} answered {len(results)} results for {len(txs)} transactions"
+            )
+        return results
+
+    def _post_tx(self, body: dict[str, Any], wait_s: float, parse: Callable[[Fields], T]) -> T:
+        """``POST /tx``, waiting up to ``wait_s`` for a ledger to include what it accepts.
+
+        A waiting request closes its connection after the answer: the node's HTTP server stops
+        reading a connection that was silent for its read timeout (20 s) while the answer was
+        being waited for, and a next request on it would hang until the client's timeout."""
+        waits = wait_s > 0
+        _, data = self._request(
+            "POST",
+            "/tx",
+            params={"wait": wait_s} if waits else None,
+            body=body,
+            timeout_s=(wait_s + DEFAULT_TIMEOUT_S) if waits else None,
+            headers={"connection": "close"} if waits else None,
+        )
+        return self._parse(parse, data, "submit")
 
     def read(
         self, path: str, parse: Callable[[Fields], T], where: str, *, params: dict[str, Any] | None = None

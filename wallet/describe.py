@@ -82,10 +82,15 @@ def default_namer(key: bytes) -> str:
     return encode_account(key)
 
 
+def amount_of(value: int, code: str, currencies: UnitTable) -> str:
+    """An amount with its units and currency: ``1.50 h of HOURS``, ``20.00 LETS``."""
+    text = units_for(value, code, currencies)
+    return text if text.endswith(code) else f"{text} of {code}"
+
+
 def describe_operation(op: Operation, currencies: UnitTable, name: Namer = default_namer) -> str:
     def amount(value: int, code: str) -> str:
-        text = units_for(value, code, currencies)
-        return text if text.endswith(code) else f"{text} of {code}"
+        return amount_of(value, code, currencies)
 
     match op:
         case Payment(destination, currency, value):

@@ -165,10 +165,16 @@ def refusal_message(
     result: TxResultView, operations: Sequence[Operation], units: UnitTable, namer: Namer = default_namer
 ) -> str:
     """The member's sentence for a refused ``result`` of a transaction with ``operations``."""
+    text = refusal_reason(result, operations, units, namer)
+    return f"refused by the ledger ({result.code or 'refused'}): {text} (transaction {result.hash})"
+
+
+def refusal_reason(
+    result: TxResultView, operations: Sequence[Operation], units: UnitTable, namer: Namer = default_namer
+) -> str:
+    """Why, in words and the node's figures: ``over credit limit: available 8.50 h, asked 12.00 h``."""
     refusal = Refusal(result, operations, units, namer)
     explain = _MESSAGES.get(refusal.code)
     # without figures (e.g. a transaction that failed inside a ledger) the node's explanation is all
     text = explain(refusal) if explain is not None and result.figures != Figures() else None
-    if text is None:
-        text = refusal.explanation or "no explanation given"
-    return f"refused by the ledger ({refusal.code}): {text} (transaction {result.hash})"
+    return text or refusal.explanation or "no explanation given"

@@ -106,3 +106,36 @@ def test_time_bank_against_a_real_node(
     bob = cli.json("balance", "--wallet", "bob")["balances"][0]
     assert (bob["balance"], bob["available"]) == (125, 1125)
     assert json.loads(cli("balance", "--json").stdout)["balances"][0]["balance"] == -125
+
+
+def test_a_batch_of_payments_against_a_real_node(
+    cli: Cli, node_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`tally send-batch`: 30 payments signed in sequence and sent in one request apply; a second
+    batch stops at the payment the real mempool refuses, and writes it to the remaining file."""
+    monkeypatch.setattr(common, "HTTP_FACTORY", None)
+    monkeypatch.setenv("TALLY_NODE", node_url)
+    pw = ["--password-file", str(cli.password_file)]
+    for name in ("alice", "bob", "carol"):
+        cli.create(name)
+    cli.ok("currency", "create", "HOURS", "--kind", "time", "--credit-limit", "10", "--wait", *pw)
+    for name in ("alice", "bob", "carol"):
+        cli.ok("currency", "admit", "HOURS", name, "--wait", *pw)
+    credits = tmp_path / "credits.csv"
+    credits.write_text("to,amount,currency,memo\n" + "bob,0.10,HOURS,\ncarol,0.20,HOURS,March\n" * 15)
+    data = cli.json("send-batch", str(credits), "--yes", "--wait", *pw)
+    assert [r["status"] for r in data["rows"]] == ["applied"] * 30
+    assert data["totals"]["amounts"]["HOURS"]["applied_text"] == "4.50 h"
+    first = data["rows"][0]["sequence"]
+    assert [r["sequence"] for r in data["rows"]] == list(range(first, first + 30))
+
+    over = tmp_path / "over.csv"
+    over.write_text("to,amount,currency\nbob,1,HOURS\ncarol,9,HOURS\n")
+    result = cli("send-batch", str(over), "--yes", "--wait", "--json", *pw)
+    assert result.exit_code == 1, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert [(r["status"], r["code"]) for r in rows] == [("applied", "ok"), ("refused", "over_credit_limit")]
+    assert rows[1]["reason"] == "over credit limit: available 4.50 h, asked 9.00 h"
+    assert (tmp_path / "over.remaining.csv").read_text() == "to,amount,currency,memo\ncarol,9,HOURS,\n"
+    bob = cli.json("balance", "--wallet", "bob")["balances"][0]
+    assert bob["balance"] == 250

@@ -8,7 +8,7 @@ from conftest import Cli
 
 from protocol.hashing import network_id
 from protocol.payreq import network_tag, parse_uri
-from wallet.cli import request_cmd
+from wallet.cli import common, request_cmd
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_pay_without_terminal_or_yes_is_exit_2(timebank: Cli) -> None:
 
 def test_pay_asks_in_a_terminal(timebank: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     cli = timebank
-    monkeypatch.setattr(request_cmd, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
     uri = cli.json("request", "1", "HOURS", "--wallet", "bob")["uri"]
     sent = len(cli.node.submitted)
     declined = cli("pay", uri, *pw(cli), input="n\n")

@@ -6,11 +6,12 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``wallet``, ``contact``, ``balance``, ``send``, ``history``, ``tx``, ``currency``,
+    """Add ``wallet``, ``contact``, ``balance``, ``send``, ``send-batch``, ``history``, ``tx``, ``currency``,
     ``proposal``, ``account``, ``config``, ``request``, ``pay``, ``watch``, ``board``, ``credits``,
     ``exchange`` and ``recovery`` to ``app``."""
     from wallet.cli import (
         account_cmd,
+        batch_cmd,
         board_cmd,
         community_cmd,
         config_cmd,
@@ -33,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(contact_cmd.app)
     app.command("balance")(money.balance)
     app.command("send")(money.send)
+    app.command("send-batch")(batch_cmd.send_batch)
     app.command("request")(request_cmd.request)
     app.command("pay")(request_cmd.pay)
     app.command("watch")(watch_cmd.watch)

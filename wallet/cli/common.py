@@ -51,6 +51,7 @@ class Session:
     node: str | None = None
     home: Home = field(default_factory=Home.from_env)
     _client: NodeClient | None = None
+    _currencies: dict[str, CurrencyView] = field(default_factory=dict)
 
     # -- output ----------------------------------------------------------------------------------
 
@@ -131,11 +132,12 @@ class Session:
 
     def currency(self, code: str) -> CurrencyView:
         """The currency (its decimals are needed to read amounts); no_currency (exit 1) when the
-        node does not know it."""
+        node does not know it. Asked of the node once per command (a batch names it many times)."""
         code = code.upper()
-        found = self.client.currency(code)
+        found = self._currencies.get(code) or self.client.currency(code)
         if found is None:
             raise Refused(f"no currency {code} on this ledger", code=ResultCode.NO_CURRENCY.value)
+        self._currencies[code] = found
         return found
 
 
@@ -222,16 +224,7 @@ def run_transaction(
     """Build a transaction of ``operations`` from ``source`` (its next sequence number, valid for
     ``--valid-ledgers``), then print it as a transaction file (``--build-only``) or sign it with
     the wallet and submit it."""
-    if tx.valid_ledgers < 1:
-        raise BadInput("--valid-ledgers must be at least 1", code="bad_usage")
-    account = s.client.account(source)
-    body = TransactionBody(
-        source,
-        account.next_sequence,
-        account.ledger + tx.valid_ledgers,
-        memo_bytes(tx.memo),
-        tuple(operations),
-    )
+    (body,) = next_bodies(s, source, tx.valid_ledgers, [(memo_bytes(tx.memo), tuple(operations))])
     network = s.client.network_id()
     built = build_transaction(network, body)
     if tx.build_only:
@@ -241,6 +234,42 @@ def run_transaction(
         return
     keypair = s.unlock(tx.wallet, tx.password_file)[1]
     submit(s, built.with_signature(keypair), units, wait=tx.wait, timeout_s=tx.timeout, extra=extra)
+
+
+def next_bodies(
+    s: Session, source: bytes, valid_ledgers: int, contents: Sequence[tuple[bytes, tuple[Operation, ...]]]
+) -> list[TransactionBody]:
+    """Transaction bodies from ``source``, one per (memo, operations) of ``contents``, numbered
+    from the account's next sequence number (after its pending transactions) on, each valid for
+    ``valid_ledgers`` ledgers from now."""
+    if valid_ledgers < 1:
+        raise BadInput("--valid-ledgers must be at least 1", code="bad_usage")
+    account = s.client.account(source)
+    last_valid = account.ledger + valid_ledgers
+    return [
+        TransactionBody(source, account.next_sequence + i, last_valid, memo, operations)
+        for i, (memo, operations) in enumerate(contents)
+    ]
+
+
+def confirm(question: str, *, yes: bool, doing: str, cancelled: str) -> None:
+    """Ask ``question`` unless ``--yes``; without a terminal to ask on (piped input, scripts),
+    refuse rather than act unconfirmed (``confirmation_needed``, exit 2): "not ``doing``
+    without confirmation", or "cancelled: ``cancelled``" when the answer is no."""
+    if yes:
+        return
+    if not stdin_is_terminal():
+        raise BadInput(
+            f"not {doing} without confirmation: run in a terminal to be asked, or add --yes",
+            code="confirmation_needed",
+        )
+    if not typer.confirm(question, err=True):
+        raise BadInput(f"cancelled: {cancelled}", code="cancelled")
+
+
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer a question (tests replace this)."""
+    return sys.stdin.isatty()
 
 
 def submit(

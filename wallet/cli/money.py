@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Annotated
 
@@ -11,10 +13,11 @@ from rich.table import Table
 
 from protocol.addresses import encode_account
 from protocol.operations import Payment
-from wallet.cli.common import amount, check_amount_text, run_transaction, session
+from wallet.cli.common import Session, amount, check_amount_text, run_transaction, session
 from wallet.cli.options import AccountArg, JsonOpt, NodeOpt, TxOptions, WalletOpt, transaction_command
 from wallet.cli.request_cmd import ForOpt, settling_memo
 from wallet.errors import BadInput
+from wallet.views import CurrencyView
 
 
 def balance(
@@ -82,7 +85,8 @@ def send(
     The node checks the payment against the ledger's rules (membership, credit limit, funds) and
     a refusal says why in numbers, e.g. "over credit limit: available 8.50 h, asked 12.00 h".
     With --for the payment settles a board listing: its memo starts with for:REF (the rest of
-    --memo follows), and the listing shows the payment.
+    --memo follows), and the listing shows the payment. To pay many people at once (from a
+    CSV file), use `tally send-batch`.
 
     Examples:
       tally send bob 1.50 HOURS --memo "gardening" --wait
@@ -91,13 +95,35 @@ def send(
       tally send bob 2 HOURS --for 3f2a9c01b2d4e5f60718 --memo "thanks"
     """
     with session(tx.as_json, tx.node) as s:
-        check_amount_text(amount_text)
-        destination = s.home.resolve_address(to)
         source = s.source_key(tx.wallet, tx.source)
-        if destination == source:
-            raise BadInput("you cannot pay your own account", code="malformed")
-        info = s.currency(currency)
-        value = amount(amount_text, info.decimals)
+        payment, info = resolve_payment(s, source, to, amount_text, currency)
         if for_listing is not None:
             tx = replace(tx, memo=settling_memo(s, for_listing, info.code, tx.memo))
-        run_transaction(s, tx, [Payment(destination, info.code, value)], {info.code: info.units}, source)
+        run_transaction(s, tx, [payment], {info.code: info.units}, source)
+
+
+Blame = Callable[[str], AbstractContextManager[object]]
+"""Around the reading of one field (``to``, ``amount``, ``currency``): how its errors are told."""
+
+
+def resolve_payment(
+    s: Session, source: bytes, to: str, amount_text: str, currency: str, blame: Blame = nullcontext
+) -> tuple[Payment, CurrencyView]:
+    """A payment from ``source`` as ``tally send`` reads one: recipient (address, wallet or
+    contact name), decimal amount, currency code; the currency's details come with it.
+
+    Raises:
+        BadInput: an unknown name, a bad address or amount, a payment to ``source`` itself.
+        Refused: the node does not know the currency.
+    """
+    with blame("amount"):
+        check_amount_text(amount_text)
+    with blame("to"):
+        destination = s.home.resolve_address(to)
+        if destination == source:
+            raise BadInput("you cannot pay your own account", code="malformed")
+    with blame("currency"):
+        info = s.currency(currency)
+    with blame("amount"):
+        value = amount(amount_text, info.decimals)
+    return Payment(destination, info.code, value), info

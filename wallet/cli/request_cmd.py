@@ -20,7 +20,15 @@ from protocol.listings import ID_SIZE, REF_CHARS, is_listing_ref, link_memo, lis
 from protocol.operations import Payment
 from protocol.payreq import PaymentRequest, RequestError, build_uri, network_tag, parse_uri
 from wallet.board_views import ListingView
-from wallet.cli.common import Session, amount, check_amount_text, memo_bytes, run_transaction, session
+from wallet.cli.common import (
+    Session,
+    amount,
+    check_amount_text,
+    confirm,
+    memo_bytes,
+    run_transaction,
+    session,
+)
 from wallet.cli.options import (
     DEFAULT_WAIT_S,
     JsonOpt,
@@ -43,11 +51,6 @@ ForOpt = Annotated[
         help=f"The board listing this payment settles: its id or its {REF_CHARS}-character reference.",
     ),
 ]
-
-
-def stdin_is_terminal() -> bool:
-    """Whether someone can answer a question (tests replace this)."""
-    return sys.stdin.isatty()
 
 
 def listing_reference(text: str) -> str:
@@ -222,14 +225,7 @@ def pay(
             lines.append("  (this address is not one of your contacts or wallets)")
         for line in lines:
             typer.echo(line, err=True)
-        if not yes:
-            if not stdin_is_terminal():
-                raise BadInput(
-                    "not paying without confirmation: run in a terminal to be asked, or add --yes",
-                    code="confirmation_needed",
-                )
-            if not typer.confirm("Pay?", err=True):
-                raise BadInput("cancelled: nothing was paid", code="cancelled")
+        confirm("Pay?", yes=yes, doing="paying", cancelled="nothing was paid")
         options = TxOptions(
             memo=memo,
             wait=wait,
