@@ -153,6 +153,7 @@ class LedgerChain:
             included,
             close_time_ms=header.close_time_ms,
             protocol_version=header.version,
+            changes=closed.changes,
         )
         self.metrics.mempool_size.set(len(self.mempool))
         self._recent_hashes = [*self._recent_hashes[-(KEEP_TX_SETS_LEDGERS - 1) :], header.hash]

@@ -25,7 +25,7 @@ import enum
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from node.capacity import Capacity
@@ -38,7 +38,7 @@ from node.waiting import Waiting, WaitingTx
 from protocol.apply import apply_transaction
 from protocol.context import LedgerContext
 from protocol.results import ResultCode
-from protocol.state import StateOverlay, StateReader
+from protocol.state import Change, StateOverlay, StateReader
 from protocol.transactions import Transaction, TxHeader
 from protocol.versions import PROTOCOL_V1
 
@@ -279,9 +279,11 @@ class Mempool:
         *,
         close_time_ms: int = 0,
         protocol_version: int = PROTOCOL_V1,
+        changes: Iterable[Change] | None = None,
     ) -> list[bytes]:
-        """Forget what the ledger included; re-check the rest against the new state (judging
-        every account's standing afresh), expire queued transactions, promote what now applies.
+        """Forget what the ledger included; re-check the rest against the new state (standing
+        follows the entries the ledger wrote, ``changes``; None judges everyone afresh), expire
+        queued transactions, promote what now applies.
 
         Returns the hashes of transactions that left without being included: dropped because
         they no longer apply, or evicted or expired since the previous ledger.
@@ -290,7 +292,7 @@ class Mempool:
         self._next_ledger = next_ledger
         self._ledger = LedgerContext(next_ledger, close_time_ms, protocol_version)
         self._overlay = StateOverlay(state)
-        self._standing.ledger_closed(state)
+        self._standing.ledger_closed(state, changes)
         self._signatures.forget(included)
         self._evicted_from.clear()
         old, self._waiting = self._waiting, Waiting()

@@ -10,11 +10,11 @@ cannot raise its own account's standing.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from protocol.state import Account, Holding, StateReader, account_key, decode_entry
+from protocol.state import Account, Change, Holding, StateReader, account_key, decode_entry
 
-MAX_CACHED = 100_000  # accounts judged per ledger before the cache starts over
+MAX_CACHED = 100_000  # accounts judged before the cache starts over
 
 
 class Standing(enum.IntEnum):
@@ -29,7 +29,20 @@ HoldingsOf = Callable[[bytes], list[Holding]]
 
 
 class StandingJudge:
-    """Judges accounts on one closed ledger, each once (a cache that ``ledger_closed`` clears).
+    """Judges accounts on the last closed ledger, each once, then follows the ledgers' changes.
+
+    A first judgement reads the account entry and scans the account's holdings in LevelDB (an
+    iterator: ~60 µs, ~6 % of a validator's time at 650 tx/s when every judgement started over
+    after each ledger). Under load a ledger changes most of the accounts the mempool asks about,
+    so forgetting them would not help; instead ``ledger_closed`` moves each judged account by the
+    entries the ledger wrote, which is exact because standing only asks whether *some* holding
+    qualifies (member, or a non-zero balance) and whether the account entry exists (entries are
+    never deleted):
+
+    * a written holding that qualifies makes its account a member;
+    * a written holding that does not qualify may have been the one that made a member: that
+      account is judged again on its next look;
+    * a written account entry makes a newcomer an account.
 
     ``holdings`` lists an account's holdings (``LedgerStore.holdings``); without it (a plain state
     reader in tests) nobody is judged a member.
@@ -40,9 +53,25 @@ class StandingJudge:
         self._holdings = holdings
         self._cache: dict[bytes, Standing] = {}
 
-    def ledger_closed(self, state: StateReader) -> None:
+    def ledger_closed(self, state: StateReader, changes: Iterable[Change] | None = None) -> None:
+        """Judge on ``state`` from now on. ``changes`` are the entries the ledger wrote; None
+        (unknown) forgets every judgement."""
         self._state = state
-        self._cache.clear()
+        if changes is None:
+            self._cache.clear()
+            return
+        cache = self._cache
+        for change in changes:
+            entry = change.entry
+            if isinstance(entry, Holding):
+                if entry.account not in cache:
+                    continue
+                if self._holdings is not None and (entry.member or entry.balance != 0):
+                    cache[entry.account] = Standing.MEMBER
+                else:
+                    del cache[entry.account]
+            elif isinstance(entry, Account) and cache.get(entry.id) is Standing.NEWCOMER:
+                cache[entry.id] = Standing.ACCOUNT
 
     def __call__(self, account: bytes) -> Standing:
         found = self._cache.get(account)

@@ -205,6 +205,7 @@ class LedgerStore:
         holdings = [c.key for c in closed.changes if c.key.startswith(HOLDING_PREFIX)]
         indexes.add_ledger(header, tx_set, closed.results, holdings, MonthReader(self._db))
         self._hot.write_begins()
+        written = False
         try:
             # transaction=True: an exception inside the block discards the batch (plyvel's
             # default would write the part already put: a partial ledger).
@@ -228,10 +229,14 @@ class LedgerStore:
                     batch.put(key, value)
                 batch.put(_META_ACC, closed.accumulator.to_bytes())
                 batch.put(_META_LCL, seq)
+            written = True
         except plyvel.Error as exc:
             raise StorageError(f"writing ledger {header.seq} failed: {exc}") from None
         finally:
-            self._hot.write_ended(change.key for change in closed.changes)
+            changed = [change.key for change in closed.changes]
+            self._hot.write_ended(
+                changed, [(c.key, c.new, c.entry) for c in closed.changes] if written else ()
+            )
         self._last = header
         self._accumulator = closed.accumulator
 

@@ -14,8 +14,9 @@ from trio.testing import MockClock
 
 from node.assembly import AssembledNode
 from node.storage.hot_state import HotEntries
+from protocol.fields import CurrencyKind
 from protocol.operations import Payment
-from protocol.state import account_key, decode_entry, encode_entry, holding_key, new_account
+from protocol.state import Currency, account_key, decode_entry, encode_entry, holding_key, new_account
 
 
 def _account_bytes(seq: int) -> tuple[bytes, bytes]:
@@ -52,6 +53,30 @@ def test_an_entry_is_decoded_once_until_a_write_changes_it() -> None:
     hot.write_ended([key])
     assert hot.get(key) == (newer, decode_entry(key, newer))
     assert disk.reads == 3
+
+
+def test_a_successful_write_keeps_the_accounts_and_holdings_it_wrote() -> None:
+    disk = _Disk()
+    key, raw = _account_bytes(1)
+    disk.values[key] = raw
+    hot = HotEntries(disk.read)
+    hot.get(key)
+    hour = Currency("HOUR", CurrencyKind.TIME, 2, b"\x02" * 32, (b"\x02" * 32,), 1, 0, 10**6, 0, 0, 0)
+    hot.get(hour.key)  # absent, remembered
+    _, newer = _account_bytes(2)
+    hot.write_begins()
+    disk.values[key] = newer
+    disk.values[hour.key] = encode_entry(hour)
+    computed = decode_entry(key, newer)
+    hot.write_ended([key, hour.key], [(key, newer, computed), (hour.key, encode_entry(hour), hour)])
+    assert hot.get(key) == (newer, computed)
+    assert disk.reads == 2  # the account came from the write, not from the disk
+    assert hot.get(hour.key) == (encode_entry(hour), hour)  # not an account or holding: read again
+    assert disk.reads == 3
+    hot.write_begins()
+    hot.write_ended([key])  # a failed write keeps nothing
+    hot.get(key)
+    assert disk.reads == 4
 
 
 def test_a_read_that_raced_a_write_is_not_kept() -> None:

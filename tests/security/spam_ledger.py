@@ -102,7 +102,9 @@ class SpamLedger:
         for tx in transactions:
             result = apply_transaction(overlay, tx, ledger_seq=self.seq, signers=tx.signers())
             assert result.code is ResultCode.OK, result
-        self.state.apply(overlay.changes())
+        changes = overlay.changes()
+        self.state.apply(changes)
         if mempool is None:
             return []
-        return mempool.ledger_closed(self.state, self.seq + 1, {tx.hash for tx in transactions})
+        included = {tx.hash for tx in transactions}
+        return mempool.ledger_closed(self.state, self.seq + 1, included, changes=changes)

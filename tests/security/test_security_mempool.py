@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from spam_ledger import NETWORK, SpamLedger, key, noop, signed
+from spam_ledger import CURRENCY, NETWORK, SpamLedger, key, noop, signed
 
 from node.mempool import (
     DUPLICATE,
@@ -21,10 +21,13 @@ from node.mempool import (
     TOO_FAR_AHEAD,
     TOO_MANY_PENDING,
     Admission,
+    Mempool,
 )
 from node.standing import Standing, StandingJudge
 from protocol.keys import Keypair
+from protocol.operations import AdmitMember
 from protocol.results import ResultCode
+from protocol.state import Change, Holding, Role, encode_entry, new_account
 from protocol.transactions import Transaction, TxHeader, peek_transaction
 
 
@@ -58,6 +61,49 @@ def test_standing_is_judged_on_the_closed_ledger() -> None:
     assert judge(account.public_key) is Standing.ACCOUNT
     assert judge(key().public_key) is Standing.NEWCOMER
     assert StandingJudge(ledger.state)(ledger.alice.public_key) is Standing.NEWCOMER  # no holdings view
+
+
+def test_standing_follows_the_ledgers_changes_without_scanning_again() -> None:
+    """Judging scans the account's holdings in the store, so each account is scanned once; a
+    ledger's written entries then move its standing, and it always equals a fresh judgement."""
+    ledger = SpamLedger.community(members=3)
+    scans: list[bytes] = []
+
+    def holdings(account: bytes) -> list[Holding]:
+        scans.append(account)
+        return ledger.holdings(account)
+
+    pool = Mempool(ledger.state, ledger.seq + 1, holdings=holdings, clock=ledger.clock)
+    newcomer, carol = key(), ledger.members[2]
+    assert pool.add(signed(newcomer, 1, noop(newcomer))).accepted  # judged a newcomer
+    assert pool.add(ledger.pay(carol, 1, ledger.bob)).accepted
+    assert scans == [newcomer.public_key, carol.public_key]
+    admit = signed(ledger.steward, 3, AdmitMember(CURRENCY, newcomer.public_key, None))
+    ledger.close([admit], pool)  # writes the newcomer's holding: a member now
+    late = key()
+    assert pool.add(signed(late, 1, noop(late))).accepted
+    ledger.close([], pool)
+    assert scans[2:] == [late.public_key]  # nobody was scanned again
+    fresh = StandingJudge(ledger.state, ledger.holdings)
+    assert fresh(newcomer.public_key) is Standing.MEMBER
+
+
+def test_a_holding_that_stops_qualifying_is_judged_again() -> None:
+    ledger = SpamLedger.community()
+    judge = StandingJudge(ledger.state, ledger.holdings)
+    alice, stranger = ledger.alice.public_key, key().public_key
+    assert (judge(alice), judge(stranger)) == (Standing.MEMBER, Standing.NEWCOMER)
+    # entries as a ledger would write them: alice's holding left with nothing, a stranger's account
+    left = Holding(alice, CURRENCY, 0, 0, Role.HOLDER)
+    ledger.state.entries[left.key] = encode_entry(left)
+    created = new_account(stranger)
+    ledger.state.entries[created.key] = encode_entry(created)
+    changes = [Change(e.key, None, encode_entry(e), e) for e in (left, created)]
+    judge.ledger_closed(ledger.state, changes)
+    assert judge(stranger) is Standing.ACCOUNT
+    assert judge(alice) is Standing.NEWCOMER  # judged again: no holding qualifies, never transacted
+    judge.ledger_closed(ledger.state)  # changes unknown: everyone is judged afresh
+    assert judge(alice) is Standing.NEWCOMER
 
 
 def test_queued_ahead_is_a_short_contiguous_run() -> None:

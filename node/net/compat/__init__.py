@@ -11,6 +11,8 @@ from the measurements in ``shared/research/libp2p.md`` (2 cores, loopback).
 * ``gossip``: GossipSub settings, queue sizes patched into module globals, a guard against
   non-protobuf RPCs, bans applied to gossip in both directions, the publisher's back-pressure.
 * ``inbound``: connection caps before the handshake, banned peers refused right after it.
+* ``records``: the signed peer record GossipSub sends and checks with every RPC, kept once;
+  yamux window updates batched instead of one per read.
 
 No other module of Tally imports py-libp2p internals; the rest of ``node.net`` uses its public API.
 """

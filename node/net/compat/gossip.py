@@ -23,6 +23,7 @@ from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.tools.anyio_service import background_trio_service
 
+from node.net.compat import records
 from node.net.compat.host import reset_quietly
 
 # GossipSub queue sizes (process-wide: py-libp2p creates these objects internally).
@@ -67,6 +68,7 @@ def new_gossip(
 ) -> tuple[Pubsub, GossipSub]:
     """GossipSub on ``host`` with ``validator`` on ``topic``, tuned for batches of transactions."""
     tune_pubsub_globals(max_frame)
+    records.install()
     router = GossipSub(
         # meshsub 1.2 sends an IDONTWANT RPC per message to every mesh peer with no size
         # threshold: 2.5-3x the CPU. 1.1 is what we measured as usable.
