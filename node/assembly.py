@@ -188,6 +188,8 @@ def _assemble(
         area=store.peers,
         metrics=metrics,
     )
+    if dialer is not None:
+        dialer.skip_relays_when(directory.hears_directly)
     herder = Herder(
         HerderConfig(
             config.network_id,

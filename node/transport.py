@@ -6,7 +6,7 @@ together with an in-memory implementation. The core never touches libp2p types.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 
@@ -51,3 +51,7 @@ class Dialer(Protocol):
     async def dial(self, peer: str, addresses: Sequence[str]) -> None:
         """Connect to ``peer`` at one of ``addresses`` (multiaddrs ending in its ``/p2p/`` id);
         returns at once when connected already. Raises ``NetError`` when it cannot."""
+
+    def skip_relays_when(self, hears_directly: Callable[[str, str], bool]) -> None:
+        """Let gossip skip relaying a batch to a peer that ``hears_directly(peer, origin)`` (peer
+        ids; discovery's neighbour lists): the origin sends it that peer itself."""

@@ -71,7 +71,15 @@ class Gossip:
         compat.guard_pubsub_streams(
             host, self.pubsub, self.router, lambda peer, exc: guard.bad_input(peer, "gossip_malformed", exc)
         )
-        compat.gate_gossip_peers(self.pubsub, self.router, self._own_id, guard.allowed, self._dropped_inbound)
+        self._hears_directly: Callable[[str, str], bool] = lambda peer, origin: False
+        compat.gate_gossip_peers(
+            self.pubsub,
+            self.router,
+            self._own_id,
+            guard.allowed,
+            self._dropped_inbound,
+            lambda peer, origin: self._hears_directly(peer, origin),
+        )
         self._checking: dict[tuple[str, bytes], tuple[trio.Event, list[GossipVerdict]]] = {}
         self._publish_send, self._publish_receive = trio.open_memory_channel[tuple[str, bytes]](PUBLISH_QUEUE)
 
@@ -97,6 +105,11 @@ class Gossip:
 
     async def wait_for_mesh(self, peer_id: ID, timeout_s: float) -> None:
         await self.pubsub.wait_for_mesh(peer_id, self.topic, timeout=timeout_s)
+
+    def skip_relays_when(self, hears_directly: Callable[[str, str], bool]) -> None:
+        """Relay no batch to a peer that ``hears_directly(peer, origin)`` (see
+        ``compat.gate_gossip_peers``); until called, batches are relayed to every mesh peer."""
+        self._hears_directly = hears_directly
 
     def publish(self, data: bytes) -> None:
         """Queue a tx batch for GossipSub (never blocks; dropped with a metric if the queue is full)."""

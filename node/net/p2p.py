@@ -19,7 +19,7 @@ dials are refused right after the handshake until the ban ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import multiaddr
@@ -207,6 +207,9 @@ class P2PNetwork:
         self._metrics.dials.labels(outcome="ok").inc()
 
     # -- Transport -----------------------------------------------------------------------------
+
+    def skip_relays_when(self, hears_directly: Callable[[str, str], bool]) -> None:
+        self._gossip.skip_relays_when(hears_directly)
 
     def publish(self, data: bytes) -> None:
         """Queue a tx batch for GossipSub (never blocks; dropped with a metric if the queue is full)."""

@@ -93,3 +93,27 @@ def test_installed_in_py_libp2p_with_batched_window_updates() -> None:
 
 async def _never_valid(peer: ID, msg: rpc_pb2.Message) -> bool:
     return False
+
+
+def test_gossip_floods_our_batches_and_relays_none_to_peers_that_hear_the_origin() -> None:
+    """Our own batches go to every peer on the topic (not only the mesh); a relayed batch skips
+    the peers that told discovery they are connected to its origin, and banned peers."""
+    host = _host(b"relay")
+    pubsub, router = compat.new_gossip(host, "tx", 1 << 20, _never_valid)
+    own = host.get_id()
+    origin, forwarder, meshed, direct, outside, banned = (_host(bytes([i])).get_id() for i in range(6))
+    pubsub.peer_topics["tx"] = {origin, forwarder, meshed, direct, outside, banned}
+    router.mesh["tx"] = {origin, forwarder, meshed, direct, banned}
+    neighbours = {direct.to_base58(): {origin.to_base58()}}
+    compat.gate_gossip_peers(
+        pubsub,
+        router,
+        own,
+        lambda peer: peer != banned.to_base58(),
+        lambda: None,
+        lambda peer, source: source in neighbours.get(peer, ()),
+    )
+    send_to = router._get_peers_to_send
+    assert set(send_to(["tx"], msg_forwarder=own, origin=own)) == {origin, forwarder, meshed, direct, outside}
+    relayed = set(send_to(["tx"], msg_forwarder=forwarder, origin=origin))
+    assert relayed == {meshed}  # not back, not to the origin, not to `direct`, not outside the mesh

@@ -178,6 +178,9 @@ class MemoryTransport:
     def announced(self) -> list[str]:
         return [self.hub.address(self.peer_id)]
 
+    def skip_relays_when(self, hears_directly: Callable[[str, str], bool]) -> None:
+        """The hub never hands a node the same batch twice: there is no duplicate to skip."""
+
     async def dial(self, peer: str, addresses: Sequence[str]) -> None:
         await trio.lowlevel.checkpoint()
         if (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,9 @@ class _Net:
 
     def announced(self) -> list[str]:
         return [ADDRESS]
+
+    def skip_relays_when(self, hears_directly: Callable[[str, str], bool]) -> None:
+        pass
 
     async def dial(self, peer: str, addresses: Sequence[str]) -> None:
         self.dialled.append(peer)

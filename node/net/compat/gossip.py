@@ -10,7 +10,6 @@ import contextlib
 import functools
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
 
 from libp2p.abc import IHost, INetStream
 from libp2p.peer.id import ID
@@ -152,11 +151,20 @@ def gate_gossip_peers(
     own_id: ID,
     allowed: Callable[[str], bool],
     on_dropped: Callable[[], None],
+    hears_directly: Callable[[str, str], bool] = lambda peer, origin: False,
 ) -> None:
     """Apply bans (and the test partition filter) to gossip: drop an inbound message forwarded by
     a disallowed peer before pubsub marks it seen or validates it (so the same message can still
     arrive through an allowed peer), and never send to a disallowed peer. py-libp2p has no hook for
-    either, so this wraps ``Pubsub.push_msg`` and the router's private ``_get_peers_to_send``."""
+    either, so this wraps ``Pubsub.push_msg`` and the router's private ``_get_peers_to_send``.
+
+    The same wrapper sends a batch the way statements are flooded (``node.flood``): our own batches
+    go to every peer on the topic, not only our mesh (GossipSub 1.1's flood publishing, which
+    py-libp2p lacks), and a batch we relay skips each peer that told us it is connected to the
+    batch's origin (``hears_directly(peer, origin)``, peer ids), since the origin sent it to that
+    peer itself. In a full mesh of 4 validators each batch then crosses each link once instead of
+    reaching every validator three times. A stale neighbour list costs at worst a batch a peer
+    misses; the transactions it needs reach it with the tx set a statement names."""
     original_push = pubsub.push_msg
     original_peers = router._get_peers_to_send
 
@@ -166,8 +174,18 @@ def gate_gossip_peers(
             return
         await original_push(msg_forwarder, msg)
 
-    def get_peers_to_send(*args: Any, **kwargs: Any) -> Iterable[ID]:
-        return [p for p in original_peers(*args, **kwargs) if allowed(p.to_base58())]
+    def get_peers_to_send(
+        topic_ids: Iterable[str], msg_forwarder: ID, origin: ID, msg_id: bytes | None = None
+    ) -> Iterable[ID]:
+        chosen = set(original_peers(topic_ids, msg_forwarder=msg_forwarder, origin=origin, msg_id=msg_id))
+        if origin == own_id:
+            for topic in topic_ids:
+                chosen.update(pubsub.peer_topics.get(topic, ()))
+            chosen.discard(own_id)
+        else:
+            source = origin.to_base58()
+            chosen = {p for p in chosen if not hears_directly(p.to_base58(), source)}
+        return [p for p in chosen if allowed(p.to_base58())]
 
     setattr(pubsub, "push_msg", push_msg)  # noqa: B010
     setattr(router, "_get_peers_to_send", get_peers_to_send)  # noqa: B010
