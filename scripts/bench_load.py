@@ -269,6 +269,7 @@ class Bench:
         stop = trio.Event()
         processes = {name: psutil.Process(pid) for name, pid in self.pids.items()}
         cpu_before = {name: p.cpu_times() for name, p in processes.items()}
+        generator_before = time.process_time()  # this process: the load generator (and the watcher)
         counters_before = await scrape(self.http, self.named_apis)
         console.print(f"offering {rate:g} tx/s for {duration:g} s to {len(self.apis)} nodes …")
         beside: dict[str, Any] = {}
@@ -284,6 +285,7 @@ class Bench:
             await self.offer(run, queues)
             wall_window = time.monotonic() - wall_start
             cpu_after = {name: p.cpu_times() for name, p in processes.items()}
+            generator_cpu_s = time.process_time() - generator_before
             rss = {name: p.memory_info().rss / 2**20 for name, p in processes.items()}
             window_end = time.monotonic()
             applied_in_window = sum(1 for t in run.applied_at.values() if t <= window_end)
@@ -328,6 +330,8 @@ class Bench:
             "latency_ms_p99": _round(percentile(latencies, 0.99)),
             "state_hashes_agree": agree,
             "nodes": {name: {"cpu_percent": cpu[name], "rss_mb": round(rss[name], 1)} for name in processes},
+            # the generator shares the cores: what it spends is not available to the validators
+            "generator_cpu_percent": round(100 * generator_cpu_s / wall_window, 1),
             "duration_s": round(wall_window, 2),
             "cost": cost,
             "accounts": accounts,

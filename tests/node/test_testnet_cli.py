@@ -99,9 +99,11 @@ def test_bench_smoke_reports_every_figure(tmp_path: Path) -> None:
         "latency_ms_p99",
         "state_hashes_agree",
         "nodes",
+        "generator_cpu_percent",
         "machine",
     ):
         assert key in report, key
+    assert report["generator_cpu_percent"] > 0  # it sent every payment of the window
     assert set(report["nodes"]) == {"v0", "v1", "v2"}
     assert all({"cpu_percent", "rss_mb"} <= set(n) for n in report["nodes"].values())
     assert report["state_hashes_agree"] is True
