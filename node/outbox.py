@@ -53,7 +53,7 @@ class Held(enum.Enum):
     """Why one of our own envelopes has not left (yet)."""
 
     WAITING = "waiting"  # its write is queued or under way
-    WITHHELD = "withheld"  # its write failed: it must not leave until written
+    WITHHELD = "withheld"  # its write failed (or it was dropped unwritten): it must not leave until written
 
 
 @dataclass(frozen=True, slots=True)
