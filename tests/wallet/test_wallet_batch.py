@@ -273,6 +273,14 @@ def test_json_of_a_refusal_gives_each_row_its_fate(bank: Cli, tmp_path: Path) ->
     assert (data["totals"]["refused"], data["totals"]["skipped"]) == (1, 1)
 
 
+def test_a_remaining_file_that_cannot_be_written_does_not_hide_the_report(bank: Cli, tmp_path: Path) -> None:
+    file = write(tmp_path, f"{HEADER}bob,11,HOURS,\n")
+    code, data = batch(bank, str(file), "--yes", "--remaining", str(tmp_path / "missing" / "again.csv"))
+    assert code == 1
+    assert data["rows"][0]["status"] == "refused"
+    assert data["remaining_file"] is None
+
+
 def test_payments_the_node_keeps_holding_are_reported_held(bank: Cli, tmp_path: Path) -> None:
     node = node_of(bank)
     node.queued_max_age_s = 3600

@@ -114,7 +114,7 @@ def report(
     """Print the batch's report (``txs`` and ``outcome`` None: a dry run); the exit code."""
     rows = _row_reports(s, planned, txs, outcome)
     rerun = [r.planned.row for r in rows if r.status in TO_RERUN]
-    written = _write_remaining(leftover, rerun)
+    written = _write_remaining(s, leftover, rerun)
     error = None if outcome is None else outcome.error
     totals = _totals_json(rows)
     data: dict[str, Any] = {
@@ -233,13 +233,18 @@ def _counts_line(rows: Sequence[RowReport], units: UnitTable) -> str:
     return line
 
 
-def _write_remaining(path: Path | None, rows: Sequence[BatchRow]) -> Path | None:
+def _write_remaining(s: Session, path: Path | None, rows: Sequence[BatchRow]) -> Path | None:
+    """The payments to re-run, written to ``path``; a file that cannot be written is said on
+    stderr, never an error: the payments were sent, and the report must still be printed."""
     if path is None or not rows:
         return None
     try:
         path.write_text(rows_csv(rows), encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", code="bad_usage") from None
+        s.note(
+            f"warning: cannot write {path} ({exc.strerror or exc}): the payments not applied are listed below"
+        )
+        return None
     return path
 
 
