@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from node.standing import Standing
@@ -27,11 +27,15 @@ class WaitingTx:
     arrived: float  # the mempool's clock, seconds
     signers: frozenset[bytes] | None = None  # verified signers, once checked
 
+    # Built directly, not with dataclasses.replace (which looks up the fields each call): both run
+    # for nearly every transaction a node admits or re-checks.
     def with_signers(self, signers: frozenset[bytes]) -> WaitingTx:
-        return replace(self, signers=signers)
+        return WaitingTx(self.tx, self.standing, self.source, self.arrived, signers)
 
     def rejudged(self, standing: Standing) -> WaitingTx:
-        return self if standing is self.standing else replace(self, standing=standing)
+        if standing is self.standing:
+            return self
+        return WaitingTx(self.tx, standing, self.source, self.arrived, self.signers)
 
 
 class Waiting:
