@@ -82,6 +82,7 @@ def create_app(
     route = guard(requests)
 
     async def submit(request: Request) -> Response:
+        started = anyio.current_time()
         client = client_source(request)
         body = await json_body(request)
         raw_list = _tx_list(body, limits.max_txs_per_request)
@@ -111,6 +112,11 @@ def create_app(
         retry = [r["figures"]["retry_after_s"] for r in results if r is not None and r["code"] == OVERLOADED]
         if retry:  # the network is at its capacity: come back when a ledger has made room
             response.headers["retry-after"] = str(max(retry))
+        if anyio.current_time() - started >= limits.read_timeout_s / 2:
+            # hypercorn stops reading a connection that stays silent for its read timeout, even
+            # while the app is still answering (a long ?wait=): a client that sent its next request
+            # on it would wait forever. Tell it to open a new connection instead.
+            response.headers["connection"] = "close"
         return response
 
     routes: list[BaseRoute] = [

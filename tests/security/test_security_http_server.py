@@ -167,6 +167,21 @@ async def test_a_long_poll_outlasts_the_read_timeout() -> None:
     assert answer["results"][0]["status"] == "unknown"  # the fake never applies anything
 
 
+async def test_a_long_poll_past_the_read_timeout_closes_its_connection() -> None:
+    """hypercorn stops reading a connection silent for its read timeout, even while the app is
+    still answering: a client reusing it after a long ``?wait=`` would hang, so the answer says
+    ``Connection: close`` (and the server closes it) instead of keeping it alive."""
+    limits = ApiLimits(read_timeout_s=DEADLINE_S, body_deadline_s=5, keep_alive_s=DEADLINE_S)
+    body = json.dumps({"tx": decodable_tx(FakeNode.network_id)}).encode()
+    async with running_api(limits, PatientNode()) as address:
+        request = _post(len(body), body, close=False).replace(b"POST /tx ", b"POST /tx?wait=1 ")
+        status, headers, _ = _parse(await _send_and_read(address, request))
+        quick = _post(len(body), body, close=False)
+        _, quick_headers, _ = _parse(await _send_and_read(address, quick, keep_sending=b""))
+    assert (status, headers["connection"]) == (200, "close")
+    assert "connection" not in quick_headers or quick_headers["connection"] != "close"
+
+
 async def test_headers_that_never_end_are_closed_at_the_idle_deadline() -> None:
     limits = ApiLimits(keep_alive_s=DEADLINE_S)
     async with running_api(limits) as address:
