@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -425,6 +426,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if owned:
             tn.stop(net)
+            if args.keep:
+                console.print(f"the testnet's folder (logs, ledgers) is kept: {folder}")
+            else:  # each run's folder holds four ledgers and logs: they piled up by the hundred
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
@@ -436,6 +441,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of offered load")
     parser.add_argument("--accounts", type=int, default=0, help="paying accounts (default: about the rate)")
     parser.add_argument("--dir", help="use the running testnet in this folder instead of starting one")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the testnet folder it started (removed after the run by default)",
+    )
     parser.add_argument("--find-max", action="store_true", help="step the rate up until it is not sustained")
     parser.add_argument("--step", type=float, default=1.25, help="--find-max: factor between rates")
     parser.add_argument(

@@ -85,6 +85,7 @@ def test_bench_smoke_reports_every_figure(tmp_path: Path) -> None:
         env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not list(tmp_path.glob("tally-bench-*")), "the testnet folder it started is removed"
     report = json.loads(result.stdout)
     for key in (
         "offered_tx_per_s",
