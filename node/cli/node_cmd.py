@@ -150,6 +150,7 @@ def run(
 
     from node.config import load_config
     from node.errors import ConfigError, node_error_in
+    from node.gc_tuning import tune_for_a_long_running_node
     from node.logs import setup_logging
     from node.runtime import run_node
 
@@ -158,6 +159,7 @@ def run(
     except ConfigError as exc:
         _fail(2, f"{config}: {exc}")
     setup_logging(loaded.log_level, loaded.log_format)
+    tune_for_a_long_running_node()  # after every import (node.gc_tuning)
     try:
         trio.run(run_node, loaded)
     except KeyboardInterrupt:
