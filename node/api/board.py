@@ -42,6 +42,7 @@ _STATUS = {
     BoardVerdict.MEMBER_FULL: 409,
     BoardVerdict.CURRENCY_FULL: 409,
     BoardVerdict.BOARD_FULL: 409,
+    BoardVerdict.NOT_STORED: 503,
 }  # the rest (malformed, bad_signature, bad_text, bad_times, expired, from_the_future): 400
 _KINDS = {kind.value: kind for kind in ListingKind}
 _CATEGORIES = {category.value: category for category in Category}

@@ -20,6 +20,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TypeVar
 
+from node.errors import StorageError
 from node.logs import log
 from node.storage.board import BoardArea
 from protocol.errors import DecodeError
@@ -74,6 +75,7 @@ class BoardVerdict(enum.Enum):
     BOARD_FULL = "board_full"
     UNKNOWN_LISTING = "unknown_listing"
     WITHDRAWN_BEFORE = "withdrawn_before"  # the listing was withdrawn: it is not taken back
+    NOT_STORED = "not_stored"  # this node's disk refused the write (full, failing): nothing changed
 
     @property
     def accepted(self) -> bool:
@@ -162,7 +164,10 @@ class Board:
         refusal = self._room_for(listing, now_ms, rate_limited)
         if refusal is not None:
             return refusal
-        self.area.save_listing(listing.id, raw)
+        try:
+            self.area.save_listing(listing.id, raw)
+        except StorageError as exc:
+            return _not_stored(exc, listing.id)
         self._keep(listing)
         if rate_limited:
             self._posts.setdefault(listing.author, deque(maxlen=self.limits.posts_per_hour)).append(now_ms)
@@ -207,7 +212,10 @@ class Board:
             return BoardAnswer(BoardVerdict.BAD_SIGNATURE, ListingProblem.BAD_SIGNATURE.explanation, target)
         if withdrawal.author != listing.author:
             return BoardAnswer(BoardVerdict.NOT_AUTHOR, "only a listing's author can withdraw it", target)
-        self.area.save_withdrawal(target, listing.body.expires_ms, raw)
+        try:
+            self.area.save_withdrawal(target, listing.body.expires_ms, raw)
+        except StorageError as exc:
+            return _not_stored(exc, target)
         self._drop(listing)
         self._tombstones[target] = listing.body.expires_ms
         return BoardAnswer(BoardVerdict.WITHDRAWN, "withdrawn", target)
@@ -263,7 +271,10 @@ class Board:
         for item_id in gone + stale:
             self._refs.pop(listing_ref(item_id), None)
         if gone or stale:
-            self.area.forget(gone + stale)
+            try:
+                self.area.forget(gone + stale)
+            except StorageError as exc:  # they stay on disk; the next start loads and expires them again
+                log(logger, logging.ERROR, "expired board items not pruned", error=str(exc))
         for author in [a for a, times in self._posts.items() if times[-1] <= now_ms - HOUR_MS]:
             del self._posts[author]
         return len(gone)
@@ -301,6 +312,17 @@ class Board:
         ]
         found.sort(key=lambda listing: (listing.body.created_ms, listing.id), reverse=True)
         return found[: query.limit]
+
+
+def _not_stored(exc: StorageError, item_id: bytes) -> BoardAnswer:
+    """A write the disk refused: the board stays as it was, the node keeps running, and the author
+    (or the peer that relayed the item) hears that this node could not keep it, not that it is bad."""
+    log(logger, logging.ERROR, "board item not stored", error=str(exc))
+    return BoardAnswer(
+        BoardVerdict.NOT_STORED,
+        "this node could not store it (its disk refused the write); try again later",
+        item_id,
+    )
 
 
 def _decrement(counter: Counter[_K], key: _K) -> None:

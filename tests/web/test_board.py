@@ -15,8 +15,11 @@ import pytest
 from web_node import Community, community_fixture, lone_node, seed_community
 
 from node.api.app import create_app
+from node.api.board import _STATUS as BOARD_STATUS
 from node.board.board import Board, BoardLimits, BoardQuery, BoardVerdict
 from node.clock import wall_ms
+from node.errors import StorageError
+from node.storage.board import BoardArea
 from protocol import codec
 from protocol.addresses import encode_account
 from protocol.keys import Keypair
@@ -251,3 +254,49 @@ async def test_board_api_rate_limit_is_429(tmp_path: Path) -> None:
                 codes.append(answer.status_code)
             assert codes[-1] == 429
             assert set(codes[:-1]) == {201}
+
+
+class _FailingDisk:
+    """The node's board store, with writes the disk refuses while ``full`` (a full or failing disk)."""
+
+    def __init__(self, area: BoardArea) -> None:
+        self.area = area
+        self.full = True
+
+    def save_listing(self, listing_id: bytes, raw: bytes) -> None:
+        if self.full:
+            raise StorageError("saving a board listing failed: IO error: No space left on device")
+        self.area.save_listing(listing_id, raw)
+
+    def save_withdrawal(self, listing_id: bytes, expires_ms: int, raw: bytes) -> None:
+        if self.full:
+            raise StorageError("saving a board withdrawal failed: IO error: No space left on device")
+        self.area.save_withdrawal(listing_id, expires_ms, raw)
+
+    def forget(self, listing_ids: list[bytes]) -> None:
+        if self.full:
+            raise StorageError("pruning the board failed: IO error: No space left on device")
+        self.area.forget(listing_ids)
+
+
+async def test_a_write_the_disk_refuses_changes_nothing_and_is_not_the_items_fault(
+    community: Community,
+) -> None:
+    c, now = community, wall_ms()
+    store = c.node.store
+    disk = _FailingDisk(store.board)
+    board = Board(disk, store, c.node.api.network_id, BoardLimits())  # type: ignore[arg-type]
+    item = listing(c, c.alice, now)
+    refused = board.submit(item.encode(), now)
+    assert (refused.verdict, len(board)) == (BoardVerdict.NOT_STORED, 0)
+    assert not refused.verdict.accepted  # gossip: not relayed …
+    assert not refused.verdict.provable  # … and its forwarder not penalised
+    assert BOARD_STATUS[BoardVerdict.NOT_STORED] == 503  # POST /board: the node's trouble, not the author's
+    disk.full = False
+    assert board.submit(item.encode(), now).verdict is BoardVerdict.ADDED
+    disk.full = True
+    withdrawal = build_withdrawal(c.node.api.network_id, c.alice, item.id, now)
+    assert board.submit(withdrawal.encode(), now).verdict is BoardVerdict.NOT_STORED
+    assert len(board) == 1  # still listed: the withdrawal was not kept
+    assert board.expire(item.body.expires_ms) == 1  # pruning the disk fails: the board goes on
+    assert len(board) == 0
