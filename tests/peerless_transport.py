@@ -1,13 +1,30 @@
-"""A transport with no peers that records what a node broadcasts: for tests that run one real node
-(a validator can nominate but never reach its quorum) and look at what it sends."""
+"""A transport with no peers that records what a node broadcasts, and the configuration of a lone
+validator: for tests that run one real node in-process and look at what it does and sends."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
+from consensus import QuorumSet
+from node.config import NodeConfig
 from node.errors import NetError
 from node.wire import SignedEnvelope, decode_frame
+
+
+def lone_validator_config(tmp_path: Path, quorum_set: QuorumSet, **settings: Any) -> NodeConfig:
+    """A validator's configuration with its folder, key file and database under ``tmp_path``
+    (``settings``: any other ``NodeConfig`` field, e.g. ``close_interval_ms``)."""
+    return NodeConfig(
+        path=tmp_path / "node.toml",
+        role="validator",
+        network_passphrase="Tally test network",
+        data_dir=tmp_path / "data",
+        key_file=tmp_path / "node.key",
+        quorum_set=quorum_set,
+        **settings,
+    )
 
 
 class PeerlessTransport:

@@ -15,13 +15,12 @@ import nacl.utils
 import pytest
 import trio
 from memnet import until
-from peerless_transport import PeerlessTransport
+from peerless_transport import PeerlessTransport, lone_validator_config
 from quorum_in_process import check_quorums_in_process
 from trio.testing import MockClock
 
 from consensus import QuorumSet, decode_statement, encode_statement
 from node.assembly import AssembledNode, assemble_node
-from node.config import NodeConfig
 from node.errors import StorageError
 from node.faults.disk import FailingDisk
 from node.metrics import NodeMetrics
@@ -188,15 +187,7 @@ def _validator(tmp_path: Path, *, test_faults: bool = False) -> tuple[AssembledN
     """A validator that is a quorum by itself: nominating runs its slot through SCP to the end
     (nominate, prepare, confirm, externalize) without any peer, and closes the ledger."""
     key = Keypair(nacl.utils.random(32))
-    config = NodeConfig(
-        path=tmp_path / "node.toml",
-        role="validator",
-        network_passphrase="Tally outbox test network",
-        data_dir=tmp_path / "data",
-        key_file=tmp_path / "node.key",
-        quorum_set=QuorumSet(1, (key.public_key,)),
-        test_faults=test_faults,
-    )
+    config = lone_validator_config(tmp_path, QuorumSet(1, (key.public_key,)), test_faults=test_faults)
     transport = PeerlessTransport()
     node = assemble_node(config=config, keypair=key, transport=transport, metrics=NodeMetrics())
     return check_quorums_in_process(node), transport

@@ -10,11 +10,11 @@ from typing import Any
 
 import nacl.utils
 import pytest
+from peerless_transport import lone_validator_config
 
 from consensus import QuorumSet
 from node import wire
 from node.assembly import assemble_node
-from node.config import NodeConfig
 from node.errors import NetError
 from node.metrics import NodeMetrics
 from node.peer_records import PeerAnswer, PeerRecord, encode_peer_answer, sign_record
@@ -197,14 +197,7 @@ async def test_a_node_serves_its_quorum_set_exactly_as_hashed(tmp_path: Path) ->
     differs from the one asked for, and the asker penalised an honest node for ``lie_qset``."""
     keys = sorted((Keypair(nacl.utils.random(32)) for _ in range(3)), key=lambda k: k.public_key)
     qset = QuorumSet(2, tuple(k.public_key for k in reversed(keys)))  # not in sorted order
-    config = NodeConfig(
-        path=tmp_path / "node.toml",
-        role="validator",
-        network_passphrase="Tally peer request test network",
-        data_dir=tmp_path / "data",
-        key_file=tmp_path / "node.key",
-        quorum_set=qset,
-    )
+    config = lone_validator_config(tmp_path, qset)
     node = assemble_node(config=config, keypair=keys[0], transport=Answers({}), metrics=NodeMetrics())
     try:
         answer = node.peers.answer(QSET.name, QSET.encode_query(qset.hash))

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import nacl.utils
 import trio
-from peerless_transport import PeerlessTransport
+from peerless_transport import PeerlessTransport, lone_validator_config
 
 from consensus import Nominate, QuorumSet, Statement, encode_statement
 from node.assembly import assemble_node
-from node.config import NodeConfig
 from node.metrics import NodeMetrics
 from node.wire import SignedEnvelope, decode_frame, encode_envelope_frame, sign_envelope
 from protocol.keys import Keypair
@@ -23,16 +22,7 @@ from protocol.ledger import CloseValue, make_tx_set
 async def test_stale_own_votes_are_not_resent_while_behind(tmp_path: Path) -> None:
     keys = [Keypair(nacl.utils.random(32)) for _ in range(4)]
     qset = QuorumSet(3, tuple(k.public_key for k in keys))
-    config = NodeConfig(
-        path=tmp_path / "node.toml",
-        role="validator",
-        network_passphrase="Tally test network",
-        data_dir=tmp_path / "data",
-        key_file=tmp_path / "node.key",
-        quorum_set=qset,
-        close_interval_ms=100,
-        heartbeat_interval_ms=60_000,
-    )
+    config = lone_validator_config(tmp_path, qset, close_interval_ms=100, heartbeat_interval_ms=60_000)
     transport = PeerlessTransport()
     node = assemble_node(config=config, keypair=keys[0], transport=transport, metrics=NodeMetrics())
     herder = node.herder

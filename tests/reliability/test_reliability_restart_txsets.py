@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nacl.utils
 import trio
-from peerless_transport import PeerlessTransport
+from peerless_transport import PeerlessTransport, lone_validator_config
 
 from consensus import Nominate, QuorumSet, Statement
 from node.assembly import AssembledNode, assemble_node
@@ -33,16 +33,7 @@ async def _run(
 async def test_a_restarted_validator_can_still_serve_the_tx_sets_its_statements_name(tmp_path: Path) -> None:
     keys = [Keypair(nacl.utils.random(32)) for _ in range(4)]
     qset = QuorumSet(3, tuple(k.public_key for k in keys))
-    config = NodeConfig(
-        path=tmp_path / "node.toml",
-        role="validator",
-        network_passphrase="Tally test network",
-        data_dir=tmp_path / "data",
-        key_file=tmp_path / "node.key",
-        quorum_set=qset,
-        close_interval_ms=100,
-        heartbeat_interval_ms=60_000,
-    )
+    config = lone_validator_config(tmp_path, qset, close_interval_ms=100, heartbeat_interval_ms=60_000)
     with trio.fail_after(20):
         async with trio.open_nursery() as first:
             node, store = await _run(config, keys[0], first)
