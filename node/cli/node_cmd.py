@@ -146,6 +146,9 @@ def run(
     Example:
       tally node run --config ~/tally-node/node.toml
     """
+    from node.libp2p_trim import install as trim_libp2p
+
+    trim_libp2p()  # before anything imports libp2p (node.libp2p_trim)
     import trio
 
     from node.config import load_config

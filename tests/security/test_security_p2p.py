@@ -10,9 +10,12 @@ import multiaddr
 import pytest
 import trio
 from libp2p import new_host
+from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.identity_utils import create_identity_from_seed
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
 
 from node.errors import NetError, NodeError
 from node.metrics import NodeMetrics
@@ -96,8 +99,19 @@ async def test_a_plaintext_only_peer_is_refused_and_a_noise_peer_is_accepted() -
                 assert plaintext.get_network().connections.get(info.peer_id) in (None, [], {})
                 assert listener.connected_peers() == []
 
-                # control: a default py-libp2p host (which also offers /plaintext/2.0.0) lets it in
-                default = new_host(key_pair=create_identity_from_seed(_seed(98)))
+                # control: a host that offers /plaintext/2.0.0 beside Noise, as py-libp2p's
+                # default host does (its default list also has TLS and secio, which a node
+                # process does not load: node/libp2p_trim.py), lets it in
+                control_keys = create_identity_from_seed(_seed(98))
+                default = new_host(
+                    key_pair=control_keys,
+                    sec_opt={
+                        NOISE_PROTOCOL_ID: NoiseTransport(
+                            control_keys, noise_privkey=new_x25519_key_pair().private_key
+                        ),
+                        PLAINTEXT_PROTOCOL_ID: InsecureTransport(control_keys),
+                    },
+                )
                 async with default.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
                     target = info_from_p2p_addr(multiaddr.Multiaddr(str(default.get_addrs()[0])))
                     with trio.fail_after(15):
