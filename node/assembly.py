@@ -190,6 +190,7 @@ def _assemble(
     )
     if dialer is not None:
         dialer.skip_relays_when(directory.hears_directly)
+    gossip = GossipBatcher(transport, chain.mempool.take_promoted, lambda: chain.closed_event)
     herder = Herder(
         HerderConfig(
             config.network_id,
@@ -210,6 +211,7 @@ def _assemble(
         report_behind=claims.peer_is_at,
         monitor=monitor,
         hears_directly=directory.hears_directly,
+        flush_gossip=gossip.flush_now,
     )
     catchup = CatchUp(
         network=config.network_id,
@@ -223,7 +225,6 @@ def _assemble(
         metrics=metrics,
         advanced=herder.ledger_advanced,
     )
-    gossip = GossipBatcher(transport, chain.mempool.take_promoted, lambda: chain.closed_event)
     board = Board(store.board, store, config.network_id, BoardLimits())
     board.load(wall_ms())
     board_gossip = BoardGossip(board, transport, requests, metrics)

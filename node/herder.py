@@ -63,11 +63,14 @@ from node.peer_ids import peer_id_for
 from node.peer_requests import (
     SCP_STATE,
     TX_IDS,
+    TX_OFFER,
     TX_SET,
     TXS,
     TXS_PER_REQUEST,
     BadAnswerError,
     PeerRequests,
+    TxIds,
+    TxSetOffer,
     TxsQuery,
     peers_starting_with,
 )
@@ -76,6 +79,7 @@ from node.quorum_sets import QuorumSets
 from node.ratelimit import RateLimiter
 from node.timers import TimerService
 from node.transport import Transport
+from node.tx_set_offers import TxSetOffers, rebuild
 from node.wire import (
     SignedEnvelope,
     decode_envelope,
@@ -163,9 +167,11 @@ class Herder:
         report_behind: Callable[[str, int], None],
         monitor: QuorumMonitor | None = None,
         hears_directly: Callable[[str, str], bool] | None = None,
+        flush_gossip: Callable[[], None] = lambda: None,
     ) -> None:
         """``hears_directly(peer, signer)``: whether ``peer`` is connected to ``signer`` (peer ids),
-        so relaying ``signer``'s statements to it is not needed (node.discovery)."""
+        so relaying ``signer``'s statements to it is not needed (node.discovery). ``flush_gossip``
+        sends the transactions this node admitted but has not gossiped yet (node.peer_service)."""
         self.config = config
         self.chain = chain
         self.transport = transport
@@ -199,6 +205,10 @@ class Herder:
         self._nominations = NominationWatch()
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._decoded_values: dict[bytes, CloseValue] = {}  # value bytes -> decoded (_close_value)
+        self.offers = TxSetOffers(chain.mempool)  # tx sets peers offered before naming them
+        self._flush_gossip = flush_gossip
+        self._own_set: TxSet | None = None  # the set this node nominated in the open slot …
+        self._own_set_offered = False  # … and whether it was offered to peers yet
         self.flood = StatementFlood(
             transport,
             metrics,
@@ -333,6 +343,9 @@ class Herder:
         self._nominations.forget_below(self.slot - 1)
         self.outbox.forget_below(self.slot - 1)
         self._decoded_values.clear()
+        self._own_set, self._own_set_offered = None, False
+        for tx_set in self.offers.ready_on(self.chain.last.hash):  # offered while we were closing
+            self.chain.tx_sets.add(tx_set)
         for old in [s for s in self._signed if s < self.slot - 1]:
             del self._signed[old]
         self._parked = [p for p in self._parked if p.statement.slot >= self.slot]
@@ -460,12 +473,45 @@ class Herder:
         self._apply(self.scp.timer_fired(slot, kind, generation, monotonic_ms()))
 
     def _emit(self, statement: Statement) -> None:
+        if isinstance(statement.pledge, Nominate) and not self._own_set_offered:
+            self._offer_own_set(statement.pledge)
         self._marks.setdefault(type(statement.pledge).__name__.lower(), monotonic_ms())
         raw = encode_statement(statement)
         envelope = sign_envelope(self.config.network, raw, self.config.keypair)
         self._signed.setdefault(statement.slot, {})[raw] = envelope
         self._remember(envelope.hash, statement.slot)
         self._send_durably(statement, envelope)
+
+    def _offer_own_set(self, pledge: Nominate) -> None:
+        """Voting for the set we built (we lead a nomination round): offer it to our validator
+        peers as hashes now, while our statement is still being written (node.tx_set_offers).
+        Our unsent gossip goes first, so they hold what we admitted in the last flush interval."""
+        own = self._own_set
+        if own is None or self._nursery is None:
+            return
+        if own.hash not in {self._close_value(v).tx_set_hash for v in pledge.votes}:
+            return
+        self._own_set_offered = True
+        self._flush_gossip()
+        offer = TxSetOffer(own.hash, own.previous_hash, tuple(tx.hash for tx in own.transactions))
+        for peer in self.transport.connected_peers():
+            if peer in self.validator_peers:
+                self._nursery.start_soon(self._send_offer, peer, offer)
+
+    async def _send_offer(self, peer: str, offer: TxSetOffer) -> None:
+        with contextlib.suppress(NetError, BadAnswerError):  # a peer that cannot take it asks later
+            await self.requests.ask(peer, TX_OFFER, offer)
+
+    def offered(self, offer: TxSetOffer) -> int:
+        """A peer offers a tx set it proposes: keep it as a known set if our mempool completes it
+        (statements naming it then go straight to SCP). Returns how many transactions we lack."""
+        if offer.tx_set_hash in self.chain.tx_sets:
+            return 0
+        tx_set, lacking = self.offers.receive(offer, self.chain.last.hash)
+        if tx_set is not None:
+            self.chain.tx_sets.add(tx_set)
+            self._release(tx_set.hash)
+        return lacking
 
     def _send_durably(self, statement: Statement, envelope: SignedEnvelope) -> None:
         """Hand our statement to the outbox, which sends it once it is written with our latest
@@ -588,6 +634,7 @@ class Herder:
         transactions = self.chain.mempool.select(max_count, MAX_TX_SET_BYTES - 64 * 1024)
         tx_set = make_tx_set(last.hash, transactions)
         self.chain.tx_sets.add(tx_set)
+        self._own_set, self._own_set_offered = tx_set, False
         upgrades = self.config.upgrade_wishes.for_ledger_after(last)
         value = CloseValue(tx_set.hash, max(wall_ms(), last.close_time_ms + 1), upgrades)
         log(logger, logging.DEBUG, "nominating", slot=self.slot, txs=len(transactions))
@@ -675,18 +722,27 @@ class Herder:
             self._fetching.discard(tx_set_hash)
 
     async def _fetch_compact(self, peer: str, tx_set_hash: bytes) -> TxSet | None:
-        """The tx set rebuilt from its hashes and our mempool, fetching only what we lack.
+        """The tx set rebuilt from its hashes (offered, else asked for) and our mempool, fetching
+        only what we lack.
 
         Returns None when the rebuilt set does not hash right (a transaction we hold carries
         other signatures than the proposer's copy). Raises NetError / BadAnswerError.
         """
-        ids = await self.requests.ask(peer, TX_IDS, tx_set_hash)
-        known: dict[bytes, Transaction] = {}
-        for tx_hash in ids.tx_hashes:
-            tx = self.chain.mempool.get(tx_hash)
-            if tx is not None:
-                known[tx_hash] = tx
-        missing = tuple(h for h in ids.tx_hashes if h not in known)
+        offered = self.offers.ids(tx_set_hash)
+        if offered is not None:
+            self.offers.forget(tx_set_hash)  # a false offer is tried once
+            with contextlib.suppress(NetError):  # the peer had not the transactions it named
+                tx_set = await self._rebuild_fetching(peer, tx_set_hash, offered)
+                if tx_set is not None:
+                    return tx_set
+        return await self._rebuild_fetching(
+            peer, tx_set_hash, await self.requests.ask(peer, TX_IDS, tx_set_hash)
+        )
+
+    async def _rebuild_fetching(self, peer: str, tx_set_hash: bytes, ids: TxIds) -> TxSet | None:
+        found = rebuild(self.chain.mempool, ids)
+        known: dict[bytes, Transaction] = found.known
+        missing = found.missing
         for start in range(0, len(missing), TXS_PER_REQUEST):
             chunk = missing[start : start + TXS_PER_REQUEST]
             for tx in await self.requests.ask(peer, TXS, TxsQuery(tx_set_hash, chunk)):

@@ -72,6 +72,15 @@ class TxIds:
 
 
 @dataclass(frozen=True, slots=True)
+class TxSetOffer:
+    """A tx set its proposer offers as hashes (canonical order), before peers ask for it."""
+
+    tx_set_hash: bytes
+    previous_hash: bytes
+    tx_hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TxsQuery:
     """Some transactions of a tx set, by hash."""
 
@@ -124,6 +133,13 @@ def _decode_tx_ids(raw: bytes, network: bytes) -> TxIds:
 def _tx_ids_in_order(asked: bytes, answer: TxIds) -> str | None:
     hashes = answer.tx_hashes
     return "tx ids: not in canonical order" if any(a >= b for a, b in itertools.pairwise(hashes)) else None
+
+
+def _decode_tx_offer(raw: bytes) -> TxSetOffer:
+    tx_set_hash, previous, hashes = wire.decode_tx_offer(raw)
+    if any(a >= b for a, b in itertools.pairwise(hashes)):
+        raise DecodeError("tx offer: not in canonical order")
+    return TxSetOffer(tx_set_hash, previous, hashes)
 
 
 def _decode_txs_query(raw: bytes) -> TxsQuery:
@@ -182,6 +198,16 @@ TXS: RequestKind[TxsQuery, tuple[Transaction, ...]] = RequestKind(
     timeout_s=10.0,
     penalty="bad_tx_set",  # part of fetching a tx set
     check=_txs_as_asked,
+)
+TX_OFFER: RequestKind[TxSetOffer, int] = RequestKind(
+    wire.REQ_TX_OFFER,
+    lambda offer: wire.encode_tx_offer(offer.tx_set_hash, offer.previous_hash, list(offer.tx_hashes)),
+    _decode_tx_offer,
+    wire.encode_count,  # how many of the set's transactions the peer lacked (it fetches them)
+    lambda raw, network: wire.decode_count(raw),
+    max_response=16,
+    timeout_s=5.0,
+    penalty="bad_tx_set",
 )
 QSET: RequestKind[bytes, QuorumSet] = RequestKind(
     wire.REQ_QSET,
@@ -253,6 +279,7 @@ ALL_KINDS: tuple[RequestKind[Any, Any], ...] = (
     TX_SET,
     TX_IDS,
     TXS,
+    TX_OFFER,
     QSET,
     LATEST,
     SCP_STATE,

@@ -37,6 +37,7 @@ from node.peer_requests import (
     QSET,
     SCP_STATE,
     TX_IDS,
+    TX_OFFER,
     TX_SET,
     TXS,
     Answer,
@@ -115,6 +116,7 @@ class PeerService:
             _Served(TX_SET, self._tx_set),
             _Served(TX_IDS, self._tx_ids),
             _Served(TXS, self._txs),
+            _Served(TX_OFFER, herder.offered),
             _Served(QSET, self._quorum_set),
             _Served(LATEST, self._latest),
             _Served(SCP_STATE, self._scp_state),
@@ -311,6 +313,11 @@ class GossipBatcher:
         while True:
             await self._ledger_closed().wait()
             self._work.set()
+
+    def flush_now(self) -> None:
+        """Send what waits now, not at the next flush: this node is about to propose a tx set
+        that holds it, and its peers rebuild the set from their mempools (node.tx_set_offers)."""
+        self._flush()
 
     def _flush(self) -> None:
         self._outgoing.extend(tx.encode() for tx in self._promoted())

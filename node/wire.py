@@ -37,6 +37,7 @@ REQ_LATEST = "latest"
 REQ_SCP_STATE = "scpstate"
 REQ_TX_IDS = "txids"  # a tx set as its previous hash and transaction hashes (peers hold most txs already)
 REQ_TXS = "txs"  # the transactions of a tx set a peer lacks, by hash
+REQ_TX_OFFER = "txoffer"  # a proposer's tx set as hashes, offered before its statement (node.tx_set_offers)
 REQ_BOARD = "board"  # a page of a peer's board listings (node.board), for a node that was away
 REQ_PEERS = "peers"  # signed records of the peers a node knows (node.peer_records), ours in the question
 MAX_TX_IDS = 100_000
@@ -156,6 +157,32 @@ def decode_tx_ids(data: bytes) -> tuple[bytes, tuple[bytes, ...]]:
             codec.blob(h, "tx hash", size=HASH_SIZE) for h in codec.seq(hashes, "tx ids", max_len=MAX_TX_IDS)
         ),
     )
+
+
+def encode_tx_offer(tx_set_hash: bytes, previous_hash: bytes, tx_hashes: list[bytes]) -> bytes:
+    return codec.pack((1, tx_set_hash, previous_hash, tuple(tx_hashes)))
+
+
+def decode_tx_offer(data: bytes) -> tuple[bytes, bytes, tuple[bytes, ...]]:
+    obj = codec.unpack(data, max_size=MAX_TX_IDS * 35 + 128, max_array=MAX_TX_IDS, what="tx offer")
+    version, tx_set_hash, previous, hashes = codec.array(obj, 4, "tx offer")
+    codec.tag(version, 1, "tx offer")
+    return (
+        codec.blob(tx_set_hash, "tx set hash", size=HASH_SIZE),
+        codec.blob(previous, "previous hash", size=HASH_SIZE),
+        tuple(
+            codec.blob(h, "tx hash", size=HASH_SIZE)
+            for h in codec.seq(hashes, "tx offer", max_len=MAX_TX_IDS)
+        ),
+    )
+
+
+def encode_count(count: int) -> bytes:
+    return codec.pack(count)
+
+
+def decode_count(data: bytes) -> int:
+    return codec.integer(codec.unpack(data, max_size=16, what="count"), "count", hi=MAX_TX_IDS)
 
 
 def encode_txs_request(tx_set_hash: bytes, tx_hashes: list[bytes]) -> bytes:

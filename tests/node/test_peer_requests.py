@@ -27,6 +27,7 @@ from node.peer_requests import (
     QSET,
     SCP_STATE,
     TX_IDS,
+    TX_OFFER,
     TX_SET,
     TXS,
     BadAnswerError,
@@ -34,6 +35,7 @@ from node.peer_requests import (
     PeerRequests,
     RequestKind,
     TxIds,
+    TxSetOffer,
     TxsQuery,
 )
 from node.quorum_sets import QuorumSets
@@ -92,6 +94,7 @@ def _samples() -> list[tuple[RequestKind[Any, Any], Any, Any]]:
         (TX_SET, tx_set.hash, tx_set),
         (TX_IDS, tx_set.hash, TxIds(HASH, (tx.hash,))),
         (TXS, TxsQuery(tx_set.hash, (tx.hash,)), (tx,)),
+        (TX_OFFER, TxSetOffer(tx_set.hash, HASH, (tx.hash,)), 1),
         (QSET, QuorumSet(1, (payer.public_key,)).hash, QuorumSet(1, (payer.public_key,))),
         (LATEST, None, wire.LatestLedger(7, HASH)),
         (SCP_STATE, 9, (envelope,)),
