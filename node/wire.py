@@ -82,14 +82,27 @@ def decode_envelope_object(obj: object) -> SignedEnvelope:
 
 
 def decode_envelope(data: bytes) -> SignedEnvelope:
-    return decode_envelope_object(codec.unpack(data, max_size=MAX_ENVELOPE_BYTES, what="scp envelope"))
+    envelope = decode_envelope_object(codec.unpack(data, max_size=MAX_ENVELOPE_BYTES, what="scp envelope"))
+    return _keeping(envelope, data)
+
+
+def _keeping(envelope: SignedEnvelope, encoded: bytes) -> SignedEnvelope:
+    """``envelope`` with ``encoded`` kept as its encoding: bytes the strict decoder just proved
+    canonical, so relaying or storing the envelope does not pack it again."""
+    envelope._bytes.encoded = encoded
+    return envelope
 
 
 # -- direct frames ---------------------------------------------------------------------------
 
 
+# The canonical head of ``[FRAME_ENVELOPE, envelope]``: a 2-array marker and the kind (a fixint).
+_ENVELOPE_FRAME_HEAD = codec.pack((FRAME_ENVELOPE, None))[:2]
+
+
 def encode_envelope_frame(envelope: SignedEnvelope) -> bytes:
-    return codec.pack((FRAME_ENVELOPE, (ENVELOPE_V1, envelope.statement, envelope.signature)))
+    """The envelope's kept encoding behind the frame head (the same bytes as packing the frame)."""
+    return _ENVELOPE_FRAME_HEAD + envelope.encode()
 
 
 def encode_ledger_closed_frame(seq: int, ledger_hash: bytes) -> bytes:
@@ -109,7 +122,8 @@ def decode_frame(data: bytes) -> SignedEnvelope | LedgerClosed:
     obj = codec.unpack(data, max_size=MAX_ENVELOPE_BYTES + 16, what="frame")
     if type(obj) is tuple and obj and obj[0] == FRAME_ENVELOPE and type(obj[0]) is int:
         _, envelope = codec.array(obj, 2, "envelope frame")
-        return decode_envelope_object(envelope)
+        # canonical bytes: the envelope's encoding is all that follows the frame head
+        return _keeping(decode_envelope_object(envelope), data[len(_ENVELOPE_FRAME_HEAD) :])
     if type(obj) is tuple and obj and obj[0] == FRAME_LEDGER_CLOSED and type(obj[0]) is int:
         _, seq, ledger_hash = codec.array(obj, 3, "ledger-closed frame")
         return LedgerClosed(
