@@ -146,32 +146,16 @@ def run(
     Example:
       tally node run --config ~/tally-node/node.toml
     """
-    from node.libp2p_trim import install as trim_libp2p
-
-    trim_libp2p()  # before anything imports libp2p (node.libp2p_trim)
-    import trio
-
     from node.config import load_config
-    from node.errors import ConfigError, node_error_in
-    from node.gc_tuning import tune_for_a_long_running_node
-    from node.logs import setup_logging
-    from node.runtime import run_node
+    from node.errors import ConfigError
+    from node.node_process import exec_node_process
 
     try:
-        loaded = load_config(config)
+        load_config(config)  # a bad config is refused here, with this command's messages
     except ConfigError as exc:
         _fail(2, f"{config}: {exc}")
-    setup_logging(loaded.log_level, loaded.log_format)
-    tune_for_a_long_running_node()  # after every import (node.gc_tuning)
-    try:
-        trio.run(run_node, loaded)
-    except KeyboardInterrupt:
-        pass
-    except BaseException as exc:
-        error = node_error_in(exc)  # raised inside a nursery it arrives in an ExceptionGroup
-        if error is None:
-            raise
-        _fail(2 if isinstance(error, ConfigError) else 1, str(error))
+    # The node runs in a process without the command line's libraries (node.node_process).
+    exec_node_process(config)
 
 
 def _fail(code: int, message: str) -> NoReturn:

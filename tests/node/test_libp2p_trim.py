@@ -16,18 +16,16 @@ from node import libp2p_trim
 REPO = Path(__file__).resolve().parents[2]
 
 # What the trimmed features pulled into every node process (about 20 MB of its RSS together).
-# (httpx is not among them: the root command loads it for the wallet commands it registers.)
 HEAVY_UNUSED = ("aioquic", "zeroconf", "requests", "urllib3", "cbor2", "fastecdsa", "OpenSSL")
+# What only the command line needs; the node process never loads it (node.node_process).
+COMMAND_LINE = ("typer", "click", "rich", "pydantic", "httpx", "wallet")
 
-# Runs `tally node run` through the real root command up to its first failure (a missing
-# config): by then the command has done every import it does before it starts the node.
+# The node process (what `tally node run` execs, node.node_process) does every import before it
+# reads the config: with a missing one it stops right after them.
 _IMPORT_PATH_PROBE = """
 import json, sys
-from node.cli.app import app
-try:
-    app(["node", "run", "--config", sys.argv[1]], standalone_mode=False)
-except BaseException:
-    pass
+from node.node_process import main
+assert main([sys.argv[1]]) == 2
 print(json.dumps({
     "modules": sorted(sys.modules),
     "stand_ins": sorted(n for n, m in sys.modules.items() if type(m).__name__ == "_StandInModule"),
@@ -36,7 +34,7 @@ print(json.dumps({
 
 
 @pytest.mark.slow  # a fresh interpreter: the test process itself has imported everything
-def test_tally_node_run_imports_none_of_the_unused_libp2p_features(tmp_path: Path) -> None:
+def test_the_node_process_imports_neither_unused_libp2p_features_nor_the_command_line(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _IMPORT_PATH_PROBE, str(tmp_path / "missing.toml")],
         capture_output=True,
@@ -52,7 +50,9 @@ def test_tally_node_run_imports_none_of_the_unused_libp2p_features(tmp_path: Pat
     assert stand_ins, "the trim was not installed before libp2p was first imported"
     loaded_for_real = {name for name in modules if libp2p_trim.is_trimmed(name) and name not in stand_ins}
     assert loaded_for_real == set()
-    assert {name.split(".")[0] for name in modules} & set(HEAVY_UNUSED) == set()
+    packages = {name.split(".")[0] for name in modules}
+    assert packages & set(HEAVY_UNUSED) == set()
+    assert packages & set(COMMAND_LINE) == set()
 
 
 def test_the_trim_covers_the_unused_features_and_keeps_what_tally_uses() -> None:

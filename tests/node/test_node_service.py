@@ -196,3 +196,23 @@ def test_a_run_json_names_what_peers_dial(tmp_path: Path) -> None:
     expected = [f"/ip4/203.0.113.7/tcp/4100/p2p/{info['peer_id']}"]
     assert info["listen"] == expected
     assert run_info["p2p"] == expected
+
+
+def test_the_running_node_holds_none_of_the_command_line_libraries(tmp_path: Path) -> None:
+    """``tally node run`` execs node.node_process (same process id): Typer's pydantic is gone."""
+    config_path = _lone_validator(tmp_path / "n")
+    config = load_config(config_path)
+    process = _start(config_path)
+    try:
+        _until_seq(process, f"http://{config.api_listen}", 2)
+        command = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        code, stderr = _stop(process, signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert code == 0, stderr[-2000:]
+    assert b"node.node_process" in command
+    assert "plyvel" in maps  # the node's own libraries are mapped ...
+    assert "pydantic_core" not in maps  # ... the command line's are not
