@@ -71,6 +71,18 @@ class LedgerChain:
     def last(self) -> LedgerHeader:
         return self.store.last_header
 
+    async def wait_while_closing(self) -> None:
+        """Return once no ledger is being applied and written.
+
+        Peers' transactions wait here (``node.peer_service``): admitted during a close, each was
+        applied to the old pending state and then again once the close ended, and meanwhile the
+        admissions took the interpreter from the close's worker thread, which then finished
+        later, while every validator's next slot waited for it. Held back, they apply once and
+        still make the next tx set (it is built after the close)."""
+        if self._closing.locked():
+            async with self._closing:
+                pass
+
     def submit(self, tx: Transaction, source: str | None = None) -> Admission:
         admission = self.mempool.add(tx, source)
         if not admission.accepted and admission.code is not None:

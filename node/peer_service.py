@@ -137,6 +137,7 @@ class PeerService:
             self.metrics.invalid_messages.labels("bad_tx_batch").inc()
             log(logger, logging.INFO, "invalid tx batch", peer=peer, error=str(exc))
             return GossipVerdict.REJECT
+        await self.chain.wait_while_closing()
         accepted = False
         forged = 0
         pending: list[bytes] = []
