@@ -39,9 +39,30 @@ class KeptBytes:
         self.hash: bytes | None = None
 
 
+# Packers ready for reuse. ``msgpack.packb`` builds a new Packer (and its 1 MiB buffer) per call,
+# which cost more than packing a small entry: ~2.0 against ~0.9 µs for a holding, some ten times
+# per payment per validator. A packer is taken off this list for one call and put back, so a
+# thread (the ledger's worker beside the event loop) never shares one that is mid-pack; list pop
+# and append are atomic. A Packer resets its buffer when packing raises. One that packed something
+# large (a tx set) is let go rather than kept: its buffer grew to that size.
+_PACKERS: list[msgpack.Packer] = []
+_KEEP_PACKER_BELOW = 256 * 1024  # bytes packed
+
+
 def pack(obj: object) -> bytes:
     """Encode tuples/lists, ints, bytes, str, bool and None as canonical msgpack."""
-    return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+    try:
+        packer = _PACKERS.pop()
+    except IndexError:
+        packer = msgpack.Packer(use_bin_type=True)
+    try:
+        data: bytes = packer.pack(obj)
+    except BaseException:
+        _PACKERS.append(packer)
+        raise
+    if len(data) < _KEEP_PACKER_BELOW:
+        _PACKERS.append(packer)
+    return data
 
 
 def unpack(
