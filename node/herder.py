@@ -64,6 +64,7 @@ from node.peer_requests import (
     SCP_STATE,
     TX_IDS,
     TX_OFFER,
+    TX_OFFER_MAX_HASHES,
     TX_SET,
     TXS,
     TXS_PER_REQUEST,
@@ -487,8 +488,8 @@ class Herder:
         peers as hashes now, while our statement is still being written (node.tx_set_offers).
         Our unsent gossip goes first, so they hold what we admitted in the last flush interval."""
         own = self._own_set
-        if own is None or self._nursery is None:
-            return
+        if own is None or self._nursery is None or len(own.transactions) > TX_OFFER_MAX_HASHES:
+            return  # too large to offer within the peers' request cap: they will ask
         if own.hash not in {self._close_value(v).tx_set_hash for v in pledge.votes}:
             return
         self._own_set_offered = True

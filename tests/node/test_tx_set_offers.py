@@ -29,15 +29,20 @@ from protocol.keys import Keypair
 from protocol.ledger import make_tx_set
 from protocol.operations import Payment
 
+OFFERED_SIZES: list[int] = []  # transactions in each set offered (requests_asked records them)
+
 
 @pytest.fixture
 def requests_asked(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every request a memnet node makes, by request name."""
     asked: Counter[str] = Counter()
     request = MemoryTransport.request
+    OFFERED_SIZES.clear()
 
     async def counting(self: MemoryTransport, peer: str, name: str, payload: bytes, **kwargs: float) -> bytes:
         asked[name] += 1
+        if name == wire.REQ_TX_OFFER:
+            OFFERED_SIZES.append(len(TX_OFFER.decode_query(payload).tx_hashes))
         return await request(self, peer, name, payload, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(MemoryTransport, "request", counting)
@@ -127,3 +132,23 @@ def test_an_offer_out_of_canonical_order_does_not_decode() -> None:
         low,
         high,
     )
+
+
+async def test_a_set_too_large_to_offer_is_asked_for_as_before(
+    tmp_path: Path, virtual_clock: MockClock, requests_asked: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An offer must fit the request cap peers enforce (a larger one got its proposer banned):
+    a larger set is not offered, and its peers fetch it (or build the same one) as before."""
+    monkeypatch.setattr("node.herder.TX_OFFER_MAX_HASHES", 0)  # any non-empty set is "too large"
+    async with trio.open_nursery() as nursery:
+        validators = await _quiet_network(nursery, tmp_path)
+        node = validators[2].node
+        assert node is not None
+        alice, bob = await community(node)
+        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 10))
+        assert node.api.submit([payment])[0].accepted
+        await node.api.wait_for([payment.hash], TIMEOUT_S)
+        assert node.api.tx_status(payment.hash).status == "applied"
+        assert set(OFFERED_SIZES) <= {0}, "only empty sets were small enough to offer"
+        assert all(not v.node.herder.transport.penalties for v in validators if v.node)  # type: ignore[attr-defined]
+        nursery.cancel_scope.cancel()

@@ -8,18 +8,20 @@ every peer banned it for 300 s, so one more kill took the network below its quor
 from __future__ import annotations
 
 from node.net.framing import encode_request
-from node.peer_requests import MAX_REQUEST_BYTES, TXS_PER_REQUEST
+from node.peer_requests import MAX_REQUEST_BYTES, TX_OFFER_MAX_HASHES, TXS_PER_REQUEST
 from node.wire import (
     REQ_LATEST,
     REQ_LEDGERS,
     REQ_QSET,
     REQ_SCP_STATE,
     REQ_TX_IDS,
+    REQ_TX_OFFER,
     REQ_TX_SET,
     REQ_TXS,
     encode_hash_request,
     encode_range_request,
     encode_slot_request,
+    encode_tx_offer,
     encode_txs_request,
 )
 
@@ -28,6 +30,13 @@ HASH = b"\xff" * 32
 
 def test_the_largest_txs_request_fits_the_peer_request_cap() -> None:
     frame = encode_request(REQ_TXS, encode_txs_request(HASH, [HASH] * TXS_PER_REQUEST))
+    assert len(frame) <= MAX_REQUEST_BYTES
+
+
+def test_the_largest_tx_set_offer_fits_the_peer_request_cap() -> None:
+    """Regression: an offer of a 2,100-transaction set (75 KB) got its proposer banned by every
+    peer at 1,500 tx/s offered; larger sets are not offered (node.herder)."""
+    frame = encode_request(REQ_TX_OFFER, encode_tx_offer(HASH, HASH, [HASH] * TX_OFFER_MAX_HASHES))
     assert len(frame) <= MAX_REQUEST_BYTES
 
 
