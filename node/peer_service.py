@@ -142,14 +142,14 @@ class PeerService:
         forged = 0
         pending: list[bytes] = []
         queued = 0
-        for tx in transactions:
+        for raw, tx in zip(raw_list, transactions, strict=True):
             admission = self.chain.submit(tx)
             accepted |= admission.accepted
             if admission.accepted:
                 if admission.queued:
                     queued += 1
                 else:
-                    pending.append(tx.encode())
+                    pending.append(raw)  # its canonical encoding (decoded strictly): nothing to pack again
             # bad_auth is also "signers below threshold" (state-dependent, an honest relay may
             # miss it); a signature that does not verify at all is provable (forged, or made for
             # another network): a node only gossips transactions it admitted.
