@@ -100,9 +100,15 @@ def create_app(
             if start:
                 await anyio.lowlevel.checkpoint()
             admissions += node.submit([tx for _, tx in decoded[start : start + WORK_CHUNK]], source=client)
-        accepted = [tx.hash for (_, tx), adm in zip(decoded, admissions, strict=True) if adm.accepted]
-        if wait > 0 and accepted:
-            await node.wait_for(accepted, wait)
+        # ?wait= waits for what can apply now; one queued behind a missing sequence number cannot
+        # until that one comes, so waiting on it only held the answer back for the whole wait.
+        applicable = [
+            tx.hash
+            for (_, tx), adm in zip(decoded, admissions, strict=True)
+            if adm.accepted and not adm.queued
+        ]
+        if wait > 0 and applicable:
+            await node.wait_for(applicable, wait)
         for (index, tx), admission in zip(decoded, admissions, strict=True):
             if admission.accepted:
                 results[index] = status_json(tx.hash, node.tx_status(tx.hash))
