@@ -64,7 +64,6 @@ from node.peer_requests import (
     SCP_STATE,
     TX_IDS,
     TX_OFFER,
-    TX_OFFER_MAX_HASHES,
     TX_SET,
     TXS,
     TXS_PER_REQUEST,
@@ -73,6 +72,7 @@ from node.peer_requests import (
     TxIds,
     TxSetOffer,
     TxsQuery,
+    offer_parts,
     peers_starting_with,
 )
 from node.quorum_monitor import QuorumMonitor
@@ -494,20 +494,21 @@ class Herder:
         peers as hashes now, while our statement is still being written (node.tx_set_offers).
         Our unsent gossip goes first, so they hold what we admitted in the last flush interval."""
         own = self._own_set
-        if own is None or self._nursery is None or len(own.transactions) > TX_OFFER_MAX_HASHES:
-            return  # too large to offer within the peers' request cap: they will ask
+        if own is None or self._nursery is None:
+            return
         if own.hash not in {self._close_value(v).tx_set_hash for v in pledge.votes}:
             return
         self._own_set_offered = True
         self._flush_gossip()
-        offer = TxSetOffer(own.hash, own.previous_hash, tuple(tx.hash for tx in own.transactions))
+        offers = offer_parts(own)
         for peer in self.transport.connected_peers():
             if peer in self.validator_peers:
-                self._nursery.start_soon(self._send_offer, peer, offer)
+                self._nursery.start_soon(self._send_offer, peer, offers)
 
-    async def _send_offer(self, peer: str, offer: TxSetOffer) -> None:
+    async def _send_offer(self, peer: str, offers: list[TxSetOffer]) -> None:
         with contextlib.suppress(NetError, BadAnswerError):  # a peer that cannot take it asks later
-            await self.requests.ask(peer, TX_OFFER, offer)
+            for offer in offers:  # in order, one request each
+                await self.requests.ask(peer, TX_OFFER, offer)
 
     def offered(self, offer: TxSetOffer) -> int:
         """A peer offers a tx set it proposes: keep it as a known set if our mempool completes it

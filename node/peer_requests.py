@@ -31,7 +31,7 @@ from node.peer_records import (
 )
 from node.transport import Transport
 from protocol.errors import DecodeError
-from protocol.ledger import MAX_TX_SET_BYTES, TxSet, decode_tx_set
+from protocol.ledger import MAX_TX_SET_BYTES, MAX_TX_SET_SIZE_LIMIT, TxSet, decode_tx_set
 from protocol.listings import (
     MAX_BATCH_BYTES,
     decode_board_batch,
@@ -53,10 +53,11 @@ MAX_REQUEST_BYTES = 64 * 1024
 # a restarted validator, whose mempool is empty, banned by every peer for "request_oversize"
 # (found by scripts/chaos).
 TXS_PER_REQUEST = 1_000
-# Hashes in a REQ_TX_OFFER (the same 35 bytes each, within MAX_REQUEST_BYTES): a larger tx set is
-# not offered, its peers ask for it as before. Offers of 2,100 hashes (75 KB) got the proposer
-# banned by every peer for "request_oversize" at 1,500 tx/s offered.
-TX_OFFER_MAX_HASHES = 1_500
+# Hashes per REQ_TX_OFFER request (the same 35 bytes each, within MAX_REQUEST_BYTES): a larger tx
+# set is offered in parts. One offer of 2,100 hashes (75 KB) got the proposer banned by every peer
+# for "request_oversize" at 1,500 tx/s offered.
+TX_OFFER_PART_HASHES = 1_500
+MAX_TX_OFFER_PARTS = -(-MAX_TX_SET_SIZE_LIMIT // TX_OFFER_PART_HASHES)  # the largest set a ledger allows
 
 
 class BadAnswerError(NodeError):
@@ -77,11 +78,14 @@ class TxIds:
 
 @dataclass(frozen=True, slots=True)
 class TxSetOffer:
-    """A tx set its proposer offers as hashes (canonical order), before peers ask for it."""
+    """A tx set its proposer offers as hashes (canonical order), before peers ask for it: part
+    ``part`` of ``parts`` (a large set takes several requests, node.tx_set_offers)."""
 
     tx_set_hash: bytes
     previous_hash: bytes
     tx_hashes: tuple[bytes, ...]
+    part: int = 0
+    parts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +144,24 @@ def _tx_ids_in_order(asked: bytes, answer: TxIds) -> str | None:
 
 
 def _decode_tx_offer(raw: bytes) -> TxSetOffer:
-    tx_set_hash, previous, hashes = wire.decode_tx_offer(raw)
+    tx_set_hash, previous, part, parts, hashes = wire.decode_tx_offer(raw)
+    if parts > MAX_TX_OFFER_PARTS or len(hashes) > TX_OFFER_PART_HASHES:
+        raise DecodeError("tx offer: larger than a tx set may be")
     if any(a >= b for a, b in itertools.pairwise(hashes)):
         raise DecodeError("tx offer: not in canonical order")
-    return TxSetOffer(tx_set_hash, previous, hashes)
+    return TxSetOffer(tx_set_hash, previous, hashes, part, parts)
+
+
+def offer_parts(tx_set: TxSet) -> list[TxSetOffer]:
+    """``tx_set`` as the offers that carry it, each within the peers' request cap."""
+    hashes = [tx.hash for tx in tx_set.transactions]
+    chunks = [hashes[i : i + TX_OFFER_PART_HASHES] for i in range(0, len(hashes), TX_OFFER_PART_HASHES)] or [
+        []
+    ]
+    return [
+        TxSetOffer(tx_set.hash, tx_set.previous_hash, tuple(chunk), index, len(chunks))
+        for index, chunk in enumerate(chunks)
+    ]
 
 
 def _decode_txs_query(raw: bytes) -> TxsQuery:
@@ -205,7 +223,9 @@ TXS: RequestKind[TxsQuery, tuple[Transaction, ...]] = RequestKind(
 )
 TX_OFFER: RequestKind[TxSetOffer, int] = RequestKind(
     wire.REQ_TX_OFFER,
-    lambda offer: wire.encode_tx_offer(offer.tx_set_hash, offer.previous_hash, list(offer.tx_hashes)),
+    lambda offer: wire.encode_tx_offer(
+        offer.tx_set_hash, offer.previous_hash, offer.part, offer.parts, list(offer.tx_hashes)
+    ),
     _decode_tx_offer,
     wire.encode_count,  # how many of the set's transactions the peer lacked (it fetches them)
     lambda raw, network: wire.decode_count(raw),

@@ -13,13 +13,16 @@ transaction in it is one this node's mempool admitted (signatures checked), it i
 node's last ledger, and it hashes to the offered hash. An offer this node cannot complete yet
 (transactions it lacks, or a ledger it is still closing) is kept, a few at most: when a statement
 names that set, it spares the ``TX_IDS`` question, and only the missing transactions are fetched.
-A false offer costs one rebuild that does not hash right; the node then asks as before.
+A false offer costs one rebuild that does not hash right; the node then asks as before. A set of
+more than ``TX_OFFER_PART_HASHES`` transactions comes in parts, one request each (peers cap a
+request at 64 KiB), and counts once all its parts are here.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from node.mempool import Mempool
 from node.peer_requests import TxIds, TxSetOffer
@@ -27,6 +30,24 @@ from protocol.ledger import TxSet
 from protocol.transactions import Transaction
 
 MAX_KEPT = 16  # offers kept until their statement comes (a few slots' leaders at most)
+MAX_PARTIAL = 4  # offers still coming in parts
+
+
+@dataclass
+class _Parts:
+    """The parts of one offer received so far."""
+
+    previous_hash: bytes
+    parts: int
+    chunks: dict[int, tuple[bytes, ...]] = field(default_factory=dict)
+
+    def assembled(self) -> tuple[bytes, ...] | None:
+        """Every hash in order once all parts are here (None while some are missing, or when
+        the parts do not join in canonical order: a false offer)."""
+        if len(self.chunks) < self.parts:
+            return None
+        hashes = tuple(h for index in range(self.parts) for h in self.chunks[index])
+        return hashes if all(a < b for a, b in itertools.pairwise(hashes)) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +78,18 @@ class TxSetOffers:
     def __init__(self, mempool: Mempool) -> None:
         self._mempool = mempool
         self._kept: OrderedDict[bytes, TxIds] = OrderedDict()  # by tx set hash, oldest first
+        self._partial: OrderedDict[bytes, _Parts] = OrderedDict()  # by tx set hash, oldest first
 
     def __len__(self) -> int:
         return len(self._kept)
 
     def receive(self, offer: TxSetOffer, last_hash: bytes) -> tuple[TxSet | None, int]:
         """The offered set if it can be built now on ``last_hash`` (else the offer is kept), and
-        how many of its transactions this node lacks."""
-        ids = TxIds(offer.previous_hash, offer.tx_hashes)
+        how many of its transactions this node lacks (0 while parts of the offer are missing)."""
+        hashes = offer.tx_hashes if offer.parts == 1 else self._assemble(offer)
+        if hashes is None:
+            return None, 0
+        ids = TxIds(offer.previous_hash, hashes)
         found = rebuild(self._mempool, ids)
         if offer.previous_hash == last_hash and not found.missing:
             tx_set = found.tx_set(ids)
@@ -76,6 +101,18 @@ class TxSetOffers:
         while len(self._kept) > MAX_KEPT:
             self._kept.popitem(last=False)
         return None, len(found.missing)
+
+    def _assemble(self, offer: TxSetOffer) -> tuple[bytes, ...] | None:
+        parts = self._partial.get(offer.tx_set_hash)
+        if parts is None or (parts.previous_hash, parts.parts) != (offer.previous_hash, offer.parts):
+            parts = self._partial[offer.tx_set_hash] = _Parts(offer.previous_hash, offer.parts)
+            while len(self._partial) > MAX_PARTIAL:
+                self._partial.popitem(last=False)
+        parts.chunks[offer.part] = offer.tx_hashes
+        if len(parts.chunks) < parts.parts:
+            return None
+        del self._partial[offer.tx_set_hash]
+        return parts.assembled()
 
     def ready_on(self, last_hash: bytes) -> list[TxSet]:
         """Kept offers built on ``last_hash`` that can now be completed (a ledger just closed,

@@ -173,17 +173,22 @@ def decode_tx_ids(data: bytes) -> tuple[bytes, tuple[bytes, ...]]:
     )
 
 
-def encode_tx_offer(tx_set_hash: bytes, previous_hash: bytes, tx_hashes: list[bytes]) -> bytes:
-    return codec.pack((1, tx_set_hash, previous_hash, tuple(tx_hashes)))
+def encode_tx_offer(
+    tx_set_hash: bytes, previous_hash: bytes, part: int, parts: int, tx_hashes: list[bytes]
+) -> bytes:
+    return codec.pack((1, tx_set_hash, previous_hash, part, parts, tuple(tx_hashes)))
 
 
-def decode_tx_offer(data: bytes) -> tuple[bytes, bytes, tuple[bytes, ...]]:
+def decode_tx_offer(data: bytes) -> tuple[bytes, bytes, int, int, tuple[bytes, ...]]:
     obj = codec.unpack(data, max_size=MAX_TX_IDS * 35 + 128, max_array=MAX_TX_IDS, what="tx offer")
-    version, tx_set_hash, previous, hashes = codec.array(obj, 4, "tx offer")
+    version, tx_set_hash, previous, part, parts, hashes = codec.array(obj, 6, "tx offer")
     codec.tag(version, 1, "tx offer")
+    count = codec.integer(parts, "tx offer parts", lo=1, hi=MAX_TX_IDS)
     return (
         codec.blob(tx_set_hash, "tx set hash", size=HASH_SIZE),
         codec.blob(previous, "previous hash", size=HASH_SIZE),
+        codec.integer(part, "tx offer part", hi=count - 1),
+        count,
         tuple(
             codec.blob(h, "tx hash", size=HASH_SIZE)
             for h in codec.seq(hashes, "tx offer", max_len=MAX_TX_IDS)

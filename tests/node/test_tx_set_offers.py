@@ -23,13 +23,11 @@ from memnet import (
 from trio.testing import MockClock
 
 from node import wire
-from node.peer_requests import TX_OFFER, TxSetOffer
+from node.peer_requests import TX_OFFER, TxSetOffer, offer_parts
 from protocol.errors import DecodeError
 from protocol.keys import Keypair
 from protocol.ledger import make_tx_set
 from protocol.operations import Payment
-
-OFFERED_SIZES: list[int] = []  # transactions in each set offered (requests_asked records them)
 
 
 @pytest.fixture
@@ -37,21 +35,24 @@ def requests_asked(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every request a memnet node makes, by request name."""
     asked: Counter[str] = Counter()
     request = MemoryTransport.request
-    OFFERED_SIZES.clear()
 
     async def counting(self: MemoryTransport, peer: str, name: str, payload: bytes, **kwargs: float) -> bytes:
         asked[name] += 1
-        if name == wire.REQ_TX_OFFER:
-            OFFERED_SIZES.append(len(TX_OFFER.decode_query(payload).tx_hashes))
         return await request(self, peer, name, payload, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(MemoryTransport, "request", counting)
     return asked
 
 
+@pytest.mark.parametrize("part_hashes", [1_500, 1])  # 1: every set of two or more comes in parts
 async def test_validators_take_offered_sets_without_asking_for_their_hashes(
-    tmp_path: Path, virtual_clock: MockClock, requests_asked: Counter[str]
+    tmp_path: Path,
+    virtual_clock: MockClock,
+    requests_asked: Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+    part_hashes: int,
 ) -> None:
+    monkeypatch.setattr("node.peer_requests.TX_OFFER_PART_HASHES", part_hashes)
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
         validators = make_validators(tmp_path, 4)
@@ -59,12 +60,15 @@ async def test_validators_take_offered_sets_without_asking_for_their_hashes(
             await start(hub, v)
         nodes = [v.node for v in validators if v.node is not None]
         alice, bob = await community(nodes[0])
-        for seq in range(1, 9):  # one payment through each node in turn, ledgers between them
+        for seq in range(1, 9):  # two payments through each node in turn, ledgers between them
             node = nodes[seq % 4]
-            payment = signed_tx(node, alice, seq, Payment(bob.public_key, "HOUR", 10))
-            assert node.api.submit([payment])[0].accepted
-            await node.api.wait_for([payment.hash], TIMEOUT_S)
-            assert node.api.tx_status(payment.hash).status == "applied"
+            payments = [
+                signed_tx(node, alice, seq, Payment(bob.public_key, "HOUR", 10)),
+                signed_tx(node, bob, seq, Payment(alice.public_key, "HOUR", 10)),
+            ]
+            assert all(a.accepted for a in node.api.submit(payments))
+            await node.api.wait_for([p.hash for p in payments], TIMEOUT_S)
+            assert [node.api.tx_status(p.hash).status for p in payments] == ["applied"] * 2
         assert requests_asked[wire.REQ_TX_IDS] == 0, "a validator had to ask for an offered set"
         assert requests_asked[wire.REQ_TX_SET] == 0
         assert requests_asked[wire.REQ_TX_OFFER] > 0
@@ -125,30 +129,48 @@ async def test_an_offer_the_mempool_completes_is_a_known_set_at_once(
 
 def test_an_offer_out_of_canonical_order_does_not_decode() -> None:
     low, high = b"\x01" * 32, b"\x02" * 32
-    raw = wire.encode_tx_offer(b"\x03" * 32, b"\x04" * 32, [high, low])
+    with pytest.raises(DecodeError):  # part 2 of 2 does not exist (parts count from 0)
+        TX_OFFER.decode_query(wire.encode_tx_offer(b"\x03" * 32, b"\x04" * 32, 2, 2, [low]))
+    raw = wire.encode_tx_offer(b"\x03" * 32, b"\x04" * 32, 0, 1, [high, low])
     with pytest.raises(DecodeError):
         TX_OFFER.decode_query(raw)
-    assert TX_OFFER.decode_query(wire.encode_tx_offer(b"\x03" * 32, b"\x04" * 32, [low, high])).tx_hashes == (
+    assert TX_OFFER.decode_query(
+        wire.encode_tx_offer(b"\x03" * 32, b"\x04" * 32, 0, 1, [low, high])
+    ).tx_hashes == (
         low,
         high,
     )
 
 
-async def test_a_set_too_large_to_offer_is_asked_for_as_before(
-    tmp_path: Path, virtual_clock: MockClock, requests_asked: Counter[str], monkeypatch: pytest.MonkeyPatch
+async def test_a_large_set_is_offered_in_parts_and_counts_once_all_are_here(
+    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An offer must fit the request cap peers enforce (a larger one got its proposer banned):
-    a larger set is not offered, and its peers fetch it (or build the same one) as before."""
-    monkeypatch.setattr("node.herder.TX_OFFER_MAX_HASHES", 0)  # any non-empty set is "too large"
+    """An offer must fit the request cap peers enforce (one of 2,100 hashes got its proposer
+    banned): a larger set goes in parts, which may arrive in any order."""
+    monkeypatch.setattr("node.peer_requests.TX_OFFER_PART_HASHES", 1)
     async with trio.open_nursery() as nursery:
         validators = await _quiet_network(nursery, tmp_path)
-        node = validators[2].node
+        node = validators[1].node
         assert node is not None
         alice, bob = await community(node)
-        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 10))
-        assert node.api.submit([payment])[0].accepted
-        await node.api.wait_for([payment.hash], TIMEOUT_S)
-        assert node.api.tx_status(payment.hash).status == "applied"
-        assert set(OFFERED_SIZES) <= {0}, "only empty sets were small enough to offer"
-        assert all(not v.node.herder.transport.penalties for v in validators if v.node)  # type: ignore[attr-defined]
+        payments = [
+            signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5)),
+            signed_tx(node, bob, 1, Payment(alice.public_key, "HOUR", 5)),
+        ]
+        assert all(a.accepted for a in node.api.submit(payments))
+        large = make_tx_set(node.chain.last.hash, payments)
+        first, second = offer_parts(large)
+        assert (first.parts, len(first.tx_hashes), second.part) == (2, 1, 1)
+        assert node.herder.offered(second) == 0
+        assert large.hash not in node.chain.tx_sets
+        assert node.herder.offered(first) == 0
+        assert node.chain.tx_sets.get(large.hash) == large
+        # parts that do not join in canonical order are a false offer: nothing is built
+        swapped = make_tx_set(node.chain.last.hash, payments[:1])
+        wrong = [
+            TxSetOffer(swapped.hash, swapped.previous_hash, second.tx_hashes, 0, 2),
+            TxSetOffer(swapped.hash, swapped.previous_hash, first.tx_hashes, 1, 2),
+        ]
+        assert [node.herder.offered(part) for part in wrong] == [0, 0]
+        assert swapped.hash not in node.chain.tx_sets
         nursery.cancel_scope.cancel()

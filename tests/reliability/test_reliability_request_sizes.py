@@ -8,7 +8,7 @@ every peer banned it for 300 s, so one more kill took the network below its quor
 from __future__ import annotations
 
 from node.net.framing import encode_request
-from node.peer_requests import MAX_REQUEST_BYTES, TX_OFFER_MAX_HASHES, TXS_PER_REQUEST
+from node.peer_requests import MAX_REQUEST_BYTES, TX_OFFER_PART_HASHES, TXS_PER_REQUEST
 from node.wire import (
     REQ_LATEST,
     REQ_LEDGERS,
@@ -35,8 +35,8 @@ def test_the_largest_txs_request_fits_the_peer_request_cap() -> None:
 
 def test_the_largest_tx_set_offer_fits_the_peer_request_cap() -> None:
     """Regression: an offer of a 2,100-transaction set (75 KB) got its proposer banned by every
-    peer at 1,500 tx/s offered; larger sets are not offered (node.herder)."""
-    frame = encode_request(REQ_TX_OFFER, encode_tx_offer(HASH, HASH, [HASH] * TX_OFFER_MAX_HASHES))
+    peer at 1,500 tx/s offered; a larger set is offered in parts (node.peer_requests.offer_parts)."""
+    frame = encode_request(REQ_TX_OFFER, encode_tx_offer(HASH, HASH, 66, 67, [HASH] * TX_OFFER_PART_HASHES))
     assert len(frame) <= MAX_REQUEST_BYTES
 
 
