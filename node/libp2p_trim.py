@@ -20,8 +20,9 @@ fails loudly instead of silently misbehaving.
 The list fits exactly one py-libp2p version (:data:`PINNED_VERSION`, also pinned in
 pyproject.toml); with any other version installed, or when libp2p was imported before,
 :func:`install` changes nothing and the process imports everything as before.
-``tests/test_libp2p_trim.py`` checks in a fresh interpreter that ``tally node run``'s import path
-loads none of these modules, and the whole test suite runs with the trim installed
+The node process (``node.node_process``, what ``tally node run`` becomes) installs it first
+thing; ``tests/node/test_libp2p_trim.py`` checks in a fresh interpreter that its imports load
+none of these modules, and the whole test suite runs with the trim installed
 (``tests/conftest.py``), so every path Tally uses is exercised against the stand-ins.
 """
 
