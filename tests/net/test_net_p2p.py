@@ -12,6 +12,7 @@ import psutil
 import pytest
 import trio
 from libp2p.peer.id import ID
+from libp2p.stream_muxer.yamux.yamux import TYPE_WINDOW_UPDATE, Yamux
 
 from node.errors import ConfigError, NetError, NodeError
 from node.metrics import NodeMetrics
@@ -434,3 +435,27 @@ async def test_requests_to_a_peer_reuse_one_stream(monkeypatch: pytest.MonkeyPat
             assert await a.net.request(b.peer, "echo", b"y", max_response=100) == b"echo:y"
             assert len(opened) == 2
             assert [r[1] for r in b.rec.requests if r[0] == "echo"][-2:] == [b"x", b"y"]
+
+
+async def test_frames_read_one_by_one_are_not_each_answered_with_a_window_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Yamux credit goes back once half a window is consumed (node.net.compat.window): 300 frames
+    of 3 KB, each read on its own, used to cost ~200 WINDOW_UPDATE frames back (issue 18)."""
+    window_updates: list[int] = []
+    real_write_frame = Yamux._write_frame
+
+    async def counting(self: Yamux, frame: bytes, *args: object, **kwargs: object) -> None:
+        if frame[1] == TYPE_WINDOW_UPDATE and not frame[2:4].strip(b"\0"):  # no flags: credit only
+            window_updates.append(len(frame))
+        await real_write_frame(self, frame, *args, **kwargs)
+
+    monkeypatch.setattr(Yamux, "_write_frame", counting)
+    with trio.fail_after(LIMIT):
+        async with cluster(2) as (a, b):
+            window_updates.clear()
+            for i in range(300):
+                a.net.send(b.peer, b"%04d" % i + b"x" * 3000)
+                await trio.sleep(0.001)  # one frame per write, one read each
+            await b.rec.wait(b.has_frames(a.peer, 300))
+            assert len(window_updates) <= 10  # 900 KB consumed: ~7 half-windows of 128 KiB

@@ -12,7 +12,9 @@ from the measurements in ``shared/research/libp2p.md`` (2 cores, loopback).
   non-protobuf RPCs, bans applied to gossip in both directions, the publisher's back-pressure.
 * ``inbound``: connection caps before the handshake, banned peers refused right after it.
 * ``records``: the signed peer record GossipSub sends and checks with every RPC, kept once;
-  yamux window updates batched instead of one per read.
+  yamux window updates batched instead of one per read;
+* ``window``: yamux credit returned once half the window is consumed (go-yamux's rule), and its
+  ``PY_YAMUX_*`` settings read once per process.
 
 No other module of Tally imports py-libp2p internals; the rest of ``node.net`` uses its public API.
 """

@@ -16,7 +16,8 @@ time in py-libp2p, and two items there are repeated work, not I/O:
 * **Yamux window updates on every read** (``PY_YAMUX_RELEASE_ON_READ``, on by default in 0.8.1):
   each read of a stream sends a WINDOW_UPDATE frame back, so every gossip RPC or SCP frame
   costs its receiver an encrypted write and its sender a read (~10 % of py-libp2p's share). Off,
-  py-libp2p batches the updates as go-yamux does, once half the 256 KiB window is consumed.
+  py-libp2p batches most updates, and ``node.net.compat.window`` the rest, as go-yamux does: once
+  half the 256 KiB window is consumed.
 
 Process-wide and idempotent (``install``); targets ``node.net.compat.LIBP2P_VERSION``.
 """
@@ -36,6 +37,8 @@ from libp2p.pubsub import pubsub as pubsub_module
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.utils import maybe_consume_signed_record
 
+from node.net.compat import window
+
 OWN_RECORD_TTL_S = 5.0  # our record's bytes are rebuilt at most this often (an address change shows later)
 PEER_RECORD_REFRESH_S = 60.0  # a peer's unchanged record is checked and stored again this often
 MAX_REMEMBERED_PER_HOST = 1024  # peer records remembered as accepted, per host
@@ -54,6 +57,7 @@ def install(clock: Callable[[], float] = time.monotonic) -> None:
         return
     _installed.append(True)
     os.environ.setdefault(YAMUX_RELEASE_ON_READ, "0")  # an operator's explicit setting wins
+    window.install()  # after the setting above: yamux's settings are read once from here on
     send = OwnRecordCache(env_to_send_in_RPC, clock)
     consume = PeerRecordMemo(maybe_consume_signed_record, clock)
     for module in (pubsub_module, gossipsub_module):
