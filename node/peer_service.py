@@ -207,6 +207,9 @@ class PeerService:
     # -- requests ------------------------------------------------------------------------------
 
     async def on_request(self, name: str, payload: bytes, peer: str) -> bytes:
+        if name == TX_OFFER.name and peer not in self.herder.validator_peers:
+            # an offer costs a rebuild from the mempool: only the validators we vote with make them
+            raise NotFoundError("tx sets are offered by the validators of this node's quorum set only")
         return self.answer(name, payload)
 
     def answer(self, name: str, payload: bytes) -> bytes:

@@ -23,6 +23,7 @@ from memnet import (
 from trio.testing import MockClock
 
 from node import wire
+from node.errors import NodeError
 from node.peer_requests import TX_OFFER, TxSetOffer, offer_parts
 from protocol.errors import DecodeError
 from protocol.keys import Keypair
@@ -173,4 +174,26 @@ async def test_a_large_set_is_offered_in_parts_and_counts_once_all_are_here(
         ]
         assert [node.herder.offered(part) for part in wrong] == [0, 0]
         assert swapped.hash not in node.chain.tx_sets
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_offer_from_a_peer_outside_the_quorum_set_is_refused(
+    tmp_path: Path, virtual_clock: MockClock
+) -> None:
+    """An offer costs the receiver a rebuild from its mempool: only its quorum's validators make one."""
+    async with trio.open_nursery() as nursery:
+        validators = await _quiet_network(nursery, tmp_path)
+        node = validators[1].node
+        assert node is not None
+        alice, bob = await community(node)
+        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
+        assert node.api.submit([payment])[0].accepted
+        offered_set = make_tx_set(node.chain.last.hash, [payment])
+        (offer,) = offer_parts(offered_set)
+        raw = TX_OFFER.encode_query(offer)
+        with pytest.raises(NodeError):
+            await node.peers.on_request(wire.REQ_TX_OFFER, raw, "12D3KooWsomeoneelse")
+        assert offered_set.hash not in node.chain.tx_sets
+        await node.peers.on_request(wire.REQ_TX_OFFER, raw, validators[0].peer_id)
+        assert node.chain.tx_sets.get(offered_set.hash) == offered_set
         nursery.cancel_scope.cancel()
