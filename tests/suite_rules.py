@@ -9,6 +9,10 @@
 * The slow guard: a test that starts a real process or a real libp2p host must be marked
   ``@pytest.mark.slow`` (so ``pytest -m "not slow"`` is the quick lane); the guard watches every
   test and fails an unmarked one that does either, naming what it started.
+* Parallel runs: ``scripts/test`` runs the suite on two pytest-xdist workers. Every slow test joins
+  one xdist group, so real processes, libp2p hosts, browsers and network namespaces still run one
+  test at a time (as in a serial run: their timing and their resources never compete with another
+  such test), while the in-process tests run beside them on the other worker.
 """
 
 from __future__ import annotations
@@ -118,6 +122,19 @@ if HOST_MODULE in sys.modules:
     _GUARD.watch_hosts(sys.modules[HOST_MODULE].BasicHost)
 else:
     sys.meta_path.insert(0, _GUARD)
+
+
+SERIAL_GROUP = "real-processes"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), put every slow test in one group: one worker
+    runs them one after another."""
+    if not config.pluginmanager.has_plugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
 
 
 @pytest.hookimpl(wrapper=True)
