@@ -348,7 +348,7 @@ class Mempool:
 
     def _over_capacity(self, standing: Standing, source: str) -> bool:
         """Whether the API must refuse more work now (``node.capacity``): the mempool holds what
-        the network can close in the next interval or so (pending transactions: a queued-ahead one
+        the network closes in ``depth_s``, half an interval (pending transactions: a queued-ahead one
         waits for its account, not for room). The excess is refused, never a higher standing's
         transaction (it takes a lower one's place instead), and as the pool fills, a client address
         holding more than its share of the room is refused before the others."""

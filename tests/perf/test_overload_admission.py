@@ -1,5 +1,5 @@
-"""Graceful overload (issue 18): the API admits work up to what the network closes in about one
-interval at its measured rate; the excess is refused at once (``overloaded``, ``Retry-After``),
+"""Graceful overload (issue 18): the API admits work up to what the network closes in ``depth_s``
+(half an interval) at its measured rate; the excess is refused at once (``overloaded``, ``Retry-After``),
 never a member before a newcomer, a heavy client before a light one, and never a peer's gossip."""
 
 from __future__ import annotations
