@@ -14,8 +14,7 @@ of its nomination to its close (``busy_s``; slots are paced from their nominatio
 takes longer than the target interval is what stretches it):
 
 * a ledger that took longer than ``late_factor`` times the target and was either large (at least
-  half an interval's work at the estimated rate) or left at least as much work waiting as it
-  closed: the network is saturated, so what it closed per second of work *is* its capacity; the
+  half the admission limit) or left at least as much work waiting as it closed: the network is saturated, so what it closed per second of work *is* its capacity; the
   estimate moves halfway to it. (The backlog test matters when the estimate is far too high: a
   network that closes 150 tx/s never makes a ledger of half of a 2,000 tx/s estimate, and
   without it nothing was ever refused while latency grew to seconds.)
@@ -74,8 +73,13 @@ class Capacity:
         settings = self.settings
         late = busy_s > settings.late_factor * settings.target_interval_s
         # A late ledger tells the rate only when it was large: a small one was slowed by something
-        # else (a lost statement, a validator restarting), not by its work.
-        large = 2 * transactions >= self.rate * settings.target_interval_s
+        # else (a lost statement, a validator restarting), not by its work. "Large" is relative to
+        # what the API admits: the API alone cannot make a ledger much larger than the admission
+        # limit, so a threshold of half an interval's work (the limit itself at depth_s 0.5) meant
+        # "the pool was full" and a saturated network went unnoticed for several ledgers. Three
+        # alternated pairs of scripts/bench --find-max (2-core VM): 625 / 781 / 625 tx/s against
+        # 625 / 500 / 625; admitted p99 at 2x 2.11 / 2.67 s against 2.43 / 3.11 s.
+        large = 2 * transactions >= self.admission_limit
         behind = 0 < transactions <= backlog  # more waits than a ledger closes: it cannot keep up
         if late and (large or behind):
             self.rate = (self.rate + transactions / busy_s) / 2

@@ -67,6 +67,18 @@ def test_a_slow_small_ledger_does_not_read_as_saturation() -> None:
     assert capacity.rate == 600.0
 
 
+def test_large_means_half_the_admission_limit_not_half_an_intervals_work() -> None:
+    # At 0.5 s of depth the API cannot make a ledger much larger than the limit (1,000 here), so a
+    # late ledger of half of it already shows saturation; half an interval's work (1,000) would
+    # take a full pool to notice.
+    capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5))
+    assert capacity.admission_limit == 1000
+    capacity.ledger_closed(499, 2.0)  # late, but under half the limit and nothing left waiting
+    assert capacity.rate == 2000.0
+    capacity.ledger_closed(500, 2.0)  # late and large: 250 tx/s; halfway there
+    assert capacity.rate == 1125.0
+
+
 def _pool(ledger: SpamLedger) -> Mempool:
     return Mempool(
         ledger.state,
