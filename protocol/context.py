@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protocol.direct_init import direct_init
 from protocol.versions import PROTOCOL_V1, PROTOCOL_V2, PROTOCOL_V3
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class LedgerContext:
     """Everything about the ledger being closed that the rules may read.

@@ -42,6 +42,7 @@ from protocol.designs.operations import (
 )
 from protocol.designs.operations import well_formed as design_well_formed
 from protocol.designs.terms import CurrencyTerms, decode_terms, encode_terms
+from protocol.direct_init import direct_init
 from protocol.errors import DecodeError
 from protocol.fields import CODE_PATTERN as CODE_PATTERN
 from protocol.fields import KEY as KEY
@@ -76,6 +77,7 @@ _KIND_CODES = {CurrencyKind.MUTUAL: 0, CurrencyKind.TIME: 1, CurrencyKind.ISSUED
 _KIND_BY_CODE = {code: kind for kind, code in _KIND_CODES.items()}
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Payment:
     """Move ``amount`` (minor units) of ``currency`` from the transaction's source to ``destination``."""

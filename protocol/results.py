@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 
 from protocol import codec
+from protocol.direct_init import direct_init
 from protocol.errors import DecodeError
 from protocol.hashing import HASH_SIZE
 
@@ -208,6 +209,7 @@ _EXPLANATIONS = {
 _CODE_BY_NAME = {code.value: code for code in ResultCode}
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class TxResult:
     tx_hash: bytes

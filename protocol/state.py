@@ -43,6 +43,7 @@ from protocol.designs.entries import (
     encode_design_entry,
 )
 from protocol.designs.terms import NO_TERMS, CurrencyTerms, decode_terms, encode_terms
+from protocol.direct_init import direct_init
 from protocol.errors import DecodeError
 from protocol.fields import MAX_CODE_LEN, MAX_STEWARDS, CurrencyKind, valid_code
 from protocol.governance.entries import (
@@ -81,6 +82,7 @@ _ROLE_CODES = {role: i for i, role in enumerate(Role)}
 _ROLE_BY_CODE = dict(enumerate(Role))
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Account:
     id: bytes
@@ -111,6 +113,7 @@ class CurrencyExtension:
 NO_EXTENSION = CurrencyExtension()
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Currency:
     code: str
@@ -147,6 +150,7 @@ class Currency:
         )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Holding:
     account: bytes
@@ -378,6 +382,7 @@ class EntryReader(StateReader, Protocol):
     def get_entry(self, key: bytes) -> tuple[bytes | None, Entry | None]: ...
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Change:
     """One entry changed by a ledger: its encoded value before (None if new) and after."""

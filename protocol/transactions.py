@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from protocol import codec
 from protocol.codec import INT64_MAX, UINT32_MAX
+from protocol.direct_init import direct_init
 from protocol.errors import DecodeError
 from protocol.hashing import PERSON_TX, blake2b256
 from protocol.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, Keypair, verify
@@ -30,6 +31,7 @@ MAX_SIGNATURES = 20
 MAX_TX_BYTES = 32 * 1024  # 100 operations of ~150 bytes plus 20 signatures fit with room to spare
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class TransactionBody:
     """What the source account authorises.
@@ -46,6 +48,7 @@ class TransactionBody:
     operations: tuple[Operation, ...]
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Transaction:
     """A transaction as received or built: body, its exact bytes, hash and signatures."""
