@@ -56,6 +56,25 @@ def test_a_step_is_shared_among_its_stages_by_wall_time() -> None:
     assert seconds[Stage.SIGNATURES] == 1.5
 
 
+def test_steps_without_marks_go_to_their_task_and_marks_do_not_leak_into_later_steps() -> None:
+    clocks = FakeClocks()
+    meter = _meter(clocks)
+    meter._begin_step(Stage.NETWORK)
+    clocks.spend(1.0)
+    meter._end_step()
+    meter._begin_step(Stage.HTTP)
+    clocks.spend(1.0)
+    with meter.stage(Stage.SIGNATURES):
+        clocks.spend(3.0)
+    meter._end_step()
+    meter._begin_step(Stage.CONSENSUS)
+    clocks.spend(2.0)
+    meter._end_step()
+    seconds = meter.seconds()
+    assert (seconds[Stage.NETWORK], seconds[Stage.HTTP], seconds[Stage.SIGNATURES]) == (1.0, 1.0, 3.0)
+    assert seconds[Stage.CONSENSUS] == 2.0
+
+
 def test_a_stage_left_open_when_its_step_ends_is_dropped() -> None:
     clocks = FakeClocks()
     meter = _meter(clocks)
