@@ -14,10 +14,11 @@ of its nomination to its close (``busy_s``; slots are paced from their nominatio
 takes longer than the target interval is what stretches it):
 
 * a ledger that took longer than ``late_factor`` times the target and was either large (at least
-  half the admission limit) or left at least as much work waiting as it closed: the network is saturated, so what it closed per second of work *is* its capacity; the
-  estimate moves halfway to it. (The backlog test matters when the estimate is far too high: a
-  network that closes 150 tx/s never makes a ledger of half of a 2,000 tx/s estimate, and
-  without it nothing was ever refused while latency grew to seconds.)
+  half the admission limit) or left at least as much work waiting as it closed: the network is
+  saturated, so what it closed per second of work *is* its capacity; the estimate moves halfway
+  to it. (The backlog test matters when the estimate is far too high: a network that closes
+  150 tx/s never makes a ledger of half a 2,000 tx/s estimate's limit, and without it nothing was
+  ever refused while latency grew to seconds.)
 * a ledger on time while admissions were being refused: the limit may be what holds the load
   back, so the estimate grows by ``probe_growth`` and looks for more room, as a TCP window does;
 * anything else tells nothing new (an idle network's small ledgers say nothing of its maximum).
