@@ -79,6 +79,16 @@ def test_large_means_half_the_admission_limit_not_half_an_intervals_work() -> No
     assert capacity.rate == 1125.0
 
 
+def test_a_large_ledger_that_overran_its_interval_at_all_was_late() -> None:
+    # Under overload the set size settles where ledgers start to be late, so any overrun counts:
+    # with a factor of 1.3 sets grew until they took 1.3 s, and admitted payments waited for them.
+    capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5))
+    capacity.ledger_closed(600, 1.0)  # large, and exactly on time
+    assert capacity.rate == 2000.0
+    capacity.ledger_closed(600, 1.2)  # large and 0.2 s over: saturated at 500 tx/s; halfway there
+    assert capacity.rate == 1250.0
+
+
 def _pool(ledger: SpamLedger) -> Mempool:
     return Mempool(
         ledger.state,
