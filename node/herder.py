@@ -62,16 +62,10 @@ from node.outbox import Held, StatementOutbox
 from node.peer_ids import peer_id_for
 from node.peer_requests import (
     SCP_STATE,
-    TX_IDS,
     TX_OFFER,
-    TX_SET,
-    TXS,
-    TXS_PER_REQUEST,
     BadAnswerError,
     PeerRequests,
-    TxIds,
     TxSetOffer,
-    TxsQuery,
     offer_parts,
     peers_starting_with,
 )
@@ -80,7 +74,8 @@ from node.quorum_sets import QuorumSets
 from node.ratelimit import RateLimiter
 from node.timers import TimerService
 from node.transport import Transport
-from node.tx_set_offers import TxSetOffers, rebuild
+from node.tx_set_fetch import TxSetFetcher
+from node.tx_set_offers import TxSetOffers
 from node.wire import (
     SignedEnvelope,
     decode_envelope,
@@ -102,7 +97,6 @@ from protocol.ledger import (
     make_tx_set,
 )
 from protocol.state import StateOverlay
-from protocol.transactions import Transaction
 from protocol.versions import PROTOCOL_V2
 
 logger = logging.getLogger("tally.herder")
@@ -213,6 +207,7 @@ class Herder:
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._decoded_values: dict[bytes, CloseValue] = {}  # value bytes -> decoded (_close_value)
         self.offers = TxSetOffers(chain.mempool)  # tx sets peers offered before naming them
+        self.tx_set_fetcher = TxSetFetcher(requests, self.offers, chain.mempool)
         self._flush_gossip = flush_gossip
         self._own_set: TxSet | None = None  # the set this node nominated in the open slot …
         self._own_set_offered = False  # … and whether it was offered to peers yet
@@ -705,60 +700,15 @@ class Herder:
         self._nursery.start_soon(task, key, first_peer)
 
     async def _fetch_tx_set_task(self, tx_set_hash: bytes, first_peer: str) -> None:
-        peers = peers_starting_with(first_peer, self.transport.connected_peers())
         try:
-            for peer in peers:
-                try:
-                    tx_set = await self._fetch_compact(peer, tx_set_hash)
-                    if tx_set is None:  # our copies differ (e.g. other signatures): take it whole
-                        tx_set = await self.requests.ask(peer, TX_SET, tx_set_hash)
-                except NetError as exc:
-                    log(logger, logging.DEBUG, "tx set request failed", peer=peer, error=str(exc))
-                    continue
-                except BadAnswerError:
-                    continue
-                if any(self.chain.mempool.signers_of(tx) is None for tx in tx_set.transactions):
-                    # A transaction's hash does not cover its signatures: a copy with a broken one
-                    # can only come from a dishonest proposer. Never vote for such a set.
-                    self.requests.bad_answer(
-                        peer, TX_SET, "a transaction in the tx set carries a bad signature"
-                    )
-                    continue
+            tx_set = await self.tx_set_fetcher.fetch(
+                tx_set_hash, peers_starting_with(first_peer, self.transport.connected_peers())
+            )
+            if tx_set is not None:
                 self.chain.tx_sets.add(tx_set)
                 self._release(tx_set_hash)
-                return
-            log(logger, logging.WARNING, "no peer could send a tx set", tx_set=tx_set_hash.hex()[:16])
         finally:
             self._fetching.discard(tx_set_hash)
-
-    async def _fetch_compact(self, peer: str, tx_set_hash: bytes) -> TxSet | None:
-        """The tx set rebuilt from its hashes (offered, else asked for) and our mempool, fetching
-        only what we lack.
-
-        Returns None when the rebuilt set does not hash right (a transaction we hold carries
-        other signatures than the proposer's copy). Raises NetError / BadAnswerError.
-        """
-        offered = self.offers.ids(tx_set_hash)
-        if offered is not None:
-            self.offers.forget(tx_set_hash)  # a false offer is tried once
-            with contextlib.suppress(NetError):  # the peer had not the transactions it named
-                tx_set = await self._rebuild_fetching(peer, tx_set_hash, offered)
-                if tx_set is not None:
-                    return tx_set
-        return await self._rebuild_fetching(
-            peer, tx_set_hash, await self.requests.ask(peer, TX_IDS, tx_set_hash)
-        )
-
-    async def _rebuild_fetching(self, peer: str, tx_set_hash: bytes, ids: TxIds) -> TxSet | None:
-        found = rebuild(self.chain.mempool, ids)
-        known: dict[bytes, Transaction] = found.known
-        missing = found.missing
-        for start in range(0, len(missing), TXS_PER_REQUEST):
-            chunk = missing[start : start + TXS_PER_REQUEST]
-            for tx in await self.requests.ask(peer, TXS, TxsQuery(tx_set_hash, chunk)):
-                known[tx.hash] = tx
-        tx_set = TxSet(ids.previous_hash, tuple(known[h] for h in ids.tx_hashes))
-        return tx_set if tx_set.hash == tx_set_hash else None
 
     def _release(self, tx_set_hash: bytes) -> None:
         ready = []

@@ -1,0 +1,96 @@
+"""Fetching a tx set that a peer's statement names, sending over the wire only what we lack.
+
+SCP sees a peer's statement only once every tx set it names is here (``node.herder``). Most of a
+set's transactions already sit in this node's mempool (gossip brought them), so a set is rebuilt
+from its transaction hashes: those the proposer offered (``node.tx_set_offers``), else those it
+answers to ``TX_IDS``, and only the transactions we lack are asked for (``TXS``). When the rebuilt
+set does not hash right (a transaction we hold carries other signatures than the proposer's copy),
+the whole set is asked for (``TX_SET``).
+
+A peer's set is a claim like any other: one holding a transaction whose signature does not verify
+can only come from a dishonest proposer, is never voted for, and costs the peer that sent it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from node.errors import NetError
+from node.logs import log
+from node.mempool import Mempool
+from node.peer_requests import (
+    TX_IDS,
+    TX_SET,
+    TXS,
+    TXS_PER_REQUEST,
+    BadAnswerError,
+    PeerRequests,
+    TxIds,
+    TxsQuery,
+)
+from node.tx_set_offers import TxSetOffers, rebuild
+from protocol.ledger import TxSet
+from protocol.transactions import Transaction
+
+logger = logging.getLogger("tally.herder")
+
+
+class TxSetFetcher:
+    """Asks peers, one after another, for a tx set, rebuilding it from the mempool where it can."""
+
+    def __init__(self, requests: PeerRequests, offers: TxSetOffers, mempool: Mempool) -> None:
+        self._requests = requests
+        self._offers = offers
+        self._mempool = mempool
+
+    async def fetch(self, tx_set_hash: bytes, peers: Iterable[str]) -> TxSet | None:
+        """The set from the first of ``peers`` that sends it with every signature valid; None
+        when none could (each failure is logged, a dishonest answer reported)."""
+        for peer in peers:
+            try:
+                tx_set = await self._fetch_compact(peer, tx_set_hash)
+                if tx_set is None:  # our copies differ (e.g. other signatures): take it whole
+                    tx_set = await self._requests.ask(peer, TX_SET, tx_set_hash)
+            except NetError as exc:
+                log(logger, logging.DEBUG, "tx set request failed", peer=peer, error=str(exc))
+                continue
+            except BadAnswerError:
+                continue
+            if any(self._mempool.signers_of(tx) is None for tx in tx_set.transactions):
+                # A transaction's hash does not cover its signatures: a copy with a broken one
+                # can only come from a dishonest proposer. Never vote for such a set.
+                self._requests.bad_answer(peer, TX_SET, "a transaction in the tx set carries a bad signature")
+                continue
+            return tx_set
+        log(logger, logging.WARNING, "no peer could send a tx set", tx_set=tx_set_hash.hex()[:16])
+        return None
+
+    async def _fetch_compact(self, peer: str, tx_set_hash: bytes) -> TxSet | None:
+        """The tx set rebuilt from its hashes (offered, else asked for) and our mempool, fetching
+        only what we lack.
+
+        Returns None when the rebuilt set does not hash right. Raises NetError / BadAnswerError.
+        """
+        offered = self._offers.ids(tx_set_hash)
+        if offered is not None:
+            self._offers.forget(tx_set_hash)  # a false offer is tried once
+            with contextlib.suppress(NetError):  # the peer had not the transactions it named
+                tx_set = await self._rebuild_fetching(peer, tx_set_hash, offered)
+                if tx_set is not None:
+                    return tx_set
+        return await self._rebuild_fetching(
+            peer, tx_set_hash, await self._requests.ask(peer, TX_IDS, tx_set_hash)
+        )
+
+    async def _rebuild_fetching(self, peer: str, tx_set_hash: bytes, ids: TxIds) -> TxSet | None:
+        found = rebuild(self._mempool, ids)
+        known: dict[bytes, Transaction] = found.known
+        missing = found.missing
+        for start in range(0, len(missing), TXS_PER_REQUEST):
+            chunk = missing[start : start + TXS_PER_REQUEST]
+            for tx in await self._requests.ask(peer, TXS, TxsQuery(tx_set_hash, chunk)):
+                known[tx.hash] = tx
+        tx_set = TxSet(ids.previous_hash, tuple(known[h] for h in ids.tx_hashes))
+        return tx_set if tx_set.hash == tx_set_hash else None
