@@ -51,6 +51,7 @@ from protocol.transactions import Transaction, TransactionBody, build_transactio
 BATCH_INTERVAL_S = 0.1
 POLL_INTERVAL_S = 0.05
 DRAIN_TIMEOUT_S = 60.0
+SETUP_SPREAD_TIMEOUT_S = 60.0  # for every node to close the ledger that admitted the accounts
 ADMITS_PER_TX = 100
 console = Console(stderr=True)
 
@@ -116,6 +117,7 @@ class Bench:
         ]
         ops += [admits[i : i + ADMITS_PER_TX] for i in range(0, len(admits), ADMITS_PER_TX)]
         seq = 1
+        setup_ledger = 0
         for start in range(0, len(ops), 10):  # a new account may have 16 pending (node.mempool)
             chunk = []
             for operations in ops[start : start + 10]:
@@ -126,7 +128,21 @@ class Bench:
             bad = [r for r in results if r["status"] != "applied"]
             if bad:
                 raise SystemExit(f"bench setup failed: {bad[0]}")
+            setup_ledger = max([setup_ledger, *(r["ledger"] for r in results)])
+        # Payments go to every node, and a node that has not closed the ledger admitting an
+        # account yet refuses its payment (a stranger paying in a members' currency): on a loaded
+        # machine or a lab with delays, the first payments used to race the setup's last ledger.
+        await self.wait_for_ledger(setup_ledger, SETUP_SPREAD_TIMEOUT_S)
         return time_code, mutual_code
+
+    async def wait_for_ledger(self, seq: int, timeout_s: float) -> None:
+        """Until every node has closed ledger ``seq``; SystemExit after ``timeout_s``."""
+        with trio.move_on_after(timeout_s):
+            for api in self.apis:
+                while await self._node_seq(api) < seq:  # noqa: ASYNC110 (polls a node over HTTP)
+                    await trio.sleep(POLL_INTERVAL_S)
+            return
+        raise SystemExit(f"bench setup: not every node closed ledger {seq} within {timeout_s:g} s")
 
     def presign(
         self, accounts: list[Keypair], codes: tuple[str, str], total: int, seed: int
@@ -237,6 +253,14 @@ class Bench:
             except (httpx.HTTPError, KeyError, ValueError):
                 pass
             await trio.sleep(POLL_INTERVAL_S)
+
+    async def _node_seq(self, api: str) -> int:
+        """The last ledger ``api``'s node closed; -1 while it does not answer (restarting)."""
+        try:
+            seq: int = (await self.http.get(f"{api}/node")).json()["ledger"]["seq"]
+        except (httpx.HTTPError, KeyError, ValueError):
+            return -1
+        return seq
 
     async def latest_seq(self) -> int:
         """The first node's last closed ledger, from ``GET /node``: ``/ledgers/latest`` answers
