@@ -28,10 +28,23 @@ def _free_port() -> int:
 
 @pytest.fixture
 def node_url(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port, p2p_port = _free_port(), _free_port()
     folder = tmp_path / "node"
+    # both ports free ones: the default p2p port (4100) may be another test's or node's
     subprocess.run(
-        [*TALLY, "node", "init", "--dir", str(folder), "--validator", "--api-port", str(port), "--json"],
+        [
+            *TALLY,
+            "node",
+            "init",
+            "--dir",
+            str(folder),
+            "--validator",
+            "--json",
+            "--api-port",
+            str(port),
+            "--p2p-port",
+            str(p2p_port),
+        ],
         check=True,
         capture_output=True,
         timeout=60,
