@@ -254,20 +254,23 @@ class Bench:
                 pass
             await trio.sleep(POLL_INTERVAL_S)
 
-    async def _node_seq(self, api: str) -> int:
-        """The last ledger ``api``'s node closed; -1 while it does not answer (restarting)."""
-        try:
-            seq: int = (await self.http.get(f"{api}/node")).json()["ledger"]["seq"]
-        except (httpx.HTTPError, KeyError, ValueError):
-            return -1
-        return seq
-
-    async def latest_seq(self) -> int:
-        """The first node's last closed ledger, from ``GET /node``: ``/ledgers/latest`` answers
+    async def _closed_seq(self, api: str) -> int:
+        """The last ledger ``api``'s node closed, from ``GET /node``: ``/ledgers/latest`` answers
         with that ledger's whole transaction list, and polling it every 50 ms cost the node ~10 %
         of its CPU at 600 tx/s (py-spy), a load the bench put on what it measured."""
-        seq: int = (await self.http.get(f"{self.apis[0]}/node")).json()["ledger"]["seq"]
+        seq: int = (await self.http.get(f"{api}/node")).json()["ledger"]["seq"]
         return seq
+
+    async def _node_seq(self, api: str) -> int:
+        """``_closed_seq``, or -1 while the node does not answer (restarting)."""
+        try:
+            return await self._closed_seq(api)
+        except (httpx.HTTPError, KeyError, ValueError):
+            return -1
+
+    async def latest_seq(self) -> int:
+        """The first node's last closed ledger."""
+        return await self._closed_seq(self.apis[0])
 
     async def state_hashes_agree(self) -> bool:
         seqs = [(await self.http.get(f"{api}/ledgers/latest")).json()["seq"] for api in self.apis]
