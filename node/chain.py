@@ -59,6 +59,9 @@ class LedgerChain:
             protocol_version=last.version,
             capacity=capacity,
         )
+        # Read when metrics are scraped: always the mempool's size (evictions and expiries
+        # included), and nothing to update on each admission's hot path.
+        metrics.mempool_size.set_function(lambda: len(self.mempool))
         self.tx_sets = TxSetCache()
         self._waiters: dict[bytes, list[trio.Event]] = {}
         self._last_close_s: float | None = None
@@ -87,7 +90,6 @@ class LedgerChain:
         admission = self.mempool.add(tx, source)
         if not admission.accepted and admission.code is not None:
             self.metrics.tx_rejected.labels(admission.code.value).inc()
-        self.metrics.mempool_size.set(len(self.mempool))
         return admission
 
     def refuse_early(self, header: TxHeader, source: str | None = None) -> Admission | None:
@@ -167,7 +169,6 @@ class LedgerChain:
             protocol_version=header.version,
             changes=closed.changes,
         )
-        self.metrics.mempool_size.set(len(self.mempool))
         self._recent_hashes = [*self._recent_hashes[-(KEEP_TX_SETS_LEDGERS - 1) :], header.hash]
         self.tx_sets.keep_only_built_on(set(self._recent_hashes))
         for tx_hash in [*included, *dropped]:

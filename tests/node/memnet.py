@@ -276,6 +276,14 @@ async def start(hub: MemoryHub, test_node: TestNode) -> AssembledNode:
     return node
 
 
+async def start_validators(hub: MemoryHub, root: Path, count: int, **settings: int) -> list[TestNode]:
+    """``count`` validators (``make_validators`` with ``settings``), all started."""
+    validators = make_validators(root, count, **settings)
+    for v in validators:
+        await start(hub, v)
+    return validators
+
+
 async def start_chain(hub: MemoryHub, root: Path, count: int, *, dials: bool = True) -> list[TestNode]:
     """``count`` validators, each bootstrapping from the one before it, all started. Without
     ``dials`` no node can open a connection (discovery still swaps records): the chain stays."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
-from memnet import MemoryHub, community, make_validators, signed_tx, start
+from memnet import MemoryHub, community, signed_tx, start_validators
 from trio.testing import MockClock
 
 from node import wire
@@ -21,9 +21,7 @@ async def test_a_peers_batch_waits_for_the_close_in_progress_then_is_admitted(
 ) -> None:
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery)
-        validators = make_validators(tmp_path, 4, heartbeat_interval_ms=3_600_000)
-        for v in validators:
-            await start(hub, v)
+        validators = await start_validators(hub, tmp_path, 4, heartbeat_interval_ms=3_600_000)
         node = validators[1].node
         assert node is not None
         alice, bob = await community(node)
