@@ -207,7 +207,7 @@ class Herder:
         self._behind_since_ms = -(10**12)  # when a peer last voted on a slot past our next one
         self._decoded_values: dict[bytes, CloseValue] = {}  # value bytes -> decoded (_close_value)
         self.offers = TxSetOffers(chain.mempool)  # tx sets peers offered before naming them
-        self.tx_set_fetcher = TxSetFetcher(requests, self.offers, chain.mempool)
+        self.tx_set_fetcher = TxSetFetcher(requests, self.offers, chain.mempool, chain.tx_sets.__contains__)
         self._flush_gossip = flush_gossip
         self._own_set: TxSet | None = None  # the set this node nominated in the open slot …
         self._own_set_offered = False  # … and whether it was offered to peers yet
@@ -258,8 +258,13 @@ class Herder:
     # -- inputs --------------------------------------------------------------------------------
 
     def transactions_arrived(self) -> None:
-        """The mempool got work: make sure a ledger is planned within ``close_interval``."""
+        """The mempool got work: make sure a ledger is planned within ``close_interval``, and take
+        any tx set we are fetching that the new transactions complete (node.tx_set_fetch)."""
         self._schedule_nomination()
+        for tx_set in self.tx_set_fetcher.completed_meanwhile():
+            with CPU.stage(Stage.CONSENSUS):  # called from the network's and the API's tasks
+                self.chain.tx_sets.add(tx_set)
+                self._release(tx_set.hash)
 
     def receive_envelope(self, envelope: SignedEnvelope, peer: str) -> None:
         with CPU.stage(Stage.CONSENSUS):  # called from the network's tasks

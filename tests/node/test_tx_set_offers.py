@@ -24,6 +24,7 @@ from trio.testing import MockClock
 
 from node import wire
 from node.errors import NodeError
+from node.net import GossipVerdict
 from node.peer_requests import TX_OFFER, TxSetOffer, offer_parts
 from protocol.errors import DecodeError
 from protocol.keys import Keypair
@@ -179,4 +180,45 @@ async def test_a_large_set_is_offered_in_parts_and_counts_once_all_are_here(
         ]
         assert [node.herder.offered(part) for part in wrong] == [0, 0]
         assert swapped.hash not in node.chain.tx_sets
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_set_being_fetched_is_taken_once_gossip_brings_what_it_lacked(
+    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transactions a validator lacks of an offered set are the proposer's latest, which it
+    gossips as it offers the set: when they arrive while the proposer is slow to answer for them,
+    the set is complete without the answer (node.tx_set_fetch)."""
+    answered = trio.Event()
+    request = MemoryTransport.request
+
+    async def slow_txs(self: MemoryTransport, peer: str, name: str, payload: bytes, **kwargs: float) -> bytes:
+        if name == wire.REQ_TXS:
+            await answered.wait()  # a busy proposer: never within this test
+        return await request(self, peer, name, payload, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MemoryTransport, "request", slow_txs)
+    async with trio.open_nursery() as nursery:
+        validators = await _quiet_network(nursery, tmp_path)
+        node = validators[1].node
+        assert node is not None
+        alice, bob = await community(node)
+        known, latest = (
+            signed_tx(node, a, 1, Payment(b.public_key, "HOUR", 5)) for a, b in ((alice, bob), (bob, alice))
+        )
+        assert node.api.submit([known])[0].accepted
+        offered_set = make_tx_set(node.chain.last.hash, [known, latest])
+        offer = TxSetOffer(
+            offered_set.hash, offered_set.previous_hash, tuple(sorted((known.hash, latest.hash)))
+        )
+        assert node.herder.offered(offer) == 1  # lacks the proposer's latest: kept
+        nursery.start_soon(node.herder._fetch_tx_set_task, offered_set.hash, validators[0].peer_id)
+        with trio.fail_after(TIMEOUT_S):
+            while not node.herder.tx_set_fetcher._lacking:  # noqa: ASYNC110 (the request goes out)
+                await trio.sleep(0.01)
+        assert offered_set.hash not in node.chain.tx_sets
+        verdict = await node.peers.on_tx_batch(wire.encode_tx_batch([latest.encode()]), validators[0].peer_id)
+        assert verdict is GossipVerdict.ACCEPT
+        assert node.chain.tx_sets.get(offered_set.hash) == offered_set, "not taken when gossip completed it"
+        assert not answered.is_set()
         nursery.cancel_scope.cancel()
