@@ -189,11 +189,12 @@ async def test_a_set_being_fetched_is_taken_once_gossip_brings_what_it_lacked(
     """The transactions a validator lacks of an offered set are the proposer's latest, which it
     gossips as it offers the set: when they arrive while the proposer is slow to answer for them,
     the set is complete without the answer (node.tx_set_fetch)."""
-    answered = trio.Event()
+    asked, answered = trio.Event(), trio.Event()
     request = MemoryTransport.request
 
     async def slow_txs(self: MemoryTransport, peer: str, name: str, payload: bytes, **kwargs: float) -> bytes:
         if name == wire.REQ_TXS:
+            asked.set()
             await answered.wait()  # a busy proposer: never within this test
         return await request(self, peer, name, payload, **kwargs)  # type: ignore[arg-type]
 
@@ -214,8 +215,7 @@ async def test_a_set_being_fetched_is_taken_once_gossip_brings_what_it_lacked(
         assert node.herder.offered(offer) == 1  # lacks the proposer's latest: kept
         nursery.start_soon(node.herder._fetch_tx_set_task, offered_set.hash, validators[0].peer_id)
         with trio.fail_after(TIMEOUT_S):
-            while not node.herder.tx_set_fetcher._lacking:  # noqa: ASYNC110 (the request goes out)
-                await trio.sleep(0.01)
+            await asked.wait()  # the request for what it lacks is out
         assert offered_set.hash not in node.chain.tx_sets
         verdict = await node.peers.on_tx_batch(wire.encode_tx_batch([latest.encode()]), validators[0].peer_id)
         assert verdict is GossipVerdict.ACCEPT
