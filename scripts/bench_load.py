@@ -9,9 +9,9 @@ HTTP API, figures from what the ledgers actually contain.
 Method: start a testnet (or use ``--dir`` of a running one), create a time currency and a
 mutual-credit currency and admit K accounts, pre-sign every payment (so the generator costs
 little CPU), then offer them at the target rate in batches every 100 ms, each account always
-through the same node so its sequence numbers arrive in order. A watcher task polls node 0 for
-new ledgers every 50 ms; a payment's latency is from its submit to the moment its ledger was
-seen (so it includes up to 50 ms of polling). After the offered window the benchmark waits for
+through the same node so its sequence numbers arrive in order. A watcher task follows node 0's
+event stream of closed ledgers and reads each one's transactions as it closes; a payment's latency
+is from its submit to the moment its ledger was seen. After the offered window the benchmark waits for
 the network to drain, then checks every node's state hash at a common ledger.
 """
 
@@ -27,7 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from protocol.transactions import Transaction, TransactionBody, build_transactio
 
 BATCH_INTERVAL_S = 0.1
 POLL_INTERVAL_S = 0.05
+STREAM_TIMEOUT = httpx.Timeout(10.0, read=30.0)  # the event stream sends a keep-alive every 10 s
 DRAIN_TIMEOUT_S = 60.0
 SETUP_SPREAD_TIMEOUT_S = 60.0  # for every node to close the ledger that admitted the accounts
 ADMITS_PER_TX = 100
@@ -236,23 +237,52 @@ class Bench:
                     self._retry[self._account_of[tx.body.source]] = (time.monotonic() + retry_s, tx)
 
     async def watch_ledgers(self, run: Run, first_seq: int, stop: trio.Event) -> None:
+        """Record every ledger from ``first_seq`` on as node 0 closes it, until ``stop``.
+
+        Node 0's event stream (``GET /events?ledgers=1``) says when a ledger closed; its
+        transactions are then read from ``GET /ledgers/{seq}``. Polling ``GET /node`` every 50 ms
+        instead cost node 0 twenty requests a second (its HTTP stage 52 against the others' 32 µs
+        per payment at 1,000 tx/s) and added up to 50 ms to every latency measured."""
         seq = first_seq
-        while not stop.is_set():
-            try:
-                latest = await self.latest_seq()
-                while seq <= latest:
-                    ledger = (await self.http.get(f"{self.apis[0]}/ledgers/{seq}")).json()
-                    now = time.monotonic()
-                    run.close_times_ms.append(ledger["close_time_ms"])
-                    for item in ledger["transactions"]:
-                        tx_hash = bytes.fromhex(item["hash"])
-                        run.seen_count[tx_hash] = run.seen_count.get(tx_hash, 0) + 1
-                        if tx_hash in run.submitted_at and tx_hash not in run.applied_at:
-                            run.applied_at[tx_hash] = now
-                    seq += 1
-            except (httpx.HTTPError, KeyError, ValueError):
-                pass
-            await trio.sleep(POLL_INTERVAL_S)
+        resume = f"{first_seq - 1}"  # an event id: "after everything in ledger first_seq - 1"
+        async with trio.open_nursery() as nursery:
+
+            async def cancel_on_stop() -> None:
+                await stop.wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(cancel_on_stop)
+            while True:  # a stream ends by itself every minute or so: resume where it stopped
+                try:
+                    async for closed in self._closed_ledgers(resume):
+                        resume = str(closed)
+                        while seq <= closed:
+                            await self._record_ledger(run, seq)
+                            seq += 1
+                except (httpx.HTTPError, KeyError, ValueError):
+                    await trio.sleep(POLL_INTERVAL_S)  # node 0 restarting (chaos): ask again shortly
+
+    async def _closed_ledgers(self, resume: str) -> AsyncIterator[int]:
+        """The seq of every ledger node 0 closes after event id ``resume``, as it closes, from its
+        event stream's ``id:`` lines (keep-alives and the stream's last line carry one too)."""
+        params = {"ledgers": "1", "last_event_id": resume}
+        async with self.http.stream(
+            "GET", f"{self.apis[0]}/events", params=params, timeout=STREAM_TIMEOUT
+        ) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if line.startswith("id:") and line[3:].strip():
+                    yield int(line[3:].strip().partition(".")[0])
+
+    async def _record_ledger(self, run: Run, seq: int) -> None:
+        ledger = (await self.http.get(f"{self.apis[0]}/ledgers/{seq}")).json()
+        now = time.monotonic()
+        run.close_times_ms.append(ledger["close_time_ms"])
+        for item in ledger["transactions"]:
+            tx_hash = bytes.fromhex(item["hash"])
+            run.seen_count[tx_hash] = run.seen_count.get(tx_hash, 0) + 1
+            if tx_hash in run.submitted_at and tx_hash not in run.applied_at:
+                run.applied_at[tx_hash] = now
 
     async def _closed_seq(self, api: str) -> int:
         """The last ledger ``api``'s node closed, from ``GET /node``: ``/ledgers/latest`` answers

@@ -108,6 +108,9 @@ def test_bench_smoke_reports_every_figure(tmp_path: Path) -> None:
     assert set(report["nodes"]) == {"v0", "v1", "v2"}
     assert all({"cpu_percent", "rss_mb"} <= set(n) for n in report["nodes"].values())
     assert report["state_hashes_agree"] is True
+    # the watcher saw every admitted payment land (node 0's event stream, scripts/bench_load.py)
+    assert report["applied"] == report["accepted"] > 0, report
+    assert report["lost"] == 0, report
     cost = report["cost"]
     assert set(cost["validators"]) == {"v0", "v1", "v2"}
     for validator in cost["validators"].values():
