@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -47,10 +48,11 @@ class Stage(enum.StrEnum):
     NETWORK = "network"  # libp2p (Noise, yamux, GossipSub), decoding peers' messages, answering them
     HTTP = "http"  # the API server: HTTP parsing, JSON, the handlers' own work
     STORAGE = "storage"  # LevelDB writes: ledgers, own statements
-    OTHER = "other"  # any other task (board, quorum monitor, loop-lag probe)
+    OTHER = "other"  # any other task (board, quorum monitor, loop-lag probe, trio's own)
 
 
-# A task's stage, by the qualified name trio gives it (its function's module and name).
+# A task's stage, by the qualified name trio gives it (its function's module and name), or else by
+# the module its code comes from (``task_origin``).
 TASK_STAGES: tuple[tuple[str, Stage], ...] = (
     ("hypercorn.", Stage.HTTP),
     ("starlette.", Stage.HTTP),
@@ -63,14 +65,36 @@ TASK_STAGES: tuple[tuple[str, Stage], ...] = (
     ("node.timers.", Stage.CONSENSUS),
     ("node.catchup.", Stage.CONSENSUS),
     ("node.quorum_sets.", Stage.CONSENSUS),
+    ("node.outbox.", Stage.CONSENSUS),  # our own statements: handed to the writer thread, then sent
 )
+SERVE_LISTENERS = "trio._highlevel_serve_listeners"  # trio's accept loop: the handler tells whose
 
 
-def stage_of_task(name: str) -> Stage:
-    for prefix, stage in TASK_STAGES:
-        if name.startswith(prefix):
-            return stage
+def stage_of_task(name: str, origin: str = "") -> Stage:
+    """The stage of a task named ``name``, else of the module its code comes from (``origin``)."""
+    for label in (name, origin):
+        for prefix, stage in TASK_STAGES:
+            if label.startswith(prefix):
+                return stage
     return Stage.OTHER
+
+
+def task_origin(task: trio.lowlevel.Task) -> str:
+    """The module a task's code comes from, for the tasks whose name does not say: libp2p's service
+    manager names its tasks after the bare function (``push_msg[daemon=False]``, GossipSub's
+    delivery), and trio's listeners run each accepted connection in one function for the API
+    server and for libp2p alike, where the connection handler it was given tells them apart.
+    Read once per task, at its first step (the coroutine's frame holds its arguments then)."""
+    frame = getattr(task.coro, "cr_frame", None)
+    if frame is None:
+        return ""
+    module = str(frame.f_globals.get("__name__", ""))
+    if module == SERVE_LISTENERS:
+        handler = frame.f_locals.get("handler")
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        return str(getattr(handler, "__module__", "") or module)
+    return module
 
 
 class _ThreadState:
@@ -214,7 +238,7 @@ class _StepInstrument(trio.abc.Instrument):
     def before_task_step(self, task: trio.lowlevel.Task) -> None:
         stage = self._stages.get(task)
         if stage is None:
-            stage = self._stages[task] = stage_of_task(task.name)
+            stage = self._stages[task] = stage_of_task(task.name, task_origin(task))
         self._meter._begin_step(stage)
 
     def after_task_step(self, task: trio.lowlevel.Task) -> None:

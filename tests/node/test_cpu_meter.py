@@ -3,11 +3,13 @@ stages marked in it by wall-clock share, and a stage left open across an await i
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import trio
 import trio.lowlevel
 
-from node.cpu import CpuMeter, Stage, stage_of_task
+from node.cpu import CpuMeter, Stage, stage_of_task, task_origin
 
 
 class FakeClocks:
@@ -99,6 +101,46 @@ def test_tasks_map_to_stages_by_their_module() -> None:
     assert stage_of_task("node.timers.TimerService.run") is Stage.CONSENSUS
     assert stage_of_task("node.herder.Herder._close") is Stage.CONSENSUS
     assert stage_of_task("node.assembly.AssembledNode._watch_loop_lag") is Stage.OTHER
+    # libp2p's service manager names its tasks after the bare function: the module says
+    assert stage_of_task("push_msg[daemon=False]", "libp2p.tools.anyio_service.trio_manager") is Stage.NETWORK
+    assert stage_of_task("handle_sending_messages[daemon=False]", "") is Stage.OTHER
+
+
+async def _sleep_briefly() -> None:
+    await trio.lowlevel.checkpoint()
+
+
+async def _hang_up(stream: trio.SocketStream) -> None:
+    await stream.aclose()
+
+
+async def test_a_task_s_origin_is_its_code_s_module_or_a_listener_s_handler() -> None:
+    """Real tasks: one started here comes from this module; a connection trio's listener accepted
+    comes from its handler's module, through ``functools.partial`` (as hypercorn passes it)."""
+    origins: dict[str, str] = {}
+
+    class Recorder(trio.abc.Instrument):
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            for kind in ("_sleep_briefly", "_run_handler"):
+                if task.name.endswith(kind):
+                    origins.setdefault(kind, task_origin(task))
+
+    recorder = Recorder()
+    trio.lowlevel.add_instrument(recorder)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_sleep_briefly)
+            listeners = await nursery.start(
+                functools.partial(trio.serve_tcp, functools.partial(_hang_up), 0, host="127.0.0.1")
+            )
+            port = listeners[0].socket.getsockname()[1]
+            client = await trio.open_tcp_stream("127.0.0.1", port)
+            assert await client.receive_some(1) == b""  # the handler ran and hung up
+            await client.aclose()
+            nursery.cancel_scope.cancel()
+    finally:
+        trio.lowlevel.remove_instrument(recorder)
+    assert origins == {"_sleep_briefly": __name__, "_run_handler": __name__}
 
 
 async def test_the_instrument_charges_real_task_steps() -> None:
