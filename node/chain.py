@@ -187,6 +187,12 @@ class LedgerChain:
         )
 
     def tx_status(self, tx_hash: bytes) -> TxStatus:
+        """Where a transaction stands. The mempool is asked first: every payment the API admits is
+        answered with its status, and a pending one needs no LevelDB read (a miss walks every
+        level). A transaction stays in the mempool until its ledger's write has completed, so for a
+        moment an applied one still reads as pending; a client asking again sees it applied."""
+        if tx_hash in self.mempool:
+            return TxStatus("pending")
         location = self.store.tx_location(tx_hash)
         if location is not None:
             status: TxState = "applied" if location.code is ResultCode.OK else "failed"
@@ -196,8 +202,6 @@ class LedgerChain:
                 location.ledger,
                 location.op_index if location.code is not ResultCode.OK else None,
             )
-        if tx_hash in self.mempool:
-            return TxStatus("pending")
         refused = self.mempool.refused_code(tx_hash)
         if refused is not None:
             return TxStatus("rejected", refused.value)
