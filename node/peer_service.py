@@ -324,15 +324,19 @@ class GossipBatcher:
         self._flush()
 
     def _flush(self) -> None:
-        self._outgoing.extend(tx.encode() for tx in self._promoted())
-        while self._outgoing:
-            batch: list[bytes] = []
-            size = 0
+        """Publish everything waiting, in order, in batches within ``node.wire``'s limits (a
+        transaction is never larger than a batch: the API and the mempool cap it far below)."""
+        outgoing, self._outgoing = self._outgoing, []
+        outgoing.extend(tx.encode() for tx in self._promoted())
+        start = 0
+        while start < len(outgoing):
+            end, size = start, 0
             while (
-                self._outgoing
-                and len(batch) < wire.MAX_TX_BATCH
-                and size + len(self._outgoing[0]) < wire.MAX_TX_BATCH_BYTES - 1024
+                end < len(outgoing)
+                and end - start < wire.MAX_TX_BATCH
+                and (end == start or size + len(outgoing[end]) < wire.MAX_TX_BATCH_BYTES - 1024)
             ):
-                size += len(self._outgoing[0])
-                batch.append(self._outgoing.pop(0))
-            self._transport.publish(wire.encode_tx_batch(batch))
+                size += len(outgoing[end])
+                end += 1
+            self._transport.publish(wire.encode_tx_batch(outgoing[start:end]))
+            start = end
