@@ -68,6 +68,11 @@ class LedgerChain:
         self.write_failure: str | None = None  # set while the disk refuses ledgers
         self.closed_event = trio.Event()
         self._closing = trio.Lock()
+        # Admissions in bulk (a peer's tx batch, an API request's transactions) take turns, a chunk
+        # per turn: one chunk per pass of the event loop, however many batches and requests are in
+        # progress, so the SCP statements that arrive meanwhile wait for one chunk at most
+        # (node.peer_service.GOSSIP_WORK_CHUNK, node.api.app.WORK_CHUNK).
+        self.admission_turns = trio.Lock()
         self._recent_hashes: list[bytes] = [store.last_header.previous_hash, store.last_header.hash]
 
     @property

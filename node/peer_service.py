@@ -59,8 +59,9 @@ logger = logging.getLogger("tally.node")
 
 GOSSIP_FLUSH_S = 0.2  # one gossip message per 200 ms carries every transaction admitted meanwhile
 ANNOUNCED_NEXT_WAIT_MS = 2000  # a peer announced our next ledger: give our own vote this long
-# A peer's tx batch is admitted this many transactions at a time, and the batches in progress take
-# turns: one chunk per pass of the event loop, whatever the number of batches. Admitted whole and
+# A peer's tx batch is admitted this many transactions at a time, taking turns with the other batches
+# and API requests in progress (LedgerChain.admission_turns): one chunk per pass of the event loop,
+# whatever the number of batches. Admitted whole and
 # side by side, batches of a few hundred payments (a signature check each) held the loop for tens
 # of milliseconds at 1,000 tx/s, and every SCP statement that arrived meanwhile waited; a slot
 # needs several statements in turn from each validator, so the waits added up. Measured with
@@ -121,7 +122,6 @@ class PeerService:
         self.transport = transport
         self.timers = timers
         self.metrics = metrics
-        self._admission_turns = trio.Lock()  # one peer batch's chunk at a time (GOSSIP_WORK_CHUNK)
         served: list[_Served[Any, Any]] = [
             _Served(TX_SET, self._tx_set),
             _Served(TX_IDS, self._tx_ids),
@@ -154,7 +154,7 @@ class PeerService:
         batch = list(zip(raw_list, transactions, strict=True))
         for start in range(0, len(batch), GOSSIP_WORK_CHUNK):
             await self.chain.wait_while_closing()
-            async with self._admission_turns:  # see GOSSIP_WORK_CHUNK
+            async with self.chain.admission_turns:  # see GOSSIP_WORK_CHUNK
                 for raw, tx in batch[start : start + GOSSIP_WORK_CHUNK]:
                     admission = self.chain.submit(tx)
                     accepted |= admission.accepted

@@ -70,7 +70,11 @@ async def run_node(config: NodeConfig, *, ready: trio.Event | None = None) -> No
     try:
         admin_token = read_admin_token(config.admin_token_file) if config.admin_token_file else None
         app = create_app(
-            node.api, admin_token=admin_token, explorer=node.api, cors_origins=config.cors_origins
+            node.api,
+            admin_token=admin_token,
+            explorer=node.api,
+            cors_origins=config.cors_origins,
+            admission_turns=node.chain.admission_turns,
         )
         api_config = hypercorn_config(config.api_listen, ApiLimits())
         check_bindable(config.api_listen, "[api] listen")

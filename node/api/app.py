@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -51,7 +52,8 @@ MAX_TXS_PER_REQUEST = ApiLimits().max_txs_per_request
 MAX_WAIT_S = 60.0
 # A request of 2,000 transactions is decoded and admitted in pieces this size, letting other tasks
 # (SCP statements, peers' requests, other clients) run in between: one large request must not
-# hold the event loop for the whole batch.
+# hold the event loop for the whole batch. Its pieces are admitted in turns with other requests and
+# peers' batches (``admission_turns``: one piece per pass of the event loop, however many clients).
 WORK_CHUNK = 100
 REQUESTS_PER_S = 1000.0  # per client, every endpoint (before the body is read)
 
@@ -66,11 +68,14 @@ def create_app(
     explorer: ExplorerNode | None = None,
     cors_origins: Sequence[str] = (),
     stream_limits: StreamLimits | None = None,
+    admission_turns: contextlib.AbstractAsyncContextManager[object] | None = None,
 ) -> Starlette:
     """The API app. ``explorer`` (the real node's façade) adds the read endpoints, the event
     stream and the web pages, which need the ledger store; test fakes may leave it out.
     ``cors_origins`` lists the web origins allowed to call the API from a browser (none by
-    default: ``[api] cors_origins`` in node.toml)."""
+    default: ``[api] cors_origins`` in node.toml). ``admission_turns`` is the node's lock that
+    bulk admissions take turns on (``LedgerChain.admission_turns``); without it each piece of a
+    request is only preceded by a scheduling point."""
     limiter = submit_limiter or RateLimiter(rate=2000.0, burst=4000.0)  # transactions per client
     requests = request_limiter or RateLimiter(rate=REQUESTS_PER_S, burst=2 * REQUESTS_PER_S)  # any request
     limits = limits or ApiLimits()
@@ -97,9 +102,13 @@ def create_app(
         decoded, results = await _first_looks(node, raw_list, client)
         admissions: list[Admission] = []
         for start in range(0, len(decoded), WORK_CHUNK):
-            if start:
+            chunk = [tx for _, tx in decoded[start : start + WORK_CHUNK]]
+            if admission_turns is None:  # a scheduling point before each piece all the same
                 await anyio.lowlevel.checkpoint()
-            admissions += node.submit([tx for _, tx in decoded[start : start + WORK_CHUNK]], source=client)
+                admissions += node.submit(chunk, source=client)
+                continue
+            async with admission_turns:  # see WORK_CHUNK
+                admissions += node.submit(chunk, source=client)
         # ?wait= waits for what can apply now; one queued behind a missing sequence number cannot
         # until that one comes, so waiting on it only held the answer back for the whole wait.
         applicable = [
