@@ -71,7 +71,8 @@ class LedgerChain:
         # Admissions in bulk (a peer's tx batch, an API request's transactions) take turns, a chunk
         # per turn: one chunk per pass of the event loop, however many batches and requests are in
         # progress, so the SCP statements that arrive meanwhile wait for one chunk at most
-        # (node.peer_service.GOSSIP_WORK_CHUNK, node.api.app.WORK_CHUNK).
+        # (node.peer_service.GOSSIP_WORK_CHUNK, node.api.app.WORK_CHUNK). A close holds the turns
+        # while it applies and writes its ledger (see ``close``).
         self.admission_turns = trio.Lock()
         self._recent_hashes: list[bytes] = [store.last_header.previous_hash, store.last_header.hash]
 
@@ -121,7 +122,12 @@ class LedgerChain:
             LedgerMismatchError: ``expected_hash`` was given and the result differs.
             StorageError: the write failed; the chain is unchanged and the node unhealthy.
         """
-        async with self._closing:
+        # Admissions wait for the close (they hold the turns a piece at a time): admitted meanwhile,
+        # a payment was applied to the old pending state and again once the close ended, it took
+        # the interpreter from the close's worker thread (every validator's next slot waits for
+        # the slowest close), and the API judged it against a pool that still held the set being
+        # closed, refusing it as overloaded when the network was keeping up.
+        async with self._closing, self.admission_turns:
             if tx_set.previous_hash != self.last.hash:
                 return None
             started = time.perf_counter()

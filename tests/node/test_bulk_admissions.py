@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,10 +27,12 @@ from trio.testing import MockClock
 from node import wire
 from node.api.app import WORK_CHUNK, create_app
 from node.assembly import AssembledNode
+from node.errors import StorageError
 from node.mempool import Admission
 from node.net import GossipVerdict
 from node.peer_service import GOSSIP_WORK_CHUNK
 from protocol.keys import Keypair
+from protocol.ledger import ClosedLedger, CloseValue, TxSet
 from protocol.operations import Payment
 from protocol.transactions import Transaction
 
@@ -45,8 +48,49 @@ async def _quiet_validator(nursery: trio.Nursery, tmp_path: Path) -> tuple[Assem
     return node, alice, bob
 
 
+async def _post(node: AssembledNode, txs: list[Transaction]) -> list[str]:
+    """``POST /tx`` to the node's API app (taking the node's admission turns); each one's status."""
+    app = create_app(node.api, admission_turns=node.chain.admission_turns)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node") as client:
+        response = await client.post(
+            "/tx", json={"txs": [base64.b64encode(tx.encode()).decode() for tx in txs]}
+        )
+        return [str(result["status"]) for result in response.json()["results"]]
+
+
+@contextlib.asynccontextmanager
+async def _close_in_progress(
+    node: AssembledNode, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    """A real ``LedgerChain.close`` whose apply and write (its worker thread) go on until the block
+    ends; then the write fails, which leaves the chain as it was."""
+    started, release = threading.Event(), threading.Event()
+
+    def apply_and_write(*args: object) -> ClosedLedger:
+        started.set()
+        release.wait(timeout=30)
+        raise StorageError("the test's close ends without a ledger")
+
+    monkeypatch.setattr(node.chain, "_apply_and_write", apply_and_write)
+    empty = TxSet(node.chain.last.hash, ())
+    value = CloseValue(empty.hash, node.chain.last.close_time_ms + 1)
+
+    async def close() -> None:
+        with pytest.raises(StorageError):
+            await node.chain.close(empty, value, [])
+
+    nursery.start_soon(close)
+    try:
+        await trio.to_thread.run_sync(started.wait, 30)
+        yield
+    finally:
+        release.set()
+    await trio.sleep(0.01)  # the close ends
+    monkeypatch.undo()
+
+
 async def test_a_peers_batch_waits_for_the_close_in_progress_then_is_admitted(
-    tmp_path: Path, virtual_clock: MockClock
+    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with trio.open_nursery() as nursery:
         node, alice, bob = await _quiet_validator(nursery, tmp_path)
@@ -56,14 +100,36 @@ async def test_a_peers_batch_waits_for_the_close_in_progress_then_is_admitted(
         async def receive() -> None:
             verdicts.append(await node.peers.on_tx_batch(wire.encode_tx_batch([payment.encode()]), "a peer"))
 
-        async with node.chain._closing:  # a ledger being applied and written
+        async with _close_in_progress(node, nursery, monkeypatch):
             nursery.start_soon(receive)
-            await trio.sleep(1)
+            await trio.testing.wait_all_tasks_blocked()
             assert node.chain.mempool.get(payment.hash) is None, "admitted during the close"
             assert not verdicts
         await trio.sleep(0.01)
         assert verdicts == [GossipVerdict.ACCEPT]
         assert node.api.tx_status(payment.hash).status in ("pending", "applied")  # a ledger may have it now
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_api_request_waits_for_the_close_in_progress_then_is_admitted(
+    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with trio.open_nursery() as nursery:
+        node, alice, bob = await _quiet_validator(nursery, tmp_path)
+        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
+        answers: list[str] = []
+
+        async def request() -> None:
+            answers.extend(await _post(node, [payment]))
+
+        async with _close_in_progress(node, nursery, monkeypatch):
+            nursery.start_soon(request)
+            await trio.testing.wait_all_tasks_blocked()
+
+            assert node.chain.mempool.get(payment.hash) is None, "admitted during the close"
+            assert not answers
+        await trio.sleep(0.01)
+        assert answers == ["pending"]
         nursery.cancel_scope.cancel()
 
 
@@ -148,16 +214,10 @@ async def test_an_api_request_and_a_peers_batch_take_turns_one_chunk_per_pass_of
         node, alice, bob = await _quiet_validator(nursery, tmp_path)
         requested = _payments(node, alice, bob, WORK_CHUNK + 50)
         gossiped = _payments(node, bob, alice, 2 * GOSSIP_WORK_CHUNK + 10)
-        app = create_app(node.api, admission_turns=node.chain.admission_turns)
         results: list[object] = []
 
         async def request() -> None:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://node"
-            ) as client:
-                txs = [base64.b64encode(tx.encode()).decode() for tx in requested]
-                response = await client.post("/tx", json={"txs": txs})
-                results.extend(r["status"] for r in response.json()["results"])
+            results.extend(await _post(node, requested))
 
         async def receive() -> None:
             batch = wire.encode_tx_batch([tx.encode() for tx in gossiped])
