@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -75,9 +75,12 @@ async def _close_in_progress(
     empty = TxSet(node.chain.last.hash, ())
     value = CloseValue(empty.hash, node.chain.last.close_time_ms + 1)
 
+    closed = trio.Event()
+
     async def close() -> None:
         with pytest.raises(StorageError):
             await node.chain.close(empty, value, [])
+        closed.set()
 
     nursery.start_soon(close)
     try:
@@ -85,51 +88,42 @@ async def _close_in_progress(
         yield
     finally:
         release.set()
-    await trio.sleep(0.01)  # the close ends
+    await closed.wait()
     monkeypatch.undo()
 
 
-async def test_a_peers_batch_waits_for_the_close_in_progress_then_is_admitted(
-    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with trio.open_nursery() as nursery:
-        node, alice, bob = await _quiet_validator(nursery, tmp_path)
-        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
-        verdicts: list[GossipVerdict] = []
-
-        async def receive() -> None:
-            verdicts.append(await node.peers.on_tx_batch(wire.encode_tx_batch([payment.encode()]), "a peer"))
-
-        async with _close_in_progress(node, nursery, monkeypatch):
-            nursery.start_soon(receive)
-            await trio.testing.wait_all_tasks_blocked()
-            assert node.chain.mempool.get(payment.hash) is None, "admitted during the close"
-            assert not verdicts
-        await trio.sleep(0.01)
-        assert verdicts == [GossipVerdict.ACCEPT]
-        assert node.api.tx_status(payment.hash).status in ("pending", "applied")  # a ledger may have it now
-        nursery.cancel_scope.cancel()
+async def _by_gossip(node: AssembledNode, payment: Transaction) -> str:
+    return str(await node.peers.on_tx_batch(wire.encode_tx_batch([payment.encode()]), "a peer"))
 
 
-async def test_an_api_request_waits_for_the_close_in_progress_then_is_admitted(
-    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+async def _by_api(node: AssembledNode, payment: Transaction) -> str:
+    return (await _post(node, [payment]))[0]
+
+
+@pytest.mark.parametrize(("send", "answer"), [(_by_gossip, str(GossipVerdict.ACCEPT)), (_by_api, "pending")])
+async def test_a_payment_that_arrives_during_a_close_waits_for_it_then_is_admitted(
+    tmp_path: Path,
+    virtual_clock: MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    send: Callable[[AssembledNode, Transaction], Awaitable[str]],
+    answer: str,
 ) -> None:
     async with trio.open_nursery() as nursery:
         node, alice, bob = await _quiet_validator(nursery, tmp_path)
         payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
         answers: list[str] = []
 
-        async def request() -> None:
-            answers.extend(await _post(node, [payment]))
+        async def arrive() -> None:
+            answers.append(await send(node, payment))
 
         async with _close_in_progress(node, nursery, monkeypatch):
-            nursery.start_soon(request)
+            nursery.start_soon(arrive)
             await trio.testing.wait_all_tasks_blocked()
-
             assert node.chain.mempool.get(payment.hash) is None, "admitted during the close"
             assert not answers
-        await trio.sleep(0.01)
-        assert answers == ["pending"]
+        await trio.testing.wait_all_tasks_blocked()
+        assert answers == [answer]
+        assert node.api.tx_status(payment.hash).status in ("pending", "applied")  # a ledger may have it now
         nursery.cancel_scope.cancel()
 
 
