@@ -131,7 +131,14 @@ class LedgerChain:
             if tx_set.previous_hash != self.last.hash:
                 return None
             started = time.perf_counter()
-            closed = await trio.to_thread.run_sync(self._apply_and_write, tx_set, value, proof, expected_hash)
+            self.mempool.closing(tx.hash for tx in tx_set.transactions)
+            try:
+                closed = await trio.to_thread.run_sync(
+                    self._apply_and_write, tx_set, value, proof, expected_hash
+                )
+            except BaseException:
+                self.mempool.closing(())  # nothing left the pool
+                raise
             self._after_close(closed, tx_set, started)
             return closed
 

@@ -159,6 +159,7 @@ class Mempool:
         self._evicted_from: dict[bytes, int] = {}  # account -> lowest evicted seq, until a ledger
         self._refused: OrderedDict[bytes, RefusalCode] = OrderedDict()
         self._prepaid: OrderedDict[bytes, None] = OrderedDict()  # budget spent by refuse_early
+        self._being_closed = 0  # pending transactions in the ledger being applied and written
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -169,6 +170,12 @@ class Mempool:
     def pending_count(self) -> int:
         """Transactions that apply now (the next tx set's candidates), queued-ahead ones aside."""
         return len(self._waiting.pending)
+
+    @property
+    def awaiting_a_ledger(self) -> int:
+        """Pending transactions that no ledger being closed holds: the work the API's admission
+        limit weighs (``node.capacity``)."""
+        return len(self._waiting.pending) - self._being_closed
 
     def __contains__(self, tx_hash: bytes) -> bool:
         return tx_hash in self._waiting
@@ -223,6 +230,15 @@ class Mempool:
             chosen.append(entry.tx)
             size += tx_size
         return chosen
+
+    def closing(self, tx_hashes: Iterable[bytes]) -> None:
+        """A ledger holding ``tx_hashes`` is being applied and written (until ``ledger_closed``, or
+        ``closing(())`` when the write failed). Its pending transactions stay here until then, but
+        no longer count against the admission limit: weighed with them, the pool looked full just
+        before every close while the network was keeping up, and payments were refused as
+        overloaded at rates it sustained."""
+        pending = self._waiting.pending
+        self._being_closed = sum(1 for tx_hash in tx_hashes if tx_hash in pending)
 
     def take_promoted(self) -> list[Transaction]:
         """Queued transactions that became pending since the last call: the node gossips them
@@ -290,6 +306,7 @@ class Mempool:
         """
         self._state = state
         self._next_ledger = next_ledger
+        self._being_closed = 0
         self._ledger = LedgerContext(next_ledger, close_time_ms, protocol_version)
         self._overlay = StateOverlay(state)
         self._standing.ledger_closed(state, changes)
@@ -348,12 +365,12 @@ class Mempool:
 
     def _over_capacity(self, standing: Standing, source: str) -> bool:
         """Whether the API must refuse more work now (``node.capacity``): the mempool holds what
-        the network closes in ``depth_s``, half an interval (pending transactions: a queued-ahead one
-        waits for its account, not for room). The excess is refused, never a higher standing's
+        the network closes in ``depth_s``, half an interval (pending transactions that no ledger
+        being closed holds: a queued-ahead one waits for its account, not for room). The excess is refused, never a higher standing's
         transaction (it takes a lower one's place instead), and as the pool fills, a client address
         holding more than its share of the room is refused before the others."""
         limit = self.capacity.admission_limit
-        waiting = self.pending_count
+        waiting = self.awaiting_a_ledger
         if waiting >= limit:
             return self._waiting.victim(below=standing, pending_only=True) is None
         if 2 * waiting >= limit:
@@ -439,7 +456,7 @@ class Mempool:
             return self._refuse(entry.tx.hash, result.code, figures)
         full = len(self._waiting) >= self.limits.max_total
         # the API's admissions stop at the network's capacity (checked on the first look)
-        over_capacity = entry.source is not None and self.pending_count >= self.capacity.admission_limit
+        over_capacity = entry.source is not None and self.awaiting_a_ledger >= self.capacity.admission_limit
         if make_room and (full or over_capacity):
             victim = self._waiting.victim(below=entry.standing, pending_only=not full)
             if victim is not None:  # there is one when full: _admit_pending checked

@@ -60,10 +60,13 @@ async def _post(node: AssembledNode, txs: list[Transaction]) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def _close_in_progress(
-    node: AssembledNode, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+    node: AssembledNode,
+    nursery: trio.Nursery,
+    monkeypatch: pytest.MonkeyPatch,
+    transactions: tuple[Transaction, ...] = (),
 ) -> AsyncIterator[None]:
-    """A real ``LedgerChain.close`` whose apply and write (its worker thread) go on until the block
-    ends; then the write fails, which leaves the chain as it was."""
+    """A real ``LedgerChain.close`` of ``transactions`` whose apply and write (its worker thread) go
+    on until the block ends; then the write fails, which leaves the chain as it was."""
     started, release = threading.Event(), threading.Event()
 
     def apply_and_write(*args: object) -> ClosedLedger:
@@ -72,14 +75,14 @@ async def _close_in_progress(
         raise StorageError("the test's close ends without a ledger")
 
     monkeypatch.setattr(node.chain, "_apply_and_write", apply_and_write)
-    empty = TxSet(node.chain.last.hash, ())
-    value = CloseValue(empty.hash, node.chain.last.close_time_ms + 1)
+    tx_set = TxSet(node.chain.last.hash, transactions)
+    value = CloseValue(tx_set.hash, node.chain.last.close_time_ms + 1)
 
     closed = trio.Event()
 
     async def close() -> None:
         with pytest.raises(StorageError):
-            await node.chain.close(empty, value, [])
+            await node.chain.close(tx_set, value, [])
         closed.set()
 
     nursery.start_soon(close)
@@ -124,6 +127,21 @@ async def test_a_payment_that_arrives_during_a_close_waits_for_it_then_is_admitt
         await trio.testing.wait_all_tasks_blocked()
         assert answers == [answer]
         assert node.api.tx_status(payment.hash).status in ("pending", "applied")  # a ledger may have it now
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_ledger_being_closed_does_not_count_against_the_admission_limit(
+    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with trio.open_nursery() as nursery:
+        node, alice, bob = await _quiet_validator(nursery, tmp_path)
+        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
+        assert node.chain.submit(payment).accepted
+        pool = node.chain.mempool
+        assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 1)
+        async with _close_in_progress(node, nursery, monkeypatch, (payment,)):
+            assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 0)
+        assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 1)  # the write failed: it still waits
         nursery.cancel_scope.cancel()
 
 

@@ -117,6 +117,25 @@ def test_the_api_is_refused_past_the_limit_but_gossip_is_not() -> None:
     assert pool.add(signed(late, 1, noop(late)), None).accepted  # from a peer: its API admitted it
 
 
+def test_the_ledger_being_closed_does_not_count_against_the_limit() -> None:
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 4.0  # the network closes 4 tx per interval
+    newcomers = [key() for _ in range(6)]
+    first = [signed(newcomer, 1, noop(newcomer)) for newcomer in newcomers]
+    for tx in first[:4]:
+        assert pool.add(tx, "198.51.100.1").accepted
+    assert pool.add(first[4], "198.51.100.2").code == OVERLOADED
+    pool.closing(tx.hash for tx in first[:3])  # a ledger with three of them is being written
+    assert pool.awaiting_a_ledger == 1
+    assert pool.add(first[4], "198.51.100.2").accepted
+    pool.closing(())  # its write failed: they wait for a ledger again
+    assert pool.add(first[5], "198.51.100.2").code == OVERLOADED
+    pool.closing(tx.hash for tx in first[:3])
+    ledger.close(first[:3], pool)
+    assert pool.awaiting_a_ledger == len(pool) == 2  # the close's count ends with it
+
+
 def test_a_member_takes_a_newcomers_place_when_the_network_is_at_capacity() -> None:
     ledger = SpamLedger.community()
     pool = _pool(ledger)
