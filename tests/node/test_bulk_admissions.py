@@ -37,9 +37,12 @@ from protocol.operations import Payment
 from protocol.transactions import Transaction
 
 
-async def _quiet_validator(nursery: trio.Nursery, tmp_path: Path) -> tuple[AssembledNode, Keypair, Keypair]:
+@pytest.fixture
+async def quiet(
+    nursery: trio.Nursery, tmp_path: Path, virtual_clock: MockClock
+) -> tuple[AssembledNode, Keypair, Keypair]:
     """One of four validators on the in-memory network, closing only when transactions wait, with
-    a community of two members (alice, bob)."""
+    a community of two members: (node, alice, bob)."""
     hub = MemoryHub(nursery)
     validators = await start_validators(hub, tmp_path, 4, heartbeat_interval_ms=3_600_000)
     node = validators[1].node
@@ -105,44 +108,42 @@ async def _by_api(node: AssembledNode, payment: Transaction) -> str:
 
 @pytest.mark.parametrize(("send", "answer"), [(_by_gossip, str(GossipVerdict.ACCEPT)), (_by_api, "pending")])
 async def test_a_payment_that_arrives_during_a_close_waits_for_it_then_is_admitted(
-    tmp_path: Path,
-    virtual_clock: MockClock,
+    quiet: tuple[AssembledNode, Keypair, Keypair],
+    nursery: trio.Nursery,
     monkeypatch: pytest.MonkeyPatch,
     send: Callable[[AssembledNode, Transaction], Awaitable[str]],
     answer: str,
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        node, alice, bob = await _quiet_validator(nursery, tmp_path)
-        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
-        answers: list[str] = []
+    node, alice, bob = quiet
+    payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
+    answers: list[str] = []
 
-        async def arrive() -> None:
-            answers.append(await send(node, payment))
+    async def arrive() -> None:
+        answers.append(await send(node, payment))
 
-        async with _close_in_progress(node, nursery, monkeypatch):
-            nursery.start_soon(arrive)
-            await trio.testing.wait_all_tasks_blocked()
-            assert node.chain.mempool.get(payment.hash) is None, "admitted during the close"
-            assert not answers
+    async with _close_in_progress(node, nursery, monkeypatch):
+        nursery.start_soon(arrive)
         await trio.testing.wait_all_tasks_blocked()
-        assert answers == [answer]
-        assert node.api.tx_status(payment.hash).status in ("pending", "applied")  # a ledger may have it now
-        nursery.cancel_scope.cancel()
+        assert node.chain.mempool.get(payment.hash) is None, "admitted during the close"
+        assert not answers
+    await trio.testing.wait_all_tasks_blocked()
+    assert answers == [answer]
+    assert node.api.tx_status(payment.hash).status in ("pending", "applied")  # a ledger may have it now
 
 
 async def test_the_ledger_being_closed_does_not_count_against_the_admission_limit(
-    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+    quiet: tuple[AssembledNode, Keypair, Keypair],
+    nursery: trio.Nursery,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        node, alice, bob = await _quiet_validator(nursery, tmp_path)
-        payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
-        assert node.chain.submit(payment).accepted
-        pool = node.chain.mempool
-        assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 1)
-        async with _close_in_progress(node, nursery, monkeypatch, (payment,)):
-            assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 0)
-        assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 1)  # the write failed: it still waits
-        nursery.cancel_scope.cancel()
+    node, alice, bob = quiet
+    payment = signed_tx(node, alice, 1, Payment(bob.public_key, "HOUR", 5))
+    assert node.chain.submit(payment).accepted
+    pool = node.chain.mempool
+    assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 1)
+    async with _close_in_progress(node, nursery, monkeypatch, (payment,)):
+        assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 0)
+    assert (pool.pending_count, pool.awaiting_a_ledger) == (1, 1)  # the write failed: it still waits
 
 
 class _PassCounter(trio.abc.Instrument):
@@ -191,62 +192,54 @@ def _one_sender_per_pass(by_pass: dict[int, list[str]]) -> list[tuple[str, int]]
 
 
 async def test_two_peers_batches_take_turns_one_chunk_per_pass_of_the_loop(
-    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+    quiet: tuple[AssembledNode, Keypair, Keypair], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        node, alice, bob = await _quiet_validator(nursery, tmp_path)
-        per_batch = 2 * GOSSIP_WORK_CHUNK + 10
-        batches = {
-            "peer 0": _payments(node, alice, bob, per_batch),
-            "peer 1": _payments(node, bob, alice, per_batch),
-        }
-        verdicts: list[GossipVerdict] = []
+    node, alice, bob = quiet
+    per_batch = 2 * GOSSIP_WORK_CHUNK + 10
+    batches = {
+        "peer 0": _payments(node, alice, bob, per_batch),
+        "peer 1": _payments(node, bob, alice, per_batch),
+    }
+    verdicts: list[GossipVerdict] = []
 
-        async def receive(peer: str, txs: list[Transaction]) -> None:
-            verdicts.append(
-                await node.peers.on_tx_batch(wire.encode_tx_batch([tx.encode() for tx in txs]), peer)
-            )
+    async def receive(peer: str, txs: list[Transaction]) -> None:
+        verdicts.append(await node.peers.on_tx_batch(wire.encode_tx_batch([tx.encode() for tx in txs]), peer))
 
-        with _admissions_by_pass(
-            monkeypatch, node, {alice.public_key: "peer 0", bob.public_key: "peer 1"}
-        ) as by_pass:
-            async with trio.open_nursery() as batches_nursery:
-                for peer, txs in batches.items():
-                    batches_nursery.start_soon(receive, peer, txs)
-        assert verdicts == [GossipVerdict.ACCEPT] * len(batches)
-        chunks = [GOSSIP_WORK_CHUNK, GOSSIP_WORK_CHUNK, 10]  # each batch's, each in a pass of its own
-        assert _one_sender_per_pass(by_pass) == sorted((peer, n) for peer in batches for n in chunks)
-        nursery.cancel_scope.cancel()
+    with _admissions_by_pass(
+        monkeypatch, node, {alice.public_key: "peer 0", bob.public_key: "peer 1"}
+    ) as by_pass:
+        async with trio.open_nursery() as batches_nursery:
+            for peer, txs in batches.items():
+                batches_nursery.start_soon(receive, peer, txs)
+    assert verdicts == [GossipVerdict.ACCEPT] * len(batches)
+    chunks = [GOSSIP_WORK_CHUNK, GOSSIP_WORK_CHUNK, 10]  # each batch's, each in a pass of its own
+    assert _one_sender_per_pass(by_pass) == sorted((peer, n) for peer in batches for n in chunks)
 
 
 async def test_an_api_request_and_a_peers_batch_take_turns_one_chunk_per_pass_of_the_loop(
-    tmp_path: Path, virtual_clock: MockClock, monkeypatch: pytest.MonkeyPatch
+    quiet: tuple[AssembledNode, Keypair, Keypair], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        node, alice, bob = await _quiet_validator(nursery, tmp_path)
-        requested = _payments(node, alice, bob, WORK_CHUNK + 50)
-        gossiped = _payments(node, bob, alice, 2 * GOSSIP_WORK_CHUNK + 10)
-        results: list[object] = []
+    node, alice, bob = quiet
+    requested = _payments(node, alice, bob, WORK_CHUNK + 50)
+    gossiped = _payments(node, bob, alice, 2 * GOSSIP_WORK_CHUNK + 10)
+    results: list[object] = []
 
-        async def request() -> None:
-            results.extend(await _post(node, requested))
+    async def request() -> None:
+        results.extend(await _post(node, requested))
 
-        async def receive() -> None:
-            batch = wire.encode_tx_batch([tx.encode() for tx in gossiped])
-            results.append(await node.peers.on_tx_batch(batch, "a peer"))
+    async def receive() -> None:
+        batch = wire.encode_tx_batch([tx.encode() for tx in gossiped])
+        results.append(await node.peers.on_tx_batch(batch, "a peer"))
 
-        with _admissions_by_pass(
-            monkeypatch, node, {alice.public_key: "api", bob.public_key: "peer"}
-        ) as by_pass:
-            async with trio.open_nursery() as both:
-                both.start_soon(request)
-                both.start_soon(receive)
-        assert sorted(map(str, results)) == sorted(["pending"] * len(requested) + [str(GossipVerdict.ACCEPT)])
-        assert _one_sender_per_pass(by_pass) == [
-            ("api", 50),
-            ("api", WORK_CHUNK),
-            ("peer", 10),
-            ("peer", GOSSIP_WORK_CHUNK),
-            ("peer", GOSSIP_WORK_CHUNK),
-        ]
-        nursery.cancel_scope.cancel()
+    with _admissions_by_pass(monkeypatch, node, {alice.public_key: "api", bob.public_key: "peer"}) as by_pass:
+        async with trio.open_nursery() as both:
+            both.start_soon(request)
+            both.start_soon(receive)
+    assert sorted(map(str, results)) == sorted(["pending"] * len(requested) + [str(GossipVerdict.ACCEPT)])
+    assert _one_sender_per_pass(by_pass) == [
+        ("api", 50),
+        ("api", WORK_CHUNK),
+        ("peer", 10),
+        ("peer", GOSSIP_WORK_CHUNK),
+        ("peer", GOSSIP_WORK_CHUNK),
+    ]
