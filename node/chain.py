@@ -67,30 +67,17 @@ class LedgerChain:
         self._last_close_s: float | None = None
         self.write_failure: str | None = None  # set while the disk refuses ledgers
         self.closed_event = trio.Event()
-        self._closing = trio.Lock()
         # Admissions in bulk (a peer's tx batch, an API request's transactions) take turns, a chunk
         # per turn: one chunk per pass of the event loop, however many batches and requests are in
         # progress, so the SCP statements that arrive meanwhile wait for one chunk at most
         # (node.peer_service.GOSSIP_WORK_CHUNK, node.api.app.WORK_CHUNK). A close holds the turns
-        # while it applies and writes its ledger (see ``close``).
+        # while it applies and writes its ledger, which also keeps closes one at a time (``close``).
         self.admission_turns = trio.Lock()
         self._recent_hashes: list[bytes] = [store.last_header.previous_hash, store.last_header.hash]
 
     @property
     def last(self) -> LedgerHeader:
         return self.store.last_header
-
-    async def wait_while_closing(self) -> None:
-        """Return once no ledger is being applied and written.
-
-        Peers' transactions wait here (``node.peer_service``): admitted during a close, each was
-        applied to the old pending state and then again once the close ended, and meanwhile the
-        admissions took the interpreter from the close's worker thread, which then finished
-        later, while every validator's next slot waited for it. Held back, they apply once and
-        still make the next tx set (it is built after the close)."""
-        if self._closing.locked():
-            async with self._closing:
-                pass
 
     def submit(self, tx: Transaction, source: str | None = None) -> Admission:
         admission = self.mempool.add(tx, source)
@@ -127,7 +114,7 @@ class LedgerChain:
         # the interpreter from the close's worker thread (every validator's next slot waits for
         # the slowest close), and the API judged it against a pool that still held the set being
         # closed, refusing it as overloaded when the network was keeping up.
-        async with self._closing, self.admission_turns:
+        async with self.admission_turns:
             if tx_set.previous_hash != self.last.hash:
                 return None
             started = time.perf_counter()

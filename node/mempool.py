@@ -366,9 +366,10 @@ class Mempool:
     def _over_capacity(self, standing: Standing, source: str) -> bool:
         """Whether the API must refuse more work now (``node.capacity``): the mempool holds what
         the network closes in ``depth_s``, half an interval (pending transactions that no ledger
-        being closed holds: a queued-ahead one waits for its account, not for room). The excess is refused, never a higher standing's
-        transaction (it takes a lower one's place instead), and as the pool fills, a client address
-        holding more than its share of the room is refused before the others."""
+        being closed holds: a queued-ahead one waits for its account, not for room). The excess is
+        refused, never a higher standing's transaction (it takes a lower one's place instead), and
+        as the pool fills, a client address holding more than its share of the room is refused
+        before the others."""
         limit = self.capacity.admission_limit
         waiting = self.awaiting_a_ledger
         if waiting >= limit:

@@ -60,11 +60,11 @@ logger = logging.getLogger("tally.node")
 GOSSIP_FLUSH_S = 0.2  # one gossip message per 200 ms carries every transaction admitted meanwhile
 ANNOUNCED_NEXT_WAIT_MS = 2000  # a peer announced our next ledger: give our own vote this long
 # A peer's tx batch is admitted this many transactions at a time, taking turns with the other batches
-# and API requests in progress (LedgerChain.admission_turns): one chunk per pass of the event loop,
-# whatever the number of batches. Admitted whole and
-# side by side, batches of a few hundred payments (a signature check each) held the loop for tens
-# of milliseconds at 1,000 tx/s, and every SCP statement that arrived meanwhile waited; a slot
-# needs several statements in turn from each validator, so the waits added up. Measured with
+# and API requests in progress and waiting for a close in progress (LedgerChain.admission_turns):
+# one chunk per pass of the event loop, whatever the number of batches. Admitted whole and side by
+# side, batches of a few hundred payments (a signature check each) held the loop for tens of
+# milliseconds at 1,000 tx/s, and every SCP statement that arrived meanwhile waited; a slot needs
+# several statements in turn from each validator, so the waits added up. Measured with
 # scripts/bench at 1,250 tx/s (3 alternated pairs, 4 validators on 2 cores): task steps over
 # 10 ms of CPU in the gossip validator 435-568 -> 23-36 per run, a loop pass's p99 CPU 9-13 ->
 # 6-8.5 ms, nomination-to-externalize p50 110-149 -> 102-130 ms.
@@ -153,7 +153,6 @@ class PeerService:
         queued = 0
         batch = list(zip(raw_list, transactions, strict=True))
         for start in range(0, len(batch), GOSSIP_WORK_CHUNK):
-            await self.chain.wait_while_closing()
             async with self.chain.admission_turns:  # see GOSSIP_WORK_CHUNK
                 for raw, tx in batch[start : start + GOSSIP_WORK_CHUNK]:
                     admission = self.chain.submit(tx)

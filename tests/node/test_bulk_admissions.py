@@ -1,9 +1,11 @@
 """How a node admits transactions in bulk: peers' batches (node.peer_service) and API requests.
 Real nodes on the in-memory network, trio's virtual clock.
 
-* A batch that arrives while this node applies and writes a ledger waits for the close
-  (node.chain.wait_while_closing): admitted meanwhile, each was applied to the old pending state
-  and again after the close, and took the interpreter from the close's worker thread.
+* A payment that arrives (in a peer's batch or an API request) while this node applies and writes a
+  ledger waits for the close, which holds LedgerChain.admission_turns: admitted meanwhile, each was
+  applied to the old pending state and again after the close, and took the interpreter from the
+  close's worker thread. The payments of the ledger being closed do not count against the API's
+  admission limit meanwhile.
 * Peers' batches and API requests are admitted a chunk at a time, taking turns: one chunk per pass
   of the event loop whatever the number of batches and requests in progress (GOSSIP_WORK_CHUNK,
   LedgerChain.admission_turns): admitted whole and side by side, batches of a few hundred payments
