@@ -94,3 +94,48 @@ class Capacity:
             self.rate *= settings.probe_growth
         self.rate = min(settings.max_rate, max(settings.min_rate, self.rate))
         self._refused = 0
+
+
+class PeersUnseen:
+    """How many transactions the peers' APIs have admitted that have not reached this node yet.
+
+    Every validator's API weighs its admissions against its own pool, and a peer's admissions
+    reach that pool only with the peer's next gossip batch (``GOSSIP_FLUSH_S``, then admitted a
+    piece per pass of the loop). Under overload, when a close frees room, every validator used to
+    fill the whole limit with its own clients' payments before it saw the others': ledgers of up to
+    four limits' work, late closes, and admitted payments waiting a third ledger.
+
+    The estimate: since the room opened, the peers have admitted about ``ratio`` times what this
+    node's API did, where ``ratio`` is what the last ledgers showed (payments admitted from peers'
+    gossip against those admitted from this API, smoothed per ledger); what has not arrived of
+    that is unseen. A node that gets most of the traffic sees a ratio near 0 and keeps the whole
+    limit; four nodes sharing it evenly see about 3 and each stop near its quarter until the
+    others' gossip shows where the pool stands.
+    """
+
+    MIN_SAMPLE = 20  # API admissions a ledger needs before its ratio says anything
+    SMOOTHING = 0.5  # weight of the newest ledger's ratio
+
+    def __init__(self) -> None:
+        self.ratio = 0.0  # peers' admissions per admission of this API, as far as we know
+        self._learnt = False  # a ledger has told a ratio (the first one is taken as it is)
+        self._own = 0  # admitted from this node's API since the room opened
+        self._peers = 0  # admitted from peers' gossip since then
+
+    def admitted(self, *, from_api: bool) -> None:
+        if from_api:
+            self._own += 1
+        else:
+            self._peers += 1
+
+    def room_opened(self) -> None:
+        """A ledger's close started: its transactions leave the count, a new period begins."""
+        if self._own >= self.MIN_SAMPLE:
+            sample = self._peers / self._own
+            self.ratio = self.ratio + self.SMOOTHING * (sample - self.ratio) if self._learnt else sample
+            self._learnt = True
+        self._own = self._peers = 0
+
+    @property
+    def estimate(self) -> int:
+        return max(0, round(self._own * self.ratio) - self._peers)

@@ -28,7 +28,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from node.capacity import Capacity
+from node.capacity import Capacity, PeersUnseen
 from node.cpu import CPU, Stage
 from node.ratelimit import RateLimiter
 from node.refusals import Figures, bad_seq_figures, refusal_figures
@@ -160,6 +160,7 @@ class Mempool:
         self._refused: OrderedDict[bytes, RefusalCode] = OrderedDict()
         self._prepaid: OrderedDict[bytes, None] = OrderedDict()  # budget spent by refuse_early
         self._being_closed = 0  # pending transactions in the ledger being applied and written
+        self._unseen = PeersUnseen()  # peers' admissions still on their way here
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -176,6 +177,12 @@ class Mempool:
         """Pending transactions that no ledger being closed holds: the work the API's admission
         limit weighs (``node.capacity``)."""
         return len(self._waiting.pending) - self._being_closed
+
+    @property
+    def weighed_waiting(self) -> int:
+        """The work the API's admission limit weighs: what awaits a ledger here, and what the
+        peers' APIs admitted that their gossip has not brought yet (``PeersUnseen``)."""
+        return self.awaiting_a_ledger + self._unseen.estimate
 
     def __contains__(self, tx_hash: bytes) -> bool:
         return tx_hash in self._waiting
@@ -239,6 +246,7 @@ class Mempool:
         overloaded at rates it sustained."""
         pending = self._waiting.pending
         self._being_closed = sum(1 for tx_hash in tx_hashes if tx_hash in pending)
+        self._unseen.room_opened()
 
     def take_promoted(self) -> list[Transaction]:
         """Queued transactions that became pending since the last call: the node gossips them
@@ -366,12 +374,13 @@ class Mempool:
     def _over_capacity(self, standing: Standing, source: str) -> bool:
         """Whether the API must refuse more work now (``node.capacity``): the mempool holds what
         the network closes in ``depth_s``, half an interval (pending transactions that no ledger
-        being closed holds: a queued-ahead one waits for its account, not for room). The excess is
+        being closed holds: a queued-ahead one waits for its account, not for room; and what the
+        peers' APIs admitted that has not reached this node yet, ``PeersUnseen``). The excess is
         refused, never a higher standing's transaction (it takes a lower one's place instead), and
         as the pool fills, a client address holding more than its share of the room is refused
         before the others."""
         limit = self.capacity.admission_limit
-        waiting = self.awaiting_a_ledger
+        waiting = self.weighed_waiting
         if waiting >= limit:
             return self._waiting.victim(below=standing, pending_only=True) is None
         if 2 * waiting >= limit:
@@ -409,6 +418,7 @@ class Mempool:
             return self._refuse(entry.tx.hash, BAD_AUTH)
         admission = self._try_apply(entry.with_signers(signers), make_room=True)
         if admission.accepted:
+            self._unseen.admitted(from_api=entry.source is not None)
             self._promote(account)
         return admission
 
@@ -457,7 +467,7 @@ class Mempool:
             return self._refuse(entry.tx.hash, result.code, figures)
         full = len(self._waiting) >= self.limits.max_total
         # the API's admissions stop at the network's capacity (checked on the first look)
-        over_capacity = entry.source is not None and self.awaiting_a_ledger >= self.capacity.admission_limit
+        over_capacity = entry.source is not None and self.weighed_waiting >= self.capacity.admission_limit
         if make_room and (full or over_capacity):
             victim = self._waiting.victim(below=entry.standing, pending_only=not full)
             if victim is not None:  # there is one when full: _admit_pending checked

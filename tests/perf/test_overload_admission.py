@@ -15,8 +15,9 @@ from api_fakes import MempoolNode, asgi_client
 from spam_ledger import NETWORK, SpamLedger, key, noop, signed
 
 from node.api.app import create_app
-from node.capacity import Capacity, CapacitySettings
+from node.capacity import Capacity, CapacitySettings, PeersUnseen
 from node.mempool import OVERLOADED, Mempool
+from protocol.transactions import Transaction
 
 SETTINGS = CapacitySettings(initial_rate=100.0, min_rate=1.0, min_limit=4, depth_s=1.0)
 
@@ -169,3 +170,74 @@ async def test_the_api_answers_overloaded_with_retry_after() -> None:
     assert response.status_code == 200
     assert response.json()["results"][0]["code"] == "overloaded"
     assert response.headers["retry-after"] == "1"
+
+
+def test_peers_unseen_learns_their_share_per_ledger_and_counts_what_has_not_arrived() -> None:
+    unseen = PeersUnseen()
+    for _ in range(10):
+        unseen.admitted(from_api=True)
+    unseen.room_opened()  # too few of this API's admissions to tell a ratio
+    assert unseen.ratio == 0.0
+    for _ in range(PeersUnseen.MIN_SAMPLE):
+        unseen.admitted(from_api=True)
+    for _ in range(3 * PeersUnseen.MIN_SAMPLE):
+        unseen.admitted(from_api=False)
+    unseen.room_opened()  # the first ratio is taken as it is
+    assert unseen.ratio == 3.0
+    for _ in range(20):
+        unseen.admitted(from_api=True)
+    assert unseen.estimate == 60  # the peers admitted about 60 meanwhile, none of it here yet
+    for _ in range(12):
+        unseen.admitted(from_api=False)
+    assert unseen.estimate == 48
+    for _ in range(100):
+        unseen.admitted(from_api=False)
+    assert unseen.estimate == 0  # more arrived than expected: nothing is unseen
+    unseen.room_opened()  # 112 for 20, smoothed: halfway from 3.0 to 5.6
+    assert unseen.ratio == pytest.approx(4.3)
+    for _ in range(PeersUnseen.MIN_SAMPLE):
+        unseen.admitted(from_api=True)
+    unseen.room_opened()  # the peers went quiet: the ratio falls by half per ledger
+    assert unseen.ratio == pytest.approx(2.15)
+
+
+def _admit(pool: Mempool, count: int, source: str | None) -> list[Transaction]:
+    admitted = []
+    for _ in range(count):
+        newcomer = key()
+        tx = signed(newcomer, 1, noop(newcomer))
+        assert pool.add(tx, source).accepted
+        admitted.append(tx)
+    return admitted
+
+
+def test_the_api_leaves_room_for_what_the_peers_admitted_and_have_not_gossiped_yet() -> None:
+    # Four validators share the load evenly: each sees three of the peers' payments per one of its
+    # own. When a close frees room, each used to fill the whole limit with its own clients' payments
+    # before the others' gossip came, and the next ledger held up to four limits' work.
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 100.0  # the limit: 100 waiting transactions
+    period = _admit(pool, 25, "198.51.100.1") + _admit(pool, 75, None)
+    pool.closing(tx.hash for tx in period)  # the ledger with all of them closes
+    ledger.close(period, pool)
+    _admit(pool, 25, "198.51.100.1")  # a quarter of the limit, and the peers admitted the rest
+    late = key()
+    assert pool.add(signed(late, 1, noop(late)), "198.51.100.2").code == OVERLOADED
+    assert pool.weighed_waiting == 100
+    assert pool.awaiting_a_ledger == 25
+    _admit(pool, 60, None)  # the peers' gossip arrives: it was the pool's room, not more
+    assert pool.add(signed(late, 1, noop(late)), "198.51.100.2").code == OVERLOADED
+    assert pool.weighed_waiting == 100
+
+
+def test_a_node_that_gets_the_traffic_alone_keeps_the_whole_limit() -> None:
+    ledger = SpamLedger.community()
+    pool = _pool(ledger)
+    pool.capacity.rate = 100.0
+    period = _admit(pool, 60, "198.51.100.1")
+    pool.closing(tx.hash for tx in period)
+    ledger.close(period, pool)
+    _admit(pool, 100, "198.51.100.1")  # no gossip came with the last ledger: nothing is unseen
+    late = key()
+    assert pool.add(signed(late, 1, noop(late)), "198.51.100.2").code == OVERLOADED
