@@ -62,6 +62,9 @@ class LedgerChain:
         # Read when metrics are scraped: always the mempool's size (evictions and expiries
         # included), and nothing to update on each admission's hot path.
         metrics.mempool_size.set_function(lambda: len(self.mempool))
+        metrics.admission_limit.set_function(lambda: self.mempool.capacity.admission_limit)
+        metrics.admission_weighed.set_function(lambda: self.mempool.weighed_waiting)
+        metrics.capacity_rate.set_function(lambda: self.mempool.capacity.rate)
         self.tx_sets = TxSetCache()
         self._waiters: dict[bytes, list[trio.Event]] = {}
         self._last_close_s: float | None = None

@@ -43,6 +43,20 @@ class NodeMetrics:
             "tally_tx_rejected", "Transactions refused before a ledger, by reason", ["code"], registry=r
         )
         self.mempool_size = Gauge("tally_mempool_size", "Transactions waiting for a ledger", registry=r)
+        # Why the API refuses as overloaded (node.capacity): the limit, what it weighs, the rate.
+        self.admission_limit = Gauge(
+            "tally_admission_limit", "Waiting transactions up to which the API admits more", registry=r
+        )
+        self.admission_weighed = Gauge(
+            "tally_admission_weighed",
+            "Waiting transactions the admission limit weighs (incl. peers' admissions not yet here)",
+            registry=r,
+        )
+        self.capacity_rate = Gauge(
+            "tally_capacity_tx_per_second",
+            "Transactions a second the network closes, as measured",
+            registry=r,
+        )
         self.scp_messages = Counter(
             "tally_scp_messages",
             "SCP envelopes by direction and outcome",
