@@ -241,3 +241,24 @@ def test_a_node_that_gets_the_traffic_alone_keeps_the_whole_limit() -> None:
     _admit(pool, 100, "198.51.100.1")  # no gossip came with the last ledger: nothing is unseen
     late = key()
     assert pool.add(signed(late, 1, noop(late)), "198.51.100.2").code == OVERLOADED
+
+
+def test_a_node_beside_a_busy_peer_that_went_quiet_soon_admits_the_whole_limit_again() -> None:
+    unseen = PeersUnseen()
+    for _ in range(PeersUnseen.MIN_SAMPLE):
+        unseen.admitted(from_api=True)
+    for _ in range(100 * PeersUnseen.MIN_SAMPLE):
+        unseen.admitted(from_api=False)
+    unseen.room_opened()  # a few clients here, a busy peer: 100 of its payments per one of ours
+    assert unseen.ratio == 100.0
+    limit, admitted = 500, []
+    for _ in range(10):  # the busy peer went quiet; this node's clients offer more than the limit
+        own = 0
+        while own + unseen.estimate < limit:
+            unseen.admitted(from_api=True)
+            own += 1
+        admitted.append(own)
+        unseen.room_opened()
+    assert admitted[0] < 10  # the first ledger after, it still expects the peer's traffic
+    assert admitted[-1] >= 0.95 * limit, admitted  # within a few ledgers the room is its own again
+    assert unseen.ratio == pytest.approx(100.0 / 2**6)  # halved by each ledger it admitted 20 or more in
