@@ -13,15 +13,23 @@ The rate is learnt from the ledgers this validator votes on, from how long each 
 of its nomination to its close (``busy_s``; slots are paced from their nominations, so a close that
 takes longer than the target interval is what stretches it):
 
-* a ledger that took longer than ``late_factor`` times the target and was either large (at least
-  half the admission limit) or left at least as much work waiting as it closed: the network is
-  saturated, so what it closed per second of work *is* its capacity; the estimate moves halfway
-  to it. (The backlog test matters when the estimate is far too high: a network that closes
-  150 tx/s never makes a ledger of half a 2,000 tx/s estimate's limit, and without it nothing was
-  ever refused while latency grew to seconds.)
+* a ledger that was late (below) and either large (at least half the admission limit) or left
+  at least as much work waiting as it closed: the network is saturated, so what it closed per
+  second of work *is* its capacity; the estimate moves halfway to it. (The backlog test matters
+  when the estimate is far too high: a network that closes 150 tx/s never makes a ledger of half
+  a 2,000 tx/s estimate's limit, and without it nothing was ever refused while latency grew to
+  seconds.)
 * a ledger on time while admissions were being refused: the limit may be what holds the load
   back, so the estimate grows by ``probe_growth`` and looks for more room, as a TCP window does;
 * anything else tells nothing new (an idle network's small ledgers say nothing of its maximum).
+
+A ledger is *late* when its close ended more than ``late_factor`` target intervals after its
+nomination: the network could not close it within the interval. Where agreement alone takes most
+of the interval (validators far apart: several rounds of messages at 100-200 ms each), every large
+ledger would read as late, whatever its size, and the estimate would fall to ``min_rate`` and stay
+there (no ledger is ever on time to let it grow again). So a ledger whose agreement took longer
+than ``late_factor - work_share`` intervals is late only when what followed agreement (its apply
+and write, the part its size decides) took more than ``work_share`` of the interval.
 
 The first ledgers (and a restart) start from ``initial_rate``.
 """
@@ -44,13 +52,16 @@ class CapacitySettings:
     initial_rate: float = 2_000.0  # tx/s assumed before any ledger tells (a 4-validator network on 2 cores)
     min_rate: float = 100.0  # never plan for less (a slow ledger after an idle hour tells little)
     max_rate: float = 100_000.0  # never plan for more (the tx-set size limit per second)
-    # A ledger whose work took longer than this many target intervals was late: the network could
-    # not close it within the interval. 1.0 (was 1.3): under overload the set size settles where
-    # ledgers start to be late, so this factor is how late an admitted payment's ledger may be.
-    # Three alternated pairs of scripts/bench --find-max (2-core VM): the same maximum in each
-    # (500 / 625 / 781 tx/s both); admitted p99 at 2x 2.34 / 2.29 / 2.41 s against 2.89 / 2.51 /
-    # 3.04 s, at 3x 2.66 / 2.60 / 2.42 s against 2.93 / 2.88 / 2.71 s.
+    # A ledger whose close ended more than this many target intervals after its nomination was
+    # late: the network could not close it within the interval. 1.0 (was 1.3): under overload the
+    # set size settles where ledgers start to be late, so this factor is how late an admitted
+    # payment's ledger may be. Three alternated pairs of scripts/bench --find-max (2-core VM): the
+    # same maximum in each (500 / 625 / 781 tx/s both); admitted p99 at 2x 2.34 / 2.29 / 2.41 s
+    # against 2.89 / 2.51 / 3.04 s, at 3x 2.66 / 2.60 / 2.42 s against 2.93 / 2.88 / 2.71 s.
     late_factor: float = 1.0
+    # ... unless agreement alone took longer than late_factor - work_share intervals: then a
+    # ledger was late when its apply and write, after agreement, took more than this share.
+    work_share: float = 0.3
     probe_growth: float = 1.1  # per on-time ledger while admissions were refused
     min_limit: int = 200  # waiting transactions always admitted
 
@@ -74,11 +85,16 @@ class Capacity:
     def refused(self) -> None:
         self._refused += 1
 
-    def ledger_closed(self, transactions: int, busy_s: float, backlog: int = 0) -> None:
+    def ledger_closed(
+        self, transactions: int, busy_s: float, backlog: int = 0, agreed_s: float = 0.0
+    ) -> None:
         """Learn from a ledger this node voted on: ``transactions`` in it, ``busy_s`` from the start
-        of its nomination to its close, ``backlog`` transactions still waiting after it."""
+        of its nomination to its close, of which ``agreed_s`` until consensus externalized it,
+        ``backlog`` transactions still waiting after it."""
         settings = self.settings
-        late = busy_s > settings.late_factor * settings.target_interval_s
+        interval = settings.target_interval_s
+        deadline = max(settings.late_factor * interval, agreed_s + settings.work_share * interval)
+        late = busy_s > deadline
         # A late ledger tells the rate only when it was large: a small one was slowed by something
         # else (a lost statement, a validator restarting), not by its work. "Large" is relative to
         # what the API admits: the API alone cannot make a ledger much larger than the admission

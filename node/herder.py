@@ -560,10 +560,16 @@ class Herder:
             **{f"{phase}_ms": at - self._slot_started_ms for phase, at in self._marks.items()},
         )
         self._closing.add(slot)
-        self._nursery.start_soon(self._close, slot, value, tx_set, close_value, proof)
+        self._nursery.start_soon(self._close, slot, value, tx_set, close_value, proof, now)
 
     async def _close(
-        self, slot: int, value: bytes, tx_set: TxSet, close_value: CloseValue, proof: list[bytes]
+        self,
+        slot: int,
+        value: bytes,
+        tx_set: TxSet,
+        close_value: CloseValue,
+        proof: list[bytes],
+        externalized_ms: int,
     ) -> None:
         try:
             closed = await self.chain.close(tx_set, close_value, proof)
@@ -581,7 +587,10 @@ class Herder:
         started = self._nominated_ms if self._nominated_ms is not None else self._slot_started_ms
         mempool = self.chain.mempool
         mempool.capacity.ledger_closed(
-            len(tx_set.transactions), (monotonic_ms() - started) / 1000, backlog=mempool.pending_count
+            len(tx_set.transactions),
+            (monotonic_ms() - started) / 1000,
+            backlog=mempool.pending_count,
+            agreed_s=max(0, externalized_ms - started) / 1000,
         )
         self.transport.broadcast(encode_ledger_closed_frame(closed.header.seq, closed.header.hash))
         with contextlib.suppress(NodeError):

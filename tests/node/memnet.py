@@ -6,6 +6,7 @@ is connected to every other; ``MemoryHub.edges`` (``chain``, ``connect``) makes 
 instead, where only linked nodes talk and SCP statements reach non-neighbours only if the nodes
 relay them. Gossip (transaction and board batches) is relayed like GossipSub does: a node that
 ACCEPTs a batch passes it on to its other neighbours, and no node is handed the same batch twice.
+``MemoryHub.latency_s`` delays every message by as much (validators far apart).
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ GOSSIP_KINDS = ("tx", "board")  # the gossip topics; anything else is a direct f
 class MemoryHub:
     nursery: trio.Nursery
     nodes: dict[str, NetHandlers] = field(default_factory=dict)  # peer id -> its handlers
-    links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes]]] = field(default_factory=dict)
+    links: dict[tuple[str, str], trio.MemorySendChannel[tuple[str, bytes, float]]] = field(
+        default_factory=dict
+    )
     blocked: set[frozenset[str]] = field(default_factory=set)
     edges: set[frozenset[str]] | None = None  # None: a full mesh; else the pairs connected now
     bootstrap: set[frozenset[str]] = field(default_factory=set)  # linked whenever both nodes run
     unreachable: set[str] = field(default_factory=set)  # nodes others cannot dial (behind NAT)
     gossip_seen: set[tuple[str, str, bytes]] = field(default_factory=set)  # (node, kind, batch digest)
     board_verdicts: list[tuple[str, str, GossipVerdict]] = field(default_factory=list)  # from, to, verdict
+    latency_s: float = 0.0  # every message arrives this long after it was sent (in order, per link)
 
     def allowed(self, a: str, b: str) -> bool:
         pair = frozenset((a, b))
@@ -101,15 +105,17 @@ class MemoryHub:
             return
         link = self.links.get((source, target))
         if link is None:
-            send, receive = trio.open_memory_channel[tuple[str, bytes]](10_000)
+            send, receive = trio.open_memory_channel[tuple[str, bytes, float]](10_000)
             self.links[(source, target)] = link = send
             self.nursery.start_soon(self._pump, source, target, receive)
-        link.send_nowait((kind, data))
+        link.send_nowait((kind, data, trio.current_time() + self.latency_s))
 
     async def _pump(
-        self, source: str, target: str, receive: trio.MemoryReceiveChannel[tuple[str, bytes]]
+        self, source: str, target: str, receive: trio.MemoryReceiveChannel[tuple[str, bytes, float]]
     ) -> None:
-        async for kind, data in receive:
+        async for kind, data, arrives in receive:
+            if arrives > trio.current_time():
+                await trio.sleep_until(arrives)
             node = self.nodes.get(target)
             if node is None or not self.allowed(source, target):
                 continue

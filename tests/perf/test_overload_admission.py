@@ -84,10 +84,24 @@ def test_a_large_ledger_that_overran_its_interval_at_all_was_late() -> None:
     # Under overload the set size settles where ledgers start to be late, so any overrun counts:
     # with a factor of 1.3 sets grew until they took 1.3 s, and admitted payments waited for them.
     capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5))
-    capacity.ledger_closed(600, 1.0)  # large, and exactly on time
+    capacity.ledger_closed(600, 1.0, agreed_s=0.2)  # large, and exactly on time
     assert capacity.rate == 2000.0
-    capacity.ledger_closed(600, 1.2)  # large and 0.2 s over: saturated at 500 tx/s; halfway there
+    capacity.ledger_closed(
+        600, 1.2, agreed_s=0.2
+    )  # large and 0.2 s over: saturated at 500 tx/s; halfway there
     assert capacity.rate == 1250.0
+
+
+def test_where_agreement_is_slow_only_the_work_after_it_can_make_a_ledger_late() -> None:
+    # Validators far apart: agreement alone takes 1.0 s of the 1 s interval. Judged by the close
+    # alone every ledger would be late, and the estimate would shrink to the minimum for good.
+    capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5, late_factor=1.0, work_share=0.3))
+    for _ in range(3):
+        capacity.refused()  # the pool is full: the limit holds clients back
+        capacity.ledger_closed(1000, 1.2, agreed_s=1.0)  # applied and written in 0.2 s: on time
+    assert capacity.rate == pytest.approx(2662.0)  # it looks for more room instead
+    capacity.ledger_closed(1000, 1.4, agreed_s=1.0)  # 0.4 s of work after agreement: late
+    assert capacity.rate == pytest.approx((2662.0 + 1000 / 1.4) / 2)
 
 
 def _pool(ledger: SpamLedger) -> Mempool:
