@@ -23,13 +23,19 @@ takes longer than the target interval is what stretches it):
   back, so the estimate grows by ``probe_growth`` and looks for more room, as a TCP window does;
 * anything else tells nothing new (an idle network's small ledgers say nothing of its maximum).
 
-A ledger is *late* when its close ended more than ``late_factor`` target intervals after its
-nomination: the network could not close it within the interval. Where agreement alone takes most
-of the interval (validators far apart: several rounds of messages at 100-200 ms each), every large
-ledger would read as late, whatever its size, and the estimate would fall to ``min_rate`` and stay
-there (no ledger is ever on time to let it grow again). So a ledger whose agreement took longer
-than ``late_factor - work_share`` intervals is late only when what followed agreement (its apply
-and write, the part its size decides) took more than ``work_share`` of the interval.
+A ledger is *late* when its close ended more than ``late_factor`` (0.6) of the target interval
+after its nomination. Under overload the set size settles where ledgers start to be late, and
+that decides how long an admitted payment waits. Slots are nominated an interval apart, and a close
+holds the admissions while it applies and writes; the clients waiting for the room it frees get into
+the next set only if it ended well before the next nomination. With "late" meaning the whole
+interval, closes ended about when the next slot nominated, and half the time those clients missed
+it and waited a second ledger.
+
+Where agreement alone takes more than ``late_factor - work_share`` of the interval (validators far
+apart, each round of messages costing a round trip), every large ledger would read as late,
+whatever its size, and the estimate would fall to ``min_rate`` and stay there (no ledger would ever
+be on time to let it grow again). So there a ledger is late only when what followed agreement (its
+apply and write, the part its size decides) took more than ``work_share`` of the interval.
 
 The first ledgers (and a restart) start from ``initial_rate``.
 """
@@ -53,12 +59,12 @@ class CapacitySettings:
     min_rate: float = 100.0  # never plan for less (a slow ledger after an idle hour tells little)
     max_rate: float = 100_000.0  # never plan for more (the tx-set size limit per second)
     # A ledger whose close ended more than this many target intervals after its nomination was
-    # late: the network could not close it within the interval. 1.0 (was 1.3): under overload the
-    # set size settles where ledgers start to be late, so this factor is how late an admitted
-    # payment's ledger may be. Three alternated pairs of scripts/bench --find-max (2-core VM): the
-    # same maximum in each (500 / 625 / 781 tx/s both); admitted p99 at 2x 2.34 / 2.29 / 2.41 s
-    # against 2.89 / 2.51 / 3.04 s, at 3x 2.66 / 2.60 / 2.42 s against 2.93 / 2.88 / 2.71 s.
-    late_factor: float = 1.0
+    # late (see the module docstring). 1.3 -> 1.0, three alternated pairs of scripts/bench
+    # --find-max (2-core VM): the same maximum in each; admitted p99 at 2x 2.34 / 2.29 / 2.41 s
+    # against 2.89 / 2.51 / 3.04 s. 1.0 -> 0.6, four pairs: sustained 500 / 625 / 625 / 781 against
+    # 781 / 625 / 625 / 625 tx/s; admitted p99 at 2x 2.23-2.60 s against 3.60-5.27 s, at 3x
+    # 1.54-3.19 s against 2.89-4.06 s (README, Performance).
+    late_factor: float = 0.6
     # ... unless agreement alone took longer than late_factor - work_share intervals: then a
     # ledger was late when its apply and write, after agreement, took more than this share.
     work_share: float = 0.3

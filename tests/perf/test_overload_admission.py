@@ -53,9 +53,9 @@ def test_refusals_while_on_time_make_it_look_for_more_room() -> None:
     capacity.ledger_closed(500, 0.5)  # on time, nothing refused: the limit held nothing back
     assert capacity.rate == 1000.0
     capacity.refused()
-    capacity.ledger_closed(900, 0.9)
+    capacity.ledger_closed(900, 0.5)
     assert capacity.rate == pytest.approx(1100.0)
-    capacity.ledger_closed(900, 0.9)  # no refusal since: no growth
+    capacity.ledger_closed(900, 0.5)  # no refusal since: no growth
     assert capacity.rate == pytest.approx(1100.0)
 
 
@@ -80,22 +80,23 @@ def test_large_means_half_the_admission_limit_not_half_an_intervals_work() -> No
     assert capacity.rate == 1125.0
 
 
-def test_a_large_ledger_that_overran_its_interval_at_all_was_late() -> None:
-    # Under overload the set size settles where ledgers start to be late, so any overrun counts:
-    # with a factor of 1.3 sets grew until they took 1.3 s, and admitted payments waited for them.
+def test_a_large_ledger_whose_close_ended_past_late_factor_of_the_interval_was_late() -> None:
+    # Under overload the set size settles where ledgers start to be late. With "late" meaning the
+    # whole interval, closes ended about when the next slot nominated, and the clients admitted
+    # after a close (it holds the admissions) missed that nomination and waited a second ledger.
     capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5))
-    capacity.ledger_closed(600, 1.0, agreed_s=0.2)  # large, and exactly on time
+    assert capacity.settings.late_factor == 0.6
+    capacity.ledger_closed(600, 0.6, agreed_s=0.1)  # large, and exactly on time
     assert capacity.rate == 2000.0
-    capacity.ledger_closed(
-        600, 1.2, agreed_s=0.2
-    )  # large and 0.2 s over: saturated at 500 tx/s; halfway there
-    assert capacity.rate == 1250.0
+    capacity.ledger_closed(600, 0.8, agreed_s=0.1)  # large and 0.2 s late: 750 tx/s; halfway there
+    assert capacity.rate == 1375.0
 
 
 def test_where_agreement_is_slow_only_the_work_after_it_can_make_a_ledger_late() -> None:
     # Validators far apart: agreement alone takes 1.0 s of the 1 s interval. Judged by the close
     # alone every ledger would be late, and the estimate would shrink to the minimum for good.
-    capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5, late_factor=1.0, work_share=0.3))
+    capacity = Capacity(CapacitySettings(initial_rate=2000.0, depth_s=0.5))
+    assert (capacity.settings.late_factor, capacity.settings.work_share) == (0.6, 0.3)
     for _ in range(3):
         capacity.refused()  # the pool is full: the limit holds clients back
         capacity.ledger_closed(1000, 1.2, agreed_s=1.0)  # applied and written in 0.2 s: on time
