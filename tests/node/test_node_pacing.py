@@ -38,9 +38,9 @@ def _slow_closes(monkeypatch: pytest.MonkeyPatch, seconds: float = CLOSE_TAKES_S
     monkeypatch.setattr(trio.to_thread, "run_sync", slow_thread)
 
 
-async def _pay_through_slots(tmp_path: Path, slots: int, latency_s: float = 0.0) -> None:
+async def _pay_through_slots(tmp_path: Path, slots: int, latency_s: float = 0.0) -> int:
     """Four validators ``latency_s`` apart, one payment every 100 ms (the mempool is never empty)
-    for ``slots`` slots."""
+    for ``slots`` slots; returns the first of them."""
     async with trio.open_nursery() as nursery:
         hub = MemoryHub(nursery, latency_s=latency_s)
         validators = make_validators(tmp_path, 4, close_interval_ms=CLOSE_INTERVAL_MS)
@@ -56,6 +56,7 @@ async def _pay_through_slots(tmp_path: Path, slots: int, latency_s: float = 0.0)
             if all(n.herder.slot >= first_slot + slots for n in nodes):
                 break
         nursery.cancel_scope.cancel()
+    return first_slot
 
 
 async def test_slots_start_a_close_interval_apart_however_long_a_close_takes(
@@ -70,8 +71,7 @@ async def test_slots_start_a_close_interval_apart_however_long_a_close_takes(
         real_start(self)
 
     monkeypatch.setattr(Herder, "_start_nomination", recording)
-    await _pay_through_slots(tmp_path, 6)
-    first_slot = min(nominations)
+    first_slot = await _pay_through_slots(tmp_path, 6)
     starts = [nominations[slot] for slot in sorted(nominations) if slot > first_slot]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) >= 4, nominations
