@@ -263,8 +263,7 @@ class Herder:
         self._schedule_nomination()
         for tx_set in self.tx_set_fetcher.completed_meanwhile():
             with CPU.stage(Stage.CONSENSUS):  # called from the network's and the API's tasks
-                self.chain.tx_sets.add(tx_set)
-                self._release(tx_set.hash)
+                self._tx_set_known(tx_set)
 
     def receive_envelope(self, envelope: SignedEnvelope, peer: str) -> None:
         with CPU.stage(Stage.CONSENSUS):  # called from the network's tasks
@@ -517,8 +516,7 @@ class Herder:
             return 0
         tx_set, lacking = self.offers.receive(offer, self.chain.last.hash)
         if tx_set is not None:
-            self.chain.tx_sets.add(tx_set)
-            self._release(tx_set.hash)
+            self._tx_set_known(tx_set)
         return lacking
 
     def _send_durably(self, statement: Statement, envelope: SignedEnvelope) -> None:
@@ -652,8 +650,8 @@ class Herder:
         max_count = min(self.config.max_tx_set_size, last.params.max_tx_set_size)
         transactions = self.chain.mempool.select(max_count, MAX_TX_SET_BYTES - 64 * 1024)
         tx_set = make_tx_set(last.hash, transactions)
-        self.chain.tx_sets.add(tx_set)
         self._own_set, self._own_set_offered = tx_set, False
+        self._tx_set_known(tx_set)  # a peer's vote for the same set may be parked: it counts now
         upgrades = self.config.upgrade_wishes.for_ledger_after(last)
         value = CloseValue(tx_set.hash, max(wall_ms(), last.close_time_ms + 1), upgrades)
         log(logger, logging.DEBUG, "nominating", slot=self.slot, txs=len(transactions))
@@ -719,10 +717,19 @@ class Herder:
                 tx_set_hash, peers_starting_with(first_peer, self.transport.connected_peers())
             )
             if tx_set is not None:
-                self.chain.tx_sets.add(tx_set)
+                self._tx_set_known(tx_set)
+            elif tx_set_hash in self.chain.tx_sets:  # it turned up meanwhile, by whatever path
                 self._release(tx_set_hash)
         finally:
             self._fetching.discard(tx_set_hash)
+
+    def _tx_set_known(self, tx_set: TxSet) -> None:
+        """Keep ``tx_set`` and hand SCP the statements that waited for it. Every path that makes
+        a set known during a slot goes through here: our own nomination often builds the very set
+        a leader's vote (parked a moment earlier) names, and that vote then waited for a fetch
+        that finds the set already here, or for the round's 1 s timeout."""
+        self.chain.tx_sets.add(tx_set)
+        self._release(tx_set.hash)
 
     def _release(self, tx_set_hash: bytes) -> None:
         ready = []
