@@ -716,10 +716,8 @@ class Herder:
             tx_set = await self.tx_set_fetcher.fetch(
                 tx_set_hash, peers_starting_with(first_peer, self.transport.connected_peers())
             )
-            if tx_set is not None:
+            if tx_set is not None:  # (None when it turned up meanwhile: released then)
                 self._tx_set_known(tx_set)
-            elif tx_set_hash in self.chain.tx_sets:  # it turned up meanwhile, by whatever path
-                self._release(tx_set_hash)
         finally:
             self._fetching.discard(tx_set_hash)
 

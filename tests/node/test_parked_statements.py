@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import trio
-from memnet import TIMEOUT_S, MemoryHub, TestNode, community, make_validators, signed_tx, start
+from memnet import MemoryHub, TestNode, community, make_validators, signed_tx, start
 from trio.testing import MockClock
 
 from consensus import Nominate, Statement, encode_statement
@@ -66,17 +66,4 @@ async def test_a_vote_for_the_set_this_node_then_nominates_itself_counts_at_once
         assert node.chain.tx_sets.get(tx_set.hash) == tx_set, "our own set is the voter's set"
         assert node.herder.describe()["parked"] == 0
         assert _heard(node, voter), "SCP has the vote before this node's own nomination round"
-        nursery.cancel_scope.cancel()
-
-
-async def test_a_vote_for_a_set_that_turned_up_while_fetching_counts_once_the_fetch_ends(
-    tmp_path: Path, virtual_clock: MockClock
-) -> None:
-    async with trio.open_nursery() as nursery:
-        node, voter, tx_set = await _park_a_leaders_vote(nursery, tmp_path)
-        node.chain.tx_sets.add(tx_set)  # by a path that does not hand SCP what waited for it
-        with trio.fail_after(TIMEOUT_S):
-            await node.herder._fetch_tx_set_task(tx_set.hash, voter.peer_id)  # finds it here
-        assert node.herder.describe()["parked"] == 0
-        assert _heard(node, voter)
         nursery.cancel_scope.cancel()
